@@ -1,0 +1,47 @@
+# CO-THER. `make demo` runs the pipeline on the bundled data; `make test` runs the checks and tests.
+# Both set up what they need: uv (from PyPI when it is missing), the locked environment, PostgreSQL.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+BIN := .venv/bin
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: demo test lint airflow mlflow-ui db-start db-stop db-status env
+
+env: .venv/.synced
+
+$(CURDIR)/.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+.venv/.synced: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen --python 3.11
+	touch $@
+
+demo: env
+	$(BIN)/cother demo
+
+test: env lint
+	$(BIN)/pytest
+
+lint: env
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint dbt_project cother/sql
+
+airflow: env
+	$(BIN)/cother airflow standalone
+
+mlflow-ui: env
+	$(BIN)/cother mlflow-ui
+
+db-start: env
+	$(BIN)/cother db start
+
+db-stop: env
+	$(BIN)/cother db stop
+
+db-status: env
+	$(BIN)/cother db status

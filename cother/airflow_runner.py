@@ -1,0 +1,70 @@
+"""Running Airflow commands with the project's configuration, and reading what a DAG run returned."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from importlib.metadata import version
+from pathlib import Path
+
+import psycopg2
+
+from cother.airflow_env import airflow_environment
+from cother.database import airflow_url, libpq_url
+
+
+class DagRunFailed(RuntimeError):
+    pass
+
+
+def airflow(*args: str, log: Path | None = None, check: bool = True) -> int:
+    """Run the `airflow` command line with the project's environment; output to `log` when given."""
+    env = {**os.environ, **airflow_environment()}
+    if log is None:
+        return subprocess.run(["airflow", *args], env=env, check=check).returncode
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a", encoding="utf-8") as out:
+        out.write(f"\n$ airflow {' '.join(args)}\n")
+        out.flush()
+        return subprocess.run(["airflow", *args], env=env, stdout=out, stderr=subprocess.STDOUT, check=check).returncode
+
+
+def migrate(log: Path | None = None) -> None:
+    """`airflow db migrate`, once per Airflow version and metadata database."""
+    home = Path(airflow_environment()["AIRFLOW_HOME"])
+    key = hashlib.sha256(f"{version('apache-airflow')} {airflow_url()}".encode()).hexdigest()[:16]
+    marker = home / f".migrated-{key}"
+    if marker.exists():
+        return
+    airflow("db", "migrate", log=log)
+    marker.touch()
+
+
+def test_dag(dag_id: str, conf: dict, log: Path) -> dict[str, list]:
+    """`airflow dags test` one DAG run; returns the tasks' return values, raises DagRunFailed naming the log."""
+    code = airflow("dags", "test", dag_id, "-c", json.dumps(conf), log=log, check=False)
+    if code != 0:
+        raise DagRunFailed(f"{dag_id} failed; its task logs are in {log}")
+    return last_run_results(dag_id)
+
+
+def last_run_results(dag_id: str) -> dict[str, list]:
+    """task_id -> return values (one per mapped index) of the DAG's latest run."""
+    conn = psycopg2.connect(libpq_url(airflow_url()))
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "select x.task_id, x.map_index, x.value from xcom as x"
+                " where x.dag_id = %s and x.key = 'return_value' and x.run_id ="
+                " (select r.run_id from dag_run as r where r.dag_id = %s order by r.id desc limit 1)"
+                " order by x.task_id, x.map_index",
+                (dag_id, dag_id),
+            )
+            results: dict[str, list] = {}
+            for task_id, _, value in cur.fetchall():
+                results.setdefault(task_id, []).append(value if not isinstance(value, str) else json.loads(value))
+            return results
+    finally:
+        conn.close()

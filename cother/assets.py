@@ -1,0 +1,12 @@
+"""The Airflow assets the DAGs produce and consume: raw tables, the training mart, the model."""
+
+from airflow.sdk import Asset
+
+RAW_WEATHER = Asset(name="raw.weather", uri="cother://warehouse/raw/weather", group="raw")
+RAW_CASES = Asset(name="raw.cases", uri="cother://warehouse/raw/cases", group="raw")
+TRAINING_FEATURES = Asset(
+    name="marts.fct_training_features", uri="cother://warehouse/marts/fct_training_features", group="marts"
+)
+MODEL = Asset(name="model.cother_cases_forecaster", uri="cother://mlflow/models/cother_cases_forecaster", group="model")
+
+RAW_BY_KIND = {"weather": RAW_WEATHER, "cases": RAW_CASES}

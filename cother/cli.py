@@ -1,0 +1,116 @@
+"""The `cother` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+
+
+def _db(args: argparse.Namespace) -> None:
+    from cother import postgres
+    from cother.database import airflow_url, mlflow_url, warehouse_url
+
+    if args.action == "start":
+        print(postgres.start())
+    elif args.action == "stop":
+        postgres.stop()
+    elif args.action == "status":
+        print(postgres.status())
+    else:
+        print({"warehouse": warehouse_url, "airflow": airflow_url, "mlflow": mlflow_url}[args.database]())
+
+
+def _airflow(args: argparse.Namespace) -> None:
+    from cother import postgres
+    from cother.airflow_runner import airflow, migrate
+    from cother.settings import get_settings
+
+    postgres.start()
+    migrate()
+    if args.command[:1] == ["standalone"]:
+        passwords = get_settings().airflow_home / "simple_auth_manager_passwords.json.generated"
+        print(f"Airflow UI: http://localhost:8080  (user admin, password in {passwords})")
+    sys.exit(airflow(*args.command, check=False))
+
+
+def _mlflow_ui(args: argparse.Namespace) -> None:
+    import subprocess
+
+    from cother import postgres
+    from cother.database import mlflow_url
+    from cother.settings import get_settings
+
+    postgres.start()
+    print(f"MLflow UI: http://127.0.0.1:{args.port}")
+    command = [
+        "mlflow",
+        "server",
+        "--backend-store-uri",
+        mlflow_url(),
+        "--default-artifact-root",
+        get_settings().mlflow_artifacts_dir.as_uri(),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(args.port),
+    ]
+    sys.exit(subprocess.run(command, check=False).returncode)
+
+
+def _docs(args: argparse.Namespace) -> None:
+    from cother import docs_site, postgres
+
+    postgres.start()
+    docs_site.serve(args.port)
+
+
+def _demo(args: argparse.Namespace) -> None:
+    from cother import demo
+
+    demo.run()
+
+
+def _predict(args: argparse.Namespace) -> None:
+    from ml.predict import predict
+
+    print(json.dumps(predict(args.region, args.date)))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="cother", description="CO-THER: weather and COVID-19 cases to a retrained forecaster"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    db = commands.add_parser("db", help="the embedded PostgreSQL (or the server COTHER_DATABASE_URL names)")
+    db.add_argument("action", choices=["start", "stop", "status", "url"])
+    db.add_argument("--database", choices=["warehouse", "airflow", "mlflow"], default="warehouse", help="with url")
+    db.set_defaults(handler=_db)
+
+    af = commands.add_parser("airflow", help="run an airflow command with the project's configuration")
+    af.add_argument("command", nargs=argparse.REMAINDER)
+    af.set_defaults(handler=_airflow)
+
+    ui = commands.add_parser("mlflow-ui", help="serve the MLflow UI on the registry database")
+    ui.add_argument("--port", type=int, default=5000)
+    ui.set_defaults(handler=_mlflow_ui)
+
+    docs = commands.add_parser("docs", help="generate the dbt docs and serve them beside the GX data docs")
+    docs.add_argument("--port", type=int, default=8081)
+    docs.set_defaults(handler=_docs)
+
+    commands.add_parser("demo", help="run the pipeline over the bundled Seoul period").set_defaults(handler=_demo)
+
+    pr = commands.add_parser("predict", help="forecast new cases for a region and day with the champion model")
+    pr.add_argument("--region", required=True)
+    pr.add_argument("--date", required=True, type=date.fromisoformat)
+    pr.set_defaults(handler=_predict)
+
+    args = parser.parse_args(argv)
+    args.handler(args)
+
+
+if __name__ == "__main__":
+    main()

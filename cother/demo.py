@@ -1,0 +1,94 @@
+"""`make demo`: the whole pipeline over the bundled Seoul period, one run per DAG, then what it did."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+from cother import postgres
+from cother.airflow_runner import migrate, test_dag
+from cother.database import connect
+from cother.settings import get_settings
+from cother.sources.sample import bundled_period
+
+TABLES = ["raw.kma_asos_daily", "raw.coronaboard_cases", "quarantine.batches", "marts.fct_training_features"]
+REGION = "seoul"
+
+
+def _step(message: str) -> float:
+    print(f"==> {message}", flush=True)
+    return time.monotonic()
+
+
+def _done(started: float) -> None:
+    print(f"    done in {time.monotonic() - started:.1f} s", flush=True)
+
+
+def table_rows() -> dict[str, int]:
+    counts = {}
+    with connect() as conn, conn.cursor() as cur:
+        for table in TABLES:
+            cur.execute("select to_regclass(%s) is not null", (table,))
+            if cur.fetchone()[0]:
+                schema, name = table.split(".")
+                cur.execute(f'select count(*) from "{schema}"."{name}"')  # noqa: S608 -- names from TABLES above
+                counts[table] = cur.fetchone()[0]
+    return counts
+
+
+def run() -> None:
+    settings = get_settings()
+    log = settings.runtime_dir / "logs" / f"demo-{datetime.now():%Y%m%d-%H%M%S}.log"
+    start, end = bundled_period()
+
+    started = _step(f"PostgreSQL: {postgres.start()}")
+    _done(started)
+    started = _step("Airflow metadata database (airflow db migrate)")
+    migrate(log)
+    _done(started)
+
+    started = _step(f"cother_ingest: {REGION} {start}..{end} (sample weather and cases), task logs in {log}")
+    ingest = test_dag("cother_ingest", {"start_date": str(start), "end_date": str(end), "regions": [REGION]}, log)
+    _done(started)
+    started = _step("cother_transform: dbt build, quality gate on the training slice")
+    transform = test_dag("cother_transform", {"regions": [REGION]}, log)
+    _done(started)
+    started = _step("cother_retrain: holdout backtest, register, promote")
+    retrain = test_dag("cother_retrain", {"region": REGION}, log)["train_and_register"][0]
+    _done(started)
+
+    print("\nRows loaded in this run")
+    for kind in ("weather", "cases"):
+        for published in ingest[f"{kind}.publish"]:
+            print(
+                f"  {published['table']:<32} {published['rows']:>7}  {published['source']} {published['region']} {published['start']}..{published['end']}"
+            )
+    print("\nRows per table")
+    for table, count in table_rows().items():
+        print(f"  {table:<32} {count:>7}")
+    print("\nValidation (Great Expectations)")
+    for kind in ("weather", "cases"):
+        for validated in ingest[f"{kind}.validate"]:
+            print(
+                f"  {validated['suite']:<32} passed  warnings {validated['warnings']}  validation {validated['validation_id']}"
+            )
+    for validated in transform["validate_training_slice"][0]["validations"]:
+        print(
+            f"  {'fct_training_features':<32} passed  {validated['rows']} rows {validated['window']}  validation {validated['validation_id']}"
+        )
+    dbt = transform["validate_training_slice"][0]["dbt"]
+    print(f"\ndbt build (invocation {dbt['invocation_id']})")
+    for outcome, count in sorted(dbt["results"].items()):
+        print(f"  {outcome:<32} {count:>7}")
+    score = retrain["score"]
+    print(f"\nModel {settings.model_name} version {retrain['version']}, trained on {retrain['training_window']}")
+    print(
+        f"  holdout {score['holdout_start']}..{score['holdout_end']} (last 20% of days, never seen in training), next-day MAE:"
+    )
+    for name, mae in score["mae"].items():
+        print(f"  {name:<32} {mae:>7.1f}")
+    print(f"  {retrain['decision']}")
+    print(f'\nLoad the champion with: mlflow.pyfunc.load_model("{retrain["model_uri"]}")')
+    print(
+        f"  (MLflow tracking URI: `cother db url --database mlflow`; or `cother predict --region {REGION} --date {end}`)"
+    )

@@ -1,0 +1,86 @@
+"""The ingestion stages, as plain functions the DAG wires together: land, validate, publish."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from cother import landing, loading
+from cother.landing import LandedBatch
+from cother.regions import get_region
+from cother.sources import get_source
+
+SOURCE_TIMEZONE = ZoneInfo("Asia/Seoul")
+
+
+def today() -> date:
+    return datetime.now(SOURCE_TIMEZONE).date()
+
+
+def plan_requests(params: dict, run_time: datetime) -> list[dict]:
+    """One request per region: the given range, or the day before the run (Asia/Seoul)."""
+    default_day = run_time.astimezone(SOURCE_TIMEZONE).date() - timedelta(days=1)
+    start = date.fromisoformat(params["start_date"]) if params.get("start_date") else default_day
+    end = date.fromisoformat(params["end_date"]) if params.get("end_date") else start
+    sources = {"weather_source": params["weather_source"], "cases_source": params["cases_source"]}
+    return [
+        {"region": get_region(region).id, "start": start.isoformat(), "end": end.isoformat(), **sources}
+        for region in params["regions"]
+    ]
+
+
+def land(source_name: str, region_id: str, start: date, end: date) -> dict:
+    """Fetch the payload for the range and keep it as received; returns the landed batch."""
+    if start > end:
+        raise ValueError(f"{source_name}: region {region_id}: start {start} is after end {end}")
+    if end > today():
+        raise ValueError(
+            f"{source_name}: region {region_id}: end {end} is in the future (today is {today()} in Asia/Seoul)"
+        )
+    return asdict(landing.land(get_source(source_name), get_region(region_id), start, end))
+
+
+def parse(batch: LandedBatch) -> pd.DataFrame:
+    source = get_source(batch.source)
+    return source.parse(batch.read(), get_region(batch.region)).sort_values("date", ignore_index=True)
+
+
+def validate(batch_values: dict) -> dict:
+    """Run the batch through its suite; a failing batch goes to quarantine and the error names it."""
+    from cother.quality import QualityGateError
+    from cother.quality import validate as run_suite
+
+    batch = LandedBatch.from_dict(batch_values)
+    source = get_source(batch.source)
+    frame = parse(batch)
+    subject = f"source {batch.source}, region {batch.region}, dates {batch.start}..{batch.end}, batch {batch.batch_id}"
+    report = run_suite(frame, source.suite, subject, date.fromisoformat(batch.start), date.fromisoformat(batch.end))
+    if not report.passed:
+        loading.quarantine(batch, frame, source.suite, [o.as_dict() for o in report.failures])
+        raise QualityGateError(report)
+    return {
+        "batch": batch_values,
+        "suite": source.suite,
+        "validation_id": report.run_id,
+        "warnings": len(report.warnings),
+    }
+
+
+def publish(validated: dict) -> dict:
+    """Replace the batch's partitions in its raw table; returns what was written."""
+    batch = LandedBatch.from_dict(validated["batch"])
+    source = get_source(batch.source)
+    rows = loading.publish(batch, parse(batch), source.raw_table)
+    return {
+        "table": source.raw_table,
+        "source": batch.source,
+        "region": batch.region,
+        "start": batch.start,
+        "end": batch.end,
+        "batch_id": batch.batch_id,
+        "validation_id": validated["validation_id"],
+        "rows": rows,
+    }

@@ -1,0 +1,48 @@
+"""
+### cother_transform: dbt build, then the quality gate on the training slice
+
+Runs when both raw assets (`raw.weather`, `raw.cases`) have new events. `dbt build` runs the staging,
+intermediate and mart models of `dbt_project/` with their tests; then the slice of
+`marts.fct_training_features` that feeds training is validated per region with Great Expectations
+(`expectations/fct_training_features.json`). Only a slice that passed emits
+`marts.fct_training_features`, which schedules `cother_retrain`.
+"""
+
+from airflow.sdk import Param, dag, task
+
+from cother.assets import RAW_CASES, RAW_WEATHER, TRAINING_FEATURES
+from cother.dag_defaults import DEFAULT_ARGS, START_DATE
+
+
+@dag(
+    schedule=(RAW_WEATHER & RAW_CASES),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    doc_md=__doc__,
+    tags=["cother", "dbt", "quality"],
+    params={"regions": Param(["seoul"], type="array", description="Regions whose training slice is validated")},
+)
+def cother_transform():
+    @task
+    def dbt_build() -> dict:
+        from cother.transform import build
+
+        return build()
+
+    @task(outlets=[TRAINING_FEATURES])
+    def validate_training_slice(built: dict, params=None, outlet_events=None) -> dict:
+        from ml.features import validate_training_slice
+
+        validations = [validate_training_slice(region) for region in params["regions"]]
+        outlet_events[TRAINING_FEATURES].extra = {
+            "dbt_invocation_id": built["invocation_id"],
+            "validations": validations,
+        }
+        return {"dbt": built, "validations": validations}
+
+    validate_training_slice(dbt_build())
+
+
+cother_transform()

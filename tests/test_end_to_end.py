@@ -1,0 +1,108 @@
+"""The real DAGs, run with dag.test() on the embedded PostgreSQL, dbt, Great Expectations and MLflow."""
+
+from pathlib import Path
+
+import pytest
+from conftest import row_count, table_contents
+
+from cother.sources.sample import bundled_period
+
+DAGS_DIR = Path(__file__).resolve().parent.parent / "dags"
+RAW_TABLES = ["raw.kma_asos_daily", "raw.coronaboard_cases"]
+START, END = bundled_period()
+INGEST_CONF = {"start_date": str(START), "end_date": str(END), "regions": ["seoul"]}
+
+
+@pytest.fixture(scope="module")
+def dags(airflow_db):
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAGS_DIR))
+    for dag in bag.dags.values():
+        for task in dag.tasks:
+            task.retries = 0  # a failure should fail the run now, not after the production backoff
+    return bag.dags
+
+
+def run(dag, conf: dict):
+    from airflow.utils.state import DagRunState
+
+    dag_run = dag.test(run_conf=conf)
+    failed = [ti.task_id for ti in dag_run.get_task_instances() if ti.state == "failed"]
+    return dag_run.state == DagRunState.SUCCESS, failed
+
+
+def champion_version():
+    from ml import registry
+
+    return registry.champion_version()
+
+
+@pytest.fixture(scope="module")
+def first_pipeline_run(dags, postgres_server):
+    from cother.database import connect
+    from cother.loading import ensure_warehouse
+
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute("drop schema if exists raw, quarantine, staging, intermediate, marts cascade")
+    ensure_warehouse()
+    outcomes = {
+        "ingest": run(dags["cother_ingest"], INGEST_CONF),
+        "transform": run(dags["cother_transform"], {"regions": ["seoul"]}),
+        "retrain": run(dags["cother_retrain"], {"region": "seoul"}),
+    }
+    return outcomes
+
+
+def test_the_three_dags_succeed_over_the_bundled_period(first_pipeline_run):
+    assert first_pipeline_run == {"ingest": (True, []), "transform": (True, []), "retrain": (True, [])}
+    days = (END - START).days + 1
+    assert [row_count(table) for table in RAW_TABLES] == [days, days]
+    assert row_count("marts.fct_training_features") == days + 1  # and the forecast row
+
+
+def test_the_champion_loads_from_the_registry_and_forecasts(first_pipeline_run):
+    import mlflow
+
+    from ml import registry
+    from ml.features import load_mart
+
+    registry.configure()
+    model = mlflow.pyfunc.load_model(registry.model_uri())
+    forecast_row = load_mart("seoul").query("is_forecast_row")
+    columns = model.metadata.get_input_schema().input_names()
+    forecast = model.predict(forecast_row[columns])["forecast_new_cases"]
+    assert len(forecast) == 1 and 0 < forecast.iloc[0] < 10_000
+
+
+def test_a_second_run_leaves_the_same_rows_and_registers_a_new_version(first_pipeline_run, dags):
+    from ml import registry
+
+    before = {table: table_contents(table) for table in [*RAW_TABLES, "marts.fct_training_features"]}
+    version = int(registry.champion_version())
+    assert run(dags["cother_ingest"], INGEST_CONF) == (True, [])
+    assert run(dags["cother_transform"], {"regions": ["seoul"]}) == (True, [])
+    assert run(dags["cother_retrain"], {"region": "seoul"}) == (True, [])
+    assert {table: table_contents(table) for table in before} == before
+    assert int(registry.champion_version()) == version + 1
+
+
+def test_a_batch_failing_its_gate_publishes_nothing_and_keeps_the_landing_file(first_pipeline_run, dags):
+    from cother.database import connect
+    from cother.settings import get_settings
+
+    before = {table: table_contents(table) for table in RAW_TABLES}
+    champion = champion_version()
+    succeeded, failed = run(
+        dags["cother_ingest"], {"start_date": "2023-08-25", "end_date": "2023-09-04", "regions": ["seoul"]}
+    )
+    assert not succeeded
+    assert "cases.validate" in failed
+    assert {table: table_contents(table) for table in RAW_TABLES} == before
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute("select source, landed_file from quarantine.batches where start_date = '2023-08-25'")
+        quarantined = dict(cur.fetchall())
+    assert set(quarantined) == {"sample_cases", "sample_weather"}  # falling cumulative count; no weather for 2023
+    assert all(Path(path).is_file() for path in quarantined.values())
+    assert Path(quarantined["sample_cases"]).parent == get_settings().landing_dir / "sample_cases" / "seoul"
+    assert champion_version() == champion
