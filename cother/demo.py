@@ -10,6 +10,7 @@ from cother.airflow_runner import migrate, test_dag
 from cother.database import connect
 from cother.settings import get_settings
 from cother.sources.sample import bundled_period
+from ml.registry import champion_version
 
 TABLES = ["raw.kma_asos_daily", "raw.coronaboard_cases", "quarantine.batches", "marts.fct_training_features"]
 REGION = "seoul"
@@ -88,7 +89,11 @@ def run() -> None:
     for name, mae in score["mae"].items():
         print(f"  {name:<32} {mae:>7.1f}")
     print(f"  {retrain['decision']}")
-    print(f'\nLoad the champion with: mlflow.pyfunc.load_model("{retrain["model_uri"]}")')
+    champion = champion_version()
+    if champion is None:
+        print("\nNo version has beaten the naive forecasters yet: there is no champion to load.")
+        return
+    print(f'\nChampion: version {champion}. Load it with: mlflow.pyfunc.load_model("{retrain["model_uri"]}")')
     print(
         f"  (MLflow tracking URI: `cother db url --database mlflow`; or `cother predict --region {REGION} --date {end}`)"
     )

@@ -1,20 +1,8 @@
 with
 
-source as (
-
-    select * from {{ source('raw', 'coronaboard_cases') }}
-
-),
-
 latest as (
 
-    select
-        *,
-        row_number() over (
-            partition by region, date
-            order by loaded_at desc, batch_id desc
-        ) as recency
-    from source
+    {{ latest_load(source('raw', 'coronaboard_cases')) }}
 
 ),
 
@@ -31,7 +19,6 @@ final as (
         batch_id,
         loaded_at
     from latest
-    where recency = 1
 
 )
 
