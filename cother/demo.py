@@ -42,7 +42,8 @@ def run() -> None:
     log = settings.runtime_dir / "logs" / f"demo-{datetime.now():%Y%m%d-%H%M%S}.log"
     start, end = bundled_period()
 
-    started = _step(f"PostgreSQL: {postgres.start()}")
+    started = _step("PostgreSQL (embedded unless COTHER_DATABASE_URL is set)")
+    print(f"    {postgres.start()}")
     _done(started)
     started = _step("Airflow metadata database (airflow db migrate)")
     migrate(log)

@@ -58,9 +58,15 @@ def cother_ingest():
 
     @task
     def validate(batch: dict) -> dict:
-        from cother.ingest import validate
+        from airflow.sdk.exceptions import AirflowFailException
 
-        return validate(batch)
+        from cother.ingest import validate
+        from cother.quality import QualityGateError
+
+        try:
+            return validate(batch)
+        except QualityGateError as failed:  # the same landed bytes fail the same way: no retry
+            raise AirflowFailException(str(failed)) from failed
 
     def publish_task(kind: str):
         asset = RAW_BY_KIND[kind]

@@ -1,6 +1,7 @@
 import time
 
 import psycopg2
+import pytest
 
 from cother import postgres
 from cother.database import airflow_url, libpq_url, mlflow_url, warehouse_url
@@ -26,3 +27,24 @@ def test_the_server_does_not_run_as_root(postgres_server):
         pid = cur.fetchone()[0]
     uid = int(next(line.split()[1] for line in open(f"/proc/{pid}/status") if line.startswith("Uid:")))
     assert uid != 0
+
+
+def test_an_existing_server_is_used_when_cother_database_url_is_set(postgres_server, monkeypatch):
+    """With COTHER_DATABASE_URL nothing is started; the databases are created on that server."""
+    from cother.settings import get_settings
+
+    port = get_settings().pg_port
+    monkeypatch.setenv("COTHER_DATABASE_URL", f"postgresql://postgres@127.0.0.1:{port}/external_warehouse")
+    monkeypatch.setenv("COTHER_MLFLOW_DATABASE_URL", f"postgresql://postgres@127.0.0.1:{port}/external_registry")
+    monkeypatch.setattr(postgres.EmbeddedPostgres, "start", lambda self: pytest.fail("the embedded server was started"))
+    get_settings.cache_clear()
+    try:
+        assert postgres.start().endswith("/external_warehouse")
+        assert postgres.status().startswith("external server")
+        assert airflow_url().endswith("/airflow")
+        with psycopg2.connect(libpq_url(mlflow_url())) as conn, conn.cursor() as cur:
+            cur.execute("select current_database()")
+            assert cur.fetchone()[0] == "external_registry"
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
