@@ -1,6 +1,6 @@
 """The Airflow assets the DAGs produce and consume: raw tables, the training mart, the model."""
 
-from airflow.sdk import Asset
+from airflow.sdk import Asset, AssetAlias
 
 RAW_WEATHER = Asset(name="raw.weather", uri="cother://warehouse/raw/weather", group="raw")
 RAW_CASES = Asset(name="raw.cases", uri="cother://warehouse/raw/cases", group="raw")
@@ -10,3 +10,5 @@ TRAINING_FEATURES = Asset(
 MODEL = Asset(name="model.cother_cases_forecaster", uri="cother://mlflow/models/cother_cases_forecaster", group="model")
 
 RAW_BY_KIND = {"weather": RAW_WEATHER, "cases": RAW_CASES}
+# The ingestion DAG emits raw.weather / raw.cases through this alias, only when it announces.
+RAW_ALIAS = AssetAlias(name="raw.announced")

@@ -11,7 +11,7 @@ import pandas as pd
 from cother import landing, loading
 from cother.landing import LandedBatch
 from cother.regions import get_region
-from cother.sources import get_source
+from cother.sources import SourceError, get_source
 
 SOURCE_TIMEZONE = ZoneInfo("Asia/Seoul")
 
@@ -25,27 +25,38 @@ def plan_requests(params: dict, run_time: datetime) -> list[dict]:
     default_day = run_time.astimezone(SOURCE_TIMEZONE).date() - timedelta(days=1)
     start = date.fromisoformat(params["start_date"]) if params.get("start_date") else default_day
     end = date.fromisoformat(params["end_date"]) if params.get("end_date") else start
-    sources = {"weather_source": params["weather_source"], "cases_source": params["cases_source"]}
+    sources = {
+        "weather_source": params["weather_source"],
+        "cases_source": params["cases_source"],
+        "force_fetch": bool(params.get("force_fetch")),
+    }
     return [
         {"region": get_region(region).id, "start": start.isoformat(), "end": end.isoformat(), **sources}
         for region in params["regions"]
     ]
 
 
-def land(source_name: str, region_id: str, start: date, end: date) -> dict:
-    """Fetch the payload for the range and keep it as received; returns the landed batch."""
+def land(source_name: str, region_id: str, start: date, end: date, force: bool = False) -> dict:
+    """Fetch the payload for the range and keep it as received (unless it has landed before and not forced)."""
     if start > end:
         raise ValueError(f"{source_name}: region {region_id}: start {start} is after end {end}")
     if end > today():
         raise ValueError(
             f"{source_name}: region {region_id}: end {end} is in the future (today is {today()} in Asia/Seoul)"
         )
-    return asdict(landing.land(get_source(source_name), get_region(region_id), start, end))
+    return asdict(landing.land(get_source(source_name), get_region(region_id), start, end, force))
 
 
 def parse(batch: LandedBatch) -> pd.DataFrame:
     source = get_source(batch.source)
-    return source.parse(batch.read(), get_region(batch.region)).sort_values("date", ignore_index=True)
+    start, end = date.fromisoformat(batch.start), date.fromisoformat(batch.end)
+    try:
+        frame = source.parse(batch.read(), get_region(batch.region), start, end)
+    except SourceError as error:
+        raise SourceError(
+            f"{error} (batch {batch.batch_id}, dates {batch.start}..{batch.end}, landed at {batch.path})"
+        ) from None
+    return frame.sort_values("date", ignore_index=True)
 
 
 def validate(batch_values: dict) -> dict:
@@ -55,7 +66,16 @@ def validate(batch_values: dict) -> dict:
 
     batch = LandedBatch.from_dict(batch_values)
     source = get_source(batch.source)
-    frame = parse(batch)
+    try:
+        frame = parse(batch)
+    except SourceError as error:
+        loading.quarantine(
+            batch,
+            pd.DataFrame(),
+            source.suite,
+            [{"expectation": "readable payload", "severity": "error", "observed": str(error)}],
+        )
+        raise
     subject = f"source {batch.source}, region {batch.region}, dates {batch.start}..{batch.end}, batch {batch.batch_id}"
     report = run_suite(frame, source.suite, subject, date.fromisoformat(batch.start), date.fromisoformat(batch.end))
     if not report.passed:
@@ -73,7 +93,7 @@ def publish(validated: dict) -> dict:
     """Replace the batch's partitions in its raw table; returns what was written."""
     batch = LandedBatch.from_dict(validated["batch"])
     source = get_source(batch.source)
-    rows = loading.publish(batch, parse(batch), source.raw_table)
+    rows = loading.publish(batch, parse(batch), source.raw_table, source.kind, validated["validation_id"])
     return {
         "table": source.raw_table,
         "source": batch.source,
@@ -83,4 +103,22 @@ def publish(validated: dict) -> dict:
         "batch_id": batch.batch_id,
         "validation_id": validated["validation_id"],
         "rows": rows,
+        "unchanged": rows == 0,
     }
+
+
+def announce(dag_run, task_instance, alias_events) -> dict:
+    """Emit the raw assets once for everything published since the last announcement, from the last
+    pending run of the DAG only (a backfill's runs queue up; its last run announces them all)."""
+    from cother.assets import RAW_BY_KIND
+
+    pending = task_instance.get_dr_count(dag_id=dag_run.dag_id, states=["queued", "running"])
+    if pending > 1:
+        print(f"{pending - 1} more run(s) of {dag_run.dag_id} to go: the last one announces their partitions")
+        return {"announced": {}}
+    partitions = loading.unannounced()
+    for kind, published in partitions.items():
+        alias_events.add(RAW_BY_KIND[kind], extra={"partitions": published})
+        print(f"announcing {RAW_BY_KIND[kind].name}: {len(published)} batch(es)")
+    loading.mark_announced([batch for published in partitions.values() for batch in published])
+    return {"announced": {kind: len(published) for kind, published in partitions.items()}}

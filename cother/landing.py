@@ -1,8 +1,9 @@
 """The landing zone: every payload kept as received, never rewritten.
 
 data/landing/<source>/<region>/<batch>.<ext>, with <batch>.json beside it holding the checksum,
-the fetch time and the request parameters. A batch id is the date range plus the payload's checksum,
-so landing the same bytes twice finds the file already there.
+the fetch time and the request parameters (never a secret). A batch id is the date range plus the
+payload's checksum: a range that has landed is not fetched again unless forced, and a forced
+re-fetch that brings the same bytes finds its batch already there.
 """
 
 from __future__ import annotations
@@ -38,11 +39,27 @@ class LandedBatch:
         return cls(**values)
 
 
-def land(source: Source, region: Region, start: date, end: date) -> LandedBatch:
+def _folder(source: Source, region: Region) -> Path:
+    return get_settings().landing_dir / source.name / region.id
+
+
+def landed(source: Source, region: Region, start: date, end: date) -> LandedBatch | None:
+    """The latest batch already landed for exactly this source, region and date range, if any."""
+    batches = [
+        LandedBatch.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        for path in _folder(source, region).glob(f"{start:%Y%m%d}-{end:%Y%m%d}-*.json")
+    ]
+    return max(batches, key=lambda batch: batch.fetched_at, default=None)
+
+
+def land(source: Source, region: Region, start: date, end: date, force: bool = False) -> LandedBatch:
+    """Fetch and keep the payload, unless this range has landed before (then it is reused, unless forced)."""
+    if not force and (existing := landed(source, region, start, end)):
+        return existing
     payload = source.fetch(region, start, end)
     sha256 = hashlib.sha256(payload.content).hexdigest()
     batch_id = f"{start:%Y%m%d}-{end:%Y%m%d}-{sha256[:12]}"
-    folder = get_settings().landing_dir / source.name / region.id
+    folder = _folder(source, region)
     path = folder / f"{batch_id}.{payload.extension}"
     meta_path = folder / f"{batch_id}.json"
     if meta_path.exists():

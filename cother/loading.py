@@ -41,8 +41,21 @@ def with_lineage(frame: pd.DataFrame, batch: LandedBatch) -> pd.DataFrame:
     return frame.assign(source=batch.source, batch_id=batch.batch_id, landed_file=batch.path)
 
 
-def publish(batch: LandedBatch, frame: pd.DataFrame, table: str) -> int:
-    """Replace the batch's partitions of `table` with its rows; returns the rows written."""
+def _holds_exactly(cur, table: str, batch: LandedBatch, rows: int) -> bool:
+    """True when the batch's partitions in `table` are exactly this batch's rows already."""
+    cur.execute(
+        sql.SQL(
+            "select count(*), count(*) filter (where batch_id = %s) from {}"
+            " where source = %s and region = %s and date between %s and %s"
+        ).format(_table(table)),
+        (batch.batch_id, batch.source, batch.region, batch.start, batch.end),
+    )
+    total, of_batch = cur.fetchone()
+    return total == of_batch == rows
+
+
+def publish(batch: LandedBatch, frame: pd.DataFrame, table: str, kind: str, validation_id: str) -> int:
+    """Replace the batch's partitions of `table` with its rows; returns the rows written (0: already there)."""
     rows = with_lineage(frame, batch)
     columns = sql.SQL(", ").join(sql.Identifier(column) for column in rows.columns)
     buffer = io.StringIO()
@@ -53,6 +66,8 @@ def publish(batch: LandedBatch, frame: pd.DataFrame, table: str) -> int:
         cur.execute(
             "select pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{table}/{batch.source}/{batch.region}",)
         )
+        if _holds_exactly(cur, table, batch, len(rows)):
+            return 0
         cur.execute(
             sql.SQL("create temp table batch_rows (like {} including defaults) on commit drop").format(_table(table))
         )
@@ -69,7 +84,49 @@ def publish(batch: LandedBatch, frame: pd.DataFrame, table: str) -> int:
         cur.execute(
             sql.SQL("insert into {} ({cols}) select {cols} from batch_rows").format(_table(table), cols=columns)
         )
+        cur.execute(
+            "insert into raw.batch_log (source, region, batch_id, raw_table, kind, start_date, end_date,"
+            " landed_file, row_count, validation_id) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " on conflict (source, region, batch_id) do update set row_count = excluded.row_count,"
+            " validation_id = excluded.validation_id, published_at = now(), announced_at = null",
+            (
+                batch.source,
+                batch.region,
+                batch.batch_id,
+                table,
+                kind,
+                batch.start,
+                batch.end,
+                batch.path,
+                len(rows),
+                validation_id,
+            ),
+        )
     return len(rows)
+
+
+def unannounced() -> dict[str, list[dict]]:
+    """Published batches the downstream DAGs have not been told about, by kind (weather, cases)."""
+    ensure_warehouse()
+    keys = ["source", "region", "batch_id", "table", "start", "end", "rows"]
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "select kind, source, region, batch_id, raw_table, start_date::text, end_date::text, row_count"
+            " from raw.batch_log where announced_at is null order by published_at"
+        )
+        by_kind: dict[str, list[dict]] = {}
+        for kind, *values in cur.fetchall():
+            by_kind.setdefault(kind, []).append(dict(zip(keys, values, strict=True)))
+    return by_kind
+
+
+def mark_announced(partitions: list[dict]) -> None:
+    with connect() as conn, conn.cursor() as cur:
+        for partition in partitions:
+            cur.execute(
+                "update raw.batch_log set announced_at = now() where source = %s and region = %s and batch_id = %s",
+                (partition["source"], partition["region"], partition["batch_id"]),
+            )
 
 
 def quarantine(batch: LandedBatch, frame: pd.DataFrame, suite: str, failures: list[dict]) -> None:

@@ -1,21 +1,34 @@
 """
 ### cother_ingest: land, validate and publish daily weather and cases per region
 
-Each source's payload for a region and date range is **landed** as received
-(`data/landing/<source>/<region>/<batch>`), **validated** with its Great Expectations suite
-(`expectations/`; a failing batch goes to `quarantine.batches` and the task fails naming the source,
-region, dates and failed expectations) and **published** into its `raw.*` table, replacing exactly the
-batch's (source, region, date) partitions in one transaction.
+For each kind (`weather`, `cases`) and each region (a mapped task group, so one region's failure
+does not block the others and the grid shows which one failed):
 
-Scheduled daily (09:00 Asia/Seoul) for the day before; trigger with `start_date`/`end_date` to load any
-range in one run. Publishing emits the `raw.weather` / `raw.cases` assets that schedule `cother_transform`.
+1. **land**: the source's payload for the region and date range, kept as received in
+   `data/landing/<source>/<region>/<batch>` (a range that has landed is reused unless `force_fetch`);
+2. **validate**: its Great Expectations suite (`expectations/`); a failing batch goes to
+   `quarantine.batches` and the task fails at once, naming the source, region, dates and failures;
+3. **publish**: into its `raw.*` table, replacing exactly the batch's (source, region, date)
+   partitions in one transaction (skipped when the table already holds this very batch).
+
+**announce** (which runs whatever the regions did) then tells the downstream DAGs, once: it emits `raw.weather` / `raw.cases` with every
+partition published since the last announcement, but only from the last pending run of this DAG,
+so a backfill of N days leads to one `cother_transform` and one `cother_retrain`.
+
+Scheduled daily (09:00 Asia/Seoul) for the day before; trigger with `start_date`/`end_date` to load
+any range in one run. The run fails (`fail_if_any_region_failed`) when any region's batch failed,
+after the others were published and announced.
 """
 
-from airflow.sdk import Param, dag, task, task_group
+import os
+
+from airflow.sdk import AssetAlias, Param, dag, task, task_group
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from cother.assets import RAW_BY_KIND
+from cother.assets import RAW_ALIAS
 from cother.dag_defaults import DEFAULT_ARGS, START_DATE
+
+KINDS = ("weather", "cases")
 
 
 @dag(
@@ -31,9 +44,20 @@ from cother.dag_defaults import DEFAULT_ARGS, START_DATE
             None, type=["null", "string"], format="date", description="First day (default: the day before the run)"
         ),
         "end_date": Param(None, type=["null", "string"], format="date", description="Last day (default: start_date)"),
-        "regions": Param(["seoul"], type="array", description="Region ids from config/regions.yml"),
-        "weather_source": Param("sample_weather", type="string"),
-        "cases_source": Param("sample_cases", type="string"),
+        "regions": Param(
+            os.environ.get("COTHER_REGIONS", "seoul").split(","),
+            type="array",
+            description="Region ids from config/regions.yml",
+        ),
+        "weather_source": Param(
+            os.environ.get("COTHER_WEATHER_SOURCE", "sample_weather"),
+            type="string",
+            enum=["sample_weather", "open_meteo", "kma_asos"],
+        ),
+        "cases_source": Param(
+            os.environ.get("COTHER_CASES_SOURCE", "sample_cases"), type="string", enum=["sample_cases", "kdca", "who"]
+        ),
+        "force_fetch": Param(False, type="boolean", description="Fetch again even where the range has landed before"),
     },
 )
 def cother_ingest():
@@ -49,12 +73,8 @@ def cother_ingest():
 
         from cother.ingest import land
 
-        return land(
-            request[f"{kind}_source"],
-            request["region"],
-            date.fromisoformat(request["start"]),
-            date.fromisoformat(request["end"]),
-        )
+        start, end = date.fromisoformat(request["start"]), date.fromisoformat(request["end"])
+        return land(request[f"{kind}_source"], request["region"], start, end, request["force_fetch"])
 
     @task
     def validate(batch: dict) -> dict:
@@ -62,34 +82,42 @@ def cother_ingest():
 
         from cother.ingest import validate
         from cother.quality import QualityGateError
+        from cother.sources import SourceError
 
         try:
             return validate(batch)
-        except QualityGateError as failed:  # the same landed bytes fail the same way: no retry
+        except (QualityGateError, SourceError) as failed:  # the same landed bytes fail the same way: no retry
             raise AirflowFailException(str(failed)) from failed
 
-    def publish_task(kind: str):
-        asset = RAW_BY_KIND[kind]
+    @task
+    def publish(validated: dict) -> dict:
+        from cother.ingest import publish
 
-        @task(task_id="publish", outlets=[asset])
-        def publish(validated: dict, outlet_events=None) -> dict:
-            from cother.ingest import publish
+        return publish(validated)
 
-            published = publish(validated)
-            outlet_events[asset].extra = {"partitions": [published]}
-            return published
+    @task(outlets=[RAW_ALIAS], trigger_rule="all_done")
+    def announce(outlet_events=None, dag_run=None, ti=None) -> dict:
+        from cother.ingest import announce
 
-        return publish
+        return announce(dag_run, ti, outlet_events[AssetAlias(RAW_ALIAS.name)])
+
+    @task(trigger_rule="one_failed")
+    def fail_if_any_region_failed() -> None:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException("a region's batch failed: the failed tasks in the grid name it")
 
     requests = plan()
-    for kind in RAW_BY_KIND:
+    groups = []
+    for kind in KINDS:
 
         @task_group(group_id=kind)
-        def source_group(kind=kind):
-            batches = land.partial(kind=kind).expand(request=requests)
-            publish_task(kind).expand(validated=validate.expand(batch=batches))
+        def per_region(request: dict, kind=kind):
+            publish(validate(land(request, kind)))
 
-        source_group()
+        groups.append(per_region.expand(request=requests))
+    groups >> announce()
+    groups >> fail_if_any_region_failed()
 
 
 cother_ingest()

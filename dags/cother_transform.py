@@ -1,7 +1,8 @@
 """
 ### cother_transform: dbt build, then the quality gate on the training slice
 
-Runs when both raw assets (`raw.weather`, `raw.cases`) have new events. `dbt build` runs the staging,
+Runs when the ingestion DAG announces new raw partitions (`raw.weather` or `raw.cases`; one
+announcement covers a whole backfill). `dbt build` runs the staging,
 intermediate and mart models of `dbt_project/` with their tests; then the slice of
 `marts.fct_training_features` that feeds training is validated per region with Great Expectations
 (`expectations/fct_training_features.json`). Only a slice that passed emits
@@ -15,7 +16,7 @@ from cother.dag_defaults import DEFAULT_ARGS, START_DATE
 
 
 @dag(
-    schedule=(RAW_WEATHER & RAW_CASES),
+    schedule=(RAW_WEATHER | RAW_CASES),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,

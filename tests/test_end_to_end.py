@@ -59,6 +59,8 @@ def test_the_three_dags_succeed_over_the_bundled_period(first_pipeline_run):
     days = (END - START).days + 1
     assert [row_count(table) for table in RAW_TABLES] == [days, days]
     assert row_count("marts.fct_training_features") == days + 1  # and the forecast row
+    assert row_count("raw.batch_log") == 2
+    assert row_count("raw.batch_log where announced_at is null") == 0  # announced to the downstream DAGs
 
 
 def test_the_champion_loads_from_the_registry_and_forecasts(first_pipeline_run):

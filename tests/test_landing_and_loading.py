@@ -28,22 +28,43 @@ def test_a_payload_lands_once_with_its_checksum_and_request(warehouse):
     assert path.stat().st_mtime_ns == first_write
 
 
+def publish(batch: landing.LandedBatch, table: str) -> int:
+    return loading.publish(batch, parse(batch), table, "test", "validation-id")
+
+
 def test_publishing_the_same_batch_twice_leaves_the_same_rows(warehouse):
     batch = land("sample_weather", date(2021, 3, 1), date(2021, 3, 31))
-    assert loading.publish(batch, parse(batch), "raw.kma_asos_daily") == 31
+    assert publish(batch, "raw.kma_asos_daily") == 31
     first = table_contents("raw.kma_asos_daily")
-    loading.publish(batch, parse(batch), "raw.kma_asos_daily")
+    assert publish(batch, "raw.kma_asos_daily") == 0  # the table holds this very batch: nothing to write
     assert table_contents("raw.kma_asos_daily") == first
     assert len(first) == 31
 
 
-def test_a_publish_replaces_only_the_partitions_of_its_batch(warehouse):
+def test_a_publish_replaces_only_the_partitions_of_its_batch_and_a_replay_restores_them(warehouse):
     march = land("sample_cases", date(2021, 3, 1), date(2021, 3, 31))
-    loading.publish(march, parse(march), "raw.coronaboard_cases")
+    publish(march, "raw.coronaboard_cases")
+    first = table_contents("raw.coronaboard_cases")
     overlap = land("sample_cases", date(2021, 3, 20), date(2021, 4, 10))
-    loading.publish(overlap, parse(overlap), "raw.coronaboard_cases")
+    publish(overlap, "raw.coronaboard_cases")
     rows = table_contents("raw.coronaboard_cases")
     batches = {row[2]: row[-2] for row in rows}  # date -> batch_id
     assert len(rows) == 41
     assert batches["2021-03-19"] == march.batch_id
     assert batches["2021-03-20"] == overlap.batch_id
+    assert publish(march, "raw.coronaboard_cases") == 31  # rewritten: the overlap had replaced part of it
+    replayed = table_contents("raw.coronaboard_cases")
+    assert [row for row in replayed if row[2] < "2021-04-01"] == first
+
+
+def test_a_range_that_has_landed_is_not_fetched_again_unless_forced(warehouse, monkeypatch):
+    source = get_source("sample_cases")
+    first = land("sample_cases", date(2021, 5, 1), date(2021, 5, 10))
+    fetches = []
+    original = type(source).fetch
+    monkeypatch.setattr(type(source), "fetch", lambda self, *args: fetches.append(args) or original(self, *args))
+    assert land("sample_cases", date(2021, 5, 1), date(2021, 5, 10)) == first
+    assert fetches == []
+    forced = landing.land(source, SEOUL, date(2021, 5, 1), date(2021, 5, 10), force=True)
+    assert len(fetches) == 1
+    assert forced.batch_id == first.batch_id  # same bytes, same batch: nothing new to load

@@ -1,9 +1,16 @@
-"""The sources CO-THER ingests, by name."""
+"""The sources CO-THER ingests, by name: the bundled sample and the live APIs."""
 
 from cother.sources.base import Payload, Source, SourceError
+from cother.sources.kdca import KdcaCases
+from cother.sources.kma import KmaAsosWeather
+from cother.sources.open_meteo import OpenMeteoWeather
 from cother.sources.sample import SampleCases, SampleWeather
+from cother.sources.who import WhoCases
 
-SOURCES: dict[str, Source] = {source.name: source for source in (SampleWeather(), SampleCases())}
+SOURCES: dict[str, Source] = {
+    source.name: source
+    for source in (SampleWeather(), SampleCases(), OpenMeteoWeather(), KmaAsosWeather(), KdcaCases(), WhoCases())
+}
 
 
 def get_source(name: str) -> Source:

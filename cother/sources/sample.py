@@ -54,7 +54,7 @@ class SampleWeather(Source):
         first, last = start.isoformat(), end.isoformat()
         return Payload(_csv_slice(WEATHER_FILE, lambda row: first <= row["date"] <= last), "csv", params)
 
-    def parse(self, payload: bytes, region: Region) -> pd.DataFrame:
+    def parse(self, payload: bytes, region: Region, start: date, end: date) -> pd.DataFrame:
         records = [{**row, "tm": row["date"], "stnId": WEATHER_STATION} for row in _rows(payload)]
         return kma_frame(self, records, region)
 
@@ -73,7 +73,7 @@ class SampleCases(Source):
             _csv_slice(CASES_FILE, lambda row: row["region"] == name and first <= row["date"] <= last), "csv", params
         )
 
-    def parse(self, payload: bytes, region: Region) -> pd.DataFrame:
+    def parse(self, payload: bytes, region: Region, start: date, end: date) -> pd.DataFrame:
         rows = _rows(payload)
         missing = [field for field in CASE_FIELDS if rows and field not in rows[0]]
         if missing:

@@ -55,3 +55,78 @@ create table if not exists quarantine.batches (
     quarantined_at timestamptz not null default now(),
     primary key (source, region, batch_id)
 );
+
+create table if not exists raw.open_meteo_daily (
+    source text not null,
+    region text not null,
+    date date not null,
+    temperature_2m_mean double precision,
+    temperature_2m_min double precision,
+    temperature_2m_max double precision,
+    precipitation_sum double precision,
+    rain_sum double precision,
+    wind_speed_10m_mean double precision,
+    wind_speed_10m_max double precision,
+    relative_humidity_2m_mean double precision,
+    cloud_cover_mean double precision,
+    sunshine_duration double precision,
+    pressure_msl_mean double precision,
+    dew_point_2m_mean double precision,
+    record jsonb not null,
+    batch_id text not null,
+    landed_file text not null,
+    loaded_at timestamptz not null default now(),
+    primary key (source, region, date)
+);
+
+create table if not exists raw.kdca_covid_cases (
+    source text not null,
+    region text not null,
+    date date not null,
+    gubun text not null,
+    def_cnt bigint,
+    inc_dec bigint,
+    death_cnt bigint,
+    isol_clear_cnt bigint,
+    local_occ_cnt bigint,
+    over_flow_cnt bigint,
+    record jsonb not null,
+    batch_id text not null,
+    landed_file text not null,
+    loaded_at timestamptz not null default now(),
+    primary key (source, region, date)
+);
+
+create table if not exists raw.who_covid_daily (
+    source text not null,
+    region text not null,
+    date date not null,
+    country_code text not null,
+    new_cases bigint,
+    cumulative_cases bigint,
+    new_deaths bigint,
+    cumulative_deaths bigint,
+    record jsonb not null,
+    batch_id text not null,
+    landed_file text not null,
+    loaded_at timestamptz not null default now(),
+    primary key (source, region, date)
+);
+
+-- Every published batch; announced_at is set when the ingestion DAG has told the downstream DAGs
+-- (one announcement can cover many batches, e.g. a whole backfill).
+create table if not exists raw.batch_log (
+    source text not null,
+    region text not null,
+    batch_id text not null,
+    raw_table text not null,
+    kind text not null,
+    start_date date not null,
+    end_date date not null,
+    landed_file text not null,
+    row_count integer not null,
+    validation_id text not null,
+    published_at timestamptz not null default now(),
+    announced_at timestamptz,
+    primary key (source, region, batch_id)
+);
