@@ -1,6 +1,6 @@
 """The landing zone: every payload kept as received, never rewritten.
 
-data/landing/<source>/<region>/<batch>.<ext>, with <batch>.json beside it holding the checksum,
+data/landing/<source>/<region>/<batch>.<ext>, with <batch>.meta.json beside it holding the checksum,
 the fetch time and the request parameters (never a secret). A batch id is the date range plus the
 payload's checksum: a range that has landed is not fetched again unless forced, and a forced
 re-fetch that brings the same bytes finds its batch already there.
@@ -47,7 +47,7 @@ def landed(source: Source, region: Region, start: date, end: date) -> LandedBatc
     """The latest batch already landed for exactly this source, region and date range, if any."""
     batches = [
         LandedBatch.from_dict(json.loads(path.read_text(encoding="utf-8")))
-        for path in _folder(source, region).glob(f"{start:%Y%m%d}-{end:%Y%m%d}-*.json")
+        for path in _folder(source, region).glob(f"{start:%Y%m%d}-{end:%Y%m%d}-*.meta.json")
     ]
     return max(batches, key=lambda batch: batch.fetched_at, default=None)
 
@@ -61,7 +61,7 @@ def land(source: Source, region: Region, start: date, end: date, force: bool = F
     batch_id = f"{start:%Y%m%d}-{end:%Y%m%d}-{sha256[:12]}"
     folder = _folder(source, region)
     path = folder / f"{batch_id}.{payload.extension}"
-    meta_path = folder / f"{batch_id}.json"
+    meta_path = folder / f"{batch_id}.meta.json"
     if meta_path.exists():
         return LandedBatch.from_dict(json.loads(meta_path.read_text(encoding="utf-8")))
     folder.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,7 @@ def test_a_payload_lands_once_with_its_checksum_and_request(warehouse):
     batch = land("sample_cases", date(2021, 3, 1), date(2021, 3, 31))
     path = Path(batch.path)
     assert path.parts[-3:-1] == ("sample_cases", "seoul")
-    meta = json.loads(path.with_suffix(".json").read_text())
+    meta = json.loads(path.with_name(batch.batch_id + ".meta.json").read_text())
     assert meta["sha256"] in {batch.sha256} and meta["params"]["region"] == "서울"
     first_write = path.stat().st_mtime_ns
     again = land("sample_cases", date(2021, 3, 1), date(2021, 3, 31))

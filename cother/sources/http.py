@@ -82,20 +82,18 @@ def _retry_after(response: requests.Response, cap: float) -> float | None:
 class HttpClient:
     def __init__(self, source: str, policy: RetryPolicy | None = None, limiter: RateLimiter | None = None) -> None:
         self.source = source
-        self.policy = policy or RetryPolicy()
+        self.policy = policy  # None: read from the environment at each request
         self.limiter = limiter
         self.session = requests.Session()
         self.session.headers["User-Agent"] = "co-ther/0.1 (+data pipeline)"
-        self.attempts_made = 0
 
     def get(self, url: str, params: dict, where: str) -> requests.Response:
         """GET with retries; `where` ("region R, dates A..B") goes into every error."""
-        policy = self.policy
+        policy = self.policy or RetryPolicy()
         problem = ""
         for attempt in range(policy.attempts):
             if self.limiter:
                 self.limiter.acquire()
-            self.attempts_made += 1
             wait = policy.backoff(attempt)
             try:
                 response = self.session.get(

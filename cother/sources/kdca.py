@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import date, timedelta
 
 import pandas as pd
@@ -57,6 +58,14 @@ class KdcaCases(Source):
             responses_payload(responses), "jsonl", {"gubun": gubun, "start": start.isoformat(), "end": end.isoformat()}
         )
 
+    def day_of(self, value: object, region: Region) -> date:
+        """stdDay as YYYY-MM-DD or in the Korean form the portal also uses (2021년 10월 05일 00시)."""
+        found = re.match(r"\s*(\d{4})\D+(\d{1,2})\D+(\d{1,2})", str(value))
+        try:
+            return date(*(int(part) for part in found.groups()))
+        except (AttributeError, ValueError):
+            raise self.error(region, value, "stdDay is not a date") from None
+
     def parse(self, payload: bytes, region: Region, start: date, end: date) -> pd.DataFrame:
         rows = []
         for response in read_responses(payload):
@@ -72,7 +81,7 @@ class KdcaCases(Source):
                 missing = [name for name in ["gubun", "stdDay", *FIELDS] if name not in item]
                 if missing:
                     raise self.error(region, day_text, f"schema change: fields {missing} are missing")
-                day = date.fromisoformat(str(item["stdDay"])[:10])
+                day = self.day_of(item["stdDay"], region)
                 values = {column: self.number(item[name], region, day, name) for name, column in FIELDS.items()}
                 record = json.dumps(item, ensure_ascii=False, sort_keys=True)
                 rows.append({"region": region.id, "date": day, "gubun": item["gubun"], **values, "record": record})

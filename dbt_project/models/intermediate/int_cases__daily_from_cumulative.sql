@@ -6,7 +6,7 @@ with
 
 cumulative as (
 
-    select * from {{ ref('stg_coronaboard__cases_daily') }}
+    select * from {{ ref('int_cases__cumulative_unioned') }}
 
 ),
 

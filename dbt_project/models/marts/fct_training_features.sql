@@ -19,7 +19,7 @@ daily_cases as (
 
 weather as (
 
-    select * from {{ ref('stg_kma__weather_daily') }}
+    select * from {{ ref('int_weather__daily_canonical') }}
 
 ),
 

@@ -1,0 +1,25 @@
+with
+
+latest as (
+
+    {{ latest_load(source('raw', 'who_covid_daily')) }}
+
+),
+
+final as (
+
+    select
+        region,
+        date as date_day,
+        country_code as region_name,
+        cumulative_cases as confirmed_cumulative,
+        cumulative_deaths as deaths_cumulative,
+        null::bigint as released_cumulative,
+        source,
+        batch_id,
+        loaded_at
+    from latest
+
+)
+
+select * from final

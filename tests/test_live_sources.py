@@ -1,0 +1,338 @@
+"""The live sources against a loopback server that answers in their documented formats, good and bad."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+from datetime import date, timedelta
+
+import pytest
+from conftest import row_count
+from fake_api import Answer, FakeApi
+
+from cother import ingest
+from cother.database import connect
+from cother.quality import QualityGateError
+from cother.regions import get_region
+from cother.sources import SourceError, get_source
+
+SEOUL = get_region("seoul")
+START, END = date(2022, 1, 1), date(2022, 1, 3)
+DAYS = [START + timedelta(days=offset) for offset in range((END - START).days + 1)]
+OPEN_METEO, KMA, KDCA, WHO = "/v1/archive", "/kma/getWthrDataList", "/kdca/callCovid04Api", "/who/daily.csv"
+
+
+@pytest.fixture
+def api(monkeypatch):
+    fake = FakeApi()
+    monkeypatch.setenv("COTHER_OPEN_METEO_URL", fake.url(OPEN_METEO))
+    monkeypatch.setenv("COTHER_KMA_URL", fake.url(KMA))
+    monkeypatch.setenv("COTHER_KDCA_URL", fake.url(KDCA))
+    monkeypatch.setenv("COTHER_WHO_URL", fake.url(WHO))
+    monkeypatch.setenv("COTHER_DATA_GO_KR_SERVICE_KEY", "test-service-key")
+    monkeypatch.setenv("COTHER_HTTP_BACKOFF_BASE_S", "0.05")
+    monkeypatch.setenv("COTHER_HTTP_ATTEMPTS", "3")
+    monkeypatch.setenv("COTHER_HTTP_READ_TIMEOUT_S", "0.5")
+    yield fake
+    fake.close()
+
+
+def open_meteo_body(days=DAYS, drop=(), rename=None, extra=None) -> str:
+    daily = {
+        "time": [day.isoformat() for day in days],
+        "temperature_2m_mean": [-4.3] * len(days),
+        "temperature_2m_min": [-10.2] * len(days),
+        "temperature_2m_max": [2.3] * len(days),
+        "precipitation_sum": [0.0] * len(days),
+        "rain_sum": [None] * len(days),
+        "wind_speed_10m_mean": [1.5] * len(days),
+        "wind_speed_10m_max": [4.1] * len(days),
+        "relative_humidity_2m_mean": [46.3] * len(days),
+        "cloud_cover_mean": [14.0] * len(days),
+        "sunshine_duration": [32400.0] * len(days),
+        "pressure_msl_mean": [1030.9] * len(days),
+        "dew_point_2m_mean": [-14.1] * len(days),
+        **(extra or {}),
+    }
+    for name in drop:
+        daily.pop(name)
+    for old, new in (rename or {}).items():
+        daily[new] = daily.pop(old)
+    return json.dumps(
+        {
+            "latitude": 37.56,
+            "longitude": 126.97,
+            "elevation": 38.0,
+            "generationtime_ms": 0.5,
+            "utc_offset_seconds": 32400,
+            "timezone": "Asia/Seoul",
+            "timezone_abbreviation": "KST",
+            "daily_units": {name: "" for name in daily},
+            "daily": daily,
+        }
+    )
+
+
+def kma_item(day: date, **changes) -> dict:
+    item = {
+        "stnId": "108", "stnNm": "서울", "tm": day.isoformat(), "avgTa": "-4.3", "minTa": "-10.2", "maxTa": "2.3",
+        "sumRn": "", "avgWs": "1.5", "maxWs": "4.1", "avgRhm": "46.3", "avgTd": "-14.1", "avgPs": "1030.9",
+        "sumSsHr": "9.0", "avgTca": "1.4",
+    }  # fmt: skip
+    return {**item, **changes}
+
+
+def kma_body(items, total: int, page: int = 1, code: str = "00", message: str = "NORMAL_SERVICE") -> str:
+    body = {"dataType": "JSON", "items": {"item": items}, "pageNo": page, "numOfRows": 999, "totalCount": total}
+    return json.dumps(
+        {"response": {"header": {"resultCode": code, "resultMsg": message}, "body": body}}, ensure_ascii=False
+    )
+
+
+def land_and_validate(source: str, start: date = START, end: date = END) -> dict:
+    return ingest.validate(ingest.land(source, "seoul", start, end))
+
+
+def quarantined(source: str) -> list:
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute("select failures from quarantine.batches where source = %s", (source,))
+        return [row[0] for row in cur.fetchall()]
+
+
+# Open-Meteo
+
+
+def test_open_meteo_documented_answer_is_landed_validated_and_published(warehouse, api):
+    api.script(OPEN_METEO, Answer(open_meteo_body()))
+    published = ingest.publish(land_and_validate("open_meteo"))
+    assert published["rows"] == 3 and published["table"] == "raw.open_meteo_daily"
+    [params] = api.paths(OPEN_METEO)
+    assert params["timezone"] == "Asia/Seoul" and params["wind_speed_unit"] == "ms"
+    assert params["start_date"] == "2022-01-01" and params["end_date"] == "2022-01-03"
+    assert "sunshine_duration" in params["daily"].split(",")
+
+
+def test_a_server_error_then_success_is_retried(warehouse, api):
+    api.script(OPEN_METEO, Answer("upstream broke", 500), Answer(open_meteo_body()))
+    assert ingest.publish(land_and_validate("open_meteo"))["rows"] == 3
+    assert len(api.paths(OPEN_METEO)) == 2
+
+
+def test_a_429_waits_as_long_as_retry_after_says(warehouse, api):
+    api.script(
+        OPEN_METEO,
+        Answer('{"error": true, "reason": "Too many requests"}', 429, {"Retry-After": "1"}),
+        Answer(open_meteo_body()),
+    )
+    started = time.monotonic()
+    ingest.land("open_meteo", "seoul", START, END)
+    assert time.monotonic() - started >= 1.0
+    assert len(api.paths(OPEN_METEO)) == 2
+
+
+def test_a_timeout_is_retried(warehouse, api):
+    api.script(OPEN_METEO, Answer(open_meteo_body(), delay_s=1.5), Answer(open_meteo_body()))
+    ingest.land("open_meteo", "seoul", START, END)
+    assert len(api.paths(OPEN_METEO)) == 2
+
+
+def test_a_source_down_gives_up_naming_source_region_dates_and_the_last_problem(warehouse, api):
+    api.script(OPEN_METEO, Answer("maintenance", 503))
+    with pytest.raises(
+        SourceError,
+        match=r"open_meteo: region seoul, dates 2022-01-01..2022-01-03: gave up after 3 attempts, last: HTTP 503",
+    ):
+        ingest.land("open_meteo", "seoul", START, END)
+    assert row_count("raw.open_meteo_daily") == 0
+
+
+def test_a_client_error_is_not_retried_and_says_why(warehouse, api):
+    api.script(
+        OPEN_METEO,
+        Answer('{"error": true, "reason": "Cannot initialize WeatherVariable from invalid String value"}', 400),
+    )
+    with pytest.raises(
+        SourceError, match="open_meteo: region seoul, dates 2022-01-01..2022-01-03: HTTP 400.*invalid String"
+    ):
+        ingest.land("open_meteo", "seoul", START, END)
+    assert len(api.paths(OPEN_METEO)) == 1
+
+
+def test_truncated_json_keeps_the_landing_file_and_quarantines_the_batch(warehouse, api):
+    api.script(OPEN_METEO, Answer(open_meteo_body()[:200]))
+    batch = ingest.land("open_meteo", "seoul", START, END)
+    with pytest.raises(
+        SourceError, match=r"open_meteo: region seoul, date \(payload\): malformed JSON .*dates 2022-01-01..2022-01-03"
+    ):
+        ingest.validate(batch)
+    assert open(batch["path"]).read() == open_meteo_body()[:200]
+    assert quarantined("open_meteo")[0][0]["expectation"] == "readable payload"
+    assert row_count("raw.open_meteo_daily") == 0
+
+
+def test_a_missing_field_is_a_schema_change(warehouse, api):
+    api.script(OPEN_METEO, Answer(open_meteo_body(drop=["precipitation_sum"])))
+    with pytest.raises(
+        SourceError,
+        match=r"open_meteo: region seoul, date 2022-01-01: schema change: daily fields \['precipitation_sum'\] are missing",
+    ):
+        land_and_validate("open_meteo")
+    assert row_count("raw.open_meteo_daily") == 0
+
+
+def test_a_renamed_field_is_a_schema_change(warehouse, api):
+    api.script(OPEN_METEO, Answer(open_meteo_body(rename={"temperature_2m_mean": "temperature_mean"})))
+    with pytest.raises(SourceError, match=r"schema change: daily fields \['temperature_2m_mean'\] are missing"):
+        land_and_validate("open_meteo")
+
+
+def test_an_added_field_is_kept_in_the_record_and_does_not_block(warehouse, api):
+    api.script(OPEN_METEO, Answer(open_meteo_body(extra={"snowfall_sum": [0.0, 1.2, 0.0]})))
+    ingest.publish(land_and_validate("open_meteo"))
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute("select record ->> 'snowfall_sum' from raw.open_meteo_daily where date = '2022-01-02'")
+        assert cur.fetchone()[0] == "1.2"
+
+
+def test_an_empty_result_fails_the_gate_as_missing_days(warehouse, api):
+    api.script(OPEN_METEO, Answer(open_meteo_body(days=[])))
+    with pytest.raises(
+        QualityGateError,
+        match="source open_meteo, region seoul, dates 2022-01-01..2022-01-03.*\n.*expect_table_row_count_to_equal: observed 0",
+    ):
+        land_and_validate("open_meteo")
+    assert row_count("raw.open_meteo_daily") == 0
+
+
+def test_an_impossible_value_fails_the_gate(warehouse, api):
+    api.script(OPEN_METEO, Answer(open_meteo_body(extra={"relative_humidity_2m_mean": [46.0, 146.0, 50.0]})))
+    with pytest.raises(
+        QualityGateError, match="expect_column_values_to_be_between column relative_humidity_2m_mean: 1 unexpected"
+    ):
+        land_and_validate("open_meteo")
+
+
+# KMA ASOS
+
+
+def test_kma_pages_until_the_total_count_and_reads_strings_and_blanks(warehouse, api):
+    api.script(
+        KMA,
+        Answer(kma_body([kma_item(DAYS[0]), kma_item(DAYS[1])], total=3, page=1)),
+        Answer(kma_body(kma_item(DAYS[2], avgTa="-1.0"), total=3, page=2)),  # a single result: an object
+    )
+    published = ingest.publish(land_and_validate("kma_asos"))
+    assert published["rows"] == 3
+    assert [params["pageNo"] for params in api.paths(KMA)] == ["1", "2"]
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute("select avgta, sumrn from raw.kma_asos_daily where source = 'kma_asos' order by date")
+        assert cur.fetchall() == [(-4.3, None), (-4.3, None), (-1.0, None)]
+
+
+def test_kma_service_key_is_sent_but_never_landed(warehouse, api):
+    api.script(KMA, Answer(kma_body([kma_item(day) for day in DAYS], total=3)))
+    batch = ingest.land("kma_asos", "seoul", START, END)
+    assert api.paths(KMA)[0]["serviceKey"] == "test-service-key"
+    landed = open(batch["path"]).read() + json.dumps(batch)
+    assert "test-service-key" not in landed
+
+
+def test_kma_without_a_service_key_says_how_to_set_one(warehouse, api, monkeypatch):
+    monkeypatch.delenv("COTHER_DATA_GO_KR_SERVICE_KEY")
+    with pytest.raises(
+        SourceError,
+        match="kma_asos: no data.go.kr service key: set COTHER_DATA_GO_KR_SERVICE_KEY or .* cother_data_go_kr",
+    ):
+        ingest.land("kma_asos", "seoul", START, END)
+
+
+def test_kma_service_errors_are_reported_with_their_code(warehouse, api):
+    api.script(KMA, Answer(kma_body([], total=0, code="30", message="SERVICE_KEY_IS_NOT_REGISTERED_ERROR")))
+    with pytest.raises(
+        SourceError,
+        match="kma_asos: region seoul, date 2022-01-01..2022-01-03: the API answered 30 SERVICE_KEY_IS_NOT_REGISTERED_ERROR",
+    ):
+        ingest.land("kma_asos", "seoul", START, END)
+
+
+def test_kma_number_that_is_not_a_number_names_field_and_date(warehouse, api):
+    api.script(KMA, Answer(kma_body([kma_item(DAYS[0]), kma_item(DAYS[1], avgRhm="n/a"), kma_item(DAYS[2])], total=3)))
+    with pytest.raises(
+        SourceError, match="kma_asos: region seoul, date 2022-01-02: field 'avgRhm' is not a number: 'n/a'"
+    ):
+        land_and_validate("kma_asos")
+    assert row_count("raw.kma_asos_daily") == 0
+
+
+# KDCA
+
+
+def kdca_body(day: date, def_cnt: str) -> str:
+    item = {
+        "gubun": "서울", "gubunEn": "Seoul", "stdDay": f"{day:%Y}년 {day:%m}월 {day:%d}일 00시", "defCnt": def_cnt,
+        "incDec": "100", "deathCnt": "10", "isolClearCnt": "5", "localOccCnt": "99", "overFlowCnt": "1",
+    }  # fmt: skip
+    return json.dumps(
+        {"items": [item], "pageNo": 1, "numOfRows": 10, "totalCount": 1, "resultCode": "00"}, ensure_ascii=False
+    )
+
+
+def test_kdca_asks_day_by_day_and_publishes_cumulative_counts(warehouse, api):
+    api.script(KDCA, *(Answer(kdca_body(day, str(1000 + 100 * index))) for index, day in enumerate(DAYS)))
+    assert ingest.publish(land_and_validate("kdca"))["rows"] == 3
+    assert [params["std_day"] for params in api.paths(KDCA)] == [day.isoformat() for day in DAYS]
+    assert all(params["gubun"] == "서울" for params in api.paths(KDCA))
+
+
+def test_kdca_revised_cumulative_count_is_caught(warehouse, api):
+    api.script(
+        KDCA, Answer(kdca_body(DAYS[0], "1000")), Answer(kdca_body(DAYS[1], "1100")), Answer(kdca_body(DAYS[2], "1050"))
+    )
+    with pytest.raises(
+        QualityGateError,
+        match="source kdca, region seoul, dates 2022-01-01..2022-01-03.*\n.*expect_column_values_to_be_increasing column def_cnt",
+    ):
+        land_and_validate("kdca")
+    assert row_count("raw.kdca_covid_cases") == 0
+
+
+# WHO
+
+
+def who_csv() -> bytes:
+    lines = ["Date_reported,Country_code,Country,WHO_region,New_cases,Cumulative_cases,New_deaths,Cumulative_deaths"]
+    for day in [DAYS[0] - timedelta(days=1), *DAYS, DAYS[-1] + timedelta(days=1)]:
+        lines.append(f"{day},KR,Republic of Korea,WPR,5,{day.day * 10},0,1")
+        lines.append(f"{day},JP,Japan,WPR,7,{day.day * 20},0,2")
+    lines[3] = lines[3].replace(",5,", ",,")  # KR did not report on 2022-01-01
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_who_keeps_the_global_file_and_publishes_the_national_series_of_the_range(warehouse, api):
+    api.script(WHO, Answer(who_csv()))
+    batch = ingest.land("who", "korea", START, END)
+    assert gzip.decompress(open(batch["path"], "rb").read()) == who_csv()
+    validated = ingest.validate(batch)
+    assert validated["warnings"] == 1  # the blank New_cases, reported and let through
+    assert ingest.publish(validated)["rows"] == 3
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute("select date::text, new_cases, cumulative_cases from raw.who_covid_daily order by date")
+        assert cur.fetchall() == [("2022-01-01", None, 10), ("2022-01-02", 5, 20), ("2022-01-03", 5, 30)]
+
+
+def test_who_renamed_column_is_a_schema_change(warehouse, api):
+    api.script(WHO, Answer(who_csv().replace(b"New_cases", b"NewCases")))
+    with pytest.raises(
+        SourceError, match=r"who: region korea, date \(payload\): schema change: columns \['New_cases'\] are missing"
+    ):
+        ingest.validate(ingest.land("who", "korea", START, END))
+
+
+def test_every_live_source_is_registered():
+    assert {name for name in ("open_meteo", "kma_asos", "kdca", "who") if get_source(name)} == {
+        "open_meteo",
+        "kma_asos",
+        "kdca",
+        "who",
+    }
