@@ -41,6 +41,32 @@ def with_lineage(frame: pd.DataFrame, batch: LandedBatch) -> pd.DataFrame:
     return frame.assign(source=batch.source, batch_id=batch.batch_id, landed_file=batch.path)
 
 
+def replace_partitions(cur, table: str, rows: pd.DataFrame) -> None:
+    """COPY the rows into a temporary table, delete their (source, region, date) partitions, insert them."""
+    columns = sql.SQL(", ").join(sql.Identifier(column) for column in rows.columns)
+    buffer = io.StringIO()
+    rows.to_csv(buffer, index=False, header=False)
+    buffer.seek(0)
+    cur.execute(
+        sql.SQL("create temp table batch_rows (like {} including defaults) on commit drop").format(_table(table))
+    )
+    cur.copy_expert(sql.SQL("copy batch_rows ({}) from stdin with (format csv)").format(columns).as_string(cur), buffer)
+    cur.execute(
+        sql.SQL(
+            "delete from {table} as published using (select distinct source, region, date from batch_rows) as partitions"
+            " where published.source = partitions.source and published.region = partitions.region"
+            " and published.date = partitions.date"
+        ).format(table=_table(table))
+    )
+    cur.execute(sql.SQL("insert into {} ({cols}) select {cols} from batch_rows").format(_table(table), cols=columns))
+
+
+def copy_rows(table: str, rows: pd.DataFrame) -> None:
+    """replace_partitions in a transaction of its own (rows already carry their lineage)."""
+    with connect() as conn, conn.cursor() as cur:
+        replace_partitions(cur, table, rows)
+
+
 def _holds_exactly(cur, table: str, batch: LandedBatch, rows: int) -> bool:
     """True when the batch's partitions in `table` are exactly this batch's rows already."""
     cur.execute(
@@ -57,10 +83,6 @@ def _holds_exactly(cur, table: str, batch: LandedBatch, rows: int) -> bool:
 def publish(batch: LandedBatch, frame: pd.DataFrame, table: str, kind: str, validation_id: str) -> int:
     """Replace the batch's partitions of `table` with its rows; returns the rows written (0: already there)."""
     rows = with_lineage(frame, batch)
-    columns = sql.SQL(", ").join(sql.Identifier(column) for column in rows.columns)
-    buffer = io.StringIO()
-    rows.to_csv(buffer, index=False, header=False)
-    buffer.seek(0)
     ensure_warehouse()
     with connect() as conn, conn.cursor() as cur:
         cur.execute(
@@ -68,22 +90,7 @@ def publish(batch: LandedBatch, frame: pd.DataFrame, table: str, kind: str, vali
         )
         if _holds_exactly(cur, table, batch, len(rows)):
             return 0
-        cur.execute(
-            sql.SQL("create temp table batch_rows (like {} including defaults) on commit drop").format(_table(table))
-        )
-        cur.copy_expert(
-            sql.SQL("copy batch_rows ({}) from stdin with (format csv)").format(columns).as_string(cur), buffer
-        )
-        cur.execute(
-            sql.SQL(
-                "delete from {table} as published using (select distinct source, region, date from batch_rows) as partitions"
-                " where published.source = partitions.source and published.region = partitions.region"
-                " and published.date = partitions.date"
-            ).format(table=_table(table))
-        )
-        cur.execute(
-            sql.SQL("insert into {} ({cols}) select {cols} from batch_rows").format(_table(table), cols=columns)
-        )
+        replace_partitions(cur, table, rows)
         cur.execute(
             "insert into raw.batch_log (source, region, batch_id, raw_table, kind, start_date, end_date,"
             " landed_file, row_count, validation_id) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
