@@ -109,16 +109,16 @@ def publish(validated: dict) -> dict:
 
 def announce(dag_run, task_instance, alias_events) -> dict:
     """Emit the raw assets once for everything published since the last announcement, from the last
-    pending run of the DAG only (a backfill's runs queue up; its last run announces them all)."""
+    pending run of the DAG only: a backfill's runs queue up and its last run announces them all (run
+    backfills with --max-active-runs 1; with more, the announcement may wait for the next run)."""
     from cother.assets import RAW_BY_KIND
 
     pending = task_instance.get_dr_count(dag_id=dag_run.dag_id, states=["queued", "running"])
     if pending > 1:
         print(f"{pending - 1} more run(s) of {dag_run.dag_id} to go: the last one announces their partitions")
         return {"announced": {}}
-    partitions = loading.unannounced()
+    partitions = loading.claim_unannounced()
     for kind, published in partitions.items():
         alias_events.add(RAW_BY_KIND[kind], extra={"partitions": published})
         print(f"announcing {RAW_BY_KIND[kind].name}: {len(published)} batch(es)")
-    loading.mark_announced([batch for published in partitions.values() for batch in published])
     return {"announced": {kind: len(published) for kind, published in partitions.items()}}

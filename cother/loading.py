@@ -112,28 +112,20 @@ def publish(batch: LandedBatch, frame: pd.DataFrame, table: str, kind: str, vali
     return len(rows)
 
 
-def unannounced() -> dict[str, list[dict]]:
-    """Published batches the downstream DAGs have not been told about, by kind (weather, cases)."""
+def claim_unannounced() -> dict[str, list[dict]]:
+    """Take every published batch not yet announced, by kind, and mark it announced, atomically:
+    two announcing runs never announce the same batch."""
     ensure_warehouse()
     keys = ["source", "region", "batch_id", "table", "start", "end", "rows"]
     with connect() as conn, conn.cursor() as cur:
         cur.execute(
-            "select kind, source, region, batch_id, raw_table, start_date::text, end_date::text, row_count"
-            " from raw.batch_log where announced_at is null order by published_at"
+            "update raw.batch_log set announced_at = now() where announced_at is null returning"
+            " kind, source, region, batch_id, raw_table, start_date::text, end_date::text, row_count"
         )
         by_kind: dict[str, list[dict]] = {}
-        for kind, *values in cur.fetchall():
+        for kind, *values in sorted(cur.fetchall()):
             by_kind.setdefault(kind, []).append(dict(zip(keys, values, strict=True)))
     return by_kind
-
-
-def mark_announced(partitions: list[dict]) -> None:
-    with connect() as conn, conn.cursor() as cur:
-        for partition in partitions:
-            cur.execute(
-                "update raw.batch_log set announced_at = now() where source = %s and region = %s and batch_id = %s",
-                (partition["source"], partition["region"], partition["batch_id"]),
-            )
 
 
 def quarantine(batch: LandedBatch, frame: pd.DataFrame, suite: str, failures: list[dict]) -> None:

@@ -67,7 +67,7 @@ def cother_ingest():
 
         return plan_requests(params, dag_run.logical_date or dag_run.run_after)
 
-    @task
+    @task(max_active_tis_per_dag=4)  # bounds concurrent requests to the sources across runs
     def land(request: dict, kind: str) -> dict:
         from datetime import date
 

@@ -3,7 +3,8 @@
 Retried: timeouts, connection errors, 429 and 5xx (honouring Retry-After, capped). Not retried: other
 4xx, which are the request's fault. When the attempts are spent, SourceError names the source, the
 region, the dates and what went wrong. The rate limit is per process; across Airflow workers the
-ingestion tasks of a source share an Airflow pool (see README).
+ingestion DAG runs at most four `land` tasks at once (max_active_tis_per_dag), far below Open-Meteo's
+published limits.
 """
 
 from __future__ import annotations
