@@ -108,3 +108,18 @@ def test_a_batch_failing_its_gate_publishes_nothing_and_keeps_the_landing_file(f
     assert all(Path(path).is_file() for path in quarantined.values())
     assert Path(quarantined["sample_cases"]).parent == get_settings().landing_dir / "sample_cases" / "seoul"
     assert champion_version() == champion
+
+
+def test_one_regions_failure_does_not_block_the_others(first_pipeline_run, dags):
+    """Busan has no bundled weather: its weather batch fails its gate, Seoul's batches are published."""
+    ingest = dags["cother_ingest"]
+    dag_run = ingest.test(
+        run_conf={"start_date": "2021-10-01", "end_date": "2021-10-05", "regions": ["seoul", "busan"]}
+    )
+    states = {(ti.task_id, ti.map_index): ti.state for ti in dag_run.get_task_instances()}
+    assert dag_run.state == "failed"
+    assert states[("weather.validate", 1)] == "failed"  # busan
+    assert states[("weather.publish", 0)] == "success" and states[("cases.publish", 1)] == "success"
+    assert states[("announce", -1)] == "success" and states[("fail_if_any_region_failed", -1)] == "failed"
+    assert row_count("raw.coronaboard_cases where region = 'busan'") == 5
+    assert row_count("raw.kma_asos_daily where region = 'busan'") == 0

@@ -336,3 +336,13 @@ def test_every_live_source_is_registered():
         "kdca",
         "who",
     }
+
+
+def test_the_rate_limiter_holds_calls_to_the_window():
+    from cother.sources.http import RateLimiter
+
+    limiter = RateLimiter([(3, 0.5)])
+    started = time.monotonic()
+    for _ in range(4):
+        limiter.acquire()
+    assert time.monotonic() - started >= 0.5  # the fourth call waited for the window to pass
