@@ -19,7 +19,8 @@ from email.utils import parsedate_to_datetime
 
 import requests
 
-from cother.sources.base import SourceError
+from cother.regions import Region
+from cother.sources.base import Source, SourceError
 
 
 def _env_float(name: str, default: float) -> float:
@@ -114,3 +115,25 @@ class HttpClient:
             if attempt + 1 < policy.attempts:
                 time.sleep(wait)
         raise SourceError(f"{self.source}: {where}: gave up after {policy.attempts} attempts, last: {problem}")
+
+
+class HttpSource(Source):
+    """A live source: its base URL from an environment variable (tests point it at loopback), one client."""
+
+    url_variable: str
+    default_url: str
+    limiter: RateLimiter | None = None
+
+    def __init__(self) -> None:
+        self.client = HttpClient(self.name, limiter=self.limiter)
+
+    @property
+    def url(self) -> str:
+        return os.environ.get(self.url_variable, self.default_url)
+
+    def region_name(self, region: Region, key: str, what: str) -> str:
+        """What this source calls the region (config/regions.yml), or an error saying it has none."""
+        value = region.kma_station if key == "kma_station" else region.case_names.get(key)
+        if not value:
+            raise SourceError(f"{self.name}: region {region.id}: no {what} in config/regions.yml")
+        return value

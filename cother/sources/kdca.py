@@ -7,16 +7,15 @@ was frozen on 2023-09-01. The service key comes from the environment or an Airfl
 from __future__ import annotations
 
 import json
-import os
 import re
 from datetime import date, timedelta
 
 import pandas as pd
 
 from cother.regions import Region
-from cother.sources.base import Payload, Source, parse_json, read_responses, responses_payload, where
+from cother.sources.base import Payload, parse_json, read_responses, responses_payload, where
 from cother.sources.credentials import data_go_kr_service_key
-from cother.sources.http import HttpClient
+from cother.sources.http import HttpSource
 
 FIELDS = {
     "defCnt": "def_cnt",
@@ -29,23 +28,16 @@ FIELDS = {
 COLUMNS = ["region", "date", "gubun", *FIELDS.values(), "record"]
 
 
-class KdcaCases(Source):
+class KdcaCases(HttpSource):
     name = "kdca"
     kind = "cases"
     raw_table = "raw.kdca_covid_cases"
     suite = "raw_kdca_covid_cases"
-
-    def __init__(self) -> None:
-        self.client = HttpClient(self.name)
-
-    @property
-    def url(self) -> str:
-        return os.environ.get("COTHER_KDCA_URL", "http://apis.data.go.kr/1352000/ODMS_COVID_04/callCovid04Api")
+    url_variable = "COTHER_KDCA_URL"
+    default_url = "http://apis.data.go.kr/1352000/ODMS_COVID_04/callCovid04Api"
 
     def fetch(self, region: Region, start: date, end: date) -> Payload:
-        gubun = region.case_names.get("kdca")
-        if not gubun:
-            raise self.error(region, f"{start}..{end}", "the region has no kdca name in config/regions.yml")
+        gubun = self.region_name(region, "kdca", "kdca name")
         key = data_go_kr_service_key(self.name)
         responses = []
         for offset in range((end - start).days + 1):

@@ -6,7 +6,6 @@ list. The service key comes from the environment or an Airflow connection and is
 
 from __future__ import annotations
 
-import os
 from datetime import date
 
 import pandas as pd
@@ -14,7 +13,7 @@ import pandas as pd
 from cother.regions import Region
 from cother.sources.base import Payload, Source, parse_json, read_responses, responses_payload, where
 from cother.sources.credentials import data_go_kr_service_key
-from cother.sources.http import HttpClient
+from cother.sources.http import HttpSource
 from cother.sources.kma_format import kma_frame
 
 ROWS_PER_PAGE = 999
@@ -35,22 +34,16 @@ def items_of(source: Source, body: dict, region: Region, day: object) -> tuple[l
     return records, int(payload_body.get("totalCount") or 0)
 
 
-class KmaAsosWeather(Source):
+class KmaAsosWeather(HttpSource):
     name = "kma_asos"
     kind = "weather"
     raw_table = "raw.kma_asos_daily"
     suite = "raw_kma_asos_daily"
-
-    def __init__(self) -> None:
-        self.client = HttpClient(self.name)
-
-    @property
-    def url(self) -> str:
-        return os.environ.get("COTHER_KMA_URL", "http://apis.data.go.kr/1360000/AsosDalyInfoService/getWthrDataList")
+    url_variable = "COTHER_KMA_URL"
+    default_url = "http://apis.data.go.kr/1360000/AsosDalyInfoService/getWthrDataList"
 
     def fetch(self, region: Region, start: date, end: date) -> Payload:
-        if not region.kma_station:
-            raise self.error(region, f"{start}..{end}", "the region has no KMA station in config/regions.yml")
+        station = self.region_name(region, "kma_station", "KMA station")
         key = data_go_kr_service_key(self.name)
         request = {
             "numOfRows": ROWS_PER_PAGE,
@@ -59,7 +52,7 @@ class KmaAsosWeather(Source):
             "dateCd": "DAY",
             "startDt": start.strftime("%Y%m%d"),
             "endDt": end.strftime("%Y%m%d"),
-            "stnIds": region.kma_station,
+            "stnIds": station,
         }
         responses, page, seen = [], 1, 0
         while True:

@@ -7,14 +7,13 @@ Free tier: 600 calls a minute, 5,000 an hour, 10,000 a day, enforced client-side
 from __future__ import annotations
 
 import json
-import os
 from datetime import date
 
 import pandas as pd
 
 from cother.regions import Region
-from cother.sources.base import Payload, Source, parse_json, where
-from cother.sources.http import HttpClient, RateLimiter
+from cother.sources.base import Payload, parse_json, where
+from cother.sources.http import HttpSource, RateLimiter
 
 DAILY = [
     "temperature_2m_mean",
@@ -34,18 +33,14 @@ COLUMNS = ["region", "date", *DAILY, "record"]
 LIMITER = RateLimiter([(600, 60), (5_000, 3_600), (10_000, 86_400)])
 
 
-class OpenMeteoWeather(Source):
+class OpenMeteoWeather(HttpSource):
     name = "open_meteo"
     kind = "weather"
     raw_table = "raw.open_meteo_daily"
     suite = "raw_open_meteo_daily"
-
-    def __init__(self) -> None:
-        self.client = HttpClient(self.name, limiter=LIMITER)
-
-    @property
-    def url(self) -> str:
-        return os.environ.get("COTHER_OPEN_METEO_URL", "https://archive-api.open-meteo.com/v1/archive")
+    url_variable = "COTHER_OPEN_METEO_URL"
+    default_url = "https://archive-api.open-meteo.com/v1/archive"
+    limiter = LIMITER
 
     def fetch(self, region: Region, start: date, end: date) -> Payload:
         params = {

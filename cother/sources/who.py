@@ -10,14 +10,13 @@ import csv
 import gzip
 import io
 import json
-import os
 from datetime import date
 
 import pandas as pd
 
 from cother.regions import Region
-from cother.sources.base import Payload, Source, where
-from cother.sources.http import HttpClient
+from cother.sources.base import Payload, where
+from cother.sources.http import HttpSource
 
 HEADER = [
     "Date_reported",
@@ -38,26 +37,16 @@ FIELDS = {
 COLUMNS = ["region", "date", "country_code", *FIELDS.values(), "record"]
 
 
-class WhoCases(Source):
+class WhoCases(HttpSource):
     name = "who"
     kind = "cases"
     raw_table = "raw.who_covid_daily"
     suite = "raw_who_covid_daily"
-
-    def __init__(self) -> None:
-        self.client = HttpClient(self.name)
-
-    @property
-    def url(self) -> str:
-        return os.environ.get(
-            "COTHER_WHO_URL",
-            "https://srhdpeuwpubsa.blob.core.windows.net/whdh/COVID/WHO-COVID-19-global-daily-data.csv",
-        )
+    url_variable = "COTHER_WHO_URL"
+    default_url = "https://srhdpeuwpubsa.blob.core.windows.net/whdh/COVID/WHO-COVID-19-global-daily-data.csv"
 
     def fetch(self, region: Region, start: date, end: date) -> Payload:
-        code = region.case_names.get("who")
-        if not code:
-            raise self.error(region, f"{start}..{end}", "the region has no who country code in config/regions.yml")
+        code = self.region_name(region, "who", "who country code")
         response = self.client.get(self.url, {}, where(region, start, end))
         params = {"url": self.url, "country_code": code, "start": start.isoformat(), "end": end.isoformat()}
         return Payload(gzip.compress(response.content, mtime=0), "csv.gz", params)
