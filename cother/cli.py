@@ -66,6 +66,25 @@ def _docs(args: argparse.Namespace) -> None:
     docs_site.serve(args.port)
 
 
+def _quarantine(args: argparse.Namespace) -> None:
+    from cother import quarantine
+
+    if args.action == "list":
+        for held in quarantine.list_batches(args.all):
+            first = held["failures"][0] if held["failures"] else {}
+            replayed = f"  replayed as {held['replayed_as']}" if held["replayed_as"] else ""
+            print(
+                f"{held['batch_id']}  {held['source']:<15} {held['region']:<10} {held['start']}..{held['end']}"
+                f"  {first.get('expectation')} {first.get('column') or ''}{replayed}"
+            )
+    elif args.action == "show":
+        print(json.dumps(quarantine.show(args.batch_id), indent=2, ensure_ascii=False))
+    else:
+        published = quarantine.replay(args.batch_id, refetch=args.refetch)
+        print(f"published {published['rows']} rows of {published['batch_id']} into {published['table']};")
+        print("the next cother_ingest run announces them to cother_transform")
+
+
 def _demo(args: argparse.Namespace) -> None:
     from cother import demo
 
@@ -100,6 +119,13 @@ def main(argv: list[str] | None = None) -> None:
     docs = commands.add_parser("docs", help="generate the dbt docs and serve them beside the GX data docs")
     docs.add_argument("--port", type=int, default=8081)
     docs.set_defaults(handler=_docs)
+
+    qu = commands.add_parser("quarantine", help="batches that failed their quality gate: list, show, replay")
+    qu.add_argument("action", choices=["list", "show", "replay"])
+    qu.add_argument("batch_id", nargs="?", help="with show and replay")
+    qu.add_argument("--all", action="store_true", help="with list: replayed batches too")
+    qu.add_argument("--refetch", action="store_true", help="with replay: fetch the range from the source again first")
+    qu.set_defaults(handler=_quarantine)
 
     commands.add_parser("demo", help="run the pipeline over the bundled Seoul period").set_defaults(handler=_demo)
 

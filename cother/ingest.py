@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from cother import landing, loading
+from cother.batch_checks import with_checks
 from cother.landing import LandedBatch
 from cother.regions import get_region
 from cother.sources import SourceError, get_source
@@ -76,8 +77,10 @@ def validate(batch_values: dict) -> dict:
             [{"expectation": "readable payload", "severity": "error", "observed": str(error)}],
         )
         raise
+    checked, parameters = with_checks(source, batch, frame)
     subject = f"source {batch.source}, region {batch.region}, dates {batch.start}..{batch.end}, batch {batch.batch_id}"
-    report = run_suite(frame, source.suite, subject, date.fromisoformat(batch.start), date.fromisoformat(batch.end))
+    first, last = date.fromisoformat(batch.start), date.fromisoformat(batch.end)
+    report = run_suite(checked, source.suite, subject, first, last, parameters)
     if not report.passed:
         loading.quarantine(batch, frame, source.suite, [o.as_dict() for o in report.failures])
         raise QualityGateError(report)

@@ -148,8 +148,10 @@ def _validation(suite_name: str):
     )
 
 
-def validate(frame: pd.DataFrame, suite_name: str, subject: str, first_day: date, last_day: date) -> GateReport:
-    """Validate one batch; the suite's parameters are the batch's window. Prints the result table."""
+def validate(
+    frame: pd.DataFrame, suite_name: str, subject: str, first_day: date, last_day: date, parameters: dict | None = None
+) -> GateReport:
+    """Validate one batch; the suite's parameters are the batch's window (and any given). Prints the result table."""
     from great_expectations.core.run_identifier import RunIdentifier
 
     run_id = uuid.uuid4().hex
@@ -157,6 +159,7 @@ def validate(frame: pd.DataFrame, suite_name: str, subject: str, first_day: date
         "days_in_range": (last_day - first_day).days + 1,
         "first_day": first_day.isoformat(),
         "last_day": last_day.isoformat(),
+        **(parameters or {}),
     }
     checkpoint = _validation(suite_name)
     result = checkpoint.run(
@@ -181,9 +184,11 @@ def validate(frame: pd.DataFrame, suite_name: str, subject: str, first_day: date
     return report
 
 
-def gate(frame: pd.DataFrame, suite_name: str, subject: str, first_day: date, last_day: date) -> GateReport:
+def gate(
+    frame: pd.DataFrame, suite_name: str, subject: str, first_day: date, last_day: date, parameters: dict | None = None
+) -> GateReport:
     """Validate and raise QualityGateError when an `error` expectation failed."""
-    report = validate(frame, suite_name, subject, first_day, last_day)
+    report = validate(frame, suite_name, subject, first_day, last_day, parameters)
     if not report.passed:
         raise QualityGateError(report)
     return report

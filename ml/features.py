@@ -53,7 +53,11 @@ def validate_training_slice(region: str) -> dict:
     """Run the labelled slice of one region through the fct_training_features suite; raises on failure."""
     from cother.quality import gate
 
-    rows = labelled(load_mart(region))
+    mart = load_mart(region)
+    # features from earlier days only: each row's lag 1 is the previous day's count, nothing else
+    previous_day = mart["new_cases"].shift(1).where(mart["date_day"].diff() == pd.Timedelta(days=1))
+    lag_matches = (mart["cases_lag_1"] == previous_day) | (mart["cases_lag_1"].isna() & previous_day.isna())
+    rows = labelled(mart.assign(check_lag_1_is_previous_day=lag_matches))
     if rows.empty:
         raise ValueError(f"marts.fct_training_features: region {region}: no labelled rows to validate")
     first_day, last_day = rows["date_day"].min().date(), rows["date_day"].max().date()

@@ -100,7 +100,7 @@ def champion_version() -> str | None:
     from mlflow.exceptions import MlflowException
 
     try:
-        return client().get_model_version_by_alias(get_settings().model_name, CHAMPION).version
+        return str(client().get_model_version_by_alias(get_settings().model_name, CHAMPION).version)
     except MlflowException:
         return None
 

@@ -29,6 +29,7 @@ class Source(ABC):
     kind: str  # "weather" or "cases"
     raw_table: str  # schema-qualified table the parsed records are published to
     suite: str  # expectation suite the batch must pass before it is published
+    cumulative_column: str | None = None  # cases: the cumulative count checked against what is published
 
     @abstractmethod
     def fetch(self, region: Region, start: date, end: date) -> Payload:

@@ -33,6 +33,7 @@ class KdcaCases(HttpSource):
     kind = "cases"
     raw_table = "raw.kdca_covid_cases"
     suite = "raw_kdca_covid_cases"
+    cumulative_column = "def_cnt"
     url_variable = "COTHER_KDCA_URL"
     default_url = "http://apis.data.go.kr/1352000/ODMS_COVID_04/callCovid04Api"
 

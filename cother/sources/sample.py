@@ -64,6 +64,7 @@ class SampleCases(Source):
     kind = "cases"
     raw_table = "raw.coronaboard_cases"
     suite = "raw_coronaboard_cases"
+    cumulative_column = "confirmed"
 
     def fetch(self, region: Region, start: date, end: date) -> Payload:
         name = region.case_names.get("coronaboard")

@@ -42,6 +42,7 @@ class WhoCases(HttpSource):
     kind = "cases"
     raw_table = "raw.who_covid_daily"
     suite = "raw_who_covid_daily"
+    cumulative_column = "cumulative_cases"
     url_variable = "COTHER_WHO_URL"
     default_url = "https://srhdpeuwpubsa.blob.core.windows.net/whdh/COVID/WHO-COVID-19-global-daily-data.csv"
 

@@ -130,3 +130,6 @@ create table if not exists raw.batch_log (
     announced_at timestamptz,
     primary key (source, region, batch_id)
 );
+
+alter table quarantine.batches add column if not exists replayed_at timestamptz;
+alter table quarantine.batches add column if not exists replayed_as text;

@@ -1,0 +1,248 @@
+"""Named bad inputs, each through the real gate on top of a published history and a champion model:
+a clear error naming source, region, dates and rule; the batch in quarantine; the landing file kept;
+nothing published; nothing to announce; the champion unchanged."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+from conftest import table_contents
+from fake_api import Answer, FakeApi
+
+from cother import ingest, sources, transform
+from cother.database import connect
+from cother.loading import ensure_warehouse
+from cother.quality import QualityGateError
+from cother.sources import Payload, SourceError
+from cother.sources.sample import SampleCases, SampleWeather
+from ml import registry
+from ml.train import retrain
+
+HISTORY = (date(2020, 10, 5), date(2021, 9, 30))
+WEATHER_DAYS = (date(2021, 10, 1), date(2021, 10, 5))
+PUBLISHED = ["raw.kma_asos_daily", "raw.coronaboard_cases", "raw.open_meteo_daily", "raw.batch_log"]
+
+
+@dataclass(frozen=True)
+class BadInput:
+    name: str
+    kind: str  # weather or cases: which bundled source the edit applies to
+    edit: object  # str -> str, applied to the payload as a broken upstream would send it
+    error: str  # regex the error message must match (after the source, region and dates)
+    days: tuple[date, date] = WEATHER_DAYS
+
+
+def replace_field(day: str, field_index: int, value: str):
+    def edit(text: str) -> str:
+        lines = text.split("\n")
+        for number, line in enumerate(lines):
+            if line.startswith(day):
+                cells = line.split(",")
+                cells[field_index] = value
+                lines[number] = ",".join(cells)
+        return "\n".join(lines)
+
+    return edit
+
+
+# Column positions in the bundled files: weather date,avgTa,minTa,...; cases date,region,confirmed,death,released
+AVGTA, SUMRN, AVGRHM, AVGPS = 1, 11, 24, 31
+CONFIRMED, DEATH = 2, 3
+
+MATRIX = [
+    BadInput(
+        "impossible temperature",
+        "weather",
+        replace_field("2021-10-02", AVGTA, "99.0"),
+        r"expect_column_values_to_be_between column avgta",
+    ),
+    BadInput(
+        "humidity above 100 %",
+        "weather",
+        replace_field("2021-10-03", AVGRHM, "146"),
+        r"expect_column_values_to_be_between column avgrhm",
+    ),
+    BadInput(
+        "negative precipitation",
+        "weather",
+        replace_field("2021-10-03", SUMRN, "-3"),
+        r"expect_column_values_to_be_between column sumrn",
+    ),
+    BadInput(
+        "sea-level pressure out of range",
+        "weather",
+        replace_field("2021-10-04", AVGPS, "500"),
+        r"expect_column_values_to_be_between column avgps",
+    ),
+    BadInput(
+        "a missing day",
+        "weather",
+        lambda text: re.sub(r"\n2021-10-03[^\n]*", "", text),
+        r"expect_table_row_count_to_equal: observed 4",
+    ),
+    BadInput(
+        "a duplicated day",
+        "weather",
+        lambda text: text + text.split("\n")[2] + "\n",
+        r"expect_compound_columns_to_be_unique",
+    ),
+    BadInput(
+        "a day after the requested range",
+        "weather",
+        lambda text: text + text.split("\n")[1].replace("2021-10-01", "2021-10-09") + "\n",
+        r"expect_column_max_to_be_between column date: observed 2021-10-09",
+    ),
+    BadInput(
+        "a required value missing",
+        "weather",
+        replace_field("2021-10-02", AVGTA, ""),
+        r"expect_column_values_to_not_be_null column avgta",
+    ),
+    BadInput(
+        "a value that is not a number",
+        "weather",
+        replace_field("2021-10-02", AVGTA, "warm"),
+        r"date 2021-10-02: field 'avgTa' is not a number: 'warm'",
+    ),
+    BadInput(
+        "a schema change (column renamed)",
+        "weather",
+        lambda text: text.replace("avgTa,", "avgTemp,", 1),
+        r"schema change: fields \['avgTa'\] are missing",
+    ),
+    BadInput(
+        "a negative count",
+        "cases",
+        replace_field("20211003", DEATH, "-1"),
+        r"expect_column_values_to_be_between column death",
+    ),
+    BadInput(
+        "a cumulative count that falls within the batch",
+        "cases",
+        replace_field("20211004", CONFIRMED, "100"),
+        r"expect_column_values_to_be_increasing column confirmed",
+    ),
+    BadInput(
+        "a cumulative count below what is already published",
+        "cases",
+        lambda text: re.sub(r",(\d+),(\d+),(\d+)\n", lambda m: f",{int(m[1]) - 5000},{m[2]},{m[3]}\n", text),
+        r"expect_column_min_to_be_between column confirmed",
+    ),
+    BadInput(
+        "the real Coronaboard revision of 2023-09-01",
+        "cases",
+        lambda text: text,
+        r"expect_column_values_to_be_increasing column confirmed",
+        (date(2023, 8, 25), date(2023, 9, 4)),
+    ),
+]
+
+
+def tampered(kind: str, edit):
+    base = SampleWeather if kind == "weather" else SampleCases
+
+    class Tampered(base):
+        def fetch(self, region, start, end) -> Payload:
+            payload = super().fetch(region, start, end)
+            return Payload(edit(payload.content.decode()).encode(), payload.extension, payload.params)
+
+    return Tampered()
+
+
+def publish_range(source: str, start: date, end: date) -> None:
+    ingest.publish(ingest.validate(ingest.land(source, "seoul", start, end)))
+
+
+@pytest.fixture(scope="module")
+def champion(postgres_server):
+    """The bundled history published, the marts built and a champion registered."""
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute("drop schema if exists raw, quarantine, staging, intermediate, marts cascade")
+    ensure_warehouse()
+    publish_range("sample_weather", *HISTORY)
+    publish_range("sample_cases", *HISTORY)
+    transform.build()
+    trained = retrain("seoul")
+    assert trained["promoted"], trained["decision"]
+    return trained["version"]
+
+
+def quarantined(batch_id: str) -> list:
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute("select failures from quarantine.batches where batch_id = %s", (batch_id,))
+        return [row[0] for row in cur.fetchall()]
+
+
+@pytest.mark.parametrize("bad", MATRIX, ids=[bad.name for bad in MATRIX])
+def test_bad_input_is_stopped_and_kept(champion, bad: BadInput, monkeypatch):
+    source_name = f"sample_{bad.kind}"
+    monkeypatch.setitem(sources.SOURCES, source_name, tampered(bad.kind, bad.edit))
+    before = {table: table_contents(table) for table in PUBLISHED}
+    start, end = bad.days
+    batch = ingest.land(source_name, "seoul", start, end, force=True)  # each case is a fresh payload
+    with pytest.raises((QualityGateError, SourceError)) as stopped:
+        ingest.validate(batch)
+    message = str(stopped.value)
+    assert re.search(rf"{source_name}.*region seoul.*{start}..{end}", message, re.S), message
+    assert re.search(bad.error, message), message
+    [failures] = quarantined(batch["batch_id"])
+    assert re.search(bad.error.split(":")[0].split(" column ")[0], json.dumps(failures)), failures
+    assert Path(batch["path"]).is_file()
+    assert {table: table_contents(table) for table in PUBLISHED} == before
+    assert registry.champion_version() == champion
+
+
+def test_a_truncated_payload_from_a_live_source_is_stopped_and_kept(champion, monkeypatch):
+    api = FakeApi()
+    try:
+        monkeypatch.setenv("COTHER_OPEN_METEO_URL", api.url("/v1/archive"))
+        api.script("/v1/archive", Answer('{"latitude": 37.5, "daily": {"time": ["2021-10-01", "2021-10-0'))
+        before = {table: table_contents(table) for table in PUBLISHED}
+        batch = ingest.land("open_meteo", "seoul", *WEATHER_DAYS)
+        with pytest.raises(
+            SourceError,
+            match=r"open_meteo: region seoul, date \(payload\): malformed JSON.*dates 2021-10-01..2021-10-05",
+        ):
+            ingest.validate(batch)
+        assert quarantined(batch["batch_id"])[0][0]["expectation"] == "readable payload"
+        assert Path(batch["path"]).read_bytes().startswith(b'{"latitude"')
+        assert {table: table_contents(table) for table in PUBLISHED} == before
+        assert registry.champion_version() == champion
+    finally:
+        api.close()
+
+
+def test_a_spike_is_published_with_a_warning(champion, monkeypatch):
+    """A day far above the recent maximum is flagged (severity warn), not blocked: it may be real."""
+    spike = lambda text: re.sub(r"(20211003,[^,]+,)(\d+)", lambda m: f"{m[1]}{int(m[2]) + 20000}", text)  # noqa: E731
+    later = lambda text: re.sub(r"(2021100[45],[^,]+,)(\d+)", lambda m: f"{m[1]}{int(m[2]) + 20000}", text)  # noqa: E731
+    monkeypatch.setitem(sources.SOURCES, "sample_cases", tampered("cases", lambda text: later(spike(text))))
+    validated = ingest.validate(ingest.land("sample_cases", "seoul", *WEATHER_DAYS, force=True))
+    assert validated["warnings"] == 1
+    assert ingest.publish(validated)["rows"] == 5
+
+
+def test_replay_publishes_a_quarantined_batch_once_the_rule_is_fixed(champion, monkeypatch, tmp_path):
+    """A batch stopped by a rule that was wrong goes through the same gate again after the fix."""
+    from cother import quality, quarantine
+
+    batch = ingest.land("sample_weather", "seoul", date(2021, 10, 1), date(2021, 10, 5), force=True)
+    strict = json.loads((quality.EXPECTATIONS_DIR / "raw_kma_asos_daily.json").read_text())
+    for expectation in strict["expectations"]:
+        if expectation["kwargs"].get("column") == "avgta" and "max_value" in expectation["kwargs"]:
+            expectation["kwargs"]["max_value"] = 10  # a wrong rule: October in Seoul is warmer
+    (tmp_path / "raw_kma_asos_daily.json").write_text(json.dumps(strict))
+    monkeypatch.setattr(quality, "EXPECTATIONS_DIR", tmp_path)
+    with pytest.raises(QualityGateError):
+        ingest.validate(batch)
+    assert [held["batch_id"] for held in quarantine.list_batches()].count(batch["batch_id"]) == 1
+    monkeypatch.undo()  # the rule is fixed
+    published = quarantine.replay(batch["batch_id"])
+    assert published["rows"] == 5
+    assert quarantine.show(batch["batch_id"])["replayed_as"] == batch["batch_id"]
+    assert batch["batch_id"] not in [held["batch_id"] for held in quarantine.list_batches()]
