@@ -16,7 +16,9 @@ partition published since the last announcement, but only from the last pending 
 so a backfill of N days leads to one `cother_transform` and one `cother_retrain`.
 
 Scheduled daily (09:00 Asia/Seoul) for the day before; trigger with `start_date`/`end_date` to load
-any range in one run. The run fails (`fail_if_any_region_failed`) when any region's batch failed,
+any range in one run. Quarantined batches: `cother quarantine list | show | replay`.
+Validation results: [data docs](http://127.0.0.1:8082/index.html) and [dbt docs](http://127.0.0.1:8081/index.html)
+(`make docs`). The run fails (`fail_if_any_region_failed`) when any region's batch failed,
 after the others were published and announced.
 """
 

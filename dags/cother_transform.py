@@ -7,6 +7,9 @@ intermediate and mart models of `dbt_project/` with their tests; then the slice 
 `marts.fct_training_features` that feeds training is validated per region with Great Expectations
 (`expectations/fct_training_features.json`). Only a slice that passed emits
 `marts.fct_training_features`, which schedules `cother_retrain`.
+
+Models and tests: [dbt docs](http://127.0.0.1:8081/index.html); validations:
+[data docs](http://127.0.0.1:8082/index.html) (both served by `make docs`).
 """
 
 from airflow.sdk import Param, dag, task
