@@ -74,7 +74,7 @@ def _quarantine(args: argparse.Namespace) -> None:
             first = held["failures"][0] if held["failures"] else {}
             replayed = f"  replayed as {held['replayed_as']}" if held["replayed_as"] else ""
             print(
-                f"{held['batch_id']}  {held['source']:<15} {held['region']:<10} {held['start']}..{held['end']}"
+                f"{held['batch_id']}  {held['source']:<15} {held['region']:<10} {held['first_day']}..{held['last_day']}"
                 f"  {first.get('expectation')} {first.get('column') or ''}{replayed}"
             )
     elif args.action == "show":

@@ -82,7 +82,8 @@ def validate(batch_values: dict) -> dict:
     first, last = date.fromisoformat(batch.start), date.fromisoformat(batch.end)
     report = run_suite(checked, source.suite, subject, first, last, parameters)
     if not report.passed:
-        loading.quarantine(batch, frame, source.suite, [o.as_dict() for o in report.failures])
+        validation = {"id": report.run_id, "evaluated": len(report.outcomes)}
+        loading.quarantine(batch, frame, source.suite, [o.as_dict() for o in report.failures], validation)
         raise QualityGateError(report)
     return {
         "batch": batch_values,

@@ -128,26 +128,23 @@ def claim_unannounced() -> dict[str, list[dict]]:
     return by_kind
 
 
-def quarantine(batch: LandedBatch, frame: pd.DataFrame, suite: str, failures: list[dict]) -> None:
-    """Keep a batch that failed its gate, whole, with the reasons; replacing an earlier try of the same batch."""
+def quarantine(
+    batch: LandedBatch, frame: pd.DataFrame, suite: str, failures: list[dict], validation: dict | None = None
+) -> None:
+    """Keep a batch that failed its gate, whole, with the failed expectations and the validation (id,
+    expectations evaluated); a later try of the same batch replaces the earlier one."""
     records = with_lineage(frame, batch).to_json(orient="records", date_format="iso", force_ascii=False)
+    validation = validation or {}
     ensure_warehouse()
     with connect() as conn, conn.cursor() as cur:
         cur.execute(
-            "insert into quarantine.batches"
-            " (batch_id, source, region, start_date, end_date, landed_file, suite, failures, records)"
-            " values (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-            " on conflict (source, region, batch_id) do update set"
-            " failures = excluded.failures, records = excluded.records, quarantined_at = now()",
+            "insert into quarantine.batches (batch_id, source, region, start_date, end_date, landed_file, suite,"
+            " failures, records, validation_id, expectations_evaluated) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " on conflict (source, region, batch_id) do update set failures = excluded.failures,"
+            " records = excluded.records, validation_id = excluded.validation_id,"
+            " expectations_evaluated = excluded.expectations_evaluated, quarantined_at = now()",
             (
-                batch.batch_id,
-                batch.source,
-                batch.region,
-                batch.start,
-                batch.end,
-                batch.path,
-                suite,
-                json.dumps(failures),
-                records,
+                batch.batch_id, batch.source, batch.region, batch.start, batch.end, batch.path, suite,
+                json.dumps(failures), records, validation.get("id"), validation.get("evaluated"),
             ),
-        )
+        )  # fmt: skip

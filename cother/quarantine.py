@@ -19,53 +19,38 @@ from cother.regions import get_region
 from cother.sources import get_source
 
 
-def list_batches(include_replayed: bool = False) -> list[dict]:
+def _select(batch_id: str | None = None, include_replayed: bool = False) -> list[dict]:
+    """One batch by id, or all of them (the replayed ones only when asked)."""
     ensure_warehouse()
     with connect() as conn, conn.cursor() as cur:
         cur.execute(
-            "select batch_id, source, region, start_date::text, end_date::text, suite, failures,"
-            " quarantined_at::text, replayed_as from quarantine.batches"
-            " where %s or replayed_at is null order by quarantined_at",
-            (include_replayed,),
+            "select batch_id, source, region, start_date::text as first_day, end_date::text as last_day, landed_file,"
+            " suite, failures, validation_id, expectations_evaluated, jsonb_array_length(records) as rows,"
+            " quarantined_at::text, replayed_at::text, replayed_as from quarantine.batches"
+            " where batch_id = %(batch_id)s or (%(batch_id)s is null and (%(all)s or replayed_at is null))"
+            " order by quarantined_at",
+            {"batch_id": batch_id, "all": include_replayed},
         )
-        keys = ["batch_id", "source", "region", "start", "end", "suite", "failures", "quarantined_at", "replayed_as"]
+        keys = [column.name for column in cur.description]
         return [dict(zip(keys, row, strict=True)) for row in cur.fetchall()]
 
 
+def list_batches(include_replayed: bool = False) -> list[dict]:
+    return _select(include_replayed=include_replayed)
+
+
 def show(batch_id: str) -> dict:
-    ensure_warehouse()
-    with connect() as conn, conn.cursor() as cur:
-        cur.execute(
-            "select batch_id, source, region, start_date::text, end_date::text, landed_file, suite, failures,"
-            " jsonb_array_length(records), quarantined_at::text, replayed_at::text, replayed_as"
-            " from quarantine.batches where batch_id = %s",
-            (batch_id,),
-        )
-        rows = cur.fetchall()
-    if len(rows) != 1:
-        raise KeyError(f"quarantine: {len(rows)} batches have the id {batch_id!r}; `cother quarantine list` shows them")
-    keys = [
-        "batch_id",
-        "source",
-        "region",
-        "start",
-        "end",
-        "landed_file",
-        "suite",
-        "failures",
-        "rows",
-        "quarantined_at",
-        "replayed_at",
-        "replayed_as",
-    ]
-    return dict(zip(keys, rows[0], strict=True))
+    held = _select(batch_id)
+    if len(held) != 1:
+        raise KeyError(f"quarantine: {len(held)} batches have the id {batch_id!r}; `cother quarantine list` shows them")
+    return held[0]
 
 
 def replay(batch_id: str, refetch: bool = False) -> dict:
     """Validate the batch again (raises QualityGateError / SourceError if it still fails) and publish it."""
     held = show(batch_id)
     if refetch:
-        start, end = date.fromisoformat(held["start"]), date.fromisoformat(held["end"])
+        start, end = date.fromisoformat(held["first_day"]), date.fromisoformat(held["last_day"])
         batch = landing.land(get_source(held["source"]), get_region(held["region"]), start, end, force=True)
     else:
         landed = Path(held["landed_file"])

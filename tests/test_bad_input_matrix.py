@@ -244,5 +244,7 @@ def test_replay_publishes_a_quarantined_batch_once_the_rule_is_fixed(champion, m
     monkeypatch.undo()  # the rule is fixed
     published = quarantine.replay(batch["batch_id"])
     assert published["rows"] == 5
-    assert quarantine.show(batch["batch_id"])["replayed_as"] == batch["batch_id"]
+    held = quarantine.show(batch["batch_id"])
+    assert held["replayed_as"] == batch["batch_id"] and held["rows"] == 5
+    assert len(held["validation_id"]) == 32 and held["expectations_evaluated"] > 20
     assert batch["batch_id"] not in [held["batch_id"] for held in quarantine.list_batches()]

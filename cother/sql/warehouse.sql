@@ -133,3 +133,5 @@ create table if not exists raw.batch_log (
 
 alter table quarantine.batches add column if not exists replayed_at timestamptz;
 alter table quarantine.batches add column if not exists replayed_as text;
+alter table quarantine.batches add column if not exists validation_id text;
+alter table quarantine.batches add column if not exists expectations_evaluated integer;
