@@ -12,21 +12,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.update(
-    COTHER_RUNTIME_DIR=str(ROOT / ".runtime" / "bench"),
-    COTHER_LANDING_DIR=str(ROOT / ".runtime" / "bench" / "landing"),
-    COTHER_PG_PORT=os.environ.get("COTHER_BENCH_PG_PORT", "55434"),
-)
-os.environ.pop("COTHER_DATABASE_URL", None)
-
 import pandas as pd  # noqa: E402
+from bench_runtime import ROOT  # sets the runtime before anything imports cother
 from psycopg2 import sql  # noqa: E402
 
 from cother import ingest, landing, loading, postgres  # noqa: E402

@@ -8,22 +8,13 @@ Run: .venv/bin/python bench/quality.py
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import subprocess
 import sys
 import time
 from datetime import date
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.update(
-    COTHER_RUNTIME_DIR=str(ROOT / ".runtime" / "bench"),
-    COTHER_LANDING_DIR=str(ROOT / ".runtime" / "bench" / "landing"),
-    COTHER_PG_PORT=os.environ.get("COTHER_BENCH_PG_PORT", "55434"),
-)
-os.environ.pop("COTHER_DATABASE_URL", None)
+from bench_runtime import ROOT  # sets the runtime before anything imports cother
 
 from cother import ingest, loading, postgres  # noqa: E402
 from cother.airflow_env import airflow_environment  # noqa: E402

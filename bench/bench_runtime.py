@@ -1,0 +1,16 @@
+"""Imported first by every benchmark: the project on sys.path, and a runtime of its own
+(.runtime/bench, embedded PostgreSQL on COTHER_BENCH_PG_PORT, 55434) so no benchmark touches the
+demo's or the tests' data."""
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.update(
+    COTHER_RUNTIME_DIR=str(ROOT / ".runtime" / "bench"),
+    COTHER_LANDING_DIR=str(ROOT / ".runtime" / "bench" / "landing"),
+    COTHER_PG_PORT=os.environ.get("COTHER_BENCH_PG_PORT", "55434"),
+)
+os.environ.pop("COTHER_DATABASE_URL", None)
