@@ -62,9 +62,9 @@ def run() -> None:
     print("\nRows loaded in this run")
     for kind in ("weather", "cases"):
         for published in ingest[f"{kind}.publish"]:
-            print(
-                f"  {published['table']:<32} {published['rows']:>7}  {published['source']} {published['region']} {published['start']}..{published['end']}"
-            )
+            rows = "unchanged" if published["unchanged"] else published["rows"]
+            where = f"{published['source']} {published['region']} {published['start']}..{published['end']}"
+            print(f"  {published['table']:<32} {rows:>9}  {where}")
     print("\nRows per table")
     for table, count in table_rows().items():
         print(f"  {table:<32} {count:>7}")
