@@ -2,7 +2,7 @@
 ### cother_ingest: land, validate and publish daily weather and cases per region
 
 For each kind (`weather`, `cases`) and each region (a mapped task group, so one region's failure
-does not block the others and the grid shows which one failed):
+does not block the others; the grid names each mapped task by its region):
 
 1. **land**: the source's payload for the region and date range, kept as received in
    `data/landing/<source>/<region>/<batch>` (a range that has landed is reused unless `force_fetch`);
@@ -24,7 +24,7 @@ after the others were published and announced.
 
 import os
 
-from airflow.sdk import AssetAlias, Param, dag, task, task_group
+from airflow.sdk import AssetAlias, Param, dag, get_current_context, task, task_group
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from cother.assets import RAW_ALIAS
@@ -69,18 +69,22 @@ def cother_ingest():
 
         return plan_requests(params, dag_run.logical_date or dag_run.run_after)
 
-    @task(max_active_tis_per_dag=4)  # bounds concurrent requests to the sources across runs
+    @task(max_active_tis_per_dag=4, map_index_template="{{ region }}")  # at most 4 requests to the sources at once
     def land(request: dict, kind: str) -> dict:
         from datetime import date
 
         from cother.ingest import land
 
+        get_current_context()["region"] = request["region"]
+
         start, end = date.fromisoformat(request["start"]), date.fromisoformat(request["end"])
         return land(request[f"{kind}_source"], request["region"], start, end, request["force_fetch"])
 
-    @task
+    @task(map_index_template="{{ region }}")
     def validate(batch: dict) -> dict:
         from airflow.sdk.exceptions import AirflowFailException
+
+        get_current_context()["region"] = batch["region"]
 
         from cother.ingest import validate
         from cother.quality import QualityGateError
@@ -91,9 +95,11 @@ def cother_ingest():
         except (QualityGateError, SourceError) as failed:  # the same landed bytes fail the same way: no retry
             raise AirflowFailException(str(failed)) from failed
 
-    @task
+    @task(map_index_template="{{ region }}")
     def publish(validated: dict) -> dict:
         from cother.ingest import publish
+
+        get_current_context()["region"] = validated["batch"]["region"]
 
         return publish(validated)
 

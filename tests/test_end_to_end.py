@@ -118,7 +118,9 @@ def test_one_regions_failure_does_not_block_the_others(first_pipeline_run, dags)
     )
     states = {(ti.task_id, ti.map_index): ti.state for ti in dag_run.get_task_instances()}
     assert dag_run.state == "failed"
-    assert states[("weather.validate", 1)] == "failed"  # busan
+    assert states[("weather.validate", 1)] == "failed"
+    labels = {(ti.task_id, ti.map_index): ti.rendered_map_index for ti in dag_run.get_task_instances()}
+    assert labels[("weather.validate", 1)] == "busan"  # the grid names the failed region
     assert states[("weather.publish", 0)] == "success" and states[("cases.publish", 1)] == "success"
     assert states[("announce", -1)] == "success" and states[("fail_if_any_region_failed", -1)] == "failed"
     assert row_count("raw.coronaboard_cases where region = 'busan'") == 5
