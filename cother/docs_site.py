@@ -8,7 +8,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from cother.settings import get_settings
-from cother.transform import run_dbt
+from cother.transform import generate_docs
 
 
 def _server(folder: Path, port: int) -> ThreadingHTTPServer:
@@ -19,7 +19,7 @@ def _server(folder: Path, port: int) -> ThreadingHTTPServer:
 def serve(port: int) -> None:
     """dbt docs on `port`, data docs on `port + 1`, until interrupted."""
     settings = get_settings()
-    run_dbt("docs", "generate")
+    generate_docs()
     dbt_docs = _server(settings.dbt_target_dir, port)
     data_docs = _server(settings.data_docs_dir, port + 1)
     threading.Thread(target=data_docs.serve_forever, daemon=True).start()

@@ -81,3 +81,9 @@ def build() -> dict:
         key = f"{result.resource_type} {result.status}"
         counts[key] = counts.get(key, 0) + 1
     return {"invocation_id": invocation_id, "results": counts}
+
+
+def generate_docs() -> str:
+    """`dbt docs generate` into the target folder that `make docs` serves; returns the catalog's path."""
+    run_dbt("docs", "generate")
+    return str(get_settings().dbt_target_dir / "catalog.json")

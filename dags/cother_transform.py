@@ -8,7 +8,7 @@ intermediate and mart models of `dbt_project/` with their tests; then the slice 
 (`expectations/fct_training_features.json`). Only a slice that passed emits
 `marts.fct_training_features`, which schedules `cother_retrain`.
 
-Models and tests: [dbt docs](http://127.0.0.1:8081/index.html); validations:
+After each successful build `dbt_docs_generate` refreshes the docs site. Models and tests: [dbt docs](http://127.0.0.1:8081/index.html); validations:
 [data docs](http://127.0.0.1:8082/index.html) (both served by `make docs`).
 """
 
@@ -46,7 +46,15 @@ def cother_transform():
         }
         return {"dbt": built, "validations": validations}
 
-    validate_training_slice(dbt_build())
+    @task
+    def dbt_docs_generate(built: dict) -> str:
+        from cother.transform import generate_docs
+
+        return generate_docs()
+
+    built = dbt_build()
+    validate_training_slice(built)
+    dbt_docs_generate(built)
 
 
 cother_transform()

@@ -1,5 +1,6 @@
 """The real DAGs, run with dag.test() on the embedded PostgreSQL, dbt, Great Expectations and MLflow."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,10 @@ def test_the_three_dags_succeed_over_the_bundled_period(first_pipeline_run):
     assert row_count("marts.fct_training_features") == days + 1  # and the forecast row
     assert row_count("raw.batch_log") == 2
     assert row_count("raw.batch_log where announced_at is null") == 0  # announced to the downstream DAGs
+    from cother.settings import get_settings
+
+    catalog = json.loads((get_settings().dbt_target_dir / "catalog.json").read_text())
+    assert "model.cother.fct_training_features" in catalog["nodes"]  # the docs site was regenerated
 
 
 def test_the_champion_loads_from_the_registry_and_forecasts(first_pipeline_run):
