@@ -37,6 +37,28 @@ def _table(qualified: str) -> sql.Identifier:
     return sql.Identifier(*qualified.split("."))
 
 
+def sync_regions() -> None:
+    """Write config/regions.yml into raw.regions, replacing what was there, in one transaction."""
+    from cother.regions import all_regions
+
+    ensure_warehouse()
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute("delete from raw.regions")
+        for region in all_regions().values():
+            cur.execute(
+                "insert into raw.regions (region, region_name, latitude, longitude, kma_station, case_names)"
+                " values (%s, %s, %s, %s, %s, %s)",
+                (
+                    region.id,
+                    region.name,
+                    region.latitude,
+                    region.longitude,
+                    region.kma_station,
+                    json.dumps(region.case_names, ensure_ascii=False),
+                ),
+            )
+
+
 def with_lineage(frame: pd.DataFrame, batch: LandedBatch) -> pd.DataFrame:
     return frame.assign(source=batch.source, batch_id=batch.batch_id, landed_file=batch.path)
 

@@ -72,9 +72,9 @@ def run_dbt(*args: str) -> tuple[list[NodeResult], str]:
 
 def build() -> dict:
     """`dbt build` of every model and test; returns the invocation id and the count of results by status."""
-    from cother.loading import ensure_warehouse
+    from cother.loading import sync_regions
 
-    ensure_warehouse()  # every raw table a source declares exists, loaded or not
+    sync_regions()  # every raw table exists, loaded or not, and raw.regions is config/regions.yml
     results, invocation_id = run_dbt("build")
     counts: dict[str, int] = {}
     for result in results:

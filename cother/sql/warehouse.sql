@@ -135,3 +135,13 @@ alter table quarantine.batches add column if not exists replayed_at timestamptz;
 alter table quarantine.batches add column if not exists replayed_as text;
 alter table quarantine.batches add column if not exists validation_id text;
 alter table quarantine.batches add column if not exists expectations_evaluated integer;
+
+-- config/regions.yml as a table, refreshed before every dbt build (dbt's dim_region reads it).
+create table if not exists raw.regions (
+    region text primary key,
+    region_name text not null,
+    latitude double precision not null,
+    longitude double precision not null,
+    kma_station text,
+    case_names jsonb not null
+);

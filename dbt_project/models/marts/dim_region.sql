@@ -1,0 +1,39 @@
+-- The regions CO-THER forecasts, as configured in config/regions.yml (synced to raw.regions before
+-- every build), with the span of days each has case data for.
+
+with
+
+regions as (
+
+    select * from {{ source('raw', 'regions') }}
+
+),
+
+case_days as (
+
+    select
+        region,
+        min(date_day) as first_case_day,
+        max(date_day) as last_case_day
+    from {{ ref('int_cases__daily_from_cumulative') }}
+    group by region
+
+),
+
+final as (
+
+    select
+        regions.region,
+        regions.region_name,
+        regions.latitude,
+        regions.longitude,
+        regions.kma_station,
+        regions.case_names,
+        case_days.first_case_day,
+        case_days.last_case_day
+    from regions
+    left join case_days on regions.region = case_days.region
+
+)
+
+select * from final
