@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import pwd
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -142,10 +141,6 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         if self.is_running():
             _run([_bin("pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(self.data_dir)])
-
-    def destroy(self) -> None:
-        self.stop()
-        shutil.rmtree(self.root, ignore_errors=True)
 
 
 def wait_until_ready(url: str, timeout_s: float = 30.0) -> None:
