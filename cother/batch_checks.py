@@ -6,13 +6,14 @@ batches), and a day's increase far above the region's recent maximum is flagged 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pandas as pd
 from psycopg2 import sql
 
 from cother.database import connect
 from cother.landing import LandedBatch
+from cother.loading import table_identifier
 from cother.sources import Source
 
 RECENT_DAYS = 28
@@ -22,7 +23,7 @@ CHECK_COLUMNS = ["check_daily_increase", "check_within_recent_range"]
 
 
 def _published_before(source: Source, batch: LandedBatch) -> pd.Series:
-    start = date.fromisoformat(batch.start)
+    start = batch.first_day
     column = sql.Identifier(source.cumulative_column)
     with connect() as conn, conn.cursor() as cur:
         cur.execute("select to_regclass(%s) is not null", (source.raw_table,))
@@ -31,7 +32,7 @@ def _published_before(source: Source, batch: LandedBatch) -> pd.Series:
         cur.execute(
             sql.SQL(
                 "select date, {} from {} where source = %s and region = %s and date between %s and %s order by date"
-            ).format(column, sql.Identifier(*source.raw_table.split("."))),
+            ).format(column, table_identifier(source.raw_table)),
             (batch.source, batch.region, start - timedelta(days=RECENT_DAYS + 1), start - timedelta(days=1)),
         )
         rows = cur.fetchall()

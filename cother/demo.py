@@ -5,9 +5,12 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
+from psycopg2 import sql
+
 from cother import postgres
 from cother.airflow_runner import migrate, test_dag
 from cother.database import connect
+from cother.loading import table_identifier
 from cother.settings import get_settings
 from cother.sources.sample import bundled_period
 from ml.registry import champion_version
@@ -31,8 +34,7 @@ def table_rows() -> dict[str, int]:
         for table in TABLES:
             cur.execute("select to_regclass(%s) is not null", (table,))
             if cur.fetchone()[0]:
-                schema, name = table.split(".")
-                cur.execute(f'select count(*) from "{schema}"."{name}"')  # noqa: S608 -- names from TABLES above
+                cur.execute(sql.SQL("select count(*) from {}").format(table_identifier(table)))
                 counts[table] = cur.fetchone()[0]
     return counts
 

@@ -50,9 +50,8 @@ def land(source_name: str, region_id: str, start: date, end: date, force: bool =
 
 def parse(batch: LandedBatch) -> pd.DataFrame:
     source = get_source(batch.source)
-    start, end = date.fromisoformat(batch.start), date.fromisoformat(batch.end)
     try:
-        frame = source.parse(batch.read(), get_region(batch.region), start, end)
+        frame = source.parse(batch.read(), get_region(batch.region), batch.first_day, batch.last_day)
     except SourceError as error:
         raise SourceError(
             f"{error} (batch {batch.batch_id}, dates {batch.start}..{batch.end}, landed at {batch.path})"
@@ -79,8 +78,7 @@ def validate(batch_values: dict) -> dict:
         raise
     checked, parameters = with_checks(source, batch, frame)
     subject = f"source {batch.source}, region {batch.region}, dates {batch.start}..{batch.end}, batch {batch.batch_id}"
-    first, last = date.fromisoformat(batch.start), date.fromisoformat(batch.end)
-    report = run_suite(checked, source.suite, subject, first, last, parameters)
+    report = run_suite(checked, source.suite, subject, batch.first_day, batch.last_day, parameters)
     if not report.passed:
         validation = {"id": report.run_id, "evaluated": len(report.outcomes)}
         loading.quarantine(batch, frame, source.suite, [o.as_dict() for o in report.failures], validation)

@@ -31,6 +31,14 @@ class LandedBatch:
     fetched_at: str
     params: dict
 
+    @property
+    def first_day(self) -> date:
+        return date.fromisoformat(self.start)
+
+    @property
+    def last_day(self) -> date:
+        return date.fromisoformat(self.end)
+
     def read(self) -> bytes:
         return Path(self.path).read_bytes()
 

@@ -33,7 +33,8 @@ def ensure_warehouse() -> None:
         cur.execute(_warehouse_ddl())
 
 
-def _table(qualified: str) -> sql.Identifier:
+def table_identifier(qualified: str) -> sql.Identifier:
+    """`schema.table` as a quoted identifier for psycopg2.sql."""
     return sql.Identifier(*qualified.split("."))
 
 
@@ -70,7 +71,9 @@ def replace_partitions(cur, table: str, rows: pd.DataFrame) -> None:
     rows.to_csv(buffer, index=False, header=False)
     buffer.seek(0)
     cur.execute(
-        sql.SQL("create temp table batch_rows (like {} including defaults) on commit drop").format(_table(table))
+        sql.SQL("create temp table batch_rows (like {} including defaults) on commit drop").format(
+            table_identifier(table)
+        )
     )
     cur.copy_expert(sql.SQL("copy batch_rows ({}) from stdin with (format csv)").format(columns).as_string(cur), buffer)
     cur.execute(
@@ -78,9 +81,11 @@ def replace_partitions(cur, table: str, rows: pd.DataFrame) -> None:
             "delete from {table} as published using (select distinct source, region, date from batch_rows) as partitions"
             " where published.source = partitions.source and published.region = partitions.region"
             " and published.date = partitions.date"
-        ).format(table=_table(table))
+        ).format(table=table_identifier(table))
     )
-    cur.execute(sql.SQL("insert into {} ({cols}) select {cols} from batch_rows").format(_table(table), cols=columns))
+    cur.execute(
+        sql.SQL("insert into {} ({cols}) select {cols} from batch_rows").format(table_identifier(table), cols=columns)
+    )
 
 
 def copy_rows(table: str, rows: pd.DataFrame) -> None:
@@ -95,7 +100,7 @@ def _holds_exactly(cur, table: str, batch: LandedBatch, rows: int) -> bool:
         sql.SQL(
             "select count(*), count(*) filter (where batch_id = %s) from {}"
             " where source = %s and region = %s and date between %s and %s"
-        ).format(_table(table)),
+        ).format(table_identifier(table)),
         (batch.batch_id, batch.source, batch.region, batch.start, batch.end),
     )
     total, of_batch = cur.fetchone()

@@ -131,9 +131,8 @@ class HttpSource(Source):
     def url(self) -> str:
         return os.environ.get(self.url_variable, self.default_url)
 
-    def region_name(self, region: Region, key: str, what: str) -> str:
-        """What this source calls the region (config/regions.yml), or an error saying it has none."""
-        value = region.kma_station if key == "kma_station" else region.case_names.get(key)
+    def region_name(self, region: Region, value: str | None, what: str) -> str:
+        """What this source calls the region (from config/regions.yml), or an error saying it has none."""
         if not value:
             raise SourceError(f"{self.name}: region {region.id}: no {what} in config/regions.yml")
         return value

@@ -38,7 +38,7 @@ class KdcaCases(HttpSource):
     default_url = "http://apis.data.go.kr/1352000/ODMS_COVID_04/callCovid04Api"
 
     def fetch(self, region: Region, start: date, end: date) -> Payload:
-        gubun = self.region_name(region, "kdca", "kdca name")
+        gubun = self.region_name(region, region.case_names.get("kdca"), "kdca name")
         key = data_go_kr_service_key(self.name)
         responses = []
         for offset in range((end - start).days + 1):

@@ -43,7 +43,7 @@ class KmaAsosWeather(HttpSource):
     default_url = "http://apis.data.go.kr/1360000/AsosDalyInfoService/getWthrDataList"
 
     def fetch(self, region: Region, start: date, end: date) -> Payload:
-        station = self.region_name(region, "kma_station", "KMA station")
+        station = self.region_name(region, region.kma_station, "KMA station")
         key = data_go_kr_service_key(self.name)
         request = {
             "numOfRows": ROWS_PER_PAGE,

@@ -47,7 +47,7 @@ class WhoCases(HttpSource):
     default_url = "https://srhdpeuwpubsa.blob.core.windows.net/whdh/COVID/WHO-COVID-19-global-daily-data.csv"
 
     def fetch(self, region: Region, start: date, end: date) -> Payload:
-        code = self.region_name(region, "who", "who country code")
+        code = self.region_name(region, region.case_names.get("who"), "who country code")
         response = self.client.get(self.url, {}, where(region, start, end))
         params = {"url": self.url, "country_code": code, "start": start.isoformat(), "end": end.isoformat()}
         return Payload(gzip.compress(response.content, mtime=0), "csv.gz", params)
