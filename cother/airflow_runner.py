@@ -63,8 +63,8 @@ def last_run_results(dag_id: str) -> dict[str, list]:
                 (dag_id, dag_id),
             )
             results: dict[str, list] = {}
-            for task_id, _, value in cur.fetchall():
-                results.setdefault(task_id, []).append(value if not isinstance(value, str) else json.loads(value))
+            for task_id, _, value in cur.fetchall():  # xcom.value is jsonb: psycopg2 decodes it
+                results.setdefault(task_id, []).append(value)
             return results
     finally:
         conn.close()
