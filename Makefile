@@ -6,9 +6,10 @@ PYTHON ?= python3
 UV_VERSION := 0.13.8
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 BIN := .venv/bin
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: demo test lint airflow mlflow-ui db-start db-stop db-status env
+.PHONY: demo test lint airflow docs mlflow-ui db-start db-stop db-status env browser
 
 env: .venv/.synced
 
@@ -23,8 +24,15 @@ $(CURDIR)/.tools/bin/uv:
 demo: env
 	$(BIN)/cother demo
 
-test: env lint
+test: env browser lint
 	$(BIN)/pytest
+
+# Debian's Chromium and ChromeDriver, for the test that opens the dbt docs site headless.
+browser: /usr/bin/chromium /usr/bin/chromedriver
+
+/usr/bin/chromium /usr/bin/chromedriver:
+	$(SUDO) apt-get update -qq
+	$(SUDO) apt-get install -y -qq --no-install-recommends chromium chromium-driver
 
 lint: env
 	$(BIN)/ruff check .
@@ -33,6 +41,9 @@ lint: env
 
 airflow: env
 	$(BIN)/cother airflow standalone
+
+docs: env
+	$(BIN)/cother docs
 
 mlflow-ui: env
 	$(BIN)/cother mlflow-ui

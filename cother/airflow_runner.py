@@ -5,7 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
+import socket
 import subprocess
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
 
@@ -68,3 +74,71 @@ def last_run_results(dag_id: str) -> dict[str, list]:
             return results
     finally:
         conn.close()
+
+
+def dag_runs(dag_id: str) -> list[tuple[str, str]]:
+    """(run_type, state) of every run of the DAG, oldest first, from the metadata database."""
+    conn = psycopg2.connect(libpq_url(airflow_url()))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("select run_type, state from dag_run where dag_id = %s order by id", (dag_id,))
+            return cur.fetchall()
+    finally:
+        conn.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(condition: Callable, timeout_s: float, what: str, every_s: float = 2):
+    """Poll `condition` until it returns something true; raise TimeoutError naming `what`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(every_s)
+    raise TimeoutError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+@contextmanager
+def standalone(log: Path, **settings: str) -> Iterator[dict[str, str]]:
+    """A real `airflow standalone` (scheduler, dag processor, API server, triggerer) on free ports,
+    until the block ends; yields the environment that its `airflow` commands need."""
+    port = free_port()
+    env = {
+        **os.environ,
+        **airflow_environment(),
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{port}/execution/",
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+        **settings,
+    }
+    log.parent.mkdir(parents=True, exist_ok=True)
+    out = log.open("w")
+    process = subprocess.Popen(
+        ["airflow", "standalone"], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+    def healthy() -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=5) as answer:
+                health = json.load(answer)
+            return health["scheduler"]["status"] == "healthy" and health["dag_processor"]["status"] == "healthy"
+        except (OSError, ValueError, KeyError):
+            return False
+
+    try:
+        wait_for(healthy, 180, f"airflow standalone to be healthy (log: {log})")
+        yield env
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        out.close()

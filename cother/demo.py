@@ -80,10 +80,9 @@ def run() -> None:
         print(
             f"  {'fct_training_features':<32} passed  {validated['rows']} rows {validated['window']}  validation {validated['validation_id']}"
         )
-    dbt = transform["validate_training_slice"][0]["dbt"]
-    print(f"\ndbt build (invocation {dbt['invocation_id']})")
-    for outcome, count in sorted(dbt["results"].items()):
-        print(f"  {outcome:<32} {count:>7}")
+    print(f"\ndbt build (invocation {transform['validate_training_slice'][0]['dbt_invocation_id']})")
+    for line in transform["dbt_node"]:
+        print(f"  {line}")
     score = retrain["score"]
     print(f"\nModel {settings.model_name} version {retrain['version']}, trained on {retrain['training_window']}")
     print(
@@ -92,6 +91,7 @@ def run() -> None:
     for name, mae in score["mae"].items():
         print(f"  {name:<32} {mae:>7.1f}")
     print(f"  {retrain['decision']}")
+    print(f"  its next-day forecast per region: {retrain['forecasts_written']} row(s) in marts.fct_forecasts")
     champion = champion_version()
     if champion is None:
         print("\nNo version has beaten the naive forecasters yet: there is no champion to load.")

@@ -3,32 +3,46 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 from cother.settings import get_settings
 from cother.transform import generate_docs
 
 
-def _server(folder: Path, port: int) -> ThreadingHTTPServer:
-    folder.mkdir(parents=True, exist_ok=True)
-    return ThreadingHTTPServer(("127.0.0.1", port), partial(SimpleHTTPRequestHandler, directory=str(folder)))
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 (the stdlib's name)
+        pass
+
+
+@contextmanager
+def served(port: int) -> Iterator[tuple[str, str]]:
+    """The dbt docs on `port` and the data docs on `port + 1`, in background threads, while the
+    block runs; yields their two addresses."""
+    settings = get_settings()
+    servers = []
+    for offset, folder in enumerate((settings.dbt_target_dir, settings.data_docs_dir)):
+        folder.mkdir(parents=True, exist_ok=True)
+        server = ThreadingHTTPServer(("127.0.0.1", port + offset), partial(QuietHandler, directory=str(folder)))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+    try:
+        yield f"http://127.0.0.1:{port}/index.html", f"http://127.0.0.1:{port + 1}/index.html"
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
 
 
 def serve(port: int) -> None:
-    """dbt docs on `port`, data docs on `port + 1`, until interrupted."""
-    settings = get_settings()
+    """Generate the dbt docs, then serve both sites until interrupted."""
     generate_docs()
-    dbt_docs = _server(settings.dbt_target_dir, port)
-    data_docs = _server(settings.data_docs_dir, port + 1)
-    threading.Thread(target=data_docs.serve_forever, daemon=True).start()
-    print(f"dbt docs:  http://127.0.0.1:{port}/index.html")
-    print(f"data docs: http://127.0.0.1:{port + 1}/index.html (built by each validation)")
-    try:
-        dbt_docs.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        dbt_docs.server_close()
-        data_docs.shutdown()
+    with served(port) as (dbt_docs, data_docs):
+        print(f"dbt docs:  {dbt_docs}")
+        print(f"data docs: {data_docs} (built by each validation)")
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass

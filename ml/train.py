@@ -9,14 +9,16 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from cother.settings import get_settings
-from ml import registry
+from ml import forecasts, registry
 from ml.evaluation import holdout_score
 from ml.features import feature_columns, labelled, load_mart
 from ml.forecaster import NextDayForecaster
+from ml.target import ANCHOR
 
 
 def retrain(region: str, lineage: dict | None = None) -> dict:
-    rows = labelled(load_mart(region))
+    mart = load_mart(region)
+    rows = labelled(mart)
     if rows.empty:
         raise ValueError(f"retrain: region {region}: no labelled rows in marts.fct_training_features")
     features = feature_columns(get_settings().weather_features)
@@ -38,6 +40,11 @@ def retrain(region: str, lineage: dict | None = None) -> dict:
     else:
         decision = f"not promoted: holdout MAE {score.mae['model']:.1f} does not beat {baseline} {baseline_mae:.1f}"
     registry.tag_version(version, {"promotion": decision})
+    upcoming = mart[mart["is_forecast_row"]].dropna(subset=[ANCHOR])
+    alias = registry.CHAMPION if score.beats_baselines else None
+    written = forecasts.write(
+        get_settings().model_name, version, alias, forecasts.next_day(upcoming, forecaster.predict(upcoming))
+    )
     return {
         "region": region,
         "version": version,
@@ -46,4 +53,5 @@ def retrain(region: str, lineage: dict | None = None) -> dict:
         "training_window": window,
         "score": asdict(score),
         "model_uri": registry.model_uri(),
+        "forecasts_written": written,
     }

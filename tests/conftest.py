@@ -27,7 +27,7 @@ from cother.airflow_env import configure_airflow  # noqa: E402
 
 configure_airflow()
 
-RAW_AND_MART_SCHEMAS = ["raw", "quarantine", "staging", "intermediate", "marts"]
+RAW_AND_MART_SCHEMAS = ["raw", "quarantine", "ml", "staging", "intermediate", "marts"]
 
 
 @pytest.fixture(scope="session")
@@ -50,9 +50,8 @@ def airflow_db(postgres_server):
     migrate(log=TEST_RUNTIME / "logs" / "airflow-migrate.log")
 
 
-@pytest.fixture
-def warehouse(postgres_server):
-    """An empty warehouse: the raw, quarantine and dbt schemas dropped, the raw tables created."""
+def empty_warehouse() -> None:
+    """The raw, quarantine and dbt schemas dropped, the raw tables created again."""
     from cother.database import connect
     from cother.loading import ensure_warehouse
 
@@ -60,6 +59,12 @@ def warehouse(postgres_server):
         for schema in RAW_AND_MART_SCHEMAS:
             cur.execute(f"drop schema if exists {schema} cascade")  # noqa: S608 -- fixed names above
     ensure_warehouse()
+
+
+@pytest.fixture
+def warehouse(postgres_server):
+    """An empty warehouse and an empty landing zone."""
+    empty_warehouse()
     shutil.rmtree(TEST_RUNTIME / "landing", ignore_errors=True)
 
 

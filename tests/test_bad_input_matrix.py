@@ -11,12 +11,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import table_contents
+from conftest import empty_warehouse, table_contents
 from fake_api import Answer, FakeApi
 
 from cother import ingest, sources, transform
 from cother.database import connect
-from cother.loading import ensure_warehouse
 from cother.quality import QualityGateError
 from cother.sources import Payload, SourceError
 from cother.sources.sample import SampleCases, SampleWeather
@@ -161,9 +160,7 @@ def publish_range(source: str, start: date, end: date) -> None:
 @pytest.fixture(scope="module")
 def champion(postgres_server):
     """The bundled history published, the marts built and a champion registered."""
-    with connect() as conn, conn.cursor() as cur:
-        cur.execute("drop schema if exists raw, quarantine, staging, intermediate, marts cascade")
-    ensure_warehouse()
+    empty_warehouse()
     publish_range("sample_weather", *HISTORY)
     publish_range("sample_cases", *HISTORY)
     transform.build()

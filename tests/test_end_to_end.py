@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import row_count, table_contents
+from conftest import empty_warehouse, row_count, table_contents
 
 from cother.sources.sample import bundled_period
 
@@ -41,12 +41,7 @@ def champion_version():
 
 @pytest.fixture(scope="module")
 def first_pipeline_run(dags, postgres_server):
-    from cother.database import connect
-    from cother.loading import ensure_warehouse
-
-    with connect() as conn, conn.cursor() as cur:
-        cur.execute("drop schema if exists raw, quarantine, staging, intermediate, marts cascade")
-    ensure_warehouse()
+    empty_warehouse()
     outcomes = {
         "ingest": run(dags["cother_ingest"], INGEST_CONF),
         "transform": run(dags["cother_transform"], {"regions": ["seoul"]}),
@@ -80,6 +75,21 @@ def test_the_champion_loads_from_the_registry_and_forecasts(first_pipeline_run):
     columns = model.metadata.get_input_schema().input_names()
     forecast = model.predict(forecast_row[columns])["forecast_new_cases"]
     assert len(forecast) == 1 and 0 < forecast.iloc[0] < 10_000
+
+
+def test_the_retrain_writes_its_forecast_to_the_forecast_mart(first_pipeline_run):
+    from datetime import timedelta
+
+    from cother.database import connect
+
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "select region, date_day, horizon_days, model_version, model_alias, actual_new_cases, is_latest_version,"
+            " forecast_new_cases from marts.fct_forecasts"
+        )
+        (forecast,) = cur.fetchall()
+    assert forecast[:7] == ("seoul", END + timedelta(days=1), 1, int(champion_version()), "champion", None, True)
+    assert 0 < forecast[7] < 10_000
 
 
 def test_a_second_run_leaves_the_same_rows_and_registers_a_new_version(first_pipeline_run, dags):
@@ -130,3 +140,23 @@ def test_one_regions_failure_does_not_block_the_others(first_pipeline_run, dags)
     assert states[("announce", -1)] == "success" and states[("fail_if_any_region_failed", -1)] == "failed"
     assert row_count("raw.coronaboard_cases where region = 'busan'") == 5
     assert row_count("raw.kma_asos_daily where region = 'busan'") == 0
+
+
+def test_each_dbt_model_shows_its_own_status_and_a_failing_test_stops_the_slice_gate(first_pipeline_run, dags):
+    """A row that bypassed the ingestion gate fails a dbt test of stg_kma__weather_daily: that model's
+    task is red and names the test, the models built from it are skipped, the rest are green, and
+    neither the training slice gate nor the docs run. Runs last: it leaves the bad row behind."""
+    from cother.database import connect
+
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute("update raw.kma_asos_daily set avgta = 99 where region = 'seoul' and date = %s", (END,))
+    transform = dags["cother_transform"]
+    dag_run = transform.test(run_conf={"regions": ["seoul"]})
+    instances = dag_run.get_task_instances()
+    models = {ti.rendered_map_index: ti.state for ti in instances if ti.task_id == "dbt_node"}
+    states = {ti.task_id: ti.state for ti in instances if ti.task_id != "dbt_node"}
+    assert dag_run.state == "failed"
+    assert models["stg_kma__weather_daily"] == "failed"
+    assert models["int_weather__daily_canonical"] == models["fct_training_features"] == "skipped"
+    assert models["stg_coronaboard__cases_daily"] == models["dim_region"] == "success"
+    assert states == {"dbt_build": "success", "validate_training_slice": "skipped", "dbt_docs_generate": "skipped"}

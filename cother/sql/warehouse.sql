@@ -145,3 +145,19 @@ create table if not exists raw.regions (
     kma_station text,
     case_names jsonb not null
 );
+
+-- ml.forecasts: what each retrain forecast with the version it registered (dbt: marts.fct_forecasts).
+create schema if not exists ml;
+
+create table if not exists ml.forecasts (
+    model_name text not null,
+    model_version text not null,
+    region text not null,
+    origin_date date not null,
+    target_date date not null,
+    horizon_days integer not null check (horizon_days >= 1),
+    forecast_new_cases double precision not null check (forecast_new_cases >= 0),
+    model_alias text,
+    created_at timestamptz not null default now(),
+    primary key (model_name, model_version, region, target_date, horizon_days)
+);

@@ -1,0 +1,115 @@
+"""The served dbt docs site in headless Chromium (Debian's chromium and chromedriver, which `make
+test` installs): a model page shows every column with its description, and the lineage graph draws
+the model's parents and consumers. Screenshots are kept in test-artifacts/ (COTHER_TEST_ARTIFACTS)."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT, empty_warehouse
+
+from cother import docs_site, ingest, transform
+from cother.airflow_runner import free_port
+from cother.settings import get_settings
+
+MODEL = "fct_training_features"
+ARTIFACTS = Path(os.environ.get("COTHER_TEST_ARTIFACTS", ROOT / "test-artifacts"))
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1400,1000",
+]
+GRAPH_LABELS = "return angular.element(document.body).injector().get('graph').graph.elements.filter(e => !e.data.source).map(e => e.data.label)"
+PAINTED_PIXELS = """
+const layer = document.querySelector('canvas[data-id="layer2-node"]');
+const pixels = layer.getContext('2d').getImageData(0, 0, layer.width, layer.height).data;
+let painted = 0;
+for (let i = 3; i < pixels.length; i += 4) if (pixels[i]) painted++;
+return painted;
+"""
+
+
+@pytest.fixture(scope="module")
+def docs_url(postgres_server):
+    empty_warehouse()
+    for source in ("sample_weather", "sample_cases"):
+        ingest.publish(ingest.validate(ingest.land(source, "seoul", date(2021, 1, 1), date(2021, 3, 31))))
+    assert transform.build()["success"]
+    transform.generate_docs(after_build=True)
+    with docs_site.served(free_port()) as (dbt_docs, _):
+        yield dbt_docs
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
+    yield driver
+    driver.quit()
+
+
+def wait_until(browser, condition):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(browser, 30).until(condition)
+
+
+def documented_columns() -> dict[str, str]:
+    path = ROOT / "dbt_project" / "models" / "marts" / f"{MODEL}.yml"
+    (model,) = yaml.safe_load(path.read_text())["models"]
+    return {column["name"]: " ".join(column["description"].split()) for column in model["columns"]}
+
+
+def screenshot(browser, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    assert browser.save_screenshot(str(ARTIFACTS / name))
+
+
+def test_a_model_page_shows_every_column_with_its_description(docs_url, browser):
+    from selenium.webdriver.common.by import By
+
+    browser.get(f"{docs_url}#!/model/model.cother.{MODEL}")
+    wait_until(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "column-details tr.column-row"))
+    rows = browser.execute_script(
+        "return Array.from(document.querySelectorAll('column-details tr.column-row'))"
+        ".map(r => Array.from(r.querySelectorAll('td')).map(c => c.textContent.trim().replace(/\\s+/g, ' ')))"
+    )
+    shown = {cells[0]: cells for cells in rows if cells}
+    for column, description in documented_columns().items():
+        assert column in shown, f"column {column} is not on the page"
+        assert description in shown[column], f"column {column}: {shown[column]} lacks {description!r}"
+    screenshot(browser, "dbt-docs-model-page.png")
+
+
+def test_the_lineage_graph_draws_the_models_parents_and_consumers(docs_url, browser):
+    from selenium.webdriver.common.by import By
+
+    manifest = json.loads((get_settings().dbt_target_dir / "manifest.json").read_text())
+    unique_id = f"model.cother.{MODEL}"
+    nodes = {**manifest["nodes"], **manifest["sources"], **manifest["exposures"]}
+    neighbours = [*manifest["parent_map"][unique_id], *manifest["child_map"][unique_id], unique_id]
+    expected = {nodes[node].get("label") or nodes[node]["name"] for node in neighbours if not node.startswith("test.")}
+
+    browser.get(f"{docs_url}#!/model/{unique_id}")
+    wait_until(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "a[title='View Lineage Graph']"))[0].click()
+    labels = wait_until(browser, lambda b: b.execute_script(GRAPH_LABELS))
+    assert set(labels) == expected
+    assert wait_until(browser, lambda b: b.execute_script(PAINTED_PIXELS) > 1000)  # the nodes are drawn
+    screenshot(browser, "dbt-docs-lineage-graph.png")
