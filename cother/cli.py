@@ -97,6 +97,21 @@ def _predict(args: argparse.Namespace) -> None:
     print(json.dumps(predict(args.region, args.date)))
 
 
+def _model(args: argparse.Namespace) -> None:
+    from ml import promotion
+
+    if args.action == "promote":
+        previous = promotion.promote(args.version)
+        print(f"champion: v{args.version} (was v{previous})")
+    elif args.action == "rollback":
+        print(f"champion: v{promotion.rollback()} (rolled back)")
+    for move in promotion.history(args.limit if args.action == "history" else 1):
+        print(
+            f"{move['moved_at']:%Y-%m-%d %H:%M:%S}  {move['alias']:<10} v{move['version']:<4} (was v{move['previous']})"
+            f"  by {move['moved_by']}: {move['reason']}"
+        )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="cother", description="CO-THER: weather and COVID-19 cases to a retrained forecaster"
@@ -133,6 +148,13 @@ def main(argv: list[str] | None = None) -> None:
     pr.add_argument("--region", required=True)
     pr.add_argument("--date", required=True, type=date.fromisoformat)
     pr.set_defaults(handler=_predict)
+
+    mo = commands.add_parser("model", help="the registered model's aliases: promote, roll back, history")
+    actions = mo.add_subparsers(dest="action", required=True)
+    actions.add_parser("promote", help="make VERSION the champion").add_argument("version")
+    actions.add_parser("rollback", help="give champion back to the version that held it before the last move")
+    actions.add_parser("history", help="the latest alias moves").add_argument("--limit", type=int, default=20)
+    mo.set_defaults(handler=_model)
 
     args = parser.parse_args(argv)
     args.handler(args)

@@ -58,7 +58,7 @@ def run() -> None:
     transform = test_dag("cother_transform", {"regions": [REGION]}, log)
     _done(started)
     started = _step("cother_retrain: holdout backtest, register, promote")
-    retrain = test_dag("cother_retrain", {"region": REGION}, log)["train_and_register"][0]
+    retrain = test_dag("cother_retrain", {"regions": [REGION]}, log)["train_and_register"][0]
     _done(started)
 
     print("\nRows loaded in this run")
@@ -83,15 +83,13 @@ def run() -> None:
     print(f"\ndbt build (invocation {transform['validate_training_slice'][0]['dbt_invocation_id']})")
     for line in transform["dbt_node"]:
         print(f"  {line}")
-    score = retrain["score"]
     print(f"\nModel {settings.model_name} version {retrain['version']}, trained on {retrain['training_window']}")
-    print(
-        f"  holdout {score['holdout_start']}..{score['holdout_end']} (last 20% of days, never seen in training), next-day MAE:"
-    )
-    for name, mae in score["mae"].items():
-        print(f"  {name:<32} {mae:>7.1f}")
-    print(f"  {retrain['decision']}")
-    print(f"  its next-day forecast per region: {retrain['forecasts_written']} row(s) in marts.fct_forecasts")
+    print("  rolling-origin backtest, 8 folds (each fitted only on the days before it), mean over the folds:")
+    print(f"  {'horizon':<8} {'forecaster':<16} {'MAE':>7} {'MASE':>6}")
+    for row in retrain["backtest"]:
+        print(f"  {row['horizon']:<8} {row['forecaster']:<16} {row['mae']:>7.1f} {row['mase']:>6.2f}")
+    print(f"  {retrain['alias']}: {retrain['decision']}")
+    print(f"  its forecasts (1 and 7 days ahead): {retrain['forecasts_written']} rows in marts.fct_forecasts")
     champion = champion_version()
     if champion is None:
         print("\nNo version has beaten the naive forecasters yet: there is no champion to load.")

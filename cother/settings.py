@@ -33,6 +33,7 @@ class Settings:
     mlflow_artifacts_dir: Path
     model_name: str
     weather_features: bool
+    promotion_margin: float
 
     @property
     def postgres_dir(self) -> Path:
@@ -71,4 +72,5 @@ def get_settings() -> Settings:
         mlflow_artifacts_dir=_path("COTHER_MLFLOW_ARTIFACTS_DIR", runtime_dir / "mlartifacts"),
         model_name=os.environ.get("COTHER_MODEL_NAME", "cother_cases_forecaster"),
         weather_features=os.environ.get("COTHER_WEATHER_FEATURES", "true").lower() in {"1", "true", "yes"},
+        promotion_margin=float(os.environ.get("COTHER_PROMOTION_MARGIN", "0.01")),
     )

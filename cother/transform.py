@@ -84,7 +84,7 @@ def run_dbt(*args: str) -> DbtRun:
             str(r.node.resource_type),
             str(r.status),
             r.message or "",
-            tuple(r.node.depends_on.nodes),
+            tuple(getattr(r.node.depends_on, "nodes", ())),  # a seed depends on macros only
             round(r.execution_time, 3),
         )
         for r in (getattr(outcome.result, "results", None) or [])
@@ -96,7 +96,7 @@ def run_dbt(*args: str) -> DbtRun:
 def node_statuses(run: DbtRun) -> list[dict]:
     """One entry per model of the run, and per source with tests: its status and the results of its tests."""
     models = {r.unique_id: r for r in run.results if r.resource_type == "model"}
-    tests = [r for r in run.results if r.resource_type != "model"]
+    tests = [r for r in run.results if r.resource_type in ("test", "unit_test")]
     sources = sorted({node for test in tests for node in test.depends_on if node.startswith("source.")})
     statuses = []
     for unique_id in [*models, *sources]:

@@ -1,14 +1,18 @@
 """
-### cother_retrain: refit the next-day forecaster, register it, promote it only if it wins
+### cother_retrain: backtest, refit, register; move `champion` only if the new version wins
 
-Runs when `marts.fct_training_features` passed its gate. Scores LightGBM (target: log change against
-the same weekday last week) on a time-based holdout beside persistence and seasonal naive, refits on
-all labelled days, registers a new version in the MLflow registry, and moves the alias `champion`
-only if the holdout MAE beats the better naive forecaster. Load it with
-`mlflow.pyfunc.load_model("models:/cother_cases_forecaster@champion")`.
+Runs when `marts.fct_training_features` passed its gate, on the regions whose slices passed (a manual
+run takes `regions`). A rolling-origin backtest (8 folds, expanding window) scores the forecaster
+(one LightGBM per horizon, 1 and 7 days ahead, over all regions) beside persistence, seasonal naive,
+the 7-day mean and the 2021 project's weather model; the model is refitted on every labelled day and
+registered with its lineage, plots and model card. `champion` moves to it only if it beats the
+current champion on the same latest folds by `COTHER_PROMOTION_MARGIN` and beats the best baseline;
+otherwise it becomes `challenger`. Its forecasts go to `ml.forecasts` (`marts.fct_forecasts`).
+Load the champion with `mlflow.pyfunc.load_model("models:/cother_cases_forecaster@champion")`;
+move it by hand with `cother model promote VERSION` or `cother model rollback`.
 """
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import Param, dag, get_current_context, task
 
 from cother.assets import MODEL, TRAINING_FEATURES
 from cother.dag_defaults import DEFAULT_ARGS, START_DATE
@@ -22,21 +26,30 @@ from cother.dag_defaults import DEFAULT_ARGS, START_DATE
     default_args=DEFAULT_ARGS,
     doc_md=__doc__,
     tags=["cother", "ml"],
-    params={"region": Param("seoul", type="string", description="Region the forecaster is trained on")},
+    params={
+        "regions": Param(
+            ["seoul"], type="array", description="Regions of a manual run (asset runs take the validated ones)"
+        )
+    },
 )
 def cother_retrain():
     @task(outlets=[MODEL])
     def train_and_register(params=None, triggering_asset_events=None, outlet_events=None) -> dict:
         from ml.train import retrain
 
-        lineage = {}
-        for event in triggering_asset_events.get(TRAINING_FEATURES, []):
-            lineage = {
+        events = triggering_asset_events.get(TRAINING_FEATURES, []) if triggering_asset_events else []
+        provenance, regions = {}, params["regions"]
+        for event in events:  # the latest event wins: its slices are the data this run reads
+            validations = event.extra.get("validations", [])
+            provenance = {
                 "dbt_invocation_id": event.extra.get("dbt_invocation_id"),
-                "feature_validations": event.extra.get("validations"),
+                "slice_validation_ids": ",".join(v["validation_id"] for v in validations),
             }
-        result = retrain(params["region"], lineage)
-        outlet_events[MODEL].extra = {"version": result["version"], "promoted": result["promoted"]}
+            regions = [v["region"] for v in validations]
+        context = get_current_context()
+        moved_by = f"airflow:{context['dag'].dag_id}/{context['run_id']}"
+        result = retrain(regions, provenance, moved_by)
+        outlet_events[MODEL].extra = {"version": result["version"], "alias": result["alias"]}
         return result
 
     train_and_register()

@@ -1,18 +1,39 @@
-"""The naive forecasters every model must beat, read from the same mart rows."""
+"""What every forecaster is scored beside, on the same examples: the naive forecasters, and the 2021
+project's model (LightGBM on 7 weather variables, predicting the count itself)."""
 
 from __future__ import annotations
 
+import lightgbm as lgb
+import numpy as np
 import pandas as pd
 
+NAIVE = {
+    "persistence": lambda examples: examples["cases_lag_1"],  # the count on the origin day
+    "seasonal_naive": lambda examples: examples["same_weekday"],  # the latest count of the target's weekday
+    "mean_7d": lambda examples: examples["cases_mean_7d"],  # the mean of the 7 days up to the origin
+}
+PROJECT_2021_FEATURES = [
+    f"{column}_lag_1"
+    for column in (
+        "temperature_mean_c",
+        "temperature_min_c",
+        "temperature_max_c",
+        "precipitation_mm",
+        "wind_speed_mean_ms",
+        "relative_humidity_mean_pct",
+        "cloud_cover_mean_pct",
+    )
+]
 
-def persistence(frame: pd.DataFrame) -> pd.Series:
-    """Tomorrow as today: yesterday's count."""
-    return frame["cases_lag_1"]
 
-
-def seasonal_naive(frame: pd.DataFrame) -> pd.Series:
-    """The same weekday last week."""
-    return frame["cases_lag_7"]
-
-
-BASELINES = {"persistence": persistence, "seasonal_naive": seasonal_naive}
+def project_2021(train: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
+    """The 2021 student project's model, refitted on `train`: the count from the weather alone. Null
+    where a test day has no weather, and everywhere if the training days have none."""
+    train = train.dropna(subset=PROJECT_2021_FEATURES)
+    forecast = np.full(len(test), np.nan)
+    has_weather = test[PROJECT_2021_FEATURES].notna().all(axis=1).to_numpy()
+    if len(train) >= 30 and has_weather.any():
+        model = lgb.LGBMRegressor(n_estimators=200, random_state=0, deterministic=True, n_jobs=1, verbose=-1)
+        model.fit(train[PROJECT_2021_FEATURES], train["actual"])
+        forecast[has_weather] = model.predict(test.loc[has_weather, PROJECT_2021_FEATURES])
+    return forecast

@@ -1,7 +1,10 @@
-"""Reading the training-features mart: the rows, the columns the model uses, the labelled slice.
+"""Reading the training-features mart, and the examples each forecast horizon learns from.
 
-The features themselves are computed once, in dbt (marts.fct_training_features); this module only
-selects them. The model uses the level-free ones (log ratios of lags, weekly growth, calendar, weather).
+The features are computed once, in dbt (marts.fct_training_features): each row holds what is known
+on the evening before its date_day. A forecast made at an origin day reads the row of the day after
+the origin; for a horizon of h days its target is the count h - 1 days after that row. This module
+only pairs those rows with their targets; the model uses the level-free features (log ratios of lags,
+weekly growth, calendar, weather) and the region.
 """
 
 from __future__ import annotations
@@ -9,9 +12,32 @@ from __future__ import annotations
 import pandas as pd
 
 from cother.database import connect
-from ml.target import ANCHOR
+from ml.target import for_horizon, same_weekday_column
 
-CASE_FEATURES = [f"cases_log_ratio_lag_{lag}" for lag in range(1, 15) if lag != 7] + ["cases_growth_7d", "day_of_week"]
+HORIZONS = (1, 7)
+CASE_FEATURES = [
+    *(f"cases_log_ratio_lag_{lag}" for lag in range(1, 15) if lag != 7),
+    "cases_growth_7d",
+    "cases_growth_7d_previous",
+    "cases_log_ratio_lag_1_to_mean_7d",
+    "cases_weekly_cycle_1",
+    "cases_weekly_cycle_2",
+    "cases_weekly_cycle_3",
+    "cases_weekly_cycle_mean",
+    "cases_day_change_lag_7",
+    "cases_day_change_lag_14",
+    "cases_volatility_7d",
+]
+CALENDAR_FEATURES = [
+    "day_of_week",
+    "target_day_of_week",
+    "day_type",
+    *(f"day_type_lag_{lag}" for lag in (1, 2, 7, 8)),
+    "is_holiday_lag_1",
+    "is_holiday_lag_8",
+    "holidays_last_7d",
+    "holidays_previous_7d",
+]
 WEATHER_FEATURES = [
     f"{column}_lag_1"
     for column in (
@@ -29,12 +55,17 @@ WEATHER_FEATURES = [
 
 
 def feature_columns(weather: bool) -> list[str]:
-    return CASE_FEATURES + (WEATHER_FEATURES if weather else [])
+    return ["region", *CASE_FEATURES, *CALENDAR_FEATURES, *(WEATHER_FEATURES if weather else [])]
 
 
-def load_mart(region: str) -> pd.DataFrame:
+def load_mart(regions: list[str] | None = None) -> pd.DataFrame:
+    """The mart rows of these regions (all when None), ordered by region and day."""
+    query = "select * from marts.fct_training_features"
     with connect() as conn, conn.cursor() as cur:
-        cur.execute("select * from marts.fct_training_features where region = %s order by date_day", (region,))
+        if regions is None:
+            cur.execute(query + " order by region, date_day")
+        else:
+            cur.execute(query + " where region = any(%s) order by region, date_day", (list(regions),))
         columns = [column.name for column in cur.description]
         frame = pd.DataFrame(cur.fetchall(), columns=columns)
     frame["date_day"] = pd.to_datetime(frame["date_day"])
@@ -43,21 +74,45 @@ def load_mart(region: str) -> pd.DataFrame:
     return frame
 
 
+def examples(mart: pd.DataFrame, horizon: int) -> pd.DataFrame:
+    """One row per forecast origin and region: the mart row of the day after the origin, with the
+    horizon's target day, the actual count there (null if not reported yet), and the anchor."""
+    by_region = mart.groupby("region", sort=False)
+    target_day = by_region["date_day"].shift(-(horizon - 1))
+    ahead = pd.Timedelta(days=horizon - 1)
+    if not (target_day.isna() | (target_day - mart["date_day"] == ahead)).all():
+        raise ValueError("marts.fct_training_features: the days of a region are not consecutive")
+    frame = for_horizon(mart, horizon).assign(
+        horizon=horizon,
+        origin_date=mart["date_day"] - pd.Timedelta(days=1),
+        target_date=mart["date_day"] + ahead,
+        actual=by_region["new_cases"].shift(-(horizon - 1)),
+        same_weekday=mart[same_weekday_column(horizon)],
+    )
+    return frame
+
+
 def labelled(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows with a target and a full lag history: what training and evaluation may use."""
-    required = ["new_cases", ANCHOR, *CASE_FEATURES]
-    return frame[~frame["is_forecast_row"]].dropna(subset=required).reset_index(drop=True)
+    """Examples with a target, an anchor and a full lag history: what training and evaluation may use."""
+    return frame.dropna(subset=["actual", "anchor", *CASE_FEATURES]).reset_index(drop=True)
+
+
+def upcoming(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per region, the example of the latest origin (the day of the last report) that has an anchor."""
+    rows = frame[frame["is_forecast_row"]].dropna(subset=["anchor"])
+    return rows.reset_index(drop=True)
 
 
 def validate_training_slice(region: str) -> dict:
     """Run the labelled slice of one region through the fct_training_features suite; raises on failure."""
     from cother.quality import gate
 
-    mart = load_mart(region)
+    mart = load_mart([region])
     # features from earlier days only: each row's lag 1 is the previous day's count, nothing else
     previous_day = mart["new_cases"].shift(1).where(mart["date_day"].diff() == pd.Timedelta(days=1))
     lag_matches = (mart["cases_lag_1"] == previous_day) | (mart["cases_lag_1"].isna() & previous_day.isna())
-    rows = labelled(mart.assign(check_lag_1_is_previous_day=lag_matches))
+    checked = mart.assign(check_lag_1_is_previous_day=lag_matches)
+    rows = labelled(examples(checked, horizon=1))[list(checked.columns)]  # the slice next-day training reads
     if rows.empty:
         raise ValueError(f"marts.fct_training_features: region {region}: no labelled rows to validate")
     first_day, last_day = rows["date_day"].min().date(), rows["date_day"].max().date()

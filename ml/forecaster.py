@@ -1,4 +1,9 @@
-"""The next-day forecaster: LightGBM on level-free features, predicting the log change against last week."""
+"""The forecaster: per horizon, one LightGBM over all regions (the region is a categorical feature),
+predicting the log change of new cases against the anchor, the mean of the last week (ml/target.py).
+
+Fitting leaves out the days whose anchor is below MIN_LEVEL (at a handful of cases a log change is
+noise) and weighs each day by its age, halving every HALF_LIFE_DAYS: the epidemic changes, recent
+weeks say more about the next one. The absolute error is the loss, as MAE is the score."""
 
 from __future__ import annotations
 
@@ -8,7 +13,10 @@ import pandas as pd
 
 from ml.target import from_target, to_target
 
+MIN_LEVEL = 30
+HALF_LIFE_DAYS = 365
 PARAMS = {
+    "objective": "l1",
     "n_estimators": 300,
     "learning_rate": 0.03,
     "num_leaves": 15,
@@ -22,21 +30,44 @@ PARAMS = {
 }
 
 
-class NextDayForecaster:
-    def __init__(self, features: list[str], params: dict | None = None) -> None:
+def model_input(frame: pd.DataFrame, features: list[str], regions: list[str]) -> pd.DataFrame:
+    """The feature columns as the booster reads them: floats, and the region as a category whose
+    codes are fixed by the configured regions (so a loaded model reads them the same way)."""
+    numeric = [column for column in features if column != "region"]
+    columns = frame[numeric].astype("float64")
+    if "region" in features:
+        columns.insert(0, "region", pd.Categorical(frame["region"], categories=regions))
+    return columns[features]
+
+
+class Forecaster:
+    def __init__(self, horizon: int, features: list[str], regions: list[str], params: dict | None = None) -> None:
+        self.horizon = horizon
         self.features = features
+        self.regions = sorted(regions)
         self.params = {**PARAMS, **(params or {})}
         self.model: lgb.LGBMRegressor | None = None
 
-    def fit(self, frame: pd.DataFrame) -> NextDayForecaster:
-        self.model = lgb.LGBMRegressor(**self.params).fit(frame[self.features], to_target(frame))
+    def fit(self, examples: pd.DataFrame) -> Forecaster:
+        rows = examples[examples["anchor"] >= MIN_LEVEL]
+        if rows.empty:
+            raise ValueError(
+                f"forecaster h{self.horizon}: no training day has a weekly mean of {MIN_LEVEL} cases or more"
+            )
+        age_days = (rows["target_date"].max() - rows["target_date"]).dt.days.to_numpy()
+        self.model = lgb.LGBMRegressor(**self.params).fit(
+            model_input(rows, self.features, self.regions),
+            to_target(rows["actual"], rows["anchor"]),
+            sample_weight=0.5 ** (age_days / HALF_LIFE_DAYS),
+        )
         return self
 
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        """Forecast counts for mart rows (the features and the anchor, cases_lag_7)."""
+    def predict(self, examples: pd.DataFrame) -> np.ndarray:
+        """Forecast counts for examples (their features and anchor)."""
         if self.model is None:
             raise RuntimeError("the forecaster is not fitted")
-        return from_target(frame, self.model.predict(frame[self.features]))
+        log_change = self.model.predict(model_input(examples, self.features, self.regions))
+        return from_target(examples["anchor"], log_change)
 
     def feature_importance(self) -> dict[str, int]:
         return dict(zip(self.features, (int(v) for v in self.model.feature_importances_), strict=True))

@@ -1,8 +1,10 @@
-"""The registered model: the LightGBM booster plus the target transform, as an MLflow pyfunc.
+"""The registered model: one LightGBM booster per horizon plus the target transform, as an MLflow pyfunc.
 
-Input: rows of marts.fct_training_features (the model's features and cases_lag_7, the anchor).
-Output: the forecast of new cases for each row's date_day. Imports nothing from the platform but
-ml.target, so `models:/<name>@champion` loads wherever mlflow, lightgbm and pandas are installed.
+Input: rows of marts.fct_training_features, each the day after a forecast origin (the model's
+features, region, day_of_week and the anchor cases_mean_7d). Output: per row, the
+forecast of new cases for each horizon h, in `forecast_new_cases_h<h>` (the target day is the row's
+date_day + h - 1). Imports nothing from the platform but ml.forecaster and ml.target, so
+`models:/<name>@champion` loads wherever mlflow, lightgbm and pandas are installed.
 """
 
 from __future__ import annotations
@@ -10,17 +12,33 @@ from __future__ import annotations
 import mlflow.pyfunc
 import pandas as pd
 
-from ml.target import from_target
+from ml.forecaster import model_input
+from ml.target import for_horizon, from_target
+
+OUTPUT_PREFIX = "forecast_new_cases_h"
+
+
+def output_column(horizon: int) -> str:
+    return f"{OUTPUT_PREFIX}{horizon}"
 
 
 class CasesForecastModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context) -> None:
+        self.load(context.artifacts, context.model_config)
+
+    def load(self, artifacts: dict[str, str], model_config: dict) -> CasesForecastModel:
         import lightgbm as lgb
 
-        self.booster = lgb.Booster(model_file=context.artifacts["booster"])
-        self.features = list(context.model_config["features"])
+        self.features = list(model_config["features"])
+        self.regions = list(model_config["regions"])
+        horizons = [int(h) for h in model_config["horizons"]]
+        self.boosters = {h: lgb.Booster(model_file=artifacts[f"booster_h{h}"]) for h in horizons}
+        return self
 
-    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        frame = model_input.astype({column: "float64" for column in [*self.features, "cases_lag_7"]})
-        log_change = self.booster.predict(frame[self.features])
-        return pd.DataFrame({"forecast_new_cases": from_target(frame, log_change)})
+    def predict(self, context, model_input_rows: pd.DataFrame, params=None) -> pd.DataFrame:
+        forecasts = {}
+        for horizon, booster in self.boosters.items():
+            rows = for_horizon(model_input_rows, horizon)
+            log_change = booster.predict(model_input(rows, self.features, self.regions))
+            forecasts[output_column(horizon)] = from_target(rows["anchor"], log_change)
+        return pd.DataFrame(forecasts, index=model_input_rows.index)

@@ -11,10 +11,10 @@ import pandas as pd
 
 from cother.database import mlflow_url
 from cother.settings import PROJECT_ROOT, get_settings
-from ml.forecaster import NextDayForecaster
-from ml.target import ANCHOR
+from ml.forecaster import Forecaster
+from ml.target import ANCHOR, DERIVED
 
-EXPERIMENT = "cother_next_day_cases"
+EXPERIMENT = "cother_cases_forecaster"
 # No uv export into every model (it would list the whole platform), no telemetry, no progress bars.
 QUIET_MLFLOW = {
     "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
@@ -24,6 +24,8 @@ QUIET_MLFLOW = {
     "GIT_PYTHON_REFRESH": "quiet",
 }
 CHAMPION = "champion"
+BACKTEST_ARTIFACT = "backtest/forecasts.csv"
+INPUT_COLUMNS = ["day_of_week", ANCHOR]  # besides the features: what the pyfunc reads
 
 
 def configure():
@@ -47,36 +49,58 @@ def model_uri(alias: str = CHAMPION) -> str:
     return f"models:/{get_settings().model_name}@{alias}"
 
 
+def model_input_example(forecasters: dict[int, Forecaster], rows: pd.DataFrame) -> pd.DataFrame:
+    """The columns the pyfunc reads, as it reads them."""
+    features = next(iter(forecasters.values())).features
+    columns = list(dict.fromkeys([*(f for f in features if f not in DERIVED), *INPUT_COLUMNS]))
+    frame = rows[columns].astype({column: "float64" for column in columns if column != "region"})
+    return frame.reset_index(drop=True)
+
+
 def log_and_register(
-    forecaster: NextDayForecaster, example: pd.DataFrame, params: dict, metrics: dict, tags: dict
-) -> str:
-    """Log the fitted forecaster as a pyfunc in a new run and register it; returns the new version."""
+    forecasters: dict[int, Forecaster],
+    example: pd.DataFrame,
+    params: dict,
+    metrics: dict,
+    tags: dict,
+    artifacts: Path,
+) -> tuple[str, str]:
+    """Log the fitted forecasters as one pyfunc in a new run with the files in `artifacts`, and
+    register it; returns the new version and the run id."""
     mlflow = configure()
     from mlflow.models import infer_signature
 
     from ml.pyfunc_model import CasesForecastModel
 
-    model_input = example[[*forecaster.features, ANCHOR]].astype("float64")
+    any_forecaster = next(iter(forecasters.values()))
+    model_input = model_input_example(forecasters, example)
     requirements = [f"{name}=={installed_version(name)}" for name in ("mlflow", "lightgbm", "pandas", "numpy")]
-    with mlflow.start_run(tags=tags), tempfile.TemporaryDirectory() as folder:
+    with mlflow.start_run(tags=tags) as run, tempfile.TemporaryDirectory() as folder:
         mlflow.log_params(params)
         mlflow.log_metrics(metrics)
-        mlflow.log_dict(forecaster.feature_importance(), "feature_importance.json")
-        booster = Path(folder) / "booster.txt"
-        forecaster.model.booster_.save_model(str(booster))
-        output = pd.DataFrame({"forecast_new_cases": forecaster.predict(example)})
+        mlflow.log_artifacts(str(artifacts))
+        boosters = {}
+        for horizon, forecaster in forecasters.items():
+            boosters[f"booster_h{horizon}"] = str(Path(folder) / f"booster_h{horizon}.txt")
+            forecaster.model.booster_.save_model(boosters[f"booster_h{horizon}"])
+        model_config = {
+            "features": any_forecaster.features,
+            "regions": any_forecaster.regions,
+            "horizons": list(forecasters),
+        }
+        output = CasesForecastModel().load(boosters, model_config).predict(None, model_input)
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=CasesForecastModel(),
-            artifacts={"booster": str(booster)},
-            model_config={"features": forecaster.features},
+            artifacts=boosters,
+            model_config=model_config,
             code_paths=[str(PROJECT_ROOT / "ml")],
             signature=infer_signature(model_input, output),
             input_example=model_input.head(5),
             pip_requirements=requirements,
             registered_model_name=get_settings().model_name,
         )
-    return str(info.registered_model_version)
+    return str(info.registered_model_version), run.info.run_id
 
 
 def client():
@@ -96,15 +120,36 @@ def tag_version(version: str, tags: dict) -> None:
         registry.set_model_version_tag(get_settings().model_name, version, key, str(value))
 
 
-def champion_version() -> str | None:
+def alias_version(alias: str = CHAMPION):
+    """The registered version that holds `alias` (an MLflow ModelVersion), or None."""
     from mlflow.exceptions import MlflowException
 
     try:
-        return str(client().get_model_version_by_alias(get_settings().model_name, CHAMPION).version)
+        return client().get_model_version_by_alias(get_settings().model_name, alias)
     except MlflowException:
         return None
 
 
-def load_champion():
+def champion_version() -> str | None:
+    version = alias_version(CHAMPION)
+    return None if version is None else str(version.version)
+
+
+def load(alias_or_version: str = CHAMPION):
+    """The pyfunc of an alias (`champion`) or a version number."""
     mlflow = configure()
-    return mlflow.pyfunc.load_model(model_uri())
+    name = get_settings().model_name
+    uri = f"models:/{name}/{alias_or_version}" if alias_or_version.isdigit() else f"models:/{name}@{alias_or_version}"
+    return mlflow.pyfunc.load_model(uri)
+
+
+def load_backtest(version) -> pd.DataFrame | None:
+    """A version's backtest forecasts (`BACKTEST_ARTIFACT` of its run), or None if it has none."""
+    mlflow = configure()
+    from mlflow.exceptions import MlflowException
+
+    try:
+        path = mlflow.artifacts.download_artifacts(run_id=version.run_id, artifact_path=BACKTEST_ARTIFACT)
+    except (MlflowException, OSError):
+        return None
+    return pd.read_csv(path, parse_dates=["origin_date", "target_date"])

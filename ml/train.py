@@ -1,57 +1,116 @@
-"""Retraining: score on a time-based holdout against the naive forecasters, refit, register, promote.
+"""Retraining: backtest, refit on every labelled day, register, decide the alias, write the forecasts.
 
-The alias `champion` moves to the new version only if it beats the better of persistence and
-seasonal naive on the holdout; otherwise the version is registered and tagged with the reason.
+Every retrain registers a new version. `champion` moves to it only if it passes the promotion gate
+(ml/promotion.py); otherwise it becomes the `challenger`, tagged with the reason.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import tempfile
+from pathlib import Path
 
+import pandas as pd
+
+from cother.regions import all_regions
 from cother.settings import get_settings
-from ml import forecasts, registry
-from ml.evaluation import holdout_score
-from ml.features import feature_columns, labelled, load_mart
-from ml.forecaster import NextDayForecaster
-from ml.target import ANCHOR
+from ml import forecasts, lineage, promotion, registry, report
+from ml.backtest import FOLDS, backtest, scores, summary
+from ml.features import HORIZONS, examples, feature_columns, labelled, load_mart, upcoming
+from ml.forecaster import PARAMS, Forecaster
+from ml.pyfunc_model import output_column
+
+LAG_DAYS = 14  # the features of a day read the 14 days before it
 
 
-def retrain(region: str, lineage: dict | None = None) -> dict:
-    mart = load_mart(region)
-    rows = labelled(mart)
+def champion_out_of_sample(champion, latest: pd.DataFrame, rows: pd.DataFrame) -> pd.Series | None:
+    """The champion's next-day forecasts of `latest`'s (region, target day) rows, each made without
+    that day: from its own backtest up to its training end, live after it. None if it has no backtest."""
+    stored = None if champion is None else registry.load_backtest(champion)
+    if stored is None or "training_end" not in champion.tags:
+        return None
+    training_end = pd.Timestamp(champion.tags["training_end"])
+    keys = latest[["region", "target_date"]]
+    known = stored[(stored["horizon"] == promotion.GATE_HORIZON) & (stored["target_date"] <= training_end)]
+    forecast = keys.merge(known[["region", "target_date", "model"]], how="left")["model"]
+    live = rows.merge(keys[keys["target_date"] > training_end], on=["region", "target_date"])
+    if not live.empty:
+        model = registry.load(str(champion.version))
+        predicted = live[["region", "target_date"]].assign(live=model.predict(live)[output_column(1)].to_numpy())
+        forecast = forecast.fillna(keys.merge(predicted, how="left")["live"])
+    return pd.Series(forecast.to_numpy(), index=latest.index)
+
+
+def retrain(regions: list[str] | None = None, provenance: dict | None = None, moved_by: str = "retrain") -> dict:
+    """Train on the regions' rows of the mart (every region in it when None)."""
+    settings = get_settings()
+    mart = load_mart(regions)
+    frames = {horizon: examples(mart, horizon) for horizon in HORIZONS}
+    rows = labelled(frames[1])
     if rows.empty:
-        raise ValueError(f"retrain: region {region}: no labelled rows in marts.fct_training_features")
-    features = feature_columns(get_settings().weather_features)
-    score = holdout_score(rows, features)
-    forecaster = NextDayForecaster(features).fit(rows)
-    window = f"{rows['date_day'].min():%Y-%m-%d}..{rows['date_day'].max():%Y-%m-%d}"
-    tags = {
-        "region": region,
-        "training_window": window,
-        "holdout_window": f"{score.holdout_start}..{score.holdout_end}",
-        **{key: str(value) for key, value in (lineage or {}).items()},
-    }
-    metrics = {f"holdout_mae_{name}": mae for name, mae in score.mae.items()}
-    version = registry.log_and_register(forecaster, rows.tail(30), forecaster.params, metrics, tags)
-    baseline, baseline_mae = score.best_baseline
-    if score.beats_baselines:
-        registry.set_alias(version)
-        decision = f"champion: holdout MAE {score.mae['model']:.1f} beats {baseline} {baseline_mae:.1f}"
-    else:
-        decision = f"not promoted: holdout MAE {score.mae['model']:.1f} does not beat {baseline} {baseline_mae:.1f}"
-    registry.tag_version(version, {"promotion": decision})
-    upcoming = mart[mart["is_forecast_row"]].dropna(subset=[ANCHOR])
-    alias = registry.CHAMPION if score.beats_baselines else None
-    written = forecasts.write(
-        get_settings().model_name, version, alias, forecasts.next_day(upcoming, forecaster.predict(upcoming))
+        raise ValueError(f"retrain: regions {regions or 'all'}: no labelled rows in marts.fct_training_features")
+    features = feature_columns(settings.weather_features)
+    configured = sorted(all_regions())
+
+    def forecaster(horizon: int) -> Forecaster:
+        return Forecaster(horizon, features, configured)
+
+    backtest_forecasts = backtest(frames, forecaster)
+    fold_scores = scores(backtest_forecasts)
+    table = summary(fold_scores)
+    fitted = {horizon: forecaster(horizon).fit(labelled(frame)) for horizon, frame in frames.items()}
+
+    latest = backtest_forecasts[
+        (backtest_forecasts["horizon"] == promotion.GATE_HORIZON)
+        & (backtest_forecasts["fold"] > FOLDS - promotion.LATEST_FOLDS)
+    ]
+    champion = registry.alias_version(promotion.CHAMPION)
+    champion_forecasts = champion_out_of_sample(champion, latest, rows)
+    decision = promotion.decide(
+        latest, champion_forecasts, None if champion is None else str(champion.version), settings.promotion_margin
     )
+    start, end = rows["target_date"].min(), rows["target_date"].max()
+    trained_regions = sorted(rows["region"].unique())
+    batches = lineage.batches_read(trained_regions, (start - pd.Timedelta(days=LAG_DAYS)).date(), end.date())
+    tags = {
+        "regions": ",".join(trained_regions),
+        "training_start": f"{start:%Y-%m-%d}",
+        "training_end": f"{end:%Y-%m-%d}",
+        "partitions": f"{len(trained_regions)} regions x {start - pd.Timedelta(days=LAG_DAYS):%Y-%m-%d}..{end:%Y-%m-%d}",
+        "batch_ids": ",".join(sorted({batch["batch_id"] for batch in batches})),
+        "gx_validation_ids": ",".join(sorted({batch["validation_id"] for batch in batches})),
+        "training_data_sha256": lineage.data_hash(rows),
+        "git_commit": lineage.git_commit(),
+        "weather_features": str(settings.weather_features),
+        **{key: str(value) for key, value in (provenance or {}).items()},
+    }
+    importance = {f"h{horizon}": model.feature_importance() for horizon, model in fitted.items()}
+    metrics = {
+        f"h{row.horizon}_{row.forecaster}_{metric}": float(getattr(row, metric))
+        for row in table.itertuples()
+        for metric in ("mae", "rmse", "mase", "r2")
+        if pd.notna(getattr(row, metric))
+    } | decision.metrics
+    card = report.model_card(settings.model_name, tags, table, decision.reason, importance)
+    with tempfile.TemporaryDirectory() as folder:
+        report.write(Path(folder), backtest_forecasts, fold_scores, importance, card)
+        version, run_id = registry.log_and_register(fitted, rows.tail(30), PARAMS, metrics, tags, Path(folder))
+    alias = promotion.CHAMPION if decision.promote else promotion.CHALLENGER
+    promotion.move(alias, version, moved_by, decision.reason, decision.metrics)
+    registry.tag_version(version, {**tags, "promotion": decision.reason, "run_id": run_id})
+
+    written = []
+    for horizon, model in fitted.items():
+        ahead = upcoming(frames[horizon])
+        written += forecasts.rows(ahead, model.predict(ahead))
+    forecasts.write(settings.model_name, version, alias, written)
     return {
-        "region": region,
+        "regions": trained_regions,
         "version": version,
-        "promoted": score.beats_baselines,
-        "decision": decision,
-        "training_window": window,
-        "score": asdict(score),
+        "alias": alias,
+        "promoted": decision.promote,
+        "decision": decision.reason,
+        "training_window": f"{start:%Y-%m-%d}..{end:%Y-%m-%d}",
+        "backtest": table.round(3).to_dict(orient="records"),
         "model_uri": registry.model_uri(),
-        "forecasts_written": written,
+        "forecasts_written": len(written),
     }

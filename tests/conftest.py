@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -27,7 +29,7 @@ from cother.airflow_env import configure_airflow  # noqa: E402
 
 configure_airflow()
 
-RAW_AND_MART_SCHEMAS = ["raw", "quarantine", "ml", "staging", "intermediate", "marts"]
+RAW_AND_MART_SCHEMAS = ["raw", "quarantine", "ml", "reference", "staging", "intermediate", "marts"]
 
 
 @pytest.fixture(scope="session")
@@ -48,6 +50,25 @@ def airflow_db(postgres_server):
     from cother.airflow_runner import migrate
 
     migrate(log=TEST_RUNTIME / "logs" / "airflow-migrate.log")
+
+
+@contextmanager
+def registered_model(name: str) -> Iterator[str]:
+    """Register under a model name of the test module's own (COTHER_MODEL_NAME) while the block runs,
+    so that one module's versions and aliases do not meet another's."""
+    from cother.settings import get_settings
+
+    before = os.environ.get("COTHER_MODEL_NAME")
+    os.environ["COTHER_MODEL_NAME"] = name
+    get_settings.cache_clear()
+    try:
+        yield name
+    finally:
+        if before is None:
+            os.environ.pop("COTHER_MODEL_NAME")
+        else:
+            os.environ["COTHER_MODEL_NAME"] = before
+        get_settings.cache_clear()
 
 
 def empty_warehouse() -> None:

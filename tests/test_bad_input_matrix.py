@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import empty_warehouse, table_contents
+from conftest import empty_warehouse, registered_model, table_contents
 from fake_api import Answer, FakeApi
 
 from cother import ingest, sources, transform
@@ -160,13 +160,14 @@ def publish_range(source: str, start: date, end: date) -> None:
 @pytest.fixture(scope="module")
 def champion(postgres_server):
     """The bundled history published, the marts built and a champion registered."""
-    empty_warehouse()
-    publish_range("sample_weather", *HISTORY)
-    publish_range("sample_cases", *HISTORY)
-    transform.build()
-    trained = retrain("seoul")
-    assert trained["promoted"], trained["decision"]
-    return trained["version"]
+    with registered_model("cother_test_bad_input"):
+        empty_warehouse()
+        publish_range("sample_weather", *HISTORY)
+        publish_range("sample_cases", *HISTORY)
+        assert transform.build()["success"]
+        trained = retrain(["seoul"])
+        assert trained["promoted"], trained["decision"]
+        yield trained["version"]
 
 
 def quarantined(batch_id: str) -> list:

@@ -161,3 +161,16 @@ create table if not exists ml.forecasts (
     created_at timestamptz not null default now(),
     primary key (model_name, model_version, region, target_date, horizon_days)
 );
+
+-- ml.model_promotions: every move of a registered model's alias, by the retrain or by hand.
+create table if not exists ml.model_promotions (
+    id bigint generated always as identity primary key,
+    model_name text not null,
+    alias_name text not null,
+    model_version text not null,
+    previous_model_version text,
+    moved_by text not null,
+    reason text not null,
+    metrics jsonb not null default '{}',
+    moved_at timestamptz not null default now()
+);

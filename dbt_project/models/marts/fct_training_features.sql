@@ -2,7 +2,9 @@
 -- computed from earlier days only, so the row of the day after the last report exists with its
 -- features and a null target: the forecast row. Lag 7 is the anchor the model's target is relative to.
 
-{%- set lags = range(1, 15) %}
+{%- set lags = range(1, 22) %}
+{%- set ratio_lags = range(1, 15) %}
+{%- set day_type_lags = [1, 2, 7, 8] %}
 {%- set weather_columns = [
     'temperature_mean_c', 'temperature_min_c', 'temperature_max_c', 'precipitation_mm',
     'wind_speed_mean_ms', 'relative_humidity_mean_pct', 'pressure_msl_hpa',
@@ -20,6 +22,12 @@ daily_cases as (
 weather as (
 
     select * from {{ ref('int_weather__daily_canonical') }}
+
+),
+
+calendar as (
+
+    select * from {{ ref('int_calendar__days_classified') }}
 
 ),
 
@@ -54,6 +62,9 @@ joined as (
         spine.date_day,
         spine.is_forecast_row,
         daily_cases.new_cases,
+        ln(1 + daily_cases.new_cases) as log_cases,
+        calendar.day_type,
+        calendar.is_public_holiday::int as is_public_holiday,
     {%- for column in weather_columns %}
         weather.{{ column }}{{ "," if not loop.last }}
     {%- endfor %}
@@ -62,6 +73,17 @@ joined as (
         on spine.region = daily_cases.region and spine.date_day = daily_cases.date_day
     left join weather
         on spine.region = weather.region and spine.date_day = weather.date_day
+    left join calendar
+        on spine.date_day = calendar.date_day
+
+),
+
+changes as (
+
+    select
+        *,
+        log_cases - lag(log_cases) over (partition by region order by date_day) as log_change
+    from joined
 
 ),
 
@@ -77,10 +99,20 @@ lagged as (
         {%- endfor %}
         avg(new_cases) over (by_region rows between 7 preceding and 1 preceding) as cases_mean_7d,
         avg(new_cases) over (by_region rows between 14 preceding and 8 preceding) as cases_mean_previous_7d,
+        avg(new_cases) over (by_region rows between 21 preceding and 15 preceding) as cases_mean_7d_two_weeks_before,
+        stddev_samp(log_change) over (by_region rows between 7 preceding and 1 preceding) as cases_volatility_7d,
+        day_type,
+        {%- for lag in day_type_lags %}
+            lag(day_type, {{ lag }}) over by_region as day_type_lag_{{ lag }},
+        {%- endfor %}
+        lag(is_public_holiday, 1) over by_region as is_holiday_lag_1,
+        lag(is_public_holiday, 8) over by_region as is_holiday_lag_8,
+        sum(is_public_holiday) over (by_region rows between 7 preceding and 1 preceding) as holidays_last_7d,
+        sum(is_public_holiday) over (by_region rows between 14 preceding and 8 preceding) as holidays_previous_7d,
     {%- for column in weather_columns %}
         lag({{ column }}) over by_region as {{ column }}_lag_1{{ "," if not loop.last }}
     {%- endfor %}
-    from joined
+    from changes
     window by_region as (partition by region order by date_day)
 
 ),
@@ -94,14 +126,36 @@ final as (
         {%- for lag in lags %}
             cases_lag_{{ lag }},
         {%- endfor %}
-        {%- for lag in lags if lag != 7 %}
+        {%- for lag in ratio_lags if lag != 7 %}
             ln(1 + cases_lag_{{ lag }}) - ln(1 + cases_lag_7) as cases_log_ratio_lag_{{ lag }},
         {%- endfor %}
         cases_mean_7d,
         cases_mean_previous_7d,
+        cases_mean_7d_two_weeks_before,
         ln(1 + cases_mean_7d) - ln(1 + cases_mean_previous_7d) as cases_growth_7d,
+        ln(1 + cases_mean_previous_7d) - ln(1 + cases_mean_7d_two_weeks_before) as cases_growth_7d_previous,
+        ln(1 + cases_lag_1) - ln(1 + cases_mean_7d) as cases_log_ratio_lag_1_to_mean_7d,
+        ln(1 + cases_lag_7) - ln(1 + cases_mean_7d) as cases_weekly_cycle_1,
+        ln(1 + cases_lag_14) - ln(1 + cases_mean_previous_7d) as cases_weekly_cycle_2,
+        ln(1 + cases_lag_21) - ln(1 + cases_mean_7d_two_weeks_before) as cases_weekly_cycle_3,
+        (
+            ln(1 + cases_lag_7) - ln(1 + cases_mean_7d)
+            + ln(1 + cases_lag_14) - ln(1 + cases_mean_previous_7d)
+            + ln(1 + cases_lag_21) - ln(1 + cases_mean_7d_two_weeks_before)
+        ) / 3 as cases_weekly_cycle_mean,
+        ln(1 + cases_lag_7) - ln(1 + cases_lag_8) as cases_day_change_lag_7,
+        ln(1 + cases_lag_14) - ln(1 + cases_lag_15) as cases_day_change_lag_14,
+        cases_volatility_7d,
         extract(isodow from date_day)::int as day_of_week,
         extract(month from date_day)::int as month_of_year,
+        day_type,
+        {%- for lag in day_type_lags %}
+            day_type_lag_{{ lag }},
+        {%- endfor %}
+        is_holiday_lag_1,
+        is_holiday_lag_8,
+        holidays_last_7d,
+        holidays_previous_7d,
         {%- for column in weather_columns %}
             {{ column }}_lag_1,
         {%- endfor %}

@@ -1,0 +1,138 @@
+"""Retraining benchmarks, in the benchmarks' own runtime (.runtime/bench, port 55434):
+
+1. Training plus backtest (8 folds, both horizons, every baseline refitted) for Seoul over the
+   bundled period, with weather (target: under 20 s), and the whole retrain with registration.
+2. The same for 17 regions x 3 years of bundled case counts (2020-02-17..2023-02-16, weather off:
+   the bundle has Seoul's weather for one year only), one global model.
+3. Model quality for Seoul: for each quarter 2021Q1..2023Q2, the forecaster (one model over all
+   regions, weather off) fitted once on the days before the quarter, its next-day MAE on Seoul beside
+   persistence and seasonal naive (targets: below the better of the two in every quarter; on average
+   at most 0.8 of it). The counts go through the ingestion gate in yearly batches; a batch the gate
+   refuses (the real series have revisions) is left out, and a quarter without counts is said so.
+
+Run: .venv/bin/python bench/retrain.py
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+
+import pandas as pd
+from bench_runtime import ROOT  # noqa: F401 -- sets the runtime before anything imports cother
+
+from cother import ingest, loading, postgres, transform
+from cother.database import connect
+from cother.quality import QualityGateError
+from cother.regions import all_regions
+from cother.sources.sample import bundled_period
+from ml.backtest import Fold, backtest, scores
+from ml.features import HORIZONS, examples, feature_columns, labelled, load_mart
+from ml.forecaster import Forecaster
+from ml.train import retrain
+
+QUARTERS = pd.period_range("2021Q1", "2023Q2", freq="Q")
+
+
+def reset() -> None:
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute("drop schema if exists raw, quarantine, ml, reference, staging, intermediate, marts cascade")
+    loading.ensure_warehouse()
+
+
+def publish(source: str, region: str, start: date, end: date) -> bool:
+    try:
+        ingest.publish(ingest.validate(ingest.land(source, region, start, end)))
+        return True
+    except QualityGateError as failed:  # the real series have revisions: those years stay out
+        print(f"  quarantined {source}/{region} {start}..{end}: {failed.report.failures[0].expectation}")
+        return False
+
+
+def train_and_backtest(mart: pd.DataFrame, weather: bool) -> tuple[float, pd.DataFrame]:
+    """Seconds to backtest and refit both horizons, and the backtest's forecasts."""
+    started = time.perf_counter()
+    frames = {horizon: examples(mart, horizon) for horizon in HORIZONS}
+    features = feature_columns(weather)
+    regions = sorted(all_regions())
+    forecasts = backtest(frames, lambda horizon: Forecaster(horizon, features, regions))
+    for horizon, frame in frames.items():
+        Forecaster(horizon, features, regions).fit(labelled(frame))
+    return time.perf_counter() - started, forecasts
+
+
+def seoul_bundled_period() -> None:
+    reset()
+    start, end = bundled_period()
+    for source in ("sample_weather", "sample_cases"):
+        publish(source, "seoul", start, end)
+    transform.build()
+    seconds, _ = train_and_backtest(load_mart(["seoul"]), weather=True)
+    print(f"Seoul {start}..{end}, with weather: training plus backtest {seconds:.1f} s (target: under 20 s)")
+    started = time.perf_counter()
+    retrain(["seoul"], moved_by="bench")
+    print(
+        f"  the whole retrain (backtest, refit, plots, card, register, gate, forecasts): {time.perf_counter() - started:.1f} s"
+    )
+
+
+def seventeen_regions_three_years() -> None:
+    reset()
+    regions = [region for region in all_regions() if region != "korea"]
+    years = [(date(2020, 2, 17), date(2021, 2, 16)), (date(2021, 2, 17), date(2022, 2, 16))]
+    years.append((date(2022, 2, 17), date(2023, 2, 16)))
+    for region in regions:
+        for start, end in years:
+            publish("sample_cases", region, start, end)
+    transform.build()
+    mart = load_mart(regions)
+    rows = labelled(examples(mart, 1))
+    seconds, _ = train_and_backtest(mart, weather=False)
+    print(
+        f"{rows['region'].nunique()} regions, {len(rows):,} labelled region-days: training plus backtest {seconds:.1f} s"
+    )
+
+
+def seoul_by_quarter() -> None:
+    reset()
+    regions = [region for region in all_regions() if region != "korea"]
+    for region in regions:  # yearly batches: a revision quarantines one year of one region, not all
+        for start, end in [(date(2020, 2, 17), date(2020, 12, 31)), (date(2021, 1, 1), date(2021, 12, 31))]:
+            publish("sample_cases", region, start, end)
+        for start, end in [(date(2022, 1, 1), date(2022, 12, 31)), (date(2023, 1, 1), date(2023, 3, 31))]:
+            publish("sample_cases", region, start, end)
+        publish("sample_cases", region, date(2023, 4, 1), date(2023, 6, 30))  # Seoul's deaths fall to 0 on 10 days
+    transform.build()
+    frames = {1: examples(load_mart(regions), 1)}
+    reported = labelled(frames[1]).query("region == 'seoul'")["target_date"]
+    evaluable = [quarter for quarter in QUARTERS if reported.between(quarter.start_time, quarter.end_time).any()]
+    windows = [Fold(n, quarter.start_time, quarter.end_time.normalize()) for n, quarter in enumerate(evaluable, 1)]
+    features = feature_columns(weather=False)
+    forecasts = backtest(frames, lambda horizon: Forecaster(horizon, features, sorted(all_regions())), windows)
+    mae = scores(forecasts.query("region == 'seoul'")).pivot(index="fold", columns="forecaster", values="mae")
+    print("Seoul, next-day MAE per quarter; one model over all regions, fitted once on the days before the quarter:")
+    print(f"  {'quarter':<8} {'model':>8} {'persistence':>12} {'seasonal':>9} {'ratio':>6}")
+    ratios = []
+    for n, quarter in enumerate(evaluable, 1):
+        row = mae.loc[n]
+        ratios.append(row["model"] / min(row["persistence"], row["seasonal_naive"]))
+        print(
+            f"  {quarter!s:<8} {row['model']:>8.1f} {row['persistence']:>12.1f} {row['seasonal_naive']:>9.1f} {ratios[-1]:>6.2f}"
+        )
+    for quarter in QUARTERS.difference(pd.PeriodIndex(evaluable)):
+        print(f"  {quarter!s:<8} not evaluated: no published counts (its batch is in quarantine)")
+    beaten = sum(ratio < 1 for ratio in ratios)
+    print(
+        f"  below the better naive forecaster in {beaten} of {len(ratios)} quarters (target: all);"
+        f" mean ratio {sum(ratios) / len(ratios):.2f} (target: at most 0.8)"
+    )
+
+
+if __name__ == "__main__":
+    postgres.start()
+    try:
+        seoul_bundled_period()
+        seventeen_regions_three_years()
+        seoul_by_quarter()
+    finally:
+        postgres.stop()

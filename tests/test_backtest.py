@@ -1,0 +1,64 @@
+"""The rolling-origin backtest on the bundled Seoul period: at least 8 folds per horizon, each fitted
+only on targets known at its first origin, every forecaster scored on the same days."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from conftest import empty_warehouse
+
+from cother import ingest, transform
+from cother.regions import all_regions
+from cother.sources.sample import bundled_period
+from ml.backtest import FOLDS, FORECASTERS, backtest, folds, scores
+from ml.features import HORIZONS, examples, feature_columns, labelled, load_mart
+from ml.forecaster import Forecaster
+
+
+@pytest.fixture(scope="module")
+def frames(postgres_server):
+    empty_warehouse()
+    start, end = bundled_period()
+    for source in ("sample_weather", "sample_cases"):
+        ingest.publish(ingest.validate(ingest.land(source, "seoul", start, end)))
+    assert transform.build()["success"]
+    mart = load_mart(["seoul"])
+    return {horizon: examples(mart, horizon) for horizon in HORIZONS}
+
+
+def test_each_fold_is_fitted_only_on_targets_known_at_its_first_origin(frames):
+    fitted_until = []
+
+    class Recording(Forecaster):
+        def fit(self, rows: pd.DataFrame) -> Forecaster:
+            fitted_until.append((self.horizon, rows["target_date"].max()))
+            return super().fit(rows)
+
+    features = feature_columns(weather=True)
+    forecasts = backtest(frames, lambda horizon: Recording(horizon, features, list(all_regions())))
+    windows = folds(labelled(frames[1])["target_date"])
+    assert len(windows) == FOLDS >= 8
+    assert sorted(forecasts.groupby("horizon")["fold"].nunique().items()) == [(1, FOLDS), (7, FOLDS)]
+    for (horizon, last_target), fold in zip(fitted_until, windows * len(HORIZONS), strict=True):
+        origin = fold.start - pd.Timedelta(days=1)  # the evening before the fold's first day
+        assert last_target <= origin - pd.Timedelta(days=horizon - 1)
+    first_day = forecasts.groupby("fold")["target_date"].min()
+    assert (first_day.diff().dropna() > pd.Timedelta(0)).all()  # the folds move forward in time
+
+
+def test_every_forecaster_is_scored_on_the_same_days(frames):
+    features = feature_columns(weather=True)
+    forecasts = backtest(frames, lambda horizon: Forecaster(horizon, features, list(all_regions())))
+    fold_scores = scores(forecasts)
+    assert set(fold_scores["forecaster"]) == set(FORECASTERS)
+    naive = fold_scores[fold_scores["forecaster"] == "seasonal_naive"]
+    assert (naive["mase"] == 1).all()  # MASE is against seasonal naive on the same days
+    days = fold_scores[fold_scores["forecaster"] != "project_2021"].groupby(["horizon", "fold"])["days"].nunique()
+    assert (days == 1).all()
+    assert fold_scores[["mae", "rmse"]].ge(0).all().all()
+
+
+def test_too_short_a_history_is_refused_by_name():
+    days = pd.Series(pd.date_range("2021-01-01", periods=100))
+    with pytest.raises(ValueError, match="too few for 8 folds"):
+        folds(days)

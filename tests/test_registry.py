@@ -1,0 +1,172 @@
+"""Retraining into the real MLflow registry: the promotion gate, promotion and rollback by hand, the
+lineage and artifacts of a version, a consumer of @champion, and `mlflow models serve` over HTTP.
+
+The module registers under a model name of its own, so other tests' versions do not interfere."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import urllib.request
+
+import pandas as pd
+import pytest
+from conftest import empty_warehouse, registered_model, row_count
+
+from cother import ingest, transform
+from cother.airflow_runner import free_port, wait_for
+from cother.database import connect, mlflow_url
+from cother.sources.sample import bundled_period
+from ml import promotion, registry
+from ml.features import load_mart
+from ml.pyfunc_model import output_column
+from ml.train import retrain
+
+MODEL_NAME = "cother_test_registry"
+
+
+@pytest.fixture(scope="module")
+def model_name(postgres_server):
+    with registered_model(MODEL_NAME) as name:
+        yield name
+
+
+@pytest.fixture(scope="module")
+def first(model_name):
+    """The bundled Seoul period published and built, and a first retrain."""
+    empty_warehouse()
+    start, end = bundled_period()
+    for source in ("sample_weather", "sample_cases"):
+        ingest.publish(ingest.validate(ingest.land(source, "seoul", start, end)))
+    assert transform.build()["success"]
+    return retrain(["seoul"], {"dbt_invocation_id": "test"}, moved_by="test:first")
+
+
+def version_tags(version: str) -> dict:
+    return registry.client().get_model_version(MODEL_NAME, version).tags
+
+
+def test_the_first_version_beats_the_baselines_and_becomes_champion(first):
+    assert first["promoted"] and first["alias"] == "champion", first["decision"]
+    assert registry.champion_version() == first["version"]
+    model, best_naive = {}, float("inf")
+    for row in first["backtest"]:
+        if row["horizon"] == 1:
+            model[row["forecaster"]] = row["mae"]
+    best_naive = min(model["persistence"], model["seasonal_naive"], model["mean_7d"])
+    assert model["model"] < best_naive
+
+
+def test_a_version_carries_its_lineage_and_artifacts(first):
+    import mlflow
+
+    tags = version_tags(first["version"])
+    assert tags["training_start"] == "2020-10-27" and tags["training_end"] == "2021-10-05"
+    assert tags["regions"] == "seoul" and tags["dbt_invocation_id"] == "test"
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute("select batch_id, validation_id from raw.batch_log order by batch_id")
+        published = cur.fetchall()
+    assert tags["batch_ids"] == ",".join(batch for batch, _ in published)
+    assert tags["gx_validation_ids"] == ",".join(sorted(validation for _, validation in published))
+    assert len(tags["training_data_sha256"]) == 64 and tags["git_commit"]
+    run = registry.client().get_model_version(MODEL_NAME, first["version"]).run_id
+    files = {artifact.path for artifact in mlflow.MlflowClient().list_artifacts(run)}
+    nested = {artifact.path for artifact in mlflow.MlflowClient().list_artifacts(run, "backtest")}
+    assert {"model_card.md", "feature_importance.png", "backtest"} <= files
+    assert nested == {"backtest/forecasts.csv", "backtest/scores.csv", "backtest/actual_vs_forecast.png"}
+    card = mlflow.artifacts.load_text(f"runs:/{run}/model_card.md")
+    assert "Rolling-origin backtest" in card and "project_2021" in card and first["decision"] in card
+    info = mlflow.models.get_model_info(f"models:/{MODEL_NAME}/{first['version']}")
+    assert info.signature is not None and info.saved_input_example_info is not None
+
+
+def test_a_challenger_that_does_not_win_leaves_the_champion_where_it_is(first):
+    second = retrain(["seoul"], moved_by="test:second")  # the same data: the same folds, no gain
+    assert not second["promoted"] and second["alias"] == "challenger"
+    assert "does not beat champion" in second["decision"]
+    assert registry.champion_version() == first["version"]
+    assert str(registry.alias_version("challenger").version) == second["version"]
+    assert version_tags(second["version"])["promotion"] == second["decision"]
+
+
+def test_a_worse_challenger_is_refused_by_the_gate():
+    days = pd.date_range("2021-09-01", periods=28)
+    latest = pd.DataFrame(
+        {
+            "target_date": days,
+            "actual": 100.0,
+            "model": 90.0,
+            "persistence": 80.0,
+            "seasonal_naive": 70.0,
+            "mean_7d": 75.0,
+        }
+    )
+    champion = pd.Series(95.0, index=latest.index)
+    decision = promotion.decide(latest, champion, "3", margin=0.01)
+    assert not decision.promote and "does not beat champion v3 5.0" in decision.reason
+    assert promotion.decide(latest.assign(model=99.0), champion, "3", margin=0.01).promote
+
+
+def test_promote_and_rollback_by_hand_and_a_consumer_of_champion_follows(first):
+    import mlflow
+
+    challenger = str(registry.alias_version("challenger").version)
+    registry.configure()
+    assert promotion.promote(challenger) == first["version"]
+    consumer = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}@champion")
+    assert consumer.metadata.run_id == registry.client().get_model_version(MODEL_NAME, challenger).run_id
+    assert promotion.rollback() == first["version"]
+    assert registry.champion_version() == first["version"]
+    moves = promotion.history()
+    assert [(m["alias"], m["version"], m["previous"]) for m in moves[:2]] == [
+        ("champion", first["version"], challenger),
+        ("champion", challenger, first["version"]),
+    ]
+    assert moves[0]["moved_by"].startswith("cli:") and moves[0]["reason"] == f"rollback from v{challenger}"
+
+
+def test_each_retrain_writes_its_forecasts_for_both_horizons(first):
+    assert row_count(f"ml.forecasts where model_version = '{first['version']}'") == 2
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "select horizon_days, origin_date::text, date_day::text from marts.fct_forecasts"
+            " where model_name = %s and model_version = %s order by horizon_days",
+            (MODEL_NAME, int(first["version"])),
+        )
+        assert cur.fetchall() == [(1, "2021-10-05", "2021-10-06"), (7, "2021-10-05", "2021-10-12")]
+
+
+def test_mlflow_models_serve_answers_over_http_with_the_champions_forecast(first):
+    row = load_mart(["seoul"]).query("is_forecast_row")
+    model = registry.load()
+    expected = model.predict(row)
+    columns = model.metadata.get_input_schema().input_names()
+    port = free_port()
+    env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_url(), **registry.QUIET_MLFLOW}
+    uri = f"models:/{MODEL_NAME}@champion"
+    command = ["mlflow", "models", "serve", "-m", uri, "--env-manager", "local", "--host", "127.0.0.1", "-p", str(port)]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+
+        def ping() -> bool:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2) as answer:
+                    return answer.status == 200
+            except OSError:
+                return False
+
+        wait_for(ping, 120, "mlflow models serve", every_s=1)
+        body = {"dataframe_split": json.loads(row[columns].to_json(orient="split", index=False))}
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/invocations",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            (predicted,) = json.load(answer)["predictions"]
+    finally:
+        server.terminate()
+        server.wait(30)
+    for horizon in (1, 7):
+        assert predicted[output_column(horizon)] == pytest.approx(expected[output_column(horizon)].iloc[0])
