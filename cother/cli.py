@@ -102,12 +102,12 @@ def _model(args: argparse.Namespace) -> None:
 
     if args.action == "promote":
         previous = promotion.promote(args.version)
-        print(f"champion: v{args.version} (was v{previous})")
+        print(f"champion: v{args.version} (was {'v' + previous if previous else 'none'})")
     elif args.action == "rollback":
         print(f"champion: v{promotion.rollback()} (rolled back)")
     for move in promotion.history(args.limit if args.action == "history" else 1):
         print(
-            f"{move['moved_at']:%Y-%m-%d %H:%M:%S}  {move['alias']:<10} v{move['version']:<4} (was v{move['previous']})"
+            f"{move['moved_at']:%Y-%m-%d %H:%M:%S}  {move['alias']:<10} v{move['version']:<4} (was {'v' + move['previous'] if move['previous'] else 'none'})"
             f"  by {move['moved_by']}: {move['reason']}"
         )
 

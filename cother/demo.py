@@ -57,7 +57,7 @@ def run() -> None:
     started = _step("cother_transform: dbt build, quality gate on the training slice")
     transform = test_dag("cother_transform", {"regions": [REGION]}, log)
     _done(started)
-    started = _step("cother_retrain: holdout backtest, register, promote")
+    started = _step("cother_retrain: backtest, register, promotion gate")
     retrain = test_dag("cother_retrain", {"regions": [REGION]}, log)["train_and_register"][0]
     _done(started)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import mlflow.pyfunc
 import pandas as pd
 
-from ml.forecaster import model_input
+from ml import forecaster
 from ml.target import for_horizon, from_target
 
 OUTPUT_PREFIX = "forecast_new_cases_h"
@@ -35,10 +35,10 @@ class CasesForecastModel(mlflow.pyfunc.PythonModel):
         self.boosters = {h: lgb.Booster(model_file=artifacts[f"booster_h{h}"]) for h in horizons}
         return self
 
-    def predict(self, context, model_input_rows: pd.DataFrame, params=None) -> pd.DataFrame:
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         forecasts = {}
         for horizon, booster in self.boosters.items():
-            rows = for_horizon(model_input_rows, horizon)
-            log_change = booster.predict(model_input(rows, self.features, self.regions))
+            rows = for_horizon(model_input, horizon)
+            log_change = booster.predict(forecaster.model_input(rows, self.features, self.regions))
             forecasts[output_column(horizon)] = from_target(rows["anchor"], log_change)
-        return pd.DataFrame(forecasts, index=model_input_rows.index)
+        return pd.DataFrame(forecasts, index=model_input.index)
