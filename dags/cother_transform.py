@@ -62,7 +62,7 @@ def cother_transform():
         if not build["success"]:
             raise AirflowSkipException("dbt build failed: the red dbt_node tasks name the models and tests")
 
-    @task(outlets=[TRAINING_FEATURES])
+    @task(outlets=[TRAINING_FEATURES], priority_weight=10)  # before the status tasks: it is the longest
     def validate_training_slice(build: dict, params=None, outlet_events=None) -> dict:
         from ml.features import validate_training_slice
 
@@ -72,7 +72,7 @@ def cother_transform():
         outlet_events[TRAINING_FEATURES].extra = lineage
         return lineage
 
-    @task
+    @task(priority_weight=10)
     def dbt_docs_generate(build: dict) -> str:
         from cother.transform import generate_docs
 

@@ -33,6 +33,18 @@ def run(dag, conf: dict):
     return dag_run.state == DagRunState.SUCCESS, failed
 
 
+def training_features_events() -> int:
+    """How many times marts.fct_training_features was emitted (each schedules a retrain)."""
+    from cother.database import airflow_url, connect
+
+    with connect(airflow_url()) as conn, conn.cursor() as cur:
+        cur.execute(
+            "select count(*) from asset_event join asset on asset.id = asset_event.asset_id where asset.name = %s",
+            ("marts.fct_training_features",),
+        )
+        return cur.fetchone()[0]
+
+
 def champion_version():
     from ml import registry
 
@@ -155,6 +167,8 @@ def test_each_dbt_model_shows_its_own_status_and_a_failing_test_stops_the_slice_
 
     with connect() as conn, conn.cursor() as cur:
         cur.execute("update raw.kma_asos_daily set avgta = 99 where region = 'seoul' and date = %s", (END,))
+    announced = training_features_events()
+    assert announced >= 1  # the successful transforms before this one emitted it
     transform = dags["cother_transform"]
     dag_run = transform.test(run_conf={"regions": ["seoul"]})
     instances = dag_run.get_task_instances()
@@ -165,3 +179,4 @@ def test_each_dbt_model_shows_its_own_status_and_a_failing_test_stops_the_slice_
     assert models["int_weather__daily_canonical"] == models["fct_training_features"] == "skipped"
     assert models["stg_coronaboard__cases_daily"] == models["dim_region"] == "success"
     assert states == {"dbt_build": "success", "validate_training_slice": "skipped", "dbt_docs_generate": "skipped"}
+    assert training_features_events() == announced  # nothing schedules a retrain on this build
