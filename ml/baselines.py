@@ -7,23 +7,15 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from ml.features import WEATHER_FEATURES
+
 NAIVE = {
     "persistence": lambda examples: examples["cases_lag_1"],  # the count on the origin day
     "seasonal_naive": lambda examples: examples["same_weekday"],  # the latest count of the target's weekday
     "mean_7d": lambda examples: examples["cases_mean_7d"],  # the mean of the 7 days up to the origin
 }
-PROJECT_2021_FEATURES = [
-    f"{column}_lag_1"
-    for column in (
-        "temperature_mean_c",
-        "temperature_min_c",
-        "temperature_max_c",
-        "precipitation_mm",
-        "wind_speed_mean_ms",
-        "relative_humidity_mean_pct",
-        "cloud_cover_mean_pct",
-    )
-]
+# the 2021 project's 7 weather variables: all the mart's but pressure and sunshine
+PROJECT_2021_FEATURES = [column for column in WEATHER_FEATURES if not column.startswith(("pressure", "sunshine"))]
 
 
 def project_2021(train: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:

@@ -82,6 +82,14 @@ def empty_warehouse() -> None:
     ensure_warehouse()
 
 
+def publish_seoul(start, end) -> None:
+    """The bundled Seoul weather and cases of these days landed, validated and published."""
+    from cother import ingest
+
+    for source in ("sample_weather", "sample_cases"):
+        ingest.publish(ingest.validate(ingest.land(source, "seoul", start, end)))
+
+
 @pytest.fixture
 def warehouse(postgres_server):
     """An empty warehouse and an empty landing zone."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import empty_warehouse
+from conftest import empty_warehouse, publish_seoul
 
-from cother import ingest, transform
+from cother import transform
 from cother.regions import all_regions
 from cother.sources.sample import bundled_period
 from ml.backtest import FOLDS, FORECASTERS, backtest, folds, scores
@@ -18,9 +18,7 @@ from ml.forecaster import Forecaster
 @pytest.fixture(scope="module")
 def frames(postgres_server):
     empty_warehouse()
-    start, end = bundled_period()
-    for source in ("sample_weather", "sample_cases"):
-        ingest.publish(ingest.validate(ingest.land(source, "seoul", start, end)))
+    publish_seoul(*bundled_period())
     assert transform.build()["success"]
     mart = load_mart(["seoul"])
     return {horizon: examples(mart, horizon) for horizon in HORIZONS}

@@ -3,20 +3,15 @@
 from datetime import date
 
 import pytest
-from conftest import table_contents
+from conftest import publish_seoul, table_contents
 
-from cother import ingest, transform
-
-
-def publish(start: date, end: date) -> None:
-    for source in ("sample_weather", "sample_cases"):
-        ingest.publish(ingest.validate(ingest.land(source, "seoul", start, end)))
+from cother import transform
 
 
 def test_an_incremental_run_and_a_full_refresh_give_the_same_rows(warehouse):
-    publish(date(2021, 1, 1), date(2021, 3, 31))
+    publish_seoul(date(2021, 1, 1), date(2021, 3, 31))
     transform.build()
-    publish(date(2021, 4, 1), date(2021, 4, 30))
+    publish_seoul(date(2021, 4, 1), date(2021, 4, 30))
     run = transform.run_dbt("build")
     assert run.success, run.failures()
     assert [r.message for r in run.results if r.name == "fct_region_daily"][0].startswith(
@@ -38,7 +33,7 @@ def test_dim_region_is_the_configured_regions(warehouse):
 def test_a_failing_dbt_test_is_reported_on_its_model_and_nothing_downstream_is_built(warehouse):
     from cother.database import connect
 
-    publish(date(2021, 1, 1), date(2021, 1, 31))
+    publish_seoul(date(2021, 1, 1), date(2021, 1, 31))
     with connect() as conn, conn.cursor() as cur:
         cur.execute("update raw.kma_asos_daily set avgta = 99 where date = '2021-01-15'")  # past the ingestion gate
     built = transform.build()

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, empty_warehouse
+from conftest import ROOT, empty_warehouse, publish_seoul
 
-from cother import docs_site, ingest, transform
+from cother import docs_site, transform
 from cother.airflow_runner import free_port
 from cother.settings import get_settings
 
@@ -43,8 +43,7 @@ return painted;
 @pytest.fixture(scope="module")
 def docs_url(postgres_server):
     empty_warehouse()
-    for source in ("sample_weather", "sample_cases"):
-        ingest.publish(ingest.validate(ingest.land(source, "seoul", date(2021, 1, 1), date(2021, 3, 31))))
+    publish_seoul(date(2021, 1, 1), date(2021, 3, 31))
     assert transform.build()["success"]
     transform.generate_docs(after_build=True)
     with docs_site.served(free_port()) as (dbt_docs, _):

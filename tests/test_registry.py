@@ -12,9 +12,9 @@ import urllib.request
 
 import pandas as pd
 import pytest
-from conftest import empty_warehouse, registered_model, row_count
+from conftest import empty_warehouse, publish_seoul, registered_model, row_count
 
-from cother import ingest, transform
+from cother import transform
 from cother.airflow_runner import free_port, wait_for
 from cother.database import connect, mlflow_url
 from cother.sources.sample import bundled_period
@@ -36,9 +36,7 @@ def model_name(postgres_server):
 def first(model_name):
     """The bundled Seoul period published and built, and a first retrain."""
     empty_warehouse()
-    start, end = bundled_period()
-    for source in ("sample_weather", "sample_cases"):
-        ingest.publish(ingest.validate(ingest.land(source, "seoul", start, end)))
+    publish_seoul(*bundled_period())
     assert transform.build()["success"]
     return retrain(["seoul"], {"dbt_invocation_id": "test"}, moved_by="test:first")
 
