@@ -9,7 +9,7 @@ BIN := .venv/bin
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: demo test lint airflow docs mlflow-ui db-start db-stop db-status env browser
+.PHONY: demo test lint airflow docs mlflow-ui db-start db-stop db-status env test-tools
 
 env: .venv/.synced
 
@@ -24,15 +24,17 @@ $(CURDIR)/.tools/bin/uv:
 demo: env
 	$(BIN)/cother demo
 
-test: env browser lint
+test: env test-tools lint
 	$(BIN)/pytest
 
-# Debian's Chromium and ChromeDriver, for the test that opens the dbt docs site headless.
-browser: /usr/bin/chromium /usr/bin/chromedriver
+# From Debian: Chromium and ChromeDriver for the test that opens the dbt docs site headless, and
+# docker-compose, which validates docker-compose.yml without a Docker engine.
+TEST_TOOLS := /usr/bin/chromium /usr/bin/chromedriver /usr/bin/docker-compose
+test-tools: $(TEST_TOOLS)
 
-/usr/bin/chromium /usr/bin/chromedriver:
+$(TEST_TOOLS):
 	$(SUDO) apt-get update -qq
-	$(SUDO) apt-get install -y -qq --no-install-recommends chromium chromium-driver
+	$(SUDO) apt-get install -y -qq --no-install-recommends chromium chromium-driver docker-compose
 
 lint: env
 	$(BIN)/ruff check .

@@ -1,8 +1,12 @@
-# The Airflow image: the official Airflow 3.3 image with the project installed from uv.lock.
+# The Airflow image: the official Airflow 3.3 image with the project installed from uv.lock (dbt,
+# Great Expectations, LightGBM and MLflow at the versions the tests ran with). The same image runs
+# the Airflow services, airflow-init and the MLflow server.
 FROM apache/airflow:3.3.2-python3.11
 
 USER root
 COPY --from=ghcr.io/astral-sh/uv:0.13.8 /uv /usr/local/bin/uv
+# Named volumes take the ownership of these folders when they are first mounted.
+RUN mkdir -p /runtime /data/landing /mlartifacts && chown -R airflow:root /runtime /data/landing /mlartifacts
 USER airflow
 
 WORKDIR /opt/cother
@@ -14,5 +18,5 @@ RUN uv pip install --no-cache --no-deps --python "$(command -v python)" .
 
 ENV AIRFLOW__CORE__DAGS_FOLDER=/opt/cother/dags \
     AIRFLOW__CORE__LOAD_EXAMPLES=False \
-    COTHER_RUNTIME_DIR=/opt/cother/.runtime \
+    COTHER_RUNTIME_DIR=/runtime \
     COTHER_LANDING_DIR=/data/landing
