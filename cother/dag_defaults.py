@@ -1,8 +1,10 @@
-"""What every CO-THER DAG shares: owner, retries with backoff, start date."""
+"""What every CO-THER DAG shares: owner, retries with backoff, an alert when a task fails, start date."""
 
 from datetime import timedelta
 
 import pendulum
+
+from cother.alerts import TaskFailureAlert
 
 START_DATE = pendulum.datetime(2020, 1, 1, tz="Asia/Seoul")
 
@@ -12,4 +14,5 @@ DEFAULT_ARGS = {
     "retry_delay": timedelta(seconds=30),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=10),
+    "on_failure_callback": [TaskFailureAlert()],
 }

@@ -21,6 +21,7 @@ class FakeApi:
     def __init__(self) -> None:
         self.scripts: dict[str, list[Answer]] = {}
         self.requests: list[tuple[str, dict]] = []
+        self.posts: list[tuple[str, bytes]] = []
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -40,6 +41,11 @@ class FakeApi:
                     self.wfile.write(body)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up waiting: that was the point
+
+            def do_POST(self) -> None:  # noqa: N802 -- the http.server API
+                api.posts.append((self.path, self.rfile.read(int(self.headers.get("Content-Length", 0)))))
+                self.send_response(204)
+                self.end_headers()
 
             def log_message(self, *args) -> None:
                 pass

@@ -159,6 +159,29 @@ def test_one_regions_failure_does_not_block_the_others(first_pipeline_run, dags)
     assert row_count("raw.kma_asos_daily where region = 'busan'") == 0
 
 
+def test_a_task_that_fails_for_good_sends_an_alert_naming_it(first_pipeline_run, dags, monkeypatch):
+    from fake_api import FakeApi
+
+    webhook = FakeApi()
+    monkeypatch.setenv("COTHER_ALERT_WEBHOOK_URL", webhook.url("/alerts"))
+    succeeded, failed = run(
+        dags["cother_ingest"], {"start_date": "2023-08-25", "end_date": "2023-09-04", "regions": ["seoul"]}
+    )
+    assert not succeeded
+    alerts = [json.loads(body) for path, body in webhook.posts if path == "/alerts"]
+    named = {(alert["dag_id"], alert["task_id"]) for alert in alerts}
+    assert ("cother_ingest", "cases.validate") in named and ("cother_ingest", "fail_if_any_region_failed") in named
+    (validate,) = [alert for alert in alerts if alert["task_id"] == "cases.validate"]
+    assert validate["event"] == "task_failed" and validate["run_id"]
+    for named_in_error in (
+        "sample_cases",
+        "region seoul",
+        "2023-08-25..2023-09-04",
+        "expect_column_values_to_be_increasing",
+    ):
+        assert named_in_error in validate["error"]
+
+
 def test_each_dbt_model_shows_its_own_status_and_a_failing_test_stops_the_slice_gate(first_pipeline_run, dags):
     """A row that bypassed the ingestion gate fails a dbt test of stg_kma__weather_daily: that model's
     task is red and names the test, the models built from it are skipped, the rest are green, and
