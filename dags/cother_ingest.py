@@ -19,7 +19,10 @@ Scheduled daily (09:00 Asia/Seoul) for the day before; trigger with `start_date`
 any range in one run. Quarantined batches: `cother quarantine list | show | replay`.
 Validation results: [data docs](http://127.0.0.1:8082/index.html) and [dbt docs](http://127.0.0.1:8081/index.html)
 (`make docs`). The run fails (`fail_if_any_region_failed`) when any region's batch failed,
-after the others were published and announced.
+after the others were published and announced. **check_freshness** compares the latest published
+day of each kind and region with the last day asked for and alerts (`COTHER_ALERT_WEBHOOK_URL` or
+the `cother_alerts` connection) when one is more than `COTHER_FRESHNESS_DAYS` (1) behind; a failed
+task alerts the same way.
 """
 
 import os
@@ -109,6 +112,12 @@ def cother_ingest():
 
         return announce(dag_run, ti, outlet_events[AssetAlias(RAW_ALIAS.name)])
 
+    @task(trigger_rule="all_done")
+    def check_freshness(requests: list[dict], run_id=None) -> dict:
+        from cother.freshness import check
+
+        return check(requests, run_id)
+
     @task(trigger_rule="one_failed")
     def fail_if_any_region_failed() -> None:
         from airflow.sdk.exceptions import AirflowFailException
@@ -125,6 +134,7 @@ def cother_ingest():
 
         groups.append(per_region.expand(request=requests))
     groups >> announce()
+    groups >> check_freshness(requests)
     groups >> fail_if_any_region_failed()
 
 

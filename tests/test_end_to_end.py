@@ -159,7 +159,7 @@ def test_one_regions_failure_does_not_block_the_others(first_pipeline_run, dags)
     assert row_count("raw.kma_asos_daily where region = 'busan'") == 0
 
 
-def test_a_task_that_fails_for_good_sends_an_alert_naming_it(first_pipeline_run, dags, monkeypatch):
+def test_a_failed_task_and_a_late_source_send_alerts_naming_them(first_pipeline_run, dags, monkeypatch):
     from fake_api import FakeApi
 
     webhook = FakeApi()
@@ -169,9 +169,9 @@ def test_a_task_that_fails_for_good_sends_an_alert_naming_it(first_pipeline_run,
     )
     assert not succeeded
     alerts = [json.loads(body) for path, body in webhook.posts if path == "/alerts"]
-    named = {(alert["dag_id"], alert["task_id"]) for alert in alerts}
+    named = {(alert["dag_id"], alert.get("task_id")) for alert in alerts}
     assert ("cother_ingest", "cases.validate") in named and ("cother_ingest", "fail_if_any_region_failed") in named
-    (validate,) = [alert for alert in alerts if alert["task_id"] == "cases.validate"]
+    (validate,) = [alert for alert in alerts if alert.get("task_id") == "cases.validate"]
     assert validate["event"] == "task_failed" and validate["run_id"]
     for named_in_error in (
         "sample_cases",
@@ -180,6 +180,11 @@ def test_a_task_that_fails_for_good_sends_an_alert_naming_it(first_pipeline_run,
         "expect_column_values_to_be_increasing",
     ):
         assert named_in_error in validate["error"]
+    (late,) = [alert for alert in alerts if alert["event"] == "source_late"]
+    assert {(source["kind"], source["region"], source["last_published"]) for source in late["late"]} == {
+        ("weather", "seoul", str(END)),
+        ("cases", "seoul", str(END)),
+    }
 
 
 def test_each_dbt_model_shows_its_own_status_and_a_failing_test_stops_the_slice_gate(first_pipeline_run, dags):

@@ -1,0 +1,51 @@
+"""Is every source on time? After each ingestion run, the latest day published per kind and region
+against the last day the run asked for; a source more than COTHER_FRESHNESS_DAYS behind is late and
+an alert names it (cother/alerts.py)."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+
+from cother import alerts
+from cother.database import connect
+from cother.loading import ensure_warehouse
+
+KINDS = ("weather", "cases")
+
+
+def late_sources(requests: list[dict], allowed_days: int) -> list[dict]:
+    """The (kind, region) pairs of these requests whose latest published day is too old, or absent."""
+    ensure_warehouse()
+    regions = sorted({request["region"] for request in requests})
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "select kind, region, max(end_date) from raw.batch_log where region = any(%s) group by kind, region",
+            (regions,),
+        )
+        latest = {(kind, region): day for kind, region, day in cur.fetchall()}
+    late = []
+    for request in requests:
+        expected = date.fromisoformat(request["end"])
+        for kind in KINDS:
+            published = latest.get((kind, request["region"]))
+            if published is None or (expected - published).days > allowed_days:
+                late.append(
+                    {
+                        "kind": kind,
+                        "region": request["region"],
+                        "source": request[f"{kind}_source"],
+                        "expected_through": expected.isoformat(),
+                        "last_published": published.isoformat() if published else None,
+                        "days_behind": (expected - published).days if published else None,
+                    }
+                )
+    return late
+
+
+def check(requests: list[dict], run_id: str) -> dict:
+    """Alert on the late sources of a run's requests; returns them."""
+    late = late_sources(requests, int(os.environ.get("COTHER_FRESHNESS_DAYS", "1")))
+    if late:
+        alerts.send({"event": "source_late", "dag_id": "cother_ingest", "run_id": run_id, "late": late})
+    return {"late": late}
