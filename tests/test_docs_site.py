@@ -1,35 +1,22 @@
 """The served dbt docs site in headless Chromium (Debian's chromium and chromedriver, which `make
 test` installs): a model page shows every column with its description, and the lineage graph draws
-the model's parents and consumers. Screenshots are kept in test-artifacts/ (COTHER_TEST_ARTIFACTS)."""
+the model's parents and consumers. Screenshots are kept in test-artifacts/ (COTHER_TEST_ARTIFACTS);
+the browser is conftest's."""
 
 from __future__ import annotations
 
 import json
-import os
 from datetime import date
-from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, empty_warehouse, publish_seoul
+from conftest import ROOT, empty_warehouse, publish_seoul, screenshot, wait_until
 
 from cother import docs_site, transform
 from cother.airflow_runner import free_port
 from cother.settings import get_settings
 
 MODEL = "fct_training_features"
-ARTIFACTS = Path(os.environ.get("COTHER_TEST_ARTIFACTS", ROOT / "test-artifacts"))
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1400,1000",
-]
 GRAPH_LABELS = "return angular.element(document.body).injector().get('graph').graph.elements.filter(e => !e.data.source).map(e => e.data.label)"
 PAINTED_PIXELS = """
 const layer = document.querySelector('canvas[data-id="layer2-node"]');
@@ -50,35 +37,10 @@ def docs_url(postgres_server):
         yield dbt_docs
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
-    yield driver
-    driver.quit()
-
-
-def wait_until(browser, condition):
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(browser, 30).until(condition)
-
-
 def documented_columns() -> dict[str, str]:
     path = ROOT / "dbt_project" / "models" / "marts" / f"{MODEL}.yml"
     (model,) = yaml.safe_load(path.read_text())["models"]
     return {column["name"]: " ".join(column["description"].split()) for column in model["columns"]}
-
-
-def screenshot(browser, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    assert browser.save_screenshot(str(ARTIFACTS / name))
 
 
 def test_a_model_page_shows_every_column_with_its_description(docs_url, browser):
