@@ -8,8 +8,9 @@ from importlib.metadata import version as installed_version
 from pathlib import Path
 
 import pandas as pd
+import psycopg2
 
-from cother.database import mlflow_url
+from cother.database import libpq_url, mlflow_url, parsed
 from cother.settings import PROJECT_ROOT, get_settings
 from ml.forecaster import Forecaster
 from ml.target import ANCHOR, DERIVED
@@ -28,13 +29,24 @@ BACKTEST_ARTIFACT = "backtest/forecasts.csv"
 INPUT_COLUMNS = ["day_of_week", ANCHOR]  # besides the features: what the pyfunc reads
 
 
+class RegistryUnavailable(RuntimeError):
+    pass
+
+
 def configure():
-    """Point MLflow at the registry database; creates the experiment (and its artifact folder) once."""
+    """Point MLflow at the registry database; creates the experiment (and its artifact folder) once.
+
+    An unreachable database fails at once, naming it (MLflow itself would retry for minutes)."""
     for name, value in QUIET_MLFLOW.items():
         os.environ.setdefault(name, value)
     import mlflow
 
     url = mlflow_url()
+    try:
+        psycopg2.connect(libpq_url(url), connect_timeout=10).close()
+    except psycopg2.OperationalError as failed:
+        where = parsed(url).render_as_string(hide_password=True)
+        raise RegistryUnavailable(f"the MLflow registry database {where} is unreachable: {failed}") from failed
     mlflow.set_tracking_uri(url)
     mlflow.set_registry_uri(url)
     if mlflow.get_experiment_by_name(EXPERIMENT) is None:

@@ -43,6 +43,7 @@ def champion_out_of_sample(champion, latest: pd.DataFrame, rows: pd.DataFrame) -
 def retrain(regions: list[str] | None = None, provenance: dict | None = None, moved_by: str = "retrain") -> dict:
     """Train on the regions' rows of the mart (every region in it when None)."""
     settings = get_settings()
+    registry.configure()  # an unreachable registry fails the retrain now, before any work, and changes nothing
     mart = load_mart(regions)
     frames = {horizon: examples(mart, horizon) for horizon in HORIZONS}
     rows = labelled(frames[1])

@@ -71,6 +71,24 @@ def registered_model(name: str) -> Iterator[str]:
         get_settings.cache_clear()
 
 
+@pytest.fixture
+def api(monkeypatch):
+    """The loopback stand-in for every live source (tests/fake_api.py), with short retries."""
+    from fake_api import KDCA, KMA, OPEN_METEO, WHO, FakeApi
+
+    fake = FakeApi()
+    monkeypatch.setenv("COTHER_OPEN_METEO_URL", fake.url(OPEN_METEO))
+    monkeypatch.setenv("COTHER_KMA_URL", fake.url(KMA))
+    monkeypatch.setenv("COTHER_KDCA_URL", fake.url(KDCA))
+    monkeypatch.setenv("COTHER_WHO_URL", fake.url(WHO))
+    monkeypatch.setenv("COTHER_DATA_GO_KR_SERVICE_KEY", "test-service-key")
+    monkeypatch.setenv("COTHER_HTTP_BACKOFF_BASE_S", "0.05")
+    monkeypatch.setenv("COTHER_HTTP_ATTEMPTS", "3")
+    monkeypatch.setenv("COTHER_HTTP_READ_TIMEOUT_S", "0.5")
+    yield fake
+    fake.close()
+
+
 def empty_warehouse() -> None:
     """The raw, quarantine and dbt schemas dropped, the raw tables created again."""
     from cother.database import connect

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 from conftest import row_count
-from fake_api import Answer, FakeApi
+from fake_api import KDCA, KMA, OPEN_METEO, WHO, Answer
 
 from cother import ingest
 from cother.database import connect
@@ -20,22 +20,6 @@ from cother.sources import SourceError, get_source
 SEOUL = get_region("seoul")
 START, END = date(2022, 1, 1), date(2022, 1, 3)
 DAYS = [START + timedelta(days=offset) for offset in range((END - START).days + 1)]
-OPEN_METEO, KMA, KDCA, WHO = "/v1/archive", "/kma/getWthrDataList", "/kdca/callCovid04Api", "/who/daily.csv"
-
-
-@pytest.fixture
-def api(monkeypatch):
-    fake = FakeApi()
-    monkeypatch.setenv("COTHER_OPEN_METEO_URL", fake.url(OPEN_METEO))
-    monkeypatch.setenv("COTHER_KMA_URL", fake.url(KMA))
-    monkeypatch.setenv("COTHER_KDCA_URL", fake.url(KDCA))
-    monkeypatch.setenv("COTHER_WHO_URL", fake.url(WHO))
-    monkeypatch.setenv("COTHER_DATA_GO_KR_SERVICE_KEY", "test-service-key")
-    monkeypatch.setenv("COTHER_HTTP_BACKOFF_BASE_S", "0.05")
-    monkeypatch.setenv("COTHER_HTTP_ATTEMPTS", "3")
-    monkeypatch.setenv("COTHER_HTTP_READ_TIMEOUT_S", "0.5")
-    yield fake
-    fake.close()
 
 
 def open_meteo_body(days=DAYS, drop=(), rename=None, extra=None) -> str:

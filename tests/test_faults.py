@@ -1,0 +1,159 @@
+"""Faults the platform survives, each provoked for real on the test PostgreSQL: a server restart in
+the middle of a load, a load killed mid-way, two loads of the same partitions at once, a source down
+and back, and the MLflow registry unreachable during a retrain. Each ends with the rows a single clean
+run leaves, and nothing published half-way."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from contextlib import contextmanager
+from datetime import date
+
+import psycopg2
+import pytest
+from conftest import ROOT, empty_warehouse, publish_seoul, registered_model, row_count, table_contents
+
+from cother import ingest, postgres, transform
+from cother.airflow_runner import wait_for
+from cother.database import connect, libpq_url, warehouse_url
+from cother.sources import SourceError
+
+START, END = date(2021, 3, 1), date(2021, 3, 31)
+DAYS = (END - START).days + 1
+CASES = "raw.coronaboard_cases"
+
+
+@contextmanager
+def table_locked(table: str):
+    """Another session holds an exclusive lock on `table`: any load into it waits inside its transaction."""
+    conn = psycopg2.connect(libpq_url(warehouse_url()))
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"lock table {table} in access exclusive mode")  # noqa: S608 -- the test's own table name
+            yield
+    finally:
+        try:
+            conn.rollback()
+            conn.close()
+        except psycopg2.Error:
+            pass  # the server went away under it: that was the point
+
+
+def loads_waiting(table: str) -> int:
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "select count(*) from pg_stat_activity where wait_event_type = 'Lock' and query ilike %s",
+            (f"%{table.split('.')[1]}%",),
+        )
+        return cur.fetchone()[0]
+
+
+def in_thread(function, *args):
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = function(*args)
+        except Exception as failed:  # the fault under test
+            outcome["error"] = failed
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+@pytest.fixture
+def cases_batch(warehouse):
+    return ingest.validate(ingest.land("sample_cases", "seoul", START, END))
+
+
+def clean_run_rows(batch) -> list:
+    ingest.publish(batch)
+    return table_contents(CASES)
+
+
+def test_postgresql_restarted_during_a_load_leaves_nothing_half_written_and_the_retry_completes(cases_batch):
+    with table_locked(CASES):
+        thread, outcome = in_thread(ingest.publish, cases_batch)
+        wait_for(lambda: loads_waiting(CASES), 30, "the load to reach the locked table", every_s=0.2)
+        server = postgres.EmbeddedPostgres()
+        server.stop()  # fast shutdown: every session is cut, the load's transaction with it
+        server.start()
+    thread.join(30)
+    assert isinstance(outcome.get("error"), psycopg2.Error)
+    assert row_count(CASES) == 0 and row_count("raw.batch_log") == 0  # nothing half-written
+    assert ingest.publish(cases_batch)["rows"] == DAYS  # the retry
+    assert row_count(CASES) == DAYS and row_count("raw.batch_log") == 1
+
+
+def test_a_load_killed_mid_way_rolls_back_and_the_rerun_leaves_the_same_rows(cases_batch):
+    code = "import json, sys; from cother import ingest; ingest.publish(json.loads(sys.argv[1]))"
+    import json
+
+    with table_locked(CASES):
+        load = subprocess.Popen([sys.executable, "-c", code, json.dumps(cases_batch)], cwd=ROOT, env=os.environ)
+        wait_for(lambda: loads_waiting(CASES), 60, "the load to reach the locked table", every_s=0.2)
+        load.send_signal(signal.SIGKILL)
+        load.wait(30)
+    wait_for(lambda: not loads_waiting(CASES), 30, "the killed load's session to end", every_s=0.2)
+    assert row_count(CASES) == 0 and row_count("raw.batch_log") == 0
+    rerun = clean_run_rows(cases_batch)
+    empty_warehouse()
+    assert clean_run_rows(cases_batch) == rerun and len(rerun) == DAYS
+
+
+def test_two_loads_of_the_same_partitions_at_once_leave_the_rows_of_one(cases_batch):
+    with table_locked(CASES):
+        first, first_outcome = in_thread(ingest.publish, cases_batch)
+        second, second_outcome = in_thread(ingest.publish, cases_batch)
+        wait_for(lambda: loads_waiting(CASES) or first_outcome or second_outcome, 30, "the loads to start", every_s=0.2)
+    first.join(60)
+    second.join(60)
+    written = sorted(outcome["value"]["rows"] for outcome in (first_outcome, second_outcome))
+    assert written == [0, DAYS]  # one loaded, the other waited and found the batch already there
+    assert row_count(CASES) == DAYS and row_count("raw.batch_log") == 1
+
+
+def test_a_source_down_then_back_lands_once_and_loads_once(warehouse, api):
+    from datetime import timedelta
+
+    from fake_api import OPEN_METEO, Answer
+    from test_live_sources import open_meteo_body
+
+    days = [START + timedelta(days=offset) for offset in range(DAYS)]
+    api.script(OPEN_METEO, Answer("unavailable", 503))
+    with pytest.raises(SourceError, match="open_meteo"):
+        ingest.land("open_meteo", "seoul", START, END)  # down for longer than the client's retries
+    assert row_count("raw.open_meteo_daily") == 0
+    api.script(OPEN_METEO, Answer("unavailable", 503), Answer(open_meteo_body(days)))
+    batch = ingest.land("open_meteo", "seoul", START, END)  # back: one more 503, retried, then the answer
+    assert ingest.publish(ingest.validate(batch))["rows"] == DAYS
+    again = ingest.land("open_meteo", "seoul", START, END)  # the next run: the landed range is reused
+    assert again == batch and ingest.publish(ingest.validate(again))["rows"] == 0
+    assert row_count("raw.open_meteo_daily") == DAYS
+
+
+def test_the_registry_unreachable_during_a_retrain_fails_cleanly_and_the_champion_stays(postgres_server, monkeypatch):
+    from cother.airflow_runner import free_port
+    from cother.settings import get_settings
+    from ml import registry
+    from ml.train import retrain
+
+    with registered_model("cother_test_faults"):
+        empty_warehouse()
+        publish_seoul(date(2020, 10, 5), date(2021, 10, 5))
+        assert transform.build()["success"]
+        champion = retrain(["seoul"])["version"]
+        before = {table: table_contents(table) for table in ("ml.forecasts", "ml.model_promotions")}
+        monkeypatch.setenv("COTHER_MLFLOW_DATABASE_URL", f"postgresql://postgres@127.0.0.1:{free_port()}/mlflow")
+        get_settings.cache_clear()
+        with pytest.raises(registry.RegistryUnavailable, match="MLflow registry database .*127.0.0.1.* is unreachable"):
+            retrain(["seoul"])
+        monkeypatch.undo()
+        get_settings.cache_clear()
+        assert registry.champion_version() == champion
+        assert {table: table_contents(table) for table in before} == before
