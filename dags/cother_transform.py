@@ -15,6 +15,8 @@ slice that passed emits `marts.fct_training_features`, which schedules `cother_r
 [data docs](http://127.0.0.1:8082/index.html) (both served by `make docs`).
 """
 
+import os
+
 from airflow.sdk import Param, dag, get_current_context, task
 
 from cother.assets import RAW_CASES, RAW_WEATHER, TRAINING_FEATURES
@@ -29,7 +31,13 @@ from cother.dag_defaults import DEFAULT_ARGS, START_DATE
     default_args=DEFAULT_ARGS,
     doc_md=__doc__,
     tags=["cother", "dbt", "quality"],
-    params={"regions": Param(["seoul"], type="array", description="Regions whose training slice is validated")},
+    params={
+        "regions": Param(
+            os.environ.get("COTHER_REGIONS", "seoul").split(","),
+            type="array",
+            description="Regions whose training slice is validated (and then trained on)",
+        )
+    },
 )
 def cother_transform():
     @task
