@@ -10,6 +10,8 @@ current champion on the same latest folds by `COTHER_PROMOTION_MARGIN` and beats
 otherwise it becomes `challenger`. Its forecasts go to `ml.forecasts` (`marts.fct_forecasts`).
 Load the champion with `mlflow.pyfunc.load_model("models:/cother_cases_forecaster@champion")`;
 move it by hand with `cother model promote VERSION` or `cother model rollback`.
+Versions, runs, model cards and plots: [MLflow](http://127.0.0.1:5000/#/models/cother_cases_forecaster)
+(`make mlflow-ui`); the forecasts: `marts.fct_forecasts` in the [dbt docs](http://127.0.0.1:8081/index.html).
 """
 
 from airflow.sdk import Param, dag, get_current_context, task
