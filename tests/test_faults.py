@@ -5,6 +5,7 @@ run leaves, and nothing published half-way."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -92,8 +93,6 @@ def test_postgresql_restarted_during_a_load_leaves_nothing_half_written_and_the_
 
 def test_a_load_killed_mid_way_rolls_back_and_the_rerun_leaves_the_same_rows(cases_batch):
     code = "import json, sys; from cother import ingest; ingest.publish(json.loads(sys.argv[1]))"
-    import json
-
     with table_locked(CASES):
         load = subprocess.Popen([sys.executable, "-c", code, json.dumps(cases_batch)], cwd=ROOT, env=os.environ)
         wait_for(lambda: loads_waiting(CASES), 60, "the load to reach the locked table", every_s=0.2)
