@@ -15,6 +15,7 @@ from cother.database import connect
 from ml.target import for_horizon, same_weekday_column
 
 HORIZONS = (1, 7)
+HISTORY_DAYS = 21  # a day's features read this many days before it (cases_lag_21, the oldest weekly mean)
 CASE_FEATURES = [
     *(f"cases_log_ratio_lag_{lag}" for lag in range(1, 15) if lag != 7),
     "cases_growth_7d",

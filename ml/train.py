@@ -15,11 +15,9 @@ from cother.regions import all_regions
 from cother.settings import get_settings
 from ml import forecasts, lineage, promotion, registry, report
 from ml.backtest import FOLDS, backtest, scores, summary
-from ml.features import HORIZONS, examples, feature_columns, labelled, load_mart, upcoming
+from ml.features import HISTORY_DAYS, HORIZONS, examples, feature_columns, labelled, load_mart, upcoming
 from ml.forecaster import PARAMS, Forecaster
 from ml.pyfunc_model import output_column
-
-LAG_DAYS = 14  # the features of a day read the 14 days before it
 
 
 def champion_out_of_sample(champion, latest: pd.DataFrame, rows: pd.DataFrame) -> pd.Series | None:
@@ -35,7 +33,9 @@ def champion_out_of_sample(champion, latest: pd.DataFrame, rows: pd.DataFrame) -
     live = rows.merge(keys[keys["target_date"] > training_end], on=["region", "target_date"])
     if not live.empty:
         model = registry.load(str(champion.version))
-        predicted = live[["region", "target_date"]].assign(live=model.predict(live)[output_column(1)].to_numpy())
+        predicted = live[["region", "target_date"]].assign(
+            live=model.predict(live)[output_column(promotion.GATE_HORIZON)].to_numpy()
+        )
         forecast = forecast.fillna(keys.merge(predicted, how="left")["live"])
     return pd.Series(forecast.to_numpy(), index=latest.index)
 
@@ -70,13 +70,14 @@ def retrain(regions: list[str] | None = None, provenance: dict | None = None, mo
         latest, champion_forecasts, None if champion is None else str(champion.version), settings.promotion_margin
     )
     start, end = rows["target_date"].min(), rows["target_date"].max()
+    first_read = start - pd.Timedelta(days=HISTORY_DAYS)  # the earliest day the training rows' features read
     trained_regions = sorted(rows["region"].unique())
-    batches = lineage.batches_read(trained_regions, (start - pd.Timedelta(days=LAG_DAYS)).date(), end.date())
+    batches = lineage.batches_read(trained_regions, first_read.date(), end.date())
     tags = {
         "regions": ",".join(trained_regions),
         "training_start": f"{start:%Y-%m-%d}",
         "training_end": f"{end:%Y-%m-%d}",
-        "partitions": f"{len(trained_regions)} regions x {start - pd.Timedelta(days=LAG_DAYS):%Y-%m-%d}..{end:%Y-%m-%d}",
+        "partitions": f"{len(trained_regions)} regions x {first_read:%Y-%m-%d}..{end:%Y-%m-%d}",
         "batch_ids": ",".join(sorted({batch["batch_id"] for batch in batches})),
         "gx_validation_ids": ",".join(sorted({batch["validation_id"] for batch in batches})),
         "training_data_sha256": lineage.data_hash(rows),
