@@ -14,3 +14,13 @@ os.environ.update(
     COTHER_PG_PORT=os.environ.get("COTHER_BENCH_PG_PORT", "55434"),
 )
 os.environ.pop("COTHER_DATABASE_URL", None)
+
+
+def empty_warehouse() -> None:
+    """Every schema the warehouse DDL and dbt create, dropped and the raw tables created again."""
+    from cother.database import connect
+    from cother.loading import ensure_warehouse
+
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute("drop schema if exists raw, quarantine, ml, reference, staging, intermediate, marts cascade")
+    ensure_warehouse()

@@ -21,10 +21,9 @@ import time
 from datetime import date
 
 import pandas as pd
-from bench_runtime import ROOT  # noqa: F401 -- sets the runtime before anything imports cother
+from bench_runtime import empty_warehouse  # sets the runtime before anything imports cother
 
-from cother import ingest, loading, postgres, transform
-from cother.database import connect
+from cother import ingest, postgres, transform
 from cother.quality import QualityGateError
 from cother.regions import all_regions
 from cother.sources.sample import bundled_period
@@ -34,12 +33,6 @@ from ml.forecaster import Forecaster
 from ml.train import retrain
 
 QUARTERS = pd.period_range("2021Q1", "2023Q2", freq="Q")
-
-
-def reset() -> None:
-    with connect() as conn, conn.cursor() as cur:
-        cur.execute("drop schema if exists raw, quarantine, ml, reference, staging, intermediate, marts cascade")
-    loading.ensure_warehouse()
 
 
 def publish(source: str, region: str, start: date, end: date, past_the_gate: bool = False) -> bool:
@@ -70,7 +63,7 @@ def train_and_backtest(mart: pd.DataFrame, weather: bool) -> tuple[float, pd.Dat
 
 
 def seoul_bundled_period() -> None:
-    reset()
+    empty_warehouse()
     start, end = bundled_period()
     for source in ("sample_weather", "sample_cases"):
         publish(source, "seoul", start, end)
@@ -85,7 +78,7 @@ def seoul_bundled_period() -> None:
 
 
 def seventeen_regions_three_years() -> None:
-    reset()
+    empty_warehouse()
     regions = [region for region in all_regions() if region != "korea"]
     years = [(date(2020, 2, 17), date(2021, 2, 16)), (date(2021, 2, 17), date(2022, 2, 16))]
     years.append((date(2022, 2, 17), date(2023, 2, 16)))
@@ -102,7 +95,7 @@ def seventeen_regions_three_years() -> None:
 
 
 def seoul_by_quarter() -> None:
-    reset()
+    empty_warehouse()
     regions = [region for region in all_regions() if region != "korea"]
     years = [(date(year, 1, 1), date(year, 12, 31)) for year in (2020, 2021, 2022)]
     years = [(date(2020, 2, 17), date(2020, 12, 31)), *years[1:], (date(2023, 1, 1), date(2023, 6, 30))]

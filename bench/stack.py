@@ -22,12 +22,11 @@ from urllib.parse import parse_qs, urlparse
 
 import pandas as pd
 import psutil
-from bench_runtime import ROOT
+from bench_runtime import ROOT, empty_warehouse
 from load import weather_payload
 
-from cother import ingest, loading, postgres
+from cother import ingest, postgres
 from cother.airflow_runner import dag_runs, migrate, standalone, wait_for
-from cother.database import connect
 from cother.regions import all_regions
 from cother.settings import get_settings
 
@@ -69,9 +68,7 @@ def stack_memory() -> int:
 
 
 def publish_history() -> None:
-    with connect() as conn, conn.cursor() as cur:
-        cur.execute("drop schema if exists raw, quarantine, ml, reference, staging, intermediate, marts cascade")
-    loading.ensure_warehouse()
+    empty_warehouse()
     for region in REGIONS:
         for source in ("open_meteo", "sample_cases"):
             ingest.publish(ingest.validate(ingest.land(source, region, HISTORY_START, DAY - timedelta(days=1))))

@@ -10,5 +10,6 @@ TRAINING_FEATURES = Asset(
 MODEL = Asset(name="model.cother_cases_forecaster", uri="cother://mlflow/models/cother_cases_forecaster", group="model")
 
 RAW_BY_KIND = {"weather": RAW_WEATHER, "cases": RAW_CASES}
+KINDS = tuple(RAW_BY_KIND)  # what the ingestion DAG loads per region
 # The ingestion DAG emits raw.weather / raw.cases through this alias, only when it announces.
 RAW_ALIAS = AssetAlias(name="raw.announced")

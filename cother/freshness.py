@@ -8,10 +8,9 @@ import os
 from datetime import date
 
 from cother import alerts
+from cother.assets import KINDS
 from cother.database import connect
 from cother.loading import ensure_warehouse
-
-KINDS = ("weather", "cases")
 
 
 def late_sources(requests: list[dict], allowed_days: int) -> list[dict]:

@@ -30,10 +30,8 @@ import os
 from airflow.sdk import AssetAlias, Param, dag, get_current_context, task, task_group
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from cother.assets import RAW_ALIAS
+from cother.assets import KINDS, RAW_ALIAS
 from cother.dag_defaults import DEFAULT_ARGS, START_DATE
-
-KINDS = ("weather", "cases")
 
 
 @dag(

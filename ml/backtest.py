@@ -69,13 +69,17 @@ def backtest(
     return pd.concat(forecasts, ignore_index=True)
 
 
+def mean_absolute_error(actual: pd.Series, forecast: pd.Series) -> float:
+    return float(np.mean(np.abs(actual.to_numpy(dtype=float) - forecast.to_numpy(dtype=float))))
+
+
 def metrics(actual: pd.Series, forecast: pd.Series, seasonal_naive: pd.Series) -> dict[str, float]:
     """MAE, RMSE, MASE (against seasonal naive on the same days) and R², over the days with a forecast."""
     known = forecast.notna()
     actual, forecast, seasonal_naive = actual[known], forecast[known], seasonal_naive[known]
     error = actual - forecast
-    mae = float(np.mean(np.abs(error))) if len(error) else np.nan
-    naive_mae = float(np.mean(np.abs(actual - seasonal_naive))) if len(error) else np.nan
+    mae = mean_absolute_error(actual, forecast) if len(error) else np.nan
+    naive_mae = mean_absolute_error(actual, seasonal_naive) if len(error) else np.nan
     total = float(np.sum((actual - actual.mean()) ** 2))
     return {
         "mae": mae,

@@ -13,13 +13,13 @@ import getpass
 import json
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from cother.database import connect
 from cother.loading import ensure_warehouse
 from cother.settings import get_settings
 from ml import registry
+from ml.backtest import mean_absolute_error as mae
 from ml.baselines import NAIVE
 
 CHAMPION, CHALLENGER = registry.CHAMPION, "challenger"
@@ -32,10 +32,6 @@ class Decision:
     promote: bool
     reason: str
     metrics: dict[str, float]
-
-
-def mae(actual: pd.Series, forecast: pd.Series) -> float:
-    return float(np.mean(np.abs(actual.to_numpy(dtype=float) - forecast.to_numpy(dtype=float))))
 
 
 def decide(latest: pd.DataFrame, champion: pd.Series | None, champion_version: str | None, margin: float) -> Decision:

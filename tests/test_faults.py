@@ -22,6 +22,7 @@ from cother import ingest, postgres, transform
 from cother.airflow_runner import wait_for
 from cother.database import connect, libpq_url, warehouse_url
 from cother.sources import SourceError
+from cother.sources.sample import bundled_period
 
 START, END = date(2021, 3, 1), date(2021, 3, 31)
 DAYS = (END - START).days + 1
@@ -144,7 +145,7 @@ def test_the_registry_unreachable_during_a_retrain_fails_cleanly_and_the_champio
 
     with registered_model("cother_test_faults"):
         empty_warehouse()
-        publish_seoul(date(2020, 10, 5), date(2021, 10, 5))
+        publish_seoul(*bundled_period())
         assert transform.build()["success"]
         champion = retrain(["seoul"])["version"]
         before = {table: table_contents(table) for table in ("ml.forecasts", "ml.model_promotions")}
