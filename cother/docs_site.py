@@ -18,18 +18,18 @@ class QuietHandler(SimpleHTTPRequestHandler):
 
 
 @contextmanager
-def served(port: int) -> Iterator[tuple[str, str]]:
-    """The dbt docs on `port` and the data docs on `port + 1`, in background threads, while the
-    block runs; yields their two addresses."""
+def served(dbt_docs_port: int, data_docs_port: int) -> Iterator[tuple[str, str]]:
+    """The dbt docs and the data docs on these ports (0: any free one), in background threads, while
+    the block runs; yields their two addresses."""
     settings = get_settings()
     servers = []
-    for offset, folder in enumerate((settings.dbt_target_dir, settings.data_docs_dir)):
+    for port, folder in ((dbt_docs_port, settings.dbt_target_dir), (data_docs_port, settings.data_docs_dir)):
         folder.mkdir(parents=True, exist_ok=True)
-        server = ThreadingHTTPServer(("127.0.0.1", port + offset), partial(QuietHandler, directory=str(folder)))
+        server = ThreadingHTTPServer(("127.0.0.1", port), partial(QuietHandler, directory=str(folder)))
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
     try:
-        yield f"http://127.0.0.1:{port}/index.html", f"http://127.0.0.1:{port + 1}/index.html"
+        yield tuple(f"http://127.0.0.1:{server.server_port}/index.html" for server in servers)
     finally:
         for server in servers:
             server.shutdown()
@@ -37,9 +37,9 @@ def served(port: int) -> Iterator[tuple[str, str]]:
 
 
 def serve(port: int) -> None:
-    """Generate the dbt docs, then serve both sites until interrupted."""
+    """Generate the dbt docs, then serve them on `port` and the data docs on `port + 1` until interrupted."""
     generate_docs()
-    with served(port) as (dbt_docs, data_docs):
+    with served(port, port + 1) as (dbt_docs, data_docs):
         print(f"dbt docs:  {dbt_docs}")
         print(f"data docs: {data_docs} (built by each validation)")
         try:

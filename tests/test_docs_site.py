@@ -13,7 +13,6 @@ import yaml
 from conftest import ROOT, empty_warehouse, publish_seoul, screenshot, wait_until
 
 from cother import docs_site, transform
-from cother.airflow_runner import free_port
 from cother.settings import get_settings
 
 MODEL = "fct_training_features"
@@ -33,7 +32,7 @@ def docs_url(postgres_server):
     publish_seoul(date(2021, 1, 1), date(2021, 3, 31))
     assert transform.build()["success"]
     transform.generate_docs(after_build=True)
-    with docs_site.served(free_port()) as (dbt_docs, _):
+    with docs_site.served(0, 0) as (dbt_docs, _):
         yield dbt_docs
 
 
