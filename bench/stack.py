@@ -57,14 +57,16 @@ def stack_processes() -> list[psutil.Process]:
     return [process for root in roots for process in [root, *root.children(recursive=True)]]
 
 
-def stack_memory() -> int:
-    total = 0
+def stack_memory() -> dict[str, int]:
+    """PSS per kind of process (the first words of its title)."""
+    kinds: dict[str, int] = {}
     for process in stack_processes():
         try:
-            total += process.memory_full_info().pss
+            title = " ".join(process.cmdline()).replace(str(ROOT / ".venv"), "")[:70]
+            kinds[title] = kinds.get(title, 0) + process.memory_full_info().pss
         except psutil.Error:
             pass  # it ended between the listing and the reading
-    return total
+    return kinds
 
 
 def publish_history() -> None:
@@ -90,16 +92,18 @@ def main() -> None:
         with standalone(settings.runtime_dir / "logs" / "bench-stack-standalone.log") as env:
             for dag_id in ("cother_ingest", "cother_transform", "cother_retrain"):
                 subprocess.run(["airflow", "dags", "unpause", dag_id], env=env, check=True, capture_output=True)
-            idle = stack_memory()
+            idle = sum(stack_memory().values())
             retrains = len(dag_runs("cother_retrain"))
             conf = {"start_date": str(DAY), "end_date": str(DAY), "regions": REGIONS}
             started = time.perf_counter()
             subprocess.run(["airflow", "dags", "trigger", "cother_ingest", "-c", json.dumps(conf)], env=env, check=True)
-            peak = idle
+            peak, at_peak = idle, {}
 
             def retrained():
-                nonlocal peak
-                peak = max(peak, stack_memory())
+                nonlocal peak, at_peak
+                kinds = stack_memory()
+                if sum(kinds.values()) > peak:
+                    peak, at_peak = sum(kinds.values()), kinds
                 runs = dag_runs("cother_retrain")[retrains:]
                 return runs and runs[-1][1] in ("success", "failed") and runs
 
@@ -110,6 +114,9 @@ def main() -> None:
         print(
             f"stack memory (PSS of PostgreSQL and airflow standalone): idle {idle / 2**30:.2f} GiB, peak {peak / 2**30:.2f} GiB (target: under 2 GiB)"
         )
+        print("  at the peak, by process:")
+        for title, pss in sorted(at_peak.items(), key=lambda kind: -kind[1]):
+            print(f"  {pss / 2**20:7.0f} MiB  {title}")
         assert runs[-1][1] == "success", "cother_retrain failed: see the task logs"
     finally:
         postgres.stop()

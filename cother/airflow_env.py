@@ -1,4 +1,5 @@
-"""Airflow configured by the project: home in the runtime folder, DAGs from dags/, metadata on PostgreSQL.
+"""Airflow configured by the project: home in the runtime folder, DAGs from dags/, the UI plugin from
+plugins/, metadata on PostgreSQL.
 
 Everything is passed as AIRFLOW__* environment variables (they win over airflow.cfg). The secrets
 Airflow needs (JWT, API key, Fernet key) are taken from the environment when set there, and otherwise
@@ -44,12 +45,15 @@ def airflow_environment() -> dict[str, str]:
     return {
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": url.render_as_string(hide_password=False),
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
         "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Asia/Seoul",
-        "AIRFLOW__CORE__PARALLELISM": "4",
+        "AIRFLOW__CORE__PARALLELISM": "8",
+        "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.5",
+        "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
         **{name: os.environ.get(name) or generated[name] for name in SECRET_VARIABLES},
         "PATH": venv_bin + os.pathsep + os.environ.get("PATH", ""),

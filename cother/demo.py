@@ -54,11 +54,12 @@ def run() -> None:
     started = _step(f"cother_ingest: {REGION} {start}..{end} (sample weather and cases), task logs in {log}")
     ingest = test_dag("cother_ingest", {"start_date": str(start), "end_date": str(end), "regions": [REGION]}, log)
     _done(started)
-    started = _step("cother_transform: dbt build, quality gate on the training slice")
-    transform = test_dag("cother_transform", {"regions": [REGION]}, log)
+    started = _step("cother_transform: dbt build and docs, each model's status")
+    transform = test_dag("cother_transform", {}, log)
     _done(started)
-    started = _step("cother_retrain: backtest, register, promotion gate")
-    retrain = test_dag("cother_retrain", {"regions": [REGION]}, log)["train_and_register"][0]
+    started = _step("cother_retrain: quality gate on the training slice, backtest, register, promotion gate")
+    retrained = test_dag("cother_retrain", {"regions": [REGION]}, log)
+    retrain = retrained["train_and_register"][0]
     _done(started)
 
     print("\nRows loaded in this run")
@@ -76,11 +77,11 @@ def run() -> None:
             print(
                 f"  {validated['suite']:<32} passed  warnings {validated['warnings']}  validation {validated['validation_id']}"
             )
-    for validated in transform["validate_training_slice"][0]["validations"]:
+    for validated in retrained["validate_training_slice"][0]:
         print(
             f"  {'fct_training_features':<32} passed  {validated['rows']} rows {validated['window']}  validation {validated['validation_id']}"
         )
-    print(f"\ndbt build (invocation {transform['validate_training_slice'][0]['dbt_invocation_id']})")
+    print("\ndbt build, one line per model and tested source")
     for line in transform["dbt_node"]:
         print(f"  {line}")
     print(f"\nModel {settings.model_name} version {retrain['version']}, trained on {retrain['training_window']}")

@@ -130,10 +130,13 @@ def check_node(status: dict) -> str:
 
 
 def build() -> dict:
-    """`dbt build` of every model and test: the invocation id, whether it succeeded and each node's status.
+    """`dbt build` of every model and test, then, if it passed, `dbt docs generate`: the invocation id,
+    whether the build succeeded, each node's status and the docs catalog (None when the build failed).
 
     A failing model or test does not raise here, so that each model's status reaches Airflow; a
-    failure that no model or source accounts for (a compile or connection error) does.
+    failure that no model or source accounts for (a compile or connection error) does, and so does a
+    failing docs generation. The docs are generated in the same process, from the build's manifest:
+    a second dbt process would cost more than the catalog itself.
     """
     from cother.loading import sync_regions
 
@@ -142,7 +145,8 @@ def build() -> dict:
     statuses = node_statuses(run)
     if not any(status["status"] in FAILED or status["failures"] for status in statuses):
         run.raise_for_failure()
-    return {"invocation_id": run.invocation_id, "success": run.success, "nodes": statuses}
+    catalog = generate_docs(after_build=True) if run.success else None
+    return {"invocation_id": run.invocation_id, "success": run.success, "nodes": statuses, "docs": catalog}
 
 
 def generate_docs(after_build: bool = False) -> str:

@@ -39,6 +39,7 @@ from cother.dag_defaults import DEFAULT_ARGS, START_DATE
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
+    max_active_tasks=4,  # with at most 2 of them validating: Great Expectations is the memory-hungry part
     default_args=DEFAULT_ARGS,
     doc_md=__doc__,
     tags=["cother", "ingestion"],
@@ -81,7 +82,7 @@ def cother_ingest():
         start, end = date.fromisoformat(request["start"]), date.fromisoformat(request["end"])
         return land(request[f"{kind}_source"], request["region"], start, end, request["force_fetch"])
 
-    @task(map_index_template="{{ region }}")
+    @task(max_active_tis_per_dag=1, map_index_template="{{ region }}")  # one Great Expectations process per kind
     def validate(batch: dict) -> dict:
         from airflow.sdk.exceptions import AirflowFailException
 

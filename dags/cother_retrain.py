@@ -1,8 +1,11 @@
 """
 ### cother_retrain: backtest, refit, register; move `champion` only if the new version wins
 
-Runs when `marts.fct_training_features` passed its gate, on the regions whose slices passed (a manual
-run takes `regions`). A rolling-origin backtest (8 folds, expanding window) scores the forecaster
+Runs when `cother_transform` rebuilt `marts.fct_training_features` and its dbt tests passed.
+`validate_training_slice` first runs each region's slice of the mart that training reads through
+Great Expectations (`expectations/fct_training_features.json`; the summary table is in its log): a
+slice that fails stops the run there, and nothing is trained or registered. `regions` defaults to
+`COTHER_REGIONS`. Then `train_and_register`: a rolling-origin backtest (8 folds, expanding window) scores the forecaster
 (one LightGBM per horizon, 1 and 7 days ahead, over all regions) beside persistence, seasonal naive,
 the 7-day mean and the 2021 project's weather model; the model is refitted on every labelled day and
 registered with its lineage, plots and model card. `champion` moves to it only if it beats the
@@ -13,6 +16,8 @@ move it by hand with `cother model promote VERSION` or `cother model rollback`.
 Versions, runs, model cards and plots: [MLflow](http://127.0.0.1:5000/#/models/cother_cases_forecaster)
 (`make mlflow-ui`); the forecasts: `marts.fct_forecasts` in the [dbt docs](http://127.0.0.1:8081/index.html).
 """
+
+import os
 
 from airflow.sdk import Param, dag, get_current_context, task
 
@@ -27,34 +32,37 @@ from cother.dag_defaults import DEFAULT_ARGS, START_DATE
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
     doc_md=__doc__,
-    tags=["cother", "ml"],
+    tags=["cother", "ml", "quality"],
     params={
         "regions": Param(
-            ["seoul"], type="array", description="Regions of a manual run (asset runs take the validated ones)"
+            os.environ.get("COTHER_REGIONS", "seoul").split(","),
+            type="array",
+            description="Regions whose training slice is validated, then trained on",
         )
     },
 )
 def cother_retrain():
+    @task
+    def validate_training_slice(params=None) -> list[dict]:
+        from ml.features import validate_training_slice
+
+        return [validate_training_slice(region) for region in params["regions"]]
+
     @task(outlets=[MODEL])
-    def train_and_register(params=None, triggering_asset_events=None, outlet_events=None) -> dict:
+    def train_and_register(validations: list[dict], triggering_asset_events=None, outlet_events=None) -> dict:
         from ml.train import retrain
 
         events = triggering_asset_events.get(TRAINING_FEATURES, []) if triggering_asset_events else []
-        provenance, regions = {}, params["regions"]
-        for event in events:  # the latest event wins: its slices are the data this run reads
-            validations = event.extra.get("validations", [])
-            provenance = {
-                "dbt_invocation_id": event.extra.get("dbt_invocation_id"),
-                "slice_validation_ids": ",".join(v["validation_id"] for v in validations),
-            }
-            regions = [v["region"] for v in validations]
+        provenance = {"slice_validation_ids": ",".join(v["validation_id"] for v in validations)}
+        if events:  # the latest build is the one whose mart this run reads
+            provenance["dbt_invocation_id"] = events[-1].extra.get("dbt_invocation_id")
         context = get_current_context()
         moved_by = f"airflow:{context['dag'].dag_id}/{context['run_id']}"
-        result = retrain(regions, provenance, moved_by)
+        result = retrain([v["region"] for v in validations], provenance, moved_by)
         outlet_events[MODEL].extra = {"version": result["version"], "alias": result["alias"]}
         return result
 
-    train_and_register()
+    train_and_register(validate_training_slice())
 
 
 cother_retrain()

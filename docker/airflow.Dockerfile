@@ -17,6 +17,7 @@ COPY --chown=airflow:root . .
 RUN uv pip install --no-cache --no-deps --python "$(command -v python)" .
 
 ENV AIRFLOW__CORE__DAGS_FOLDER=/opt/cother/dags \
+    AIRFLOW__CORE__PLUGINS_FOLDER=/opt/cother/plugins \
     AIRFLOW__CORE__LOAD_EXAMPLES=False \
     COTHER_RUNTIME_DIR=/runtime \
     COTHER_LANDING_DIR=/data/landing

@@ -108,6 +108,7 @@ def retrain(regions: list[str] | None = None, provenance: dict | None = None, mo
     return {
         "regions": trained_regions,
         "version": version,
+        "run_id": run_id,
         "alias": alias,
         "promoted": decision.promote,
         "decision": decision.reason,

@@ -1,39 +1,136 @@
 """The Airflow UI in headless Chromium: log into a real `airflow standalone` started here, see the three
-DAGs listed with no import error, open a DAG's page with its grid of tasks and task groups;
-screenshots go to test-artifacts/."""
+DAGs listed with no import error, open a DAG's page with its grid of tasks and task groups; after one run
+of the three DAGs, see the asset graph go from the raw tables through the mart to the model, and go from
+the retrain's task to the MLflow run that registered its model version in one click (plugins/cother_ui.py,
+against a real MLflow UI started here); screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
 
 import pytest
-from conftest import TEST_RUNTIME, screenshot, wait_until
+from conftest import TEST_RUNTIME, empty_warehouse, registered_model, screenshot, wait_until
 
-from cother.airflow_runner import standalone
+from cother.airflow_runner import free_port, standalone, wait_for
 from cother.settings import get_settings
+from cother.sources.sample import bundled_period
 
+DAGS_DIR = Path(__file__).resolve().parent.parent / "dags"
 DAG_IDS = ["cother_ingest", "cother_retrain", "cother_transform"]
+ASSETS = ["raw.weather", "raw.cases", "marts.fct_training_features", "model.cother_cases_forecaster"]
+MODEL_NAME = "cother_test_airflow_ui"
+
+
+def request(url: str, token: str | None = None, method: str = "GET", body: dict | None = None):
+    data = None if body is None else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {})
+    return urllib.request.urlopen(urllib.request.Request(url, data, headers, method=method), timeout=30)
+
+
+def get_json(url: str, token: str | None = None, method: str = "GET", body: dict | None = None):
+    with request(url, token, method, body) as answer:
+        return json.load(answer) if answer.status != 204 else None
+
+
+def reachable(url: str) -> bool:
+    try:
+        request(url).close()
+        return True
+    except OSError:
+        return False
+
+
+def group_ended(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return False
+    except ProcessLookupError:
+        return True
 
 
 @pytest.fixture(scope="module")
-def airflow_ui(airflow_db):
-    with standalone(TEST_RUNTIME / "logs" / "ui-standalone.log") as env:
+def mlflow_ui(postgres_server):
+    """The MLflow UI that `make mlflow-ui` serves (`cother mlflow-ui`), on a free port."""
+    port = free_port()
+    log = TEST_RUNTIME / "logs" / "mlflow-ui.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as out:
+        command = [str(Path(sys.executable).parent / "cother"), "mlflow-ui", "--port", str(port)]
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_for(lambda: reachable(f"{url}/health"), 120, f"the MLflow UI (log: {log})")
+            yield url
+        finally:  # `cother mlflow-ui` ends at once, its server after it
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(60)
+            wait_for(lambda: group_ended(process.pid), 60, "the MLflow UI to stop", every_s=0.5)
+
+
+@pytest.fixture(scope="module")
+def pipeline(airflow_db):
+    """One run of each DAG over the bundled Seoul period with dag.test(), as in test_end_to_end, before
+    the standalone starts (its scheduler and dag.test() would otherwise update the same rows at once),
+    registering under a model name of this module's own; yields the run ids."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    start, end = bundled_period()
+    confs = {
+        "cother_ingest": {"start_date": str(start), "end_date": str(end), "regions": ["seoul"]},
+        "cother_transform": {},
+        "cother_retrain": {"regions": ["seoul"]},
+    }
+    dags = DagBag(dag_folder=str(DAGS_DIR)).dags
+    with registered_model(MODEL_NAME):
+        empty_warehouse()
+        runs = {}
+        for dag_id, conf in confs.items():
+            dag_run = dags[dag_id].test(run_conf=conf)
+            runs[dag_id] = dag_run.run_id
+            assert dag_run.state == "success", f"{dag_id} failed"
+        yield runs
+
+
+@pytest.fixture(scope="module")
+def airflow_ui(pipeline, mlflow_ui):
+    """`airflow standalone`, its "MLflow run" links to the MLflow UI above (COTHER_MLFLOW_UI_URL); yields
+    its address, the admin password and a REST API token. The pipeline's runs are deleted at the end,
+    so that the other tests' counts of DAG runs stay theirs."""
+    with standalone(TEST_RUNTIME / "logs" / "ui-standalone.log", COTHER_MLFLOW_UI_URL=mlflow_ui) as env:
+        url = f"http://127.0.0.1:{env['AIRFLOW__API__PORT']}"
         passwords = get_settings().airflow_home / "simple_auth_manager_passwords.json.generated"
-        yield f"http://127.0.0.1:{env['AIRFLOW__API__PORT']}", json.loads(passwords.read_text())["admin"]
+        password = json.loads(passwords.read_text())["admin"]
+        token = get_json(f"{url}/auth/token", method="POST", body={"username": "admin", "password": password})
+        try:
+            yield {"url": url, "password": password, "token": token["access_token"]}
+        finally:
+            for dag_id, run_id in pipeline.items():
+                get_json(f"{url}/api/v2/dags/{dag_id}/dagRuns/{run_id}", token["access_token"], "DELETE")
 
 
-def test_log_in_see_the_dags_without_import_errors_and_open_a_grid(airflow_ui, browser):
+@pytest.fixture(scope="module")
+def logged_in(airflow_ui, browser):
     from selenium.webdriver.common.by import By
 
-    url, password = airflow_ui
-    browser.get(f"{url}/")
+    browser.get(f"{airflow_ui['url']}/")
     wait_until(browser, lambda b: b.find_elements(By.NAME, "username"))
     browser.find_element(By.NAME, "username").send_keys("admin")
-    browser.find_element(By.NAME, "password").send_keys(password)
+    browser.find_element(By.NAME, "password").send_keys(airflow_ui["password"])
     browser.find_element(By.CSS_SELECTOR, "button[type='submit']").click()
     wait_until(browser, lambda b: "/auth/login" not in b.current_url)
+    return airflow_ui["url"]
 
-    browser.get(f"{url}/dags")
+
+def test_log_in_see_the_dags_without_import_errors_and_open_a_grid(logged_in, browser):
+    from selenium.webdriver.common.by import By
+
+    browser.get(f"{logged_in}/dags")
     listed = wait_until(
         browser, lambda b: all(dag_id in b.find_element(By.TAG_NAME, "body").text for dag_id in DAG_IDS)
     )
@@ -42,9 +139,58 @@ def test_log_in_see_the_dags_without_import_errors_and_open_a_grid(airflow_ui, b
     assert "import error" not in page.lower(), page
     screenshot(browser, "airflow-dag-list.png")
 
-    browser.get(f"{url}/dags/cother_ingest")
+    browser.get(f"{logged_in}/dags/cother_ingest")
     wait_until(browser, lambda b: "plan" in b.find_element(By.TAG_NAME, "body").text)
     page = browser.find_element(By.TAG_NAME, "body").text
     for task_or_group in ("plan", "weather", "cases", "announce", "check_freshness"):
         assert task_or_group in page, f"{task_or_group} is not in the grid"
     screenshot(browser, "airflow-cother-ingest-grid.png")
+
+
+def test_the_asset_graph_goes_from_the_raw_tables_through_the_mart_to_the_model(pipeline, logged_in, browser):
+    from selenium.webdriver.common.by import By
+
+    browser.get(f"{logged_in}/assets")
+    wait_until(browser, lambda b: all(name in b.find_element(By.TAG_NAME, "body").text for name in ASSETS))
+    screenshot(browser, "airflow-assets.png")
+
+    browser.find_element(By.LINK_TEXT, "model.cother_cases_forecaster").click()  # its graph: all it comes from
+    graph = ASSETS + DAG_IDS
+    wait_until(browser, lambda b: all(node in b.find_element(By.TAG_NAME, "body").text for node in graph))
+    screenshot(browser, "airflow-asset-graph.png")
+
+
+def test_the_retrain_task_links_the_mlflow_run_of_its_model_version(
+    pipeline, airflow_ui, mlflow_ui, logged_in, browser
+):
+    from selenium.webdriver.common.by import By
+
+    run_id, token = pipeline["cother_retrain"], airflow_ui["token"]
+    task_instances = f"{logged_in}/api/v2/dags/cother_retrain/dagRuns/{run_id}/taskInstances"
+    returned = get_json(f"{task_instances}/train_and_register/xcomEntries/return_value", token)["value"]
+    version = get_json(
+        f"{mlflow_ui}/api/2.0/mlflow/model-versions/get?name={MODEL_NAME}&version={returned['version']}"
+    )["model_version"]
+    run = get_json(f"{mlflow_ui}/api/2.0/mlflow/runs/get?run_id={version['run_id']}")["run"]["info"]
+    link = f"{mlflow_ui}/#/runs/{run['run_id']}"
+    assert get_json(f"{task_instances}/train_and_register/links", token)["extra_links"] == {"MLflow run": link}
+    assert get_json(f"{task_instances}/validate_training_slice/links", token)["extra_links"] == {"MLflow run": None}
+
+    # the task instance's Details tab, where Airflow shows its extra links
+    browser.get(f"{logged_in}/dags/cother_retrain/runs/{run_id}/tasks/train_and_register/details")
+    button = wait_until(browser, lambda b: b.find_elements(By.LINK_TEXT, "MLflow run"))[0]
+    assert button.get_attribute("href") == link
+    screenshot(browser, "airflow-retrain-mlflow-link.png")
+
+    airflow_tab = browser.current_window_handle
+    button.click()
+    wait_until(browser, lambda b: len(b.window_handles) == 2)
+    browser.switch_to.window(next(handle for handle in browser.window_handles if handle != airflow_tab))
+    try:  # MLflow opens the run in its experiment
+        run_page = f"#/experiments/{run['experiment_id']}/runs/{run['run_id']}"
+        wait_until(browser, lambda b: b.current_url.endswith(run_page))
+        wait_until(browser, lambda b: run["run_name"] in b.find_element(By.TAG_NAME, "body").text)
+        screenshot(browser, "mlflow-run-from-airflow.png")
+    finally:
+        browser.close()
+        browser.switch_to.window(airflow_tab)

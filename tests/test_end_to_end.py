@@ -1,6 +1,7 @@
 """The real DAGs, run with dag.test() on the embedded PostgreSQL, dbt, Great Expectations and MLflow."""
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -53,17 +54,23 @@ def champion_version():
 
 @pytest.fixture(scope="module")
 def first_pipeline_run(dags, postgres_server):
-    with registered_model("cother_test_end_to_end"):
+    with registered_model("cother_test_end_to_end") as model:
         empty_warehouse()
         yield {
+            "model": model,
             "ingest": run(dags["cother_ingest"], INGEST_CONF),
-            "transform": run(dags["cother_transform"], {"regions": ["seoul"]}),
+            "transform": run(dags["cother_transform"], {}),
             "retrain": run(dags["cother_retrain"], {"regions": ["seoul"]}),
         }
 
 
 def test_the_three_dags_succeed_over_the_bundled_period(first_pipeline_run):
-    assert first_pipeline_run == {"ingest": (True, []), "transform": (True, []), "retrain": (True, [])}
+    assert first_pipeline_run == {
+        "model": "cother_test_end_to_end",
+        "ingest": (True, []),
+        "transform": (True, []),
+        "retrain": (True, []),
+    }
     days = (END - START).days + 1
     assert [row_count(table) for table in RAW_TABLES] == [days, days]
     assert row_count("marts.fct_training_features") == days + 1  # and the forecast row
@@ -90,8 +97,6 @@ def test_the_champion_loads_from_the_registry_and_forecasts(first_pipeline_run):
 
 
 def test_the_retrain_writes_its_forecasts_to_the_forecast_mart(first_pipeline_run):
-    from datetime import timedelta
-
     from cother.database import connect
 
     with connect() as conn, conn.cursor() as cur:
@@ -114,7 +119,7 @@ def test_a_second_run_leaves_the_same_rows_and_registers_a_challenger(first_pipe
     before = {table: table_contents(table) for table in [*RAW_TABLES, "marts.fct_training_features"]}
     version = int(registry.champion_version())
     assert run(dags["cother_ingest"], INGEST_CONF) == (True, [])
-    assert run(dags["cother_transform"], {"regions": ["seoul"]}) == (True, [])
+    assert run(dags["cother_transform"], {}) == (True, [])
     assert run(dags["cother_retrain"], {"regions": ["seoul"]}) == (True, [])
     assert {table: table_contents(table) for table in before} == before
     assert str(registry.alias_version("challenger").version) == str(version + 1)  # nothing new to win with
@@ -187,18 +192,63 @@ def test_a_failed_task_and_a_late_source_send_alerts_naming_them(first_pipeline_
     }
 
 
-def test_each_dbt_model_shows_its_own_status_and_a_failing_test_stops_the_slice_gate(first_pipeline_run, dags):
-    """A row that bypassed the ingestion gate fails a dbt test of stg_kma__weather_daily: that model's
-    task is red and names the test, the models built from it are skipped, the rest are green, and
-    neither the training slice gate nor the docs run. Runs last: it leaves the bad row behind."""
+def test_a_training_slice_failing_its_gate_stops_the_retrain_and_keeps_the_champion(
+    first_pipeline_run, dags, monkeypatch
+):
+    """A day missing from the mart (deleted behind dbt's back) fails the slice's row count: the retrain
+    stops at validate_training_slice with the gate's message, nothing is registered, the champion stays."""
+    from fake_api import FakeApi
+
     from cother.database import connect
+    from ml import registry
+
+    webhook = FakeApi()
+    monkeypatch.setenv("COTHER_ALERT_WEBHOOK_URL", webhook.url("/alerts"))
+    registered = f"name = '{first_pipeline_run['model']}'"
+    champion, versions = champion_version(), len(registry.client().search_model_versions(registered))
+    missing = START + timedelta(days=100)
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "create table marts.held_day as select * from marts.fct_training_features"
+            " where region = 'seoul' and date_day = %s",
+            (missing,),
+        )
+        cur.execute(
+            "delete from marts.fct_training_features as f using marts.held_day as held"
+            " where f.region = held.region and f.date_day = held.date_day"
+        )
+    try:
+        dag_run = dags["cother_retrain"].test(run_conf={"regions": ["seoul"]})
+    finally:
+        with connect() as conn, conn.cursor() as cur:
+            cur.execute("insert into marts.fct_training_features select * from marts.held_day")
+            cur.execute("drop table marts.held_day")
+    states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
+    assert dag_run.state == "failed"
+    assert states == {"validate_training_slice": "failed", "train_and_register": "upstream_failed"}
+    (alert,) = [json.loads(body) for path, body in webhook.posts if path == "/alerts"]
+    assert alert["task_id"] == "validate_training_slice"
+    for named in ("fct_training_features", "region seoul", "expect_table_row_count_to_equal"):
+        assert named in alert["error"]
+    assert champion_version() == champion
+    assert len(registry.client().search_model_versions(registered)) == versions
+
+
+def test_each_dbt_model_shows_its_own_status_and_a_failing_test_emits_nothing(first_pipeline_run, dags):
+    """A row that bypassed the ingestion gate fails a dbt test of stg_kma__weather_daily: that model's
+    task is red and names the test, the models built from it are skipped, the rest are green, the docs
+    are not regenerated and no retrain is scheduled. Runs last: it leaves the bad row behind."""
+    from cother.database import connect
+    from cother.settings import get_settings
 
     with connect() as conn, conn.cursor() as cur:
         cur.execute("update raw.kma_asos_daily set avgta = 99 where region = 'seoul' and date = %s", (END,))
     announced = training_features_events()
     assert announced >= 1  # the successful transforms before this one emitted it
+    catalog = get_settings().dbt_target_dir / "catalog.json"
+    generated = catalog.stat().st_mtime_ns
     transform = dags["cother_transform"]
-    dag_run = transform.test(run_conf={"regions": ["seoul"]})
+    dag_run = transform.test()
     instances = dag_run.get_task_instances()
     models = {ti.rendered_map_index: ti.state for ti in instances if ti.task_id == "dbt_node"}
     states = {ti.task_id: ti.state for ti in instances if ti.task_id != "dbt_node"}
@@ -206,5 +256,6 @@ def test_each_dbt_model_shows_its_own_status_and_a_failing_test_stops_the_slice_
     assert models["stg_kma__weather_daily"] == "failed"
     assert models["int_weather__daily_canonical"] == models["fct_training_features"] == "skipped"
     assert models["stg_coronaboard__cases_daily"] == models["dim_region"] == "success"
-    assert states == {"dbt_build": "success", "validate_training_slice": "skipped", "dbt_docs_generate": "skipped"}
+    assert states == {"dbt_build": "success"}
+    assert catalog.stat().st_mtime_ns == generated  # the docs still describe the last build that passed
     assert training_features_events() == announced  # nothing schedules a retrain on this build

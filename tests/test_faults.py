@@ -1,6 +1,7 @@
 """Faults the platform survives, each provoked for real on the test PostgreSQL: a server restart in
 the middle of a load, a load killed mid-way, two loads of the same partitions at once, a source down
-and back, and the MLflow registry unreachable during a retrain. Each ends with the rows a single clean
+and back (in the client, and at DAG level through Airflow's task retries), and the MLflow registry
+unreachable during a retrain. Each ends with the rows a single clean
 run leaves, and nothing published half-way."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import subprocess
 import sys
 import threading
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 
 import psycopg2
 import pytest
@@ -68,6 +69,18 @@ def in_thread(function, *args):
     return thread, outcome
 
 
+def retrying_ingest_dag():
+    """cother_ingest with its production retries, after 1 s instead of 30."""
+    from airflow import settings
+    from airflow.dag_processing.dagbag import DagBag
+
+    settings.Session.remove()  # this process's Airflow session may hold a connection a server restart cut
+    dag = DagBag(dag_folder=str(ROOT / "dags")).dags["cother_ingest"]
+    for task in dag.tasks:
+        task.retry_delay = task.max_retry_delay = timedelta(seconds=1)
+    return dag
+
+
 @pytest.fixture
 def cases_batch(warehouse):
     return ingest.validate(ingest.land("sample_cases", "seoul", START, END))
@@ -119,8 +132,6 @@ def test_two_loads_of_the_same_partitions_at_once_leave_the_rows_of_one(cases_ba
 
 
 def test_a_source_down_then_back_lands_once_and_loads_once(warehouse, api):
-    from datetime import timedelta
-
     from fake_api import OPEN_METEO, Answer
     from test_live_sources import open_meteo_body
 
@@ -135,6 +146,31 @@ def test_a_source_down_then_back_lands_once_and_loads_once(warehouse, api):
     again = ingest.land("open_meteo", "seoul", START, END)  # the next run: the landed range is reused
     assert again == batch and ingest.publish(ingest.validate(again))["rows"] == 0
     assert row_count("raw.open_meteo_daily") == DAYS
+
+
+def test_a_source_down_beyond_the_clients_retries_is_retried_by_airflow_and_loads_once(warehouse, airflow_db, api):
+    """The same outage at DAG level: Open-Meteo answers 503 longer than the HTTP client retries, so the
+    first try of `weather.land` fails; Airflow retries the task (its production retries, after 1 s here
+    instead of 30), the source is back, and the run ends with the month landed and loaded once."""
+    from fake_api import OPEN_METEO, Answer
+    from test_live_sources import open_meteo_body
+
+    from cother.settings import get_settings
+
+    dag = retrying_ingest_dag()
+    attempts = int(os.environ["COTHER_HTTP_ATTEMPTS"])
+    days = [START + timedelta(days=offset) for offset in range(DAYS)]
+    api.script(OPEN_METEO, *[Answer("unavailable", 503)] * attempts, Answer(open_meteo_body(days)))
+    conf = {"start_date": str(START), "end_date": str(END), "regions": ["seoul"], "weather_source": "open_meteo"}
+    dag_run = dag.test(run_conf=conf)
+    assert dag_run.state == "success"
+    (land,) = [ti for ti in dag_run.get_task_instances() if ti.task_id == "weather.land"]
+    assert (land.state, land.try_number) == ("success", 2)  # failed once, retried by Airflow
+    assert len([path for path, _ in api.requests if path == OPEN_METEO]) == attempts + 1
+    assert row_count("raw.open_meteo_daily") == DAYS
+    assert row_count("raw.batch_log where source = 'open_meteo'") == 1
+    landed = get_settings().landing_dir / "open_meteo" / "seoul"
+    assert len([path for path in landed.iterdir() if not path.name.endswith(".meta.json")]) == 1
 
 
 def test_the_registry_unreachable_during_a_retrain_fails_cleanly_and_the_champion_stays(postgres_server, monkeypatch):
