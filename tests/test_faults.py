@@ -1,8 +1,8 @@
 """Faults the platform survives, each provoked for real on the test PostgreSQL: a server restart in
-the middle of a load, a load killed mid-way, two loads of the same partitions at once, a source down
-and back (in the client, and at DAG level through Airflow's task retries), and the MLflow registry
-unreachable during a retrain. Each ends with the rows a single clean
-run leaves, and nothing published half-way."""
+the middle of a load (in the loading code, and at DAG level through Airflow's task retries), a load
+killed mid-way, two loads of the same partitions at once, a source down and back (in the client, and
+at DAG level), and the MLflow registry unreachable during a retrain. Each ends with the rows a single
+clean run leaves, and nothing published half-way."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from datetime import date, timedelta
 
 import psycopg2
 import pytest
-from conftest import ROOT, empty_warehouse, publish_seoul, registered_model, row_count, table_contents
+from conftest import ROOT, TEST_RUNTIME, empty_warehouse, publish_seoul, registered_model, row_count, table_contents
 
 from cother import ingest, postgres, transform
 from cother.airflow_runner import wait_for
@@ -32,11 +32,12 @@ CASES = "raw.coronaboard_cases"
 
 @contextmanager
 def table_locked(table: str):
-    """Another session holds an exclusive lock on `table`: any load into it waits inside its transaction."""
+    """Another session holds an exclusive lock on `table`: any load into it waits inside its transaction
+    (reads, such as a gate's, go on)."""
     conn = psycopg2.connect(libpq_url(warehouse_url()))
     try:
         with conn.cursor() as cur:
-            cur.execute(f"lock table {table} in access exclusive mode")  # noqa: S608 -- the test's own table name
+            cur.execute(f"lock table {table} in exclusive mode")  # noqa: S608 -- the test's own table name
             yield
     finally:
         try:
@@ -79,6 +80,33 @@ def retrying_ingest_dag():
     for task in dag.tasks:
         task.retry_delay = task.max_retry_delay = timedelta(seconds=1)
     return dag
+
+
+@pytest.fixture
+def warehouse_server(postgres_server, monkeypatch):
+    """The warehouse on an embedded PostgreSQL of its own, apart from Airflow's metadata database (as a
+    production deployment may have them), so that restarting it leaves Airflow's own database up."""
+    from cother.airflow_runner import free_port
+    from cother.database import airflow_url, mlflow_url
+    from cother.settings import get_settings
+
+    monkeypatch.setenv("COTHER_AIRFLOW_DATABASE_URL", airflow_url())
+    monkeypatch.setenv("COTHER_MLFLOW_DATABASE_URL", mlflow_url())
+    with monkeypatch.context() as second:
+        second.setenv("COTHER_RUNTIME_DIR", str(TEST_RUNTIME / "warehouse-server"))
+        second.setenv("COTHER_PG_PORT", str(free_port()))
+        get_settings.cache_clear()
+        url = postgres.start()
+        server = postgres.EmbeddedPostgres()
+    monkeypatch.setenv("COTHER_DATABASE_URL", url)
+    get_settings.cache_clear()
+    empty_warehouse()
+    try:
+        yield server
+    finally:
+        server.stop()
+        monkeypatch.undo()
+        get_settings.cache_clear()
 
 
 @pytest.fixture
@@ -146,6 +174,29 @@ def test_a_source_down_then_back_lands_once_and_loads_once(warehouse, api):
     again = ingest.land("open_meteo", "seoul", START, END)  # the next run: the landed range is reused
     assert again == batch and ingest.publish(ingest.validate(again))["rows"] == 0
     assert row_count("raw.open_meteo_daily") == DAYS
+
+
+def test_the_warehouse_restarted_during_the_ingest_dags_load_is_retried_by_airflow(airflow_db, warehouse_server):
+    """The restart at DAG level: `cases.publish` waits inside its transaction when the warehouse's
+    PostgreSQL restarts; the task fails, Airflow retries it, and the run ends with the month loaded once."""
+    dag = retrying_ingest_dag()
+
+    def restart_once_the_load_waits() -> None:
+        try:
+            wait_for(lambda: loads_waiting(CASES), 120, "the load to reach the locked table", every_s=0.2)
+        finally:  # the restart also ends the lock, so the run can never hang on it
+            warehouse_server.stop()  # fast shutdown: every session is cut, the load's transaction with it
+            warehouse_server.start()
+
+    with table_locked(CASES):
+        restarter, restarted = in_thread(restart_once_the_load_waits)
+        dag_run = dag.test(run_conf={"start_date": str(START), "end_date": str(END), "regions": ["seoul"]})
+        restarter.join(60)
+    assert "error" not in restarted, restarted
+    assert dag_run.state == "success"
+    (publish,) = [ti for ti in dag_run.get_task_instances() if ti.task_id == "cases.publish"]
+    assert (publish.state, publish.try_number) == ("success", 2)  # failed once, retried by Airflow
+    assert row_count(CASES) == DAYS and row_count("raw.batch_log where source = 'sample_cases'") == 1
 
 
 def test_a_source_down_beyond_the_clients_retries_is_retried_by_airflow_and_loads_once(warehouse, airflow_db, api):
