@@ -1,6 +1,7 @@
 """The real DAGs, run with dag.test() on the embedded PostgreSQL, dbt, Great Expectations and MLflow."""
 
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -193,10 +194,11 @@ def test_a_failed_task_and_a_late_source_send_alerts_naming_them(first_pipeline_
 
 
 def test_a_training_slice_failing_its_gate_stops_the_retrain_and_keeps_the_champion(
-    first_pipeline_run, dags, monkeypatch
+    first_pipeline_run, dags, monkeypatch, capfd
 ):
     """A day missing from the mart (deleted behind dbt's back) fails the slice's row count: the retrain
-    stops at validate_training_slice with the gate's message, nothing is registered, the champion stays."""
+    stops at validate_training_slice with the gate's message and its summary table in the task's
+    output (what its log shows), nothing is registered, the champion stays."""
     from fake_api import FakeApi
 
     from cother.database import connect
@@ -226,6 +228,9 @@ def test_a_training_slice_failing_its_gate_stops_the_retrain_and_keeps_the_champ
     states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
     assert dag_run.state == "failed"
     assert states == {"validate_training_slice": "failed", "train_and_register": "upstream_failed"}
+    output = capfd.readouterr().out
+    assert "quality gate failed: suite fct_training_features on marts.fct_training_features, region seoul" in output
+    assert re.search(r"FAILED\s+error\s+expect_table_row_count_to_equal\s+observed \d+", output), output[-3000:]
     (alert,) = [json.loads(body) for path, body in webhook.posts if path == "/alerts"]
     assert alert["task_id"] == "validate_training_slice"
     for named in ("fct_training_features", "region seoul", "expect_table_row_count_to_equal"):
