@@ -5,9 +5,9 @@ Seoul period, in the benchmarks' own runtime.
 The DAG runs under a real `airflow standalone` (scheduler, LocalExecutor, API server); its wall time
 is the run's duration as Airflow records it, what the grid shows. The plain build is the `dbt build`
 command, start-up included, timed while the same Airflow services are up. Each is the median of
-three, interleaved.
+five, interleaved: on a shared 2-core machine a single run of either varies by a second.
 
-Run: .venv/bin/python bench/transform.py   (about 3 minutes)
+Run: .venv/bin/python bench/transform.py   (about 4 minutes)
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from cother.database import airflow_url, connect
 from cother.settings import get_settings
 from cother.sources.sample import bundled_period
 
-RUNS = 3
+RUNS = 5
 LAST_RUN = """
 select run_id, extract(epoch from end_date - start_date) from dag_run
 where dag_id = 'cother_transform' order by id desc limit 1
