@@ -120,18 +120,23 @@ def node_statuses(run: DbtRun) -> list[dict]:
     return statuses
 
 
+def failed(status: dict) -> bool:
+    """Whether a node of node_statuses() failed: the model itself, or one of its tests."""
+    return status["status"] in FAILED or bool(status["failures"])
+
+
 def check_node(status: dict) -> str:
     """The line the node's task shows; raises TransformError if the model or one of its tests failed."""
     tests = ", ".join(f"{count} {state}" for state, count in sorted(status["tests"].items())) or "none"
     line = f"{status['kind']} {status['node']}: {status['status']} {status['message']}; tests: {tests}"
-    if status["status"] in FAILED or status["failures"]:
+    if failed(status):
         raise TransformError("\n".join([line, *status["failures"]]))
     return line
 
 
 def build() -> dict:
     """`dbt build` of every model and test, then, if it passed, `dbt docs generate`: the invocation id,
-    whether the build succeeded, each node's status and the docs catalog (None when the build failed).
+    whether the build succeeded and each node's status.
 
     A failing model or test does not raise here, so that each model's status reaches Airflow; a
     failure that no model or source accounts for (a compile or connection error) does, and so does a
@@ -143,10 +148,11 @@ def build() -> dict:
     sync_regions()  # every raw table exists, loaded or not, and raw.regions is config/regions.yml
     run = run_dbt("build")
     statuses = node_statuses(run)
-    if not any(status["status"] in FAILED or status["failures"] for status in statuses):
+    if not any(failed(status) for status in statuses):
         run.raise_for_failure()
-    catalog = generate_docs(after_build=True) if run.success else None
-    return {"invocation_id": run.invocation_id, "success": run.success, "nodes": statuses, "docs": catalog}
+    if run.success:
+        generate_docs(after_build=True)
+    return {"invocation_id": run.invocation_id, "success": run.success, "nodes": statuses}
 
 
 def generate_docs(after_build: bool = False) -> str:

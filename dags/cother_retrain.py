@@ -5,10 +5,10 @@ Runs when `cother_transform` rebuilt `marts.fct_training_features` and its dbt t
 `validate_training_slice` first runs each region's slice of the mart that training reads through
 Great Expectations (`expectations/fct_training_features.json`; the summary table is in its log): a
 slice that fails stops the run there, and nothing is trained or registered. `regions` defaults to
-`COTHER_REGIONS`. Then `train_and_register`: a rolling-origin backtest (8 folds, expanding window) scores the forecaster
-(one LightGBM per horizon, 1 and 7 days ahead, over all regions) beside persistence, seasonal naive,
-the 7-day mean and the 2021 project's weather model; the model is refitted on every labelled day and
-registered with its lineage, plots and model card. `champion` moves to it only if it beats the
+`COTHER_REGIONS`. Then `train_and_register`: a rolling-origin backtest (8 folds, expanding window)
+scores the forecaster (one LightGBM per horizon, 1 and 7 days ahead, over all regions) beside
+persistence, seasonal naive, the 7-day mean and the 2021 project's weather model; the model is
+refitted on every labelled day and registered with its lineage, plots and model card. `champion` moves to it only if it beats the
 current champion on the same latest folds by `COTHER_PROMOTION_MARGIN` and beats the best baseline;
 otherwise it becomes `challenger`. Its forecasts go to `ml.forecasts` (`marts.fct_forecasts`).
 Load the champion with `mlflow.pyfunc.load_model("models:/cother_cases_forecaster@champion")`;
