@@ -14,12 +14,13 @@ import sys
 import time
 from datetime import date
 
-from bench_runtime import ROOT  # sets the runtime before anything imports cother
+from bench_runtime import ROOT, load  # sets the runtime before anything imports cother
 
 from cother import ingest, loading, postgres  # noqa: E402
 from cother.airflow_env import airflow_environment  # noqa: E402
 from cother.database import connect  # noqa: E402
 
+KIND = {"sample_weather": "weather", "sample_cases": "cases"}
 BATCHES = [
     ("1 day", date(2021, 3, 1), date(2021, 3, 1)),
     ("31 days", date(2021, 3, 1), date(2021, 3, 31)),
@@ -48,11 +49,12 @@ def validation_against_load() -> None:
     with connect() as conn, conn.cursor() as cur:
         cur.execute("drop schema if exists raw, quarantine cascade")
     loading.ensure_warehouse()
-    ingest.validate(ingest.land("sample_weather", "seoul", date(2021, 1, 1), date(2021, 1, 2)))  # GX import and context
+    load("sample_weather", ["seoul"], date(2021, 1, 1), date(2021, 1, 2))  # GX import and context
     print(f"{'batch':<22} {'validate s':>10} {'publish s':>10} {'ratio':>7}")
     for source in ("sample_weather", "sample_cases"):
         for label, start, end in BATCHES:
-            batch = ingest.land(source, "seoul", start, end)
+            request = {f"{KIND[source]}_source": source, f"{KIND[source]}_regions": ["seoul"], "force_fetch": False}
+            batch = ingest.land({**request, "start": str(start), "end": str(end)}, KIND[source])
             validate_s, validated = timed(lambda batch=batch: ingest.validate(batch))
             publish_s, _ = timed(lambda validated=validated: ingest.publish(validated))
             print(

@@ -21,11 +21,10 @@ import time
 from datetime import date
 
 import pandas as pd
-from bench_runtime import empty_warehouse  # sets the runtime before anything imports cother
+from bench_runtime import empty_warehouse, load  # sets the runtime before anything imports cother
 
-from cother import ingest, postgres, transform
-from cother.quality import QualityGateError
-from cother.regions import all_regions
+from cother import postgres, transform
+from cother.regions import get_set
 from cother.sources.sample import bundled_period
 from ml.backtest import Fold, backtest, scores
 from ml.features import HORIZONS, examples, feature_columns, labelled, load_mart
@@ -35,27 +34,12 @@ from ml.train import retrain
 QUARTERS = pd.period_range("2021Q1", "2023Q2", freq="Q")
 
 
-def publish(source: str, region: str, start: date, end: date, past_the_gate: bool = False) -> bool:
-    """Land, validate and publish one batch; True if it passed its gate. A batch the gate refuses (the
-    real series have revisions) is quarantined, and with `past_the_gate` published all the same, in
-    this benchmark's own runtime only, for a measurement that needs the real counts."""
-    batch = ingest.land(source, region, start, end)
-    try:
-        ingest.publish(ingest.validate(batch))
-        return True
-    except QualityGateError as failed:
-        print(f"  quarantined {source}/{region} {start}..{end}: {failed.report.failures[0].expectation}")
-        if past_the_gate:
-            ingest.publish({"batch": batch, "validation_id": "bench: published past the gate"})
-        return False
-
-
 def train_and_backtest(mart: pd.DataFrame, weather: bool) -> tuple[float, pd.DataFrame]:
     """Seconds to backtest and refit both horizons, and the backtest's forecasts."""
     started = time.perf_counter()
     frames = {horizon: examples(mart, horizon) for horizon in HORIZONS}
     features = feature_columns(weather)
-    regions = sorted(all_regions())
+    regions = get_set("korea").ids
     forecasts = backtest(frames, lambda horizon: Forecaster(horizon, features, regions))
     for horizon, frame in frames.items():
         Forecaster(horizon, features, regions).fit(labelled(frame))
@@ -66,12 +50,12 @@ def seoul_bundled_period() -> None:
     empty_warehouse()
     start, end = bundled_period()
     for source in ("sample_weather", "sample_cases"):
-        publish(source, "seoul", start, end)
+        load(source, ["seoul"], start, end)
     transform.build()
     seconds, _ = train_and_backtest(load_mart(["seoul"]), weather=True)
     print(f"Seoul {start}..{end}, with weather: training plus backtest {seconds:.1f} s (target: under 20 s)")
     started = time.perf_counter()
-    retrain(["seoul"], moved_by="bench")
+    retrain("korea", ["seoul"], moved_by="bench")
     print(
         f"  the whole retrain (backtest, refit, plots, card, register, gate, forecasts): {time.perf_counter() - started:.1f} s"
     )
@@ -79,12 +63,11 @@ def seoul_bundled_period() -> None:
 
 def seventeen_regions_three_years() -> None:
     empty_warehouse()
-    regions = [region for region in all_regions() if region != "korea"]
+    regions = get_set("korea").ids
     years = [(date(2020, 2, 17), date(2021, 2, 16)), (date(2021, 2, 17), date(2022, 2, 16))]
     years.append((date(2022, 2, 17), date(2023, 2, 16)))
-    for region in regions:
-        for start, end in years:
-            publish("sample_cases", region, start, end)
+    for start, end in years:  # one batch of every province per year: a revision quarantines one year of one
+        load("sample_cases", regions, start, end)
     transform.build()
     mart = load_mart(regions)
     rows = labelled(examples(mart, 1))
@@ -96,19 +79,18 @@ def seventeen_regions_three_years() -> None:
 
 def seoul_by_quarter() -> None:
     empty_warehouse()
-    regions = [region for region in all_regions() if region != "korea"]
+    regions = get_set("korea").ids
     years = [(date(year, 1, 1), date(year, 12, 31)) for year in (2020, 2021, 2022)]
     years = [(date(2020, 2, 17), date(2020, 12, 31)), *years[1:], (date(2023, 1, 1), date(2023, 6, 30))]
     refused = set()
-    for region in regions:  # yearly batches: a revision quarantines one year of one region, not all
-        for start, end in years:
-            if not publish("sample_cases", region, start, end, past_the_gate=True) and region == "seoul":
-                refused |= set(pd.period_range(start, end, freq="Q"))
+    for start, end in years:  # yearly batches: a revision quarantines one year of one region, not all
+        if "seoul" in load("sample_cases", regions, start, end, past_the_gate=True)["failed"]:
+            refused |= set(pd.period_range(start, end, freq="Q"))
     transform.build()
     frames = {1: examples(load_mart(regions), 1)}
     windows = [Fold(n, quarter.start_time, quarter.end_time.normalize()) for n, quarter in enumerate(QUARTERS, 1)]
     features = feature_columns(weather=False)
-    forecasts = backtest(frames, lambda horizon: Forecaster(horizon, features, sorted(all_regions())), windows)
+    forecasts = backtest(frames, lambda horizon: Forecaster(horizon, features, get_set("korea").ids), windows)
     mae = scores(forecasts.query("region == 'seoul'")).pivot(index="fold", columns="forecaster", values="mae")
     print("Seoul, next-day MAE per quarter; one model over all regions, fitted once on the days before the quarter:")
     print(f"  {'quarter':<8} {'model':>8} {'persistence':>12} {'seasonal':>9} {'ratio':>6}")

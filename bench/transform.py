@@ -17,10 +17,10 @@ import statistics
 import subprocess
 import time
 
-from bench_runtime import ROOT  # sets the runtime before anything imports cother
+from bench_runtime import ROOT, load  # sets the runtime before anything imports cother
 from dag_parse import TARGET_S, parse_seconds
 
-from cother import ingest, loading, postgres, transform
+from cother import loading, postgres, transform
 from cother.airflow_runner import dag_runs, migrate, standalone, wait_for
 from cother.database import airflow_url, connect
 from cother.settings import get_settings
@@ -47,7 +47,7 @@ def dag_run(env: dict[str, str]) -> tuple[float, list]:
     """Trigger one cother_transform run and wait for it: its duration and each task's span."""
     before = len(dag_runs("cother_transform"))
     subprocess.run(
-        ["airflow", "dags", "trigger", "cother_transform", "-c", '{"regions": ["seoul"]}'],
+        ["airflow", "dags", "trigger", "cother_transform"],
         env=env,
         check=True,
         capture_output=True,
@@ -74,7 +74,7 @@ def main() -> None:
         loading.sync_regions()
         start, end = bundled_period()
         for source in ("sample_weather", "sample_cases"):
-            ingest.publish(ingest.validate(ingest.land(source, "seoul", start, end)))
+            load(source, ["seoul"], start, end)
         dbt = [str(ROOT / ".venv" / "bin" / "dbt"), "build", "--project-dir", str(transform.DBT_PROJECT_DIR)]
         dbt += ["--profiles-dir", str(transform.DBT_PROJECT_DIR), "--target-path", str(settings.dbt_target_dir)]
         dbt_env = {**os.environ, **transform.dbt_environment()}

@@ -15,7 +15,7 @@ MODEL = Asset(
 )
 
 RAW_BY_KIND = {"weather": RAW_WEATHER, "cases": RAW_CASES}
-KINDS = tuple(RAW_BY_KIND)  # what the ingestion DAG loads per region
+KINDS = tuple(RAW_BY_KIND)  # what the ingestion DAG loads, a source each
 # The ingestion DAG emits raw.weather / raw.cases through this alias, only when it announces.
 RAW_ALIAS = AssetAlias(name="raw.announced")
 # The transform DAG emits marts.fct_training_features through this alias, only when dbt build passed.

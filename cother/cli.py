@@ -78,34 +78,40 @@ def _quarantine(args: argparse.Namespace) -> None:
                 f"  {first.get('expectation')} {first.get('column') or ''}{replayed}"
             )
     elif args.action == "show":
-        print(json.dumps(quarantine.show(args.batch_id), indent=2, ensure_ascii=False))
+        print(json.dumps(quarantine.show(args.batch_id, args.region), indent=2, ensure_ascii=False))
     else:
-        published = quarantine.replay(args.batch_id, refetch=args.refetch)
-        print(f"published {published['rows']} rows of {published['batch_id']} into {published['table']};")
+        published = quarantine.replay(args.batch_id, refetch=args.refetch, region_id=args.region)
+        rows = sum(published["rows"].values())
+        print(f"published {rows} rows of {published['batch_id']} into {published['table']};")
         print("the next cother_ingest run announces them to cother_transform")
 
 
 def _demo(args: argparse.Namespace) -> None:
     from cother import demo
 
-    demo.run()
+    demo.run(args.regions.split(",") if args.regions else None)
 
 
 def _predict(args: argparse.Namespace) -> None:
+    from cother.regions import set_of
+    from ml import registry
     from ml.predict import predict
 
-    print(json.dumps(predict(args.region, args.date)))
+    with registry.for_set(set_of(args.region)):  # the champion of the region's set
+        print(json.dumps(predict(args.region, args.date)))
 
 
 def _model(args: argparse.Namespace) -> None:
-    from ml import promotion
+    from ml import promotion, registry
 
-    if args.action == "promote":
-        previous = promotion.promote(args.version)
-        print(f"champion: v{args.version} (was {'v' + previous if previous else 'none'})")
-    elif args.action == "rollback":
-        print(f"champion: v{promotion.rollback()} (rolled back)")
-    for move in promotion.history(args.limit if args.action == "history" else 1):
+    with registry.for_set(args.region_set):
+        if args.action == "promote":
+            previous = promotion.promote(args.version)
+            print(f"champion: v{args.version} (was {'v' + previous if previous else 'none'})")
+        elif args.action == "rollback":
+            print(f"champion: v{promotion.rollback()} (rolled back)")
+        moves = promotion.history(args.limit if args.action == "history" else 1)
+    for move in moves:
         print(
             f"{move['moved_at']:%Y-%m-%d %H:%M:%S}  {move['alias']:<10} v{move['version']:<4} (was {'v' + move['previous'] if move['previous'] else 'none'})"
             f"  by {move['moved_by']}: {move['reason']}"
@@ -139,10 +145,13 @@ def main(argv: list[str] | None = None) -> None:
     qu.add_argument("action", choices=["list", "show", "replay"])
     qu.add_argument("batch_id", nargs="?", help="with show and replay")
     qu.add_argument("--all", action="store_true", help="with list: replayed batches too")
+    qu.add_argument("--region", help="with show and replay: the region, when several of the batch are held")
     qu.add_argument("--refetch", action="store_true", help="with replay: fetch the range from the source again first")
     qu.set_defaults(handler=_quarantine)
 
-    commands.add_parser("demo", help="run the pipeline over the bundled Seoul period").set_defaults(handler=_demo)
+    de = commands.add_parser("demo", help="run the pipeline over a year of the bundled data for the 17 provinces")
+    de.add_argument("--regions", help="some provinces only, comma-separated (e.g. seoul)")
+    de.set_defaults(handler=_demo)
 
     pr = commands.add_parser("predict", help="forecast new cases for a region and day with the champion model")
     pr.add_argument("--region", required=True)
@@ -150,6 +159,7 @@ def main(argv: list[str] | None = None) -> None:
     pr.set_defaults(handler=_predict)
 
     mo = commands.add_parser("model", help="the registered model's aliases: promote, roll back, history")
+    mo.add_argument("--set", dest="region_set", default="korea", help="the region set whose model (default: korea)")
     actions = mo.add_subparsers(dest="action", required=True)
     actions.add_parser("promote", help="make VERSION the champion").add_argument("version")
     actions.add_parser("rollback", help="give champion back to the version that held it before the last move")

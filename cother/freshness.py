@@ -13,26 +13,25 @@ from cother.database import connect
 from cother.loading import ensure_warehouse
 
 
-def late_sources(requests: list[dict], allowed_days: int) -> list[dict]:
-    """The (kind, region) pairs of these requests whose latest published day is too old, or absent."""
+def late_sources(request: dict, allowed_days: int) -> list[dict]:
+    """The (kind, region) pairs of a run's request whose latest published day is too old, or absent."""
     ensure_warehouse()
-    regions = sorted({request["region"] for request in requests})
     with connect() as conn, conn.cursor() as cur:
         cur.execute(
             "select kind, region, max(end_date) from raw.batch_log where region = any(%s) group by kind, region",
-            (regions,),
+            (request["regions"],),
         )
         latest = {(kind, region): day for kind, region, day in cur.fetchall()}
+    expected = date.fromisoformat(request["end"])
     late = []
-    for request in requests:
-        expected = date.fromisoformat(request["end"])
-        for kind in KINDS:
-            published = latest.get((kind, request["region"]))
+    for kind in KINDS:
+        for region in request[f"{kind}_regions"]:
+            published = latest.get((kind, region))
             if published is None or (expected - published).days > allowed_days:
                 late.append(
                     {
                         "kind": kind,
-                        "region": request["region"],
+                        "region": region,
                         "source": request[f"{kind}_source"],
                         "expected_through": expected.isoformat(),
                         "last_published": published.isoformat() if published else None,
@@ -42,9 +41,9 @@ def late_sources(requests: list[dict], allowed_days: int) -> list[dict]:
     return late
 
 
-def check(requests: list[dict], run_id: str) -> dict:
-    """Alert on the late sources of a run's requests; returns them."""
-    late = late_sources(requests, int(os.environ.get("COTHER_FRESHNESS_DAYS", "1")))
+def check(request: dict, run_id: str) -> dict:
+    """Alert on the late sources of a run's request; returns them."""
+    late = late_sources(request, int(os.environ.get("COTHER_FRESHNESS_DAYS", "1")))
     if late:
         alerts.send({"event": "source_late", "dag_id": "cother_ingest", "run_id": run_id, "late": late})
     return {"late": late}

@@ -1,8 +1,8 @@
 """Publishing a validated batch into its raw table, and keeping a failed one in quarantine.
 
-A publish replaces exactly the (source, region, date) partitions of the batch in one transaction:
-COPY into a temporary table, delete those partitions, insert. An advisory lock on (table, source,
-region) keeps two runs of the same partitions from interleaving. Loading the same batch twice leaves
+A publish replaces exactly the (source, region, date) partitions of every passing region of a batch
+in one transaction: COPY into a temporary table, delete those partitions, insert. An advisory lock on
+(table, source) keeps two runs of the same partitions from interleaving. Loading the same batch twice leaves
 the same rows.
 """
 
@@ -14,6 +14,7 @@ from functools import cache
 
 import pandas as pd
 from psycopg2 import sql
+from psycopg2.extras import execute_values
 
 from cother.database import connect
 from cother.landing import LandedBatch
@@ -39,25 +40,27 @@ def table_identifier(qualified: str) -> sql.Identifier:
 
 
 def sync_regions() -> None:
-    """Write config/regions.yml into raw.regions, replacing what was there, in one transaction."""
-    from cother.regions import all_regions
+    """Write config/regions/*.yml into raw.regions, replacing what was there, in one transaction."""
+    from cother.regions import region_sets
 
     ensure_warehouse()
     with connect() as conn, conn.cursor() as cur:
         cur.execute("delete from raw.regions")
-        for region in all_regions().values():
-            cur.execute(
-                "insert into raw.regions (region, region_name, latitude, longitude, kma_station, case_names)"
-                " values (%s, %s, %s, %s, %s, %s)",
-                (
-                    region.id,
-                    region.name,
-                    region.latitude,
-                    region.longitude,
-                    region.kma_station,
-                    json.dumps(region.case_names, ensure_ascii=False),
-                ),
-            )
+        for region_set in region_sets().values():
+            for region in region_set.regions:
+                cur.execute(
+                    "insert into raw.regions (region, region_set, region_name, latitude, longitude, kma_station,"
+                    " case_names) values (%s, %s, %s, %s, %s, %s, %s)",
+                    (
+                        region.id,
+                        region_set.name,
+                        region.name,
+                        region.latitude,
+                        region.longitude,
+                        region.kma_station,
+                        json.dumps(region.case_names, ensure_ascii=False),
+                    ),
+                )
 
 
 def with_lineage(frame: pd.DataFrame, batch: LandedBatch) -> pd.DataFrame:
@@ -88,55 +91,55 @@ def replace_partitions(cur, table: str, rows: pd.DataFrame) -> None:
     )
 
 
-def copy_rows(table: str, rows: pd.DataFrame) -> None:
-    """replace_partitions in a transaction of its own (rows already carry their lineage)."""
-    with connect() as conn, conn.cursor() as cur:
-        replace_partitions(cur, table, rows)
-
-
-def _holds_exactly(cur, table: str, batch: LandedBatch, rows: int) -> bool:
-    """True when the batch's partitions in `table` are exactly this batch's rows already."""
+def _unchanged(cur, table: str, batch: LandedBatch, rows: pd.DataFrame) -> set[str]:
+    """The regions whose partitions in `table` are exactly this batch's rows already."""
     cur.execute(
         sql.SQL(
-            "select count(*), count(*) filter (where batch_id = %s) from {}"
-            " where source = %s and region = %s and date between %s and %s"
+            "select region, count(*), count(*) filter (where batch_id = %s) from {}"
+            " where source = %s and region = any(%s) and date between %s and %s group by region"
         ).format(table_identifier(table)),
-        (batch.batch_id, batch.source, batch.region, batch.start, batch.end),
+        (batch.batch_id, batch.source, sorted(rows["region"].unique()), batch.start, batch.end),
     )
-    total, of_batch = cur.fetchone()
-    return total == of_batch == rows
+    expected = rows.groupby("region").size()
+    return {region for region, total, of_batch in cur.fetchall() if total == of_batch == expected.get(region)}
 
 
-def publish(batch: LandedBatch, frame: pd.DataFrame, table: str, kind: str, validation_id: str) -> int:
-    """Replace the batch's partitions of `table` with its rows; returns the rows written (0: already there)."""
+def publish(batch: LandedBatch, frame: pd.DataFrame, table: str, kind: str, validation_id: str) -> dict[str, int]:
+    """Replace the partitions of every region in `frame` with its rows, all in one transaction; returns
+    the rows written per region (0: that region already held exactly this batch)."""
     rows = with_lineage(frame, batch)
     ensure_warehouse()
     with connect() as conn, conn.cursor() as cur:
-        cur.execute(
-            "select pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{table}/{batch.source}/{batch.region}",)
-        )
-        if _holds_exactly(cur, table, batch, len(rows)):
-            return 0
-        replace_partitions(cur, table, rows)
-        cur.execute(
-            "insert into raw.batch_log (source, region, batch_id, raw_table, kind, start_date, end_date,"
-            " landed_file, row_count, validation_id) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-            " on conflict (source, region, batch_id) do update set row_count = excluded.row_count,"
-            " validation_id = excluded.validation_id, published_at = now(), announced_at = null",
+        cur.execute("select pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{table}/{batch.source}",))
+        unchanged = _unchanged(cur, table, batch, rows)
+        changed = rows[~rows["region"].isin(unchanged)]
+        if not changed.empty:
+            replace_partitions(cur, table, changed)
+        counts = changed.groupby("region").size()
+        log = [
             (
                 batch.source,
-                batch.region,
+                region,
                 batch.batch_id,
                 table,
                 kind,
                 batch.start,
                 batch.end,
                 batch.path,
-                len(rows),
+                int(count),
                 validation_id,
-            ),
+            )
+            for region, count in counts.items()
+        ]
+        execute_values(
+            cur,
+            "insert into raw.batch_log (source, region, batch_id, raw_table, kind, start_date, end_date,"
+            " landed_file, row_count, validation_id) values %s"
+            " on conflict (source, region, batch_id) do update set row_count = excluded.row_count,"
+            " validation_id = excluded.validation_id, published_at = now(), announced_at = null",
+            log,
         )
-    return len(rows)
+    return {region: (0 if region in unchanged else int(counts[region])) for region in rows["region"].unique()}
 
 
 def claim_unannounced() -> dict[str, list[dict]]:
@@ -156,10 +159,15 @@ def claim_unannounced() -> dict[str, list[dict]]:
 
 
 def quarantine(
-    batch: LandedBatch, frame: pd.DataFrame, suite: str, failures: list[dict], validation: dict | None = None
+    batch: LandedBatch,
+    region: str,
+    frame: pd.DataFrame,
+    suite: str,
+    failures: list[dict],
+    validation: dict | None = None,
 ) -> None:
-    """Keep a batch that failed its gate, whole, with the failed expectations and the validation (id,
-    expectations evaluated); a later try of the same batch replaces the earlier one."""
+    """Keep one region's part of a batch that failed its gate, whole, with the failed expectations and
+    the validation (id, expectations evaluated); a later try of the same batch replaces the earlier one."""
     records = with_lineage(frame, batch).to_json(orient="records", date_format="iso", force_ascii=False)
     validation = validation or {}
     ensure_warehouse()
@@ -171,7 +179,7 @@ def quarantine(
             " records = excluded.records, validation_id = excluded.validation_id,"
             " expectations_evaluated = excluded.expectations_evaluated, quarantined_at = now()",
             (
-                batch.batch_id, batch.source, batch.region, batch.start, batch.end, batch.path, suite,
+                batch.batch_id, batch.source, region, batch.start, batch.end, batch.path, suite,
                 json.dumps(failures), records, validation.get("id"), validation.get("evaluated"),
             ),
         )  # fmt: skip

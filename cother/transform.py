@@ -145,7 +145,7 @@ def build() -> dict:
     """
     from cother.loading import sync_regions
 
-    sync_regions()  # every raw table exists, loaded or not, and raw.regions is config/regions.yml
+    sync_regions()  # every raw table exists, loaded or not, and raw.regions is config/regions/
     run = run_dbt("build")
     statuses = node_statuses(run)
     if not any(failed(status) for status in statuses):

@@ -1,33 +1,39 @@
 """
-### cother_ingest: land, validate and publish daily weather and cases per region
+### cother_ingest: land, validate and publish daily weather and cases, by source
 
-For each kind (`weather`, `cases`) and each region (a mapped task group, so one region's failure
-does not block the others; the grid names each mapped task by its region):
+A run covers a region set (`korea`: the 17 provinces; `world`: the countries), or some regions of
+it, over a date range. **plan** checks the request once (the set, the regions, the dates, the
+sources). Then, for each kind (`weather`, `cases`), one task per stage, whatever the number of
+regions:
 
-1. **land**: the source's payload for the region and date range, kept as received in
-   `data/landing/<source>/<region>/<batch>` (a range that has landed is reused unless `force_fetch`);
-2. **validate**: its Great Expectations suite (`expectations/`); a failing batch goes to
-   `quarantine.batches` and the task fails at once, naming the source, region, dates and failures;
-3. **publish**: into its `raw.*` table, replacing exactly the batch's (source, region, date)
-   partitions in one transaction (skipped when the table already holds this very batch).
+1. **land**: one payload for every region, from as few requests as the source allows (one file for
+   every country, one request a day for every province, many places per request), kept as received
+   in `data/landing/<source>/<batch>` (a range that has landed is reused unless `force_fetch`);
+2. **validate**: one Great Expectations run over the whole batch (`expectations/`) with a verdict per
+   region; its log starts with a line per region (passed, warnings, the first failure). A failing
+   region goes to `quarantine.batches` alone, with the source, region, dates, rule, expected and
+   observed value;
+3. **publish**: the passing regions into the source's `raw.*` table, replacing exactly their
+   (source, region, date) partitions in one transaction (a region that already holds this very batch
+   is left as it is).
 
-**announce** (which runs whatever the regions did) then tells the downstream DAGs, once: it emits `raw.weather` / `raw.cases` with every
-partition published since the last announcement, but only from the last pending run of this DAG,
-so a backfill of N days leads to one `cother_transform` and one `cother_retrain`.
+**announce** (which runs whatever the regions did) then tells the downstream DAGs, once: it emits
+`raw.weather` / `raw.cases` for every batch published since the last announcement, but only from the
+last pending run of this DAG, so a backfill of N days leads to one `cother_transform` and one
+`cother_retrain`. **check_freshness** alerts (`COTHER_ALERT_WEBHOOK_URL` or the `cother_alerts`
+connection) when a region's latest published day is more than `COTHER_FRESHNESS_DAYS` (1) behind.
+**fail_if_any_region_failed** fails the run, after the others were published and announced, naming
+every failed region and its rule.
 
 Scheduled daily (09:00 Asia/Seoul) for the day before; trigger with `start_date`/`end_date` to load
 any range in one run. Quarantined batches: `cother quarantine list | show | replay`.
 Validation results: [data docs](http://127.0.0.1:8082/index.html) and [dbt docs](http://127.0.0.1:8081/index.html)
-(`make docs`). The run fails (`fail_if_any_region_failed`) when any region's batch failed,
-after the others were published and announced. **check_freshness** compares the latest published
-day of each kind and region with the last day asked for and alerts (`COTHER_ALERT_WEBHOOK_URL` or
-the `cother_alerts` connection) when one is more than `COTHER_FRESHNESS_DAYS` (1) behind; a failed
-task alerts the same way.
+(`make docs`).
 """
 
 import os
 
-from airflow.sdk import AssetAlias, Param, dag, get_current_context, task, task_group
+from airflow.sdk import AssetAlias, Param, TaskGroup, dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from cother.assets import KINDS, RAW_ALIAS
@@ -39,7 +45,6 @@ from cother.dag_defaults import DEFAULT_ARGS, START_DATE
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
-    max_active_tasks=4,  # with at most 2 of them validating: Great Expectations is the memory-hungry part
     default_args=DEFAULT_ARGS,
     doc_md=__doc__,
     tags=["cother", "ingestion"],
@@ -48,60 +53,54 @@ from cother.dag_defaults import DEFAULT_ARGS, START_DATE
             None, type=["null", "string"], format="date", description="First day (default: the day before the run)"
         ),
         "end_date": Param(None, type=["null", "string"], format="date", description="Last day (default: start_date)"),
+        "region_set": Param(
+            os.environ.get("COTHER_REGION_SET", "korea"), type="string", description="A set of config/regions/"
+        ),
         "regions": Param(
-            os.environ.get("COTHER_REGIONS", "seoul").split(","),
+            [r for r in os.environ.get("COTHER_REGIONS", "").split(",") if r],
             type="array",
-            description="Region ids from config/regions.yml",
+            description="Some regions of the set (default: all of them)",
         ),
         "weather_source": Param(
-            os.environ.get("COTHER_WEATHER_SOURCE", "sample_weather"),
+            os.environ.get("COTHER_WEATHER_SOURCE", "sample_open_meteo"),
             type="string",
-            enum=["sample_weather", "open_meteo", "kma_asos"],
+            enum=["sample_open_meteo", "sample_weather", "open_meteo", "kma_asos"],
         ),
         "cases_source": Param(
-            os.environ.get("COTHER_CASES_SOURCE", "sample_cases"), type="string", enum=["sample_cases", "kdca", "who"]
+            os.environ.get("COTHER_CASES_SOURCE", "sample_cases"),
+            type="string",
+            enum=["sample_cases", "jhu", "kdca", "who"],
         ),
         "force_fetch": Param(False, type="boolean", description="Fetch again even where the range has landed before"),
     },
 )
 def cother_ingest():
     @task
-    def plan(params=None, dag_run=None) -> list[dict]:
-        from cother.ingest import plan_requests
-
-        return plan_requests(params, dag_run.logical_date or dag_run.run_after)
-
-    @task(max_active_tis_per_dag=4, map_index_template="{{ region }}")  # at most 4 requests to the sources at once
-    def land(request: dict, kind: str) -> dict:
-        from datetime import date
-
-        from cother.ingest import land
-
-        get_current_context()["region"] = request["region"]
-
-        start, end = date.fromisoformat(request["start"]), date.fromisoformat(request["end"])
-        return land(request[f"{kind}_source"], request["region"], start, end, request["force_fetch"])
-
-    @task(max_active_tis_per_dag=1, map_index_template="{{ region }}")  # one Great Expectations process per kind
-    def validate(batch: dict) -> dict:
+    def plan(params=None, dag_run=None) -> dict:
         from airflow.sdk.exceptions import AirflowFailException
 
-        get_current_context()["region"] = batch["region"]
-
-        from cother.ingest import validate
-        from cother.quality import QualityGateError
-        from cother.sources import SourceError
+        from cother.ingest import PlanError, plan
 
         try:
-            return validate(batch)
-        except (QualityGateError, SourceError) as failed:  # the same landed bytes fail the same way: no retry
-            raise AirflowFailException(str(failed)) from failed
+            return plan(params, dag_run.logical_date or dag_run.run_after)
+        except PlanError as error:
+            raise AirflowFailException(f"cother_ingest: the run cannot be done: {error}") from None  # no retry
 
-    @task(map_index_template="{{ region }}")
+    @task
+    def land(request: dict, kind: str) -> dict:
+        from cother.ingest import land
+
+        return land(request, kind)
+
+    @task(max_active_tis_per_dag=1)  # one Great Expectations process at a time: the memory-hungry part
+    def validate(batch: dict) -> dict:
+        from cother.ingest import validate
+
+        return validate(batch)
+
+    @task
     def publish(validated: dict) -> dict:
         from cother.ingest import publish
-
-        get_current_context()["region"] = validated["batch"]["region"]
 
         return publish(validated)
 
@@ -112,29 +111,31 @@ def cother_ingest():
         return announce(dag_run, ti, outlet_events[AssetAlias(RAW_ALIAS.name)])
 
     @task(trigger_rule="all_done")
-    def check_freshness(requests: list[dict], run_id=None) -> dict:
+    def check_freshness(request: dict, run_id=None) -> dict:
         from cother.freshness import check
 
-        return check(requests, run_id)
+        return check(request, run_id)
 
-    @task(trigger_rule="one_failed")
-    def fail_if_any_region_failed() -> None:
+    @task(trigger_rule="all_done")
+    def fail_if_any_region_failed(verdicts: list[dict]) -> None:
         from airflow.sdk.exceptions import AirflowFailException
 
-        raise AirflowFailException("a region's batch failed: the failed tasks in the grid name it")
+        from cother.ingest import failures
 
-    requests = plan()
-    groups = []
+        failed = failures([verdict for verdict in verdicts if verdict])
+        if failed:
+            raise AirflowFailException(f"regions failed their gate (the others were published):\n{failed}")
+
+    request = plan()
+    verdicts, published = [], []
     for kind in KINDS:
-
-        @task_group(group_id=kind)
-        def per_region(request: dict, kind=kind):
-            publish(validate(land(request, kind)))
-
-        groups.append(per_region.expand(request=requests))
-    groups >> announce()
-    groups >> check_freshness(requests)
-    groups >> fail_if_any_region_failed()
+        with TaskGroup(group_id=kind):
+            verdict = validate(land(request, kind))
+            published.append(publish(verdict))
+        verdicts.append(verdict)
+    published >> announce()
+    published >> check_freshness(request)
+    published >> fail_if_any_region_failed(verdicts)
 
 
 cother_ingest()

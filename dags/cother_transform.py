@@ -31,12 +31,17 @@ from cother.dag_defaults import DEFAULT_ARGS, START_DATE
 )
 def cother_transform():
     @task(outlets=[MARTS_ALIAS])
-    def dbt_build(outlet_events=None) -> list[dict]:
+    def dbt_build(outlet_events=None, triggering_asset_events=None) -> list[dict]:
         from cother.transform import build
 
         built = build()
-        if built["success"]:
-            outlet_events[MARTS_ALIAS].add(TRAINING_FEATURES, extra={"dbt_invocation_id": built["invocation_id"]})
+        if built["success"]:  # the regions the ingestions published: the retrain trains their sets' models
+            events = [
+                event for asset in (RAW_WEATHER, RAW_CASES) for event in (triggering_asset_events or {}).get(asset, [])
+            ]
+            regions = sorted({region for event in events for region in event.extra.get("regions", [])})
+            extra = {"dbt_invocation_id": built["invocation_id"], "regions": regions}
+            outlet_events[MARTS_ALIAS].add(TRAINING_FEATURES, extra=extra)
         return built["nodes"]
 
     @task(map_index_template="{{ node }}")

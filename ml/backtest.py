@@ -8,6 +8,7 @@ fold from the mart rows as they were the evening before; the baselines forecast 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +21,7 @@ from ml.forecaster import Forecaster
 FOLDS = 8
 FOLD_DAYS = 28
 MIN_TRAIN_DAYS = 56
+WORKERS = 2  # the folds fitted at once
 FORECASTERS = ["model", *NAIVE, "project_2021"]
 
 
@@ -45,28 +47,36 @@ def folds(target_dates: pd.Series, count: int = FOLDS, days: int = FOLD_DAYS) ->
 
 
 def backtest(
-    examples: dict[int, pd.DataFrame], forecaster: Callable[[int], Forecaster], windows: list[Fold] | None = None
+    examples: dict[int, pd.DataFrame],
+    forecaster: Callable[[int], Forecaster],
+    windows: list[Fold] | None = None,
+    workers: int = WORKERS,
 ) -> pd.DataFrame:
     """Out-of-sample forecasts of every forecaster, one row per (horizon, region, target day) in a
-    fold; the folds are the latest FOLDS blocks unless `windows` names others."""
+    fold; the folds are the latest FOLDS blocks unless `windows` names others. The folds are fitted
+    on `workers` threads (LightGBM releases the GIL; each fit is single-threaded and deterministic, so
+    the forecasts do not depend on the number of workers)."""
     rows = {horizon: labelled(frame) for horizon, frame in examples.items()}
     windows = windows or folds(rows[min(rows)]["target_date"])
-    forecasts = []
-    for horizon, labelled_rows in rows.items():
-        for fold in windows:
-            known = labelled_rows["target_date"] <= fold.start - pd.Timedelta(days=horizon)
-            train = labelled_rows[known]
-            test = labelled_rows[labelled_rows["target_date"].between(fold.start, fold.end)]
-            if test.empty:
-                continue
-            forecast = test[["region", "origin_date", "target_date", "horizon", "actual"]].assign(
-                fold=fold.number,
-                model=forecaster(horizon).fit(train).predict(test),
-                **{name: naive(test).to_numpy() for name, naive in NAIVE.items()},
-                project_2021=project_2021(train, test),
-            )
-            forecasts.append(forecast)
-    return pd.concat(forecasts, ignore_index=True)
+
+    def fold_forecast(horizon: int, fold: Fold) -> pd.DataFrame | None:
+        labelled_rows = rows[horizon]
+        known = labelled_rows["target_date"] <= fold.start - pd.Timedelta(days=horizon)
+        train = labelled_rows[known]
+        test = labelled_rows[labelled_rows["target_date"].between(fold.start, fold.end)]
+        if test.empty:
+            return None
+        return test[["region", "origin_date", "target_date", "horizon", "actual"]].assign(
+            fold=fold.number,
+            model=forecaster(horizon).fit(train).predict(test),
+            **{name: naive(test).to_numpy() for name, naive in NAIVE.items()},
+            project_2021=project_2021(train, test),
+        )
+
+    tasks = [(horizon, fold) for horizon in rows for fold in windows]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        forecasts = list(pool.map(lambda task: fold_forecast(*task), tasks))
+    return pd.concat([forecast for forecast in forecasts if forecast is not None], ignore_index=True)
 
 
 def mean_absolute_error(actual: pd.Series, forecast: pd.Series) -> float:

@@ -17,7 +17,6 @@ import pandas as pd
 
 from cother.database import connect
 from cother.loading import ensure_warehouse
-from cother.settings import get_settings
 from ml import registry
 from ml.backtest import mean_absolute_error as mae
 from ml.baselines import NAIVE
@@ -78,7 +77,7 @@ def move(alias: str, version: str, moved_by: str, reason: str, metrics: dict | N
         cur.execute(
             "insert into ml.model_promotions (model_name, alias_name, model_version, previous_model_version,"
             " moved_by, reason, metrics) values (%s, %s, %s, %s, %s, %s, %s)",
-            (get_settings().model_name, alias, version, previous, moved_by, reason, json.dumps(metrics or {})),
+            (registry.model_name(), alias, version, previous, moved_by, reason, json.dumps(metrics or {})),
         )
     return previous
 
@@ -89,7 +88,7 @@ def by_hand() -> str:
 
 def promote(version: str, reason: str = "promoted by hand") -> str | None:
     """`cother model promote VERSION`: make VERSION the champion; returns the previous champion."""
-    registry.client().get_model_version(get_settings().model_name, version)  # raises if there is no such version
+    registry.client().get_model_version(registry.model_name(), version)  # raises if there is no such version
     return move(CHAMPION, version, by_hand(), reason)
 
 
@@ -99,11 +98,11 @@ def rollback() -> str:
         cur.execute(
             "select model_version, previous_model_version from ml.model_promotions"
             " where model_name = %s and alias_name = %s order by id desc limit 1",
-            (get_settings().model_name, CHAMPION),
+            (registry.model_name(), CHAMPION),
         )
         last = cur.fetchone()
     if last is None or last[1] is None:
-        raise ValueError(f"model {get_settings().model_name}: no earlier champion to roll back to")
+        raise ValueError(f"model {registry.model_name()}: no earlier champion to roll back to")
     current, previous = last
     move(CHAMPION, previous, by_hand(), f"rollback from v{current}")
     return previous
@@ -115,7 +114,7 @@ def history(limit: int = 20) -> list[dict]:
         cur.execute(
             "select moved_at, alias_name, model_version, previous_model_version, moved_by, reason"
             " from ml.model_promotions where model_name = %s order by id desc limit %s",
-            (get_settings().model_name, limit),
+            (registry.model_name(), limit),
         )
         keys = ["moved_at", "alias", "version", "previous", "moved_by", "reason"]
         return [dict(zip(keys, row, strict=True)) for row in cur.fetchall()]

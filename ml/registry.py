@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import contextmanager
+from contextvars import ContextVar
 from importlib.metadata import version as installed_version
 from pathlib import Path
 
@@ -33,6 +35,32 @@ class RegistryUnavailable(RuntimeError):
     pass
 
 
+# Each region set has a registered model of its own: COTHER_MODEL_NAME for the `korea` set,
+# COTHER_MODEL_NAME_<set> for the others (cother_cases_forecaster_world). A retrain, a prediction or a
+# promotion works on the model of the set it is given (`for_set`), the `korea` set's by default.
+_model_name: ContextVar[str | None] = ContextVar("model_name", default=None)
+DEFAULT_SET = "korea"
+
+
+def model_name_of(region_set: str) -> str:
+    base = get_settings().model_name
+    return base if region_set == DEFAULT_SET else f"{base}_{region_set}"
+
+
+def model_name() -> str:
+    return _model_name.get() or get_settings().model_name
+
+
+@contextmanager
+def for_set(region_set: str):
+    """Work on the registered model of this region set inside the block."""
+    token = _model_name.set(model_name_of(region_set))
+    try:
+        yield model_name()
+    finally:
+        _model_name.reset(token)
+
+
 def configure():
     """Point MLflow at the registry database; creates the experiment (and its artifact folder) once.
 
@@ -58,7 +86,7 @@ def configure():
 
 
 def model_uri(alias: str = CHAMPION) -> str:
-    return f"models:/{get_settings().model_name}@{alias}"
+    return f"models:/{model_name()}@{alias}"
 
 
 def model_input_example(forecasters: dict[int, Forecaster], rows: pd.DataFrame) -> pd.DataFrame:
@@ -110,7 +138,7 @@ def log_and_register(
             signature=infer_signature(model_input, output),
             input_example=model_input.head(5),
             pip_requirements=requirements,
-            registered_model_name=get_settings().model_name,
+            registered_model_name=model_name(),
         )
     return str(info.registered_model_version), run.info.run_id
 
@@ -123,13 +151,13 @@ def client():
 
 
 def set_alias(version: str, alias: str = CHAMPION) -> None:
-    client().set_registered_model_alias(get_settings().model_name, alias, version)
+    client().set_registered_model_alias(model_name(), alias, version)
 
 
 def tag_version(version: str, tags: dict) -> None:
     registry = client()
     for key, value in tags.items():
-        registry.set_model_version_tag(get_settings().model_name, version, key, str(value))
+        registry.set_model_version_tag(model_name(), version, key, str(value))
 
 
 def alias_version(alias: str = CHAMPION):
@@ -137,7 +165,7 @@ def alias_version(alias: str = CHAMPION):
     from mlflow.exceptions import MlflowException
 
     try:
-        return client().get_model_version_by_alias(get_settings().model_name, alias)
+        return client().get_model_version_by_alias(model_name(), alias)
     except MlflowException:
         return None
 
@@ -150,7 +178,7 @@ def champion_version() -> str | None:
 def load(alias_or_version: str = CHAMPION):
     """The pyfunc of an alias (`champion`) or a version number."""
     mlflow = configure()
-    name = get_settings().model_name
+    name = model_name()
     uri = f"models:/{name}/{alias_or_version}" if alias_or_version.isdigit() else f"models:/{name}@{alias_or_version}"
     return mlflow.pyfunc.load_model(uri)
 

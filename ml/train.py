@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cother.regions import all_regions
+from cother.regions import get_set, select, set_of
 from cother.settings import get_settings
 from ml import forecasts, lineage, promotion, registry, report
 from ml.backtest import FOLDS, backtest, scores, summary
@@ -40,17 +40,57 @@ def champion_out_of_sample(champion, latest: pd.DataFrame, rows: pd.DataFrame) -
     return pd.Series(forecast.to_numpy(), index=latest.index)
 
 
-def retrain(regions: list[str] | None = None, provenance: dict | None = None, moved_by: str = "retrain") -> dict:
-    """Train on the regions' rows of the mart (every region in it when None)."""
+def scored(table: pd.DataFrame) -> list[dict]:
+    """The backtest summary as JSON-ready records: a forecaster that could not be scored (the 2021
+    project's baseline where its weather variables are missing) has null metrics, never NaN."""
+    rounded = table.round(3).astype(object)
+    return rounded.where(rounded.notna(), None).to_dict(orient="records")
+
+
+def sets_to_train(params: dict, events: list[dict]) -> dict[str, list[str]]:
+    """The regions to train per region set: those the triggering builds' ingestions published, grouped
+    by set; without such events, the run's params (a set, and optionally some of its regions)."""
+    published = sorted({region for extra in events for region in extra.get("regions", [])})
+    if not published:
+        return {params["region_set"]: [region.id for region in select(params["region_set"], params.get("regions"))]}
+    by_set: dict[str, list[str]] = {}
+    for region in published:
+        by_set.setdefault(set_of(region), []).append(region)
+    return by_set
+
+
+def validated_slices(params: dict, events: list[dict]) -> list[dict]:
+    """The training slice of each region set to train (sets_to_train), through its gate: per set, the
+    validations of its regions; a set none of whose regions has labelled rows yet is left out, and
+    ValueError when no set has any."""
+    from ml.features import validate_training_slice
+
+    plan = sets_to_train(params, events)
+    checked = [{"region_set": name, "validations": validate_training_slice(regions)} for name, regions in plan.items()]
+    trainable = [slices for slices in checked if slices["validations"]]
+    if not trainable:
+        raise ValueError(f"marts.fct_training_features: no labelled rows for any region of {plan}")
+    return trainable
+
+
+def retrain(
+    region_set: str, regions: list[str] | None = None, provenance: dict | None = None, moved_by: str = "retrain"
+) -> dict:
+    """Train the set's model on the rows of these regions of the set (all of them when None)."""
+    with registry.for_set(region_set):
+        return _retrain(region_set, regions or get_set(region_set).ids, provenance, moved_by)
+
+
+def _retrain(region_set: str, regions: list[str], provenance: dict | None, moved_by: str) -> dict:
     settings = get_settings()
     registry.configure()  # an unreachable registry fails the retrain now, before any work, and changes nothing
     mart = load_mart(regions)
     frames = {horizon: examples(mart, horizon) for horizon in HORIZONS}
     rows = labelled(frames[1])
     if rows.empty:
-        raise ValueError(f"retrain: regions {regions or 'all'}: no labelled rows in marts.fct_training_features")
+        raise ValueError(f"retrain: set {region_set}: no labelled rows of its regions in marts.fct_training_features")
     features = feature_columns(settings.weather_features)
-    configured = sorted(all_regions())
+    configured = sorted(get_set(region_set).ids)
 
     def forecaster(horizon: int) -> Forecaster:
         return Forecaster(horizon, features, configured)
@@ -74,6 +114,7 @@ def retrain(regions: list[str] | None = None, provenance: dict | None = None, mo
     trained_regions = sorted(rows["region"].unique())
     batches = lineage.batches_read(trained_regions, first_read.date(), end.date())
     tags = {
+        "region_set": region_set,
         "regions": ",".join(trained_regions),
         "training_start": f"{start:%Y-%m-%d}",
         "training_end": f"{end:%Y-%m-%d}",
@@ -92,7 +133,7 @@ def retrain(regions: list[str] | None = None, provenance: dict | None = None, mo
         for metric in ("mae", "rmse", "mase", "r2")
         if pd.notna(getattr(row, metric))
     } | decision.metrics
-    card = report.model_card(settings.model_name, tags, table, decision.reason, importance)
+    card = report.model_card(registry.model_name(), tags, table, decision.reason, importance)
     with tempfile.TemporaryDirectory() as folder:
         report.write(Path(folder), backtest_forecasts, fold_scores, importance, card)
         version, run_id = registry.log_and_register(fitted, rows.tail(30), PARAMS, metrics, tags, Path(folder))
@@ -104,8 +145,10 @@ def retrain(regions: list[str] | None = None, provenance: dict | None = None, mo
     for horizon, model in fitted.items():
         ahead = upcoming(frames[horizon])
         written += forecasts.rows(ahead, model.predict(ahead))
-    forecasts.write(settings.model_name, version, alias, written)
+    forecasts.write(registry.model_name(), version, alias, written)
     return {
+        "region_set": region_set,
+        "model_name": registry.model_name(),
         "regions": trained_regions,
         "version": version,
         "run_id": run_id,
@@ -113,7 +156,7 @@ def retrain(regions: list[str] | None = None, provenance: dict | None = None, mo
         "promoted": decision.promote,
         "decision": decision.reason,
         "training_window": f"{start:%Y-%m-%d}..{end:%Y-%m-%d}",
-        "backtest": table.round(3).to_dict(orient="records"),
+        "backtest": scored(table),
         "model_uri": registry.model_uri(),
         "forecasts_written": len(written),
     }

@@ -100,12 +100,35 @@ def empty_warehouse() -> None:
     ensure_warehouse()
 
 
-def publish_seoul(start, end) -> None:
-    """The bundled Seoul weather and cases of these days landed, validated and published."""
+def land(source: str, regions, start, end, force: bool = False) -> dict:
+    """One batch of a source for these regions (an id or a list of ids) and days, landed."""
+    from cother import ingest
+    from cother.sources import get_source
+
+    kind = get_source(source).kind
+    regions = [regions] if isinstance(regions, str) else list(regions)
+    request = {f"{kind}_source": source, f"{kind}_regions": regions, "start": str(start), "end": str(end)}
+    return ingest.land({**request, "regions": regions, "force_fetch": force}, kind)
+
+
+def check(batch: dict) -> dict:
+    """The batch through its gate; RegionsFailed naming every region that failed."""
     from cother import ingest
 
+    return ingest.raise_failures(ingest.validate(batch))
+
+
+def load(source: str, regions, start, end) -> dict:
+    """Landed, validated (RegionsFailed if any region fails) and published."""
+    from cother import ingest
+
+    return ingest.publish(check(land(source, regions, start, end)))
+
+
+def publish_seoul(start, end) -> None:
+    """The bundled Seoul weather and cases of these days landed, validated and published."""
     for source in ("sample_weather", "sample_cases"):
-        ingest.publish(ingest.validate(ingest.land(source, "seoul", start, end)))
+        load(source, "seoul", start, end)
 
 
 @pytest.fixture

@@ -82,7 +82,12 @@ def pipeline(airflow_db):
 
     start, end = bundled_period()
     confs = {
-        "cother_ingest": {"start_date": str(start), "end_date": str(end), "regions": ["seoul"]},
+        "cother_ingest": {
+            "start_date": str(start),
+            "end_date": str(end),
+            "regions": ["seoul"],
+            "weather_source": "sample_weather",
+        },
         "cother_transform": {},
         "cother_retrain": {"regions": ["seoul"]},
     }
@@ -167,17 +172,20 @@ def test_the_retrain_task_links_the_mlflow_run_of_its_model_version(
 
     run_id, token = pipeline["cother_retrain"], airflow_ui["token"]
     task_instances = f"{logged_in}/api/v2/dags/cother_retrain/dagRuns/{run_id}/taskInstances"
-    returned = get_json(f"{task_instances}/train_and_register/xcomEntries/return_value", token)["value"]
+    # one train_and_register per region set: the korea set's is map index 0
+    returned = get_json(f"{task_instances}/train_and_register/xcomEntries/return_value?map_index=0", token)["value"]
     version = get_json(
         f"{mlflow_ui}/api/2.0/mlflow/model-versions/get?name={MODEL_NAME}&version={returned['version']}"
     )["model_version"]
     run = get_json(f"{mlflow_ui}/api/2.0/mlflow/runs/get?run_id={version['run_id']}")["run"]["info"]
     link = f"{mlflow_ui}/#/runs/{run['run_id']}"
-    assert get_json(f"{task_instances}/train_and_register/links", token)["extra_links"] == {"MLflow run": link}
+    assert get_json(f"{task_instances}/train_and_register/links?map_index=0", token)["extra_links"] == {
+        "MLflow run": link
+    }
     assert get_json(f"{task_instances}/validate_training_slice/links", token)["extra_links"] == {"MLflow run": None}
 
     # the task instance's Details tab, where Airflow shows its extra links
-    browser.get(f"{logged_in}/dags/cother_retrain/runs/{run_id}/tasks/train_and_register/details")
+    browser.get(f"{logged_in}/dags/cother_retrain/runs/{run_id}/tasks/train_and_register/mapped/0/details")
     button = wait_until(browser, lambda b: b.find_elements(By.LINK_TEXT, "MLflow run"))[0]
     assert button.get_attribute("href") == link
     screenshot(browser, "airflow-retrain-mlflow-link.png")

@@ -1,5 +1,6 @@
-"""A real backfill under a real scheduler: `airflow standalone` on the test database, `airflow backfill
-create` over five days, then exactly one transform run and one retrain run for the whole backfill."""
+"""A real backfill of the world set under a real scheduler: `airflow standalone` on the test database,
+`airflow backfill create` over five days for about 200 countries (Johns Hopkins cases, the bundled
+Open-Meteo cities' weather), then exactly one transform run and one retrain run for the whole backfill."""
 
 from __future__ import annotations
 
@@ -13,22 +14,36 @@ from conftest import TEST_RUNTIME, empty_warehouse, row_count
 
 from cother import airflow_runner
 from cother.airflow_runner import dag_runs, wait_for
+from cother.regions import get_set
 
 DAGS_DIR = Path(__file__).resolve().parent.parent / "dags"
-# Runs at 09:00 Asia/Seoul from 03-01 to 03-05 (--to-date is midnight Asia/Seoul, so 03-06 is not run);
-# each run loads the day before its logical date: 2021-02-28..2021-03-04.
-BACKFILL_FROM, BACKFILL_TO = "2021-03-01", "2021-03-06"
+# Runs at 09:00 Asia/Seoul from 03-05 to 03-09 (--to-date is midnight Asia/Seoul, so 03-10 is not run);
+# each run loads the day before its logical date: 2021-03-04..2021-03-08.
+BACKFILL_FROM, BACKFILL_TO = "2021-03-05", "2021-03-10"
+WORLD = {"region_set": "world", "cases_source": "jhu", "weather_source": "sample_open_meteo"}
+# Countries whose cumulative count falls in the history (real revisions): quarantined by the gate.
+REVISED = ["ci", "es", "fr", "is", "mh", "nz", "sc"]
 
 
 @pytest.fixture(scope="module")
 def history(airflow_db):
-    """The bundled history up to the backfill, loaded with dag.test() before any scheduler runs."""
+    """The bundled history up to the backfill, loaded with dag.test() before any scheduler runs; the
+    countries whose series the source revised down are quarantined and fail the run, by name."""
     from airflow.dag_processing.dagbag import DagBag
+
+    from cother.airflow_runner import last_run_results
 
     empty_warehouse()
     dag = DagBag(dag_folder=str(DAGS_DIR)).dags["cother_ingest"]
-    dag_run = dag.test(run_conf={"start_date": "2020-10-05", "end_date": "2021-02-27", "regions": ["seoul"]})
-    assert dag_run.state == "success"
+    dag_run = dag.test(run_conf={"start_date": "2020-10-05", "end_date": "2021-03-03", **WORLD})
+    states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
+    assert {task: state for task, state in states.items() if state != "success"} == {
+        "fail_if_any_region_failed": "failed"
+    }
+    (cases,) = last_run_results("cother_ingest")["cases.validate"]
+    assert sorted(cases["failed"]) == REVISED and len(cases["passed"]) >= 180
+    (weather,) = last_run_results("cother_ingest")["weather.validate"]
+    assert len(weather["passed"]) == 21 and weather["failed"] == {}  # the countries of the bundled cities
 
 
 @pytest.fixture(scope="module")
@@ -43,11 +58,12 @@ def airflow_cli(env: dict, *args: str) -> None:
     subprocess.run(["airflow", *args], env=env, check=True, capture_output=True, text=True)
 
 
-def test_a_backfill_reprocesses_its_days_and_leads_to_one_transform_and_one_retrain(standalone):
-    history_rows = row_count("raw.coronaboard_cases")
+def test_a_world_backfill_reprocesses_its_days_and_leads_to_one_transform_and_one_retrain(standalone):
+    history_rows = row_count("raw.jhu_covid_cases")
+    countries = len(get_set("world").regions)
     airflow_cli(
         standalone, "backfill", "create", "--dag-id", "cother_ingest", "--from-date", BACKFILL_FROM, "--to-date", BACKFILL_TO,
-        "--max-active-runs", "1", "--dag-run-conf", json.dumps({"regions": ["seoul"]}),
+        "--max-active-runs", "1", "--dag-run-conf", json.dumps(WORLD),
     )  # fmt: skip
     for dag_id in ("cother_transform", "cother_retrain", "cother_ingest"):
         airflow_cli(standalone, "dags", "unpause", dag_id)
@@ -57,8 +73,8 @@ def test_a_backfill_reprocesses_its_days_and_leads_to_one_transform_and_one_retr
         return len(runs) == 5 and all(state in ("success", "failed") for state in runs) and runs
 
     assert wait_for(backfill_done, 600, "the five backfill runs") == ["success"] * 5
-    assert row_count("raw.coronaboard_cases") == history_rows + 5  # 2021-02-28..2021-03-04, nothing else
-    assert row_count("raw.batch_log where start_date between '2021-02-28' and '2021-03-04'") == 10
+    assert row_count("raw.jhu_covid_cases") == history_rows + 5 * countries  # 2021-03-04..2021-03-08, nothing else
+    assert row_count("raw.batch_log where start_date between '2021-03-04' and '2021-03-08'") == 5 * (countries + 21)
 
     def retrained():
         runs = dag_runs("cother_retrain")
@@ -68,3 +84,7 @@ def test_a_backfill_reprocesses_its_days_and_leads_to_one_transform_and_one_retr
     time.sleep(10)  # give the scheduler a chance to start a second run, if it were going to
     assert dag_runs("cother_transform") == [("asset_triggered", "success")]
     assert dag_runs("cother_retrain") == [("asset_triggered", "success")]
+    from ml import registry
+
+    with registry.for_set("world"):  # the retrain trained the world set's own model
+        assert registry.client().search_model_versions(f"name = '{registry.model_name()}'")

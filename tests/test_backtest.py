@@ -33,7 +33,7 @@ def test_each_fold_is_fitted_only_on_targets_known_at_its_first_origin(frames):
             return super().fit(rows)
 
     features = feature_columns(weather=True)
-    forecasts = backtest(frames, lambda horizon: Recording(horizon, features, list(all_regions())))
+    forecasts = backtest(frames, lambda horizon: Recording(horizon, features, list(all_regions())), workers=1)
     windows = folds(labelled(frames[1])["target_date"])
     assert len(windows) == FOLDS >= 8
     assert sorted(forecasts.groupby("horizon")["fold"].nunique().items()) == [(1, FOLDS), (7, FOLDS)]
@@ -54,6 +54,15 @@ def test_every_forecaster_is_scored_on_the_same_days(frames):
     days = fold_scores[fold_scores["forecaster"] != "project_2021"].groupby(["horizon", "fold"])["days"].nunique()
     assert (days == 1).all()
     assert fold_scores[["mae", "rmse"]].ge(0).all().all()
+
+
+def test_the_folds_fitted_on_two_threads_forecast_as_one_thread_does(frames):
+    features = feature_columns(weather=True)
+    one, two = (
+        backtest(frames, lambda horizon: Forecaster(horizon, features, list(all_regions())), workers=workers)
+        for workers in (1, 2)
+    )
+    pd.testing.assert_frame_equal(one, two)
 
 
 def test_too_short_a_history_is_refused_by_name():

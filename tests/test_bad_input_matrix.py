@@ -11,13 +11,14 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import empty_warehouse, registered_model, table_contents
+from conftest import check, empty_warehouse, land, publish_seoul, registered_model, table_contents
 from fake_api import Answer, FakeApi
 
 from cother import ingest, sources, transform
 from cother.database import connect
-from cother.quality import QualityGateError
-from cother.sources import Payload, SourceError
+from cother.ingest import RegionsFailed
+from cother.sources import Payload
+from cother.sources.base import read_responses
 from cother.sources.sample import SampleCases, SampleWeather
 from ml import registry
 from ml.train import retrain
@@ -82,7 +83,7 @@ MATRIX = [
         "a missing day",
         "weather",
         lambda text: re.sub(r"\n2021-10-03[^\n]*", "", text),
-        r"expect_table_row_count_to_equal: observed 4",
+        r"expect_column_pair_values_to_be_equal column check_days_of_region: expected check_days_of_region = check_days_expected; observed 4 unexpected of 4 rows, e.g. 2021-10-01: check_days_of_region 4, check_days_expected 5",
     ),
     BadInput(
         "a duplicated day",
@@ -94,7 +95,7 @@ MATRIX = [
         "a day after the requested range",
         "weather",
         lambda text: text + text.split("\n")[1].replace("2021-10-01", "2021-10-09") + "\n",
-        r"expect_column_max_to_be_between column date: observed 2021-10-09",
+        r"expect_column_values_to_be_in_set column check_in_requested_range: expected values in \[True\]; observed 1 unexpected of 6 rows, e.g. 2021-10-09",
     ),
     BadInput(
         "a required value missing",
@@ -124,19 +125,19 @@ MATRIX = [
         "a cumulative count that falls within the batch",
         "cases",
         replace_field("20211004", CONFIRMED, "100"),
-        r"expect_column_values_to_be_increasing column confirmed",
+        r"expect_column_values_to_be_in_set column check_confirmed_increasing: expected values in \[True\]; observed 1 unexpected of 5 rows, e.g. 2021-10-04",
     ),
     BadInput(
         "a cumulative count below what is already published",
         "cases",
         lambda text: re.sub(r",(\d+),(\d+),(\d+)\n", lambda m: f",{int(m[1]) - 5000},{m[2]},{m[3]}\n", text),
-        r"expect_column_min_to_be_between column confirmed",
+        r"expect_column_values_to_be_in_set column check_not_below_published: expected values in \[True\]; observed 5 unexpected of 5 rows",
     ),
     BadInput(
         "the real Coronaboard revision of 2023-09-01",
         "cases",
         lambda text: text,
-        r"expect_column_values_to_be_increasing column confirmed",
+        r"expect_column_values_to_be_in_set column check_confirmed_increasing",
         (date(2023, 8, 25), date(2023, 9, 4)),
     ),
 ]
@@ -146,15 +147,11 @@ def tampered(kind: str, edit):
     base = SampleWeather if kind == "weather" else SampleCases
 
     class Tampered(base):
-        def fetch(self, region, start, end) -> Payload:
-            payload = super().fetch(region, start, end)
+        def fetch(self, regions, start, end) -> Payload:
+            payload = super().fetch(regions, start, end)
             return Payload(edit(payload.content.decode()).encode(), payload.extension, payload.params)
 
     return Tampered()
-
-
-def publish_range(source: str, start: date, end: date) -> None:
-    ingest.publish(ingest.validate(ingest.land(source, "seoul", start, end)))
 
 
 @pytest.fixture(scope="module")
@@ -162,10 +159,9 @@ def champion(postgres_server):
     """The bundled history published, the marts built and a champion registered."""
     with registered_model("cother_test_bad_input"):
         empty_warehouse()
-        publish_range("sample_weather", *HISTORY)
-        publish_range("sample_cases", *HISTORY)
+        publish_seoul(*HISTORY)
         assert transform.build()["success"]
-        trained = retrain(["seoul"])
+        trained = retrain("korea", ["seoul"])
         assert trained["promoted"], trained["decision"]
         yield trained["version"]
 
@@ -182,9 +178,9 @@ def test_bad_input_is_stopped_and_kept(champion, bad: BadInput, monkeypatch):
     monkeypatch.setitem(sources.SOURCES, source_name, tampered(bad.kind, bad.edit))
     before = {table: table_contents(table) for table in PUBLISHED}
     start, end = bad.days
-    batch = ingest.land(source_name, "seoul", start, end, force=True)  # each case is a fresh payload
-    with pytest.raises((QualityGateError, SourceError)) as stopped:
-        ingest.validate(batch)
+    batch = land(source_name, "seoul", start, end, force=True)  # each case is a fresh payload
+    with pytest.raises(RegionsFailed) as stopped:
+        check(batch)
     message = str(stopped.value)
     assert re.search(rf"{source_name}.*region seoul.*{start}..{end}", message, re.S), message
     assert re.search(bad.error, message), message
@@ -201,14 +197,15 @@ def test_a_truncated_payload_from_a_live_source_is_stopped_and_kept(champion, mo
         monkeypatch.setenv("COTHER_OPEN_METEO_URL", api.url("/v1/archive"))
         api.script("/v1/archive", Answer('{"latitude": 37.5, "daily": {"time": ["2021-10-01", "2021-10-0'))
         before = {table: table_contents(table) for table in PUBLISHED}
-        batch = ingest.land("open_meteo", "seoul", *WEATHER_DAYS)
+        batch = land("open_meteo", "seoul", *WEATHER_DAYS)
         with pytest.raises(
-            SourceError,
-            match=r"open_meteo: region seoul, date \(payload\): malformed JSON.*dates 2021-10-01..2021-10-05",
+            RegionsFailed,
+            match=r"open_meteo: every region, date 2021-10-01..2021-10-05: malformed JSON.*region seoul, dates 2021-10-01..2021-10-05",
         ):
-            ingest.validate(batch)
+            check(batch)
         assert quarantined(batch["batch_id"])[0][0]["expectation"] == "readable payload"
-        assert Path(batch["path"]).read_bytes().startswith(b'{"latitude"')
+        [landed] = read_responses(Path(batch["path"]).read_bytes())  # the answer, as received, in the batch's file
+        assert landed["body"] == '{"latitude": 37.5, "daily": {"time": ["2021-10-01", "2021-10-0'
         assert {table: table_contents(table) for table in PUBLISHED} == before
         assert registry.champion_version() == champion
     finally:
@@ -220,28 +217,28 @@ def test_a_spike_is_published_with_a_warning(champion, monkeypatch):
     spike = lambda text: re.sub(r"(20211003,[^,]+,)(\d+)", lambda m: f"{m[1]}{int(m[2]) + 20000}", text)  # noqa: E731
     later = lambda text: re.sub(r"(2021100[45],[^,]+,)(\d+)", lambda m: f"{m[1]}{int(m[2]) + 20000}", text)  # noqa: E731
     monkeypatch.setitem(sources.SOURCES, "sample_cases", tampered("cases", lambda text: later(spike(text))))
-    validated = ingest.validate(ingest.land("sample_cases", "seoul", *WEATHER_DAYS, force=True))
-    assert validated["warnings"] == 1
-    assert ingest.publish(validated)["rows"] == 5
+    validated = check(land("sample_cases", "seoul", *WEATHER_DAYS, force=True))
+    assert validated["warnings"] == {"seoul": 1}
+    assert ingest.publish(validated)["rows"] == {"seoul": 5}
 
 
 def test_replay_publishes_a_quarantined_batch_once_the_rule_is_fixed(champion, monkeypatch, tmp_path):
     """A batch stopped by a rule that was wrong goes through the same gate again after the fix."""
     from cother import quality, quarantine
 
-    batch = ingest.land("sample_weather", "seoul", date(2021, 10, 1), date(2021, 10, 5), force=True)
+    batch = land("sample_weather", "seoul", date(2021, 10, 1), date(2021, 10, 5), force=True)
     strict = json.loads((quality.EXPECTATIONS_DIR / "raw_kma_asos_daily.json").read_text())
     for expectation in strict["expectations"]:
         if expectation["kwargs"].get("column") == "avgta" and "max_value" in expectation["kwargs"]:
             expectation["kwargs"]["max_value"] = 10  # a wrong rule: October in Seoul is warmer
     (tmp_path / "raw_kma_asos_daily.json").write_text(json.dumps(strict))
     monkeypatch.setattr(quality, "EXPECTATIONS_DIR", tmp_path)
-    with pytest.raises(QualityGateError):
-        ingest.validate(batch)
+    with pytest.raises(RegionsFailed):
+        check(batch)
     assert [held["batch_id"] for held in quarantine.list_batches()].count(batch["batch_id"]) == 1
     monkeypatch.undo()  # the rule is fixed
     published = quarantine.replay(batch["batch_id"])
-    assert published["rows"] == 5
+    assert published["rows"] == {"seoul": 5}
     held = quarantine.show(batch["batch_id"])
     assert held["replayed_as"] == batch["batch_id"] and held["rows"] == 5
     assert len(held["validation_id"]) == 32 and held["expectations_evaluated"] > 20

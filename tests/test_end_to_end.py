@@ -13,7 +13,8 @@ from cother.sources.sample import bundled_period
 DAGS_DIR = Path(__file__).resolve().parent.parent / "dags"
 RAW_TABLES = ["raw.kma_asos_daily", "raw.coronaboard_cases"]
 START, END = bundled_period()
-INGEST_CONF = {"start_date": str(START), "end_date": str(END), "regions": ["seoul"]}
+WEATHER = {"weather_source": "sample_weather"}  # the bundled Seoul station observations
+INGEST_CONF = {"start_date": str(START), "end_date": str(END), "regions": ["seoul"], **WEATHER}
 
 
 @pytest.fixture(scope="module")
@@ -134,35 +135,43 @@ def test_a_batch_failing_its_gate_publishes_nothing_and_keeps_the_landing_file(f
     before = {table: table_contents(table) for table in RAW_TABLES}
     champion = champion_version()
     succeeded, failed = run(
-        dags["cother_ingest"], {"start_date": "2023-08-25", "end_date": "2023-09-04", "regions": ["seoul"]}
+        dags["cother_ingest"], {"start_date": "2023-08-25", "end_date": "2023-09-04", "regions": ["seoul"], **WEATHER}
     )
     assert not succeeded
-    assert "cases.validate" in failed
+    assert failed == ["fail_if_any_region_failed"]  # after the stages ran, announced and checked freshness
     assert {table: table_contents(table) for table in RAW_TABLES} == before
     with connect() as conn, conn.cursor() as cur:
         cur.execute("select source, landed_file from quarantine.batches where start_date = '2023-08-25'")
         quarantined = dict(cur.fetchall())
     assert set(quarantined) == {"sample_cases", "sample_weather"}  # falling cumulative count; no weather for 2023
     assert all(Path(path).is_file() for path in quarantined.values())
-    assert Path(quarantined["sample_cases"]).parent == get_settings().landing_dir / "sample_cases" / "seoul"
+    assert Path(quarantined["sample_cases"]).parent == get_settings().landing_dir / "sample_cases"
     assert champion_version() == champion
 
 
 def test_one_regions_failure_does_not_block_the_others(first_pipeline_run, dags):
-    """Busan has no bundled weather: its weather batch fails its gate, Seoul's batches are published."""
+    """The bundled station observations are Seoul's only: Busan's part of the weather batch fails alone,
+    in one validate task per kind whatever the number of regions; the others are published."""
+    from cother.airflow_runner import last_run_results
+
     ingest = dags["cother_ingest"]
     dag_run = ingest.test(
-        run_conf={"start_date": "2021-10-01", "end_date": "2021-10-05", "regions": ["seoul", "busan"]}
+        run_conf={"start_date": "2021-10-01", "end_date": "2021-10-05", "regions": ["seoul", "busan"], **WEATHER}
     )
-    states = {(ti.task_id, ti.map_index): ti.state for ti in dag_run.get_task_instances()}
+    states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
     assert dag_run.state == "failed"
-    assert states[("weather.validate", 1)] == "failed"
-    labels = {(ti.task_id, ti.map_index): ti.rendered_map_index for ti in dag_run.get_task_instances()}
-    assert labels[("weather.validate", 1)] == "busan"  # the grid names the failed region
-    assert states[("weather.publish", 0)] == "success" and states[("cases.publish", 1)] == "success"
-    assert states[("announce", -1)] == "success" and states[("fail_if_any_region_failed", -1)] == "failed"
+    assert {task: state for task, state in states.items() if state != "success"} == {
+        "fail_if_any_region_failed": "failed"
+    }
+    (weather,) = last_run_results("cother_ingest")["weather.validate"]
+    assert weather["passed"] == ["seoul"] and list(weather["failed"]) == ["busan"]
+    assert (
+        "sample_weather: region busan, date 2021-10-01..2021-10-05: the source answered without this region"
+        in (weather["failed"]["busan"])
+    )
     assert row_count("raw.coronaboard_cases where region = 'busan'") == 5
     assert row_count("raw.kma_asos_daily where region = 'busan'") == 0
+    assert row_count("raw.kma_asos_daily where region = 'seoul' and date >= '2021-10-01'") == 5
 
 
 def test_a_failed_task_and_a_late_source_send_alerts_naming_them(first_pipeline_run, dags, monkeypatch):
@@ -171,21 +180,20 @@ def test_a_failed_task_and_a_late_source_send_alerts_naming_them(first_pipeline_
     webhook = FakeApi()
     monkeypatch.setenv("COTHER_ALERT_WEBHOOK_URL", webhook.url("/alerts"))
     succeeded, failed = run(
-        dags["cother_ingest"], {"start_date": "2023-08-25", "end_date": "2023-09-04", "regions": ["seoul"]}
+        dags["cother_ingest"], {"start_date": "2023-08-25", "end_date": "2023-09-04", "regions": ["seoul"], **WEATHER}
     )
     assert not succeeded
     alerts = [json.loads(body) for path, body in webhook.posts if path == "/alerts"]
-    named = {(alert["dag_id"], alert.get("task_id")) for alert in alerts}
-    assert ("cother_ingest", "cases.validate") in named and ("cother_ingest", "fail_if_any_region_failed") in named
-    (validate,) = [alert for alert in alerts if alert.get("task_id") == "cases.validate"]
-    assert validate["event"] == "task_failed" and validate["run_id"]
+    (failure,) = [alert for alert in alerts if alert["event"] == "task_failed"]
+    assert (failure["dag_id"], failure["task_id"]) == ("cother_ingest", "fail_if_any_region_failed")
+    assert failure["run_id"]
     for named_in_error in (
         "sample_cases",
         "region seoul",
         "2023-08-25..2023-09-04",
-        "expect_column_values_to_be_increasing",
+        "check_confirmed_increasing",
     ):
-        assert named_in_error in validate["error"]
+        assert named_in_error in failure["error"]
     (late,) = [alert for alert in alerts if alert["event"] == "source_late"]
     assert {(source["kind"], source["region"], source["last_published"]) for source in late["late"]} == {
         ("weather", "seoul", str(END)),
@@ -230,10 +238,12 @@ def test_a_training_slice_failing_its_gate_stops_the_retrain_and_keeps_the_champ
     assert states == {"validate_training_slice": "failed", "train_and_register": "upstream_failed"}
     output = capfd.readouterr().out
     assert "quality gate failed: suite fct_training_features on marts.fct_training_features, region seoul" in output
-    assert re.search(r"FAILED\s+error\s+expect_table_row_count_to_equal\s+observed \d+", output), output[-3000:]
+    assert re.search(r"seoul\s+FAILED\s+0\s+expect_column_pair_values_to_be_equal check_days_of_region", output), (
+        output[-3000:]
+    )
     (alert,) = [json.loads(body) for path, body in webhook.posts if path == "/alerts"]
     assert alert["task_id"] == "validate_training_slice"
-    for named in ("fct_training_features", "region seoul", "expect_table_row_count_to_equal"):
+    for named in ("fct_training_features", "region seoul", "expect_column_pair_values_to_be_equal"):
         assert named in alert["error"]
     assert champion_version() == champion
     assert len(registry.client().search_model_versions(registered)) == versions

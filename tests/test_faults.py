@@ -17,7 +17,17 @@ from datetime import date, timedelta
 
 import psycopg2
 import pytest
-from conftest import ROOT, TEST_RUNTIME, empty_warehouse, publish_seoul, registered_model, row_count, table_contents
+from conftest import (
+    ROOT,
+    TEST_RUNTIME,
+    check,
+    empty_warehouse,
+    land,
+    publish_seoul,
+    registered_model,
+    row_count,
+    table_contents,
+)
 
 from cother import ingest, postgres, transform
 from cother.airflow_runner import wait_for
@@ -111,7 +121,7 @@ def warehouse_server(postgres_server, monkeypatch):
 
 @pytest.fixture
 def cases_batch(warehouse):
-    return ingest.validate(ingest.land("sample_cases", "seoul", START, END))
+    return check(land("sample_cases", "seoul", START, END))
 
 
 def clean_run_rows(batch) -> list:
@@ -129,7 +139,7 @@ def test_postgresql_restarted_during_a_load_leaves_nothing_half_written_and_the_
     thread.join(30)
     assert isinstance(outcome.get("error"), psycopg2.Error)
     assert row_count(CASES) == 0 and row_count("raw.batch_log") == 0  # nothing half-written
-    assert ingest.publish(cases_batch)["rows"] == DAYS  # the retry
+    assert ingest.publish(cases_batch)["rows"] == {"seoul": DAYS}  # the retry
     assert row_count(CASES) == DAYS and row_count("raw.batch_log") == 1
 
 
@@ -154,7 +164,7 @@ def test_two_loads_of_the_same_partitions_at_once_leave_the_rows_of_one(cases_ba
         wait_for(lambda: loads_waiting(CASES) or first_outcome or second_outcome, 30, "the loads to start", every_s=0.2)
     first.join(60)
     second.join(60)
-    written = sorted(outcome["value"]["rows"] for outcome in (first_outcome, second_outcome))
+    written = sorted(outcome["value"]["rows"]["seoul"] for outcome in (first_outcome, second_outcome))
     assert written == [0, DAYS]  # one loaded, the other waited and found the batch already there
     assert row_count(CASES) == DAYS and row_count("raw.batch_log") == 1
 
@@ -166,13 +176,13 @@ def test_a_source_down_then_back_lands_once_and_loads_once(warehouse, api):
     days = [START + timedelta(days=offset) for offset in range(DAYS)]
     api.script(OPEN_METEO, Answer("unavailable", 503))
     with pytest.raises(SourceError, match="open_meteo"):
-        ingest.land("open_meteo", "seoul", START, END)  # down for longer than the client's retries
+        land("open_meteo", "seoul", START, END)  # down for longer than the client's retries
     assert row_count("raw.open_meteo_daily") == 0
     api.script(OPEN_METEO, Answer("unavailable", 503), Answer(open_meteo_body(days)))
-    batch = ingest.land("open_meteo", "seoul", START, END)  # back: one more 503, retried, then the answer
-    assert ingest.publish(ingest.validate(batch))["rows"] == DAYS
-    again = ingest.land("open_meteo", "seoul", START, END)  # the next run: the landed range is reused
-    assert again == batch and ingest.publish(ingest.validate(again))["rows"] == 0
+    batch = land("open_meteo", "seoul", START, END)  # back: one more 503, retried, then the answer
+    assert ingest.publish(check(batch))["rows"] == {"seoul": DAYS}
+    again = land("open_meteo", "seoul", START, END)  # the next run: the landed range is reused
+    assert again == batch and ingest.publish(check(again))["rows"] == {"seoul": 0}
     assert row_count("raw.open_meteo_daily") == DAYS
 
 
@@ -190,7 +200,14 @@ def test_the_warehouse_restarted_during_the_ingest_dags_load_is_retried_by_airfl
 
     with table_locked(CASES):
         restarter, restarted = in_thread(restart_once_the_load_waits)
-        dag_run = dag.test(run_conf={"start_date": str(START), "end_date": str(END), "regions": ["seoul"]})
+        dag_run = dag.test(
+            run_conf={
+                "start_date": str(START),
+                "end_date": str(END),
+                "regions": ["seoul"],
+                "weather_source": "sample_weather",
+            }
+        )
         restarter.join(60)
     assert "error" not in restarted, restarted
     assert dag_run.state == "success"
@@ -215,12 +232,12 @@ def test_a_source_down_beyond_the_clients_retries_is_retried_by_airflow_and_load
     conf = {"start_date": str(START), "end_date": str(END), "regions": ["seoul"], "weather_source": "open_meteo"}
     dag_run = dag.test(run_conf=conf)
     assert dag_run.state == "success"
-    (land,) = [ti for ti in dag_run.get_task_instances() if ti.task_id == "weather.land"]
-    assert (land.state, land.try_number) == ("success", 2)  # failed once, retried by Airflow
+    (landing_task,) = [ti for ti in dag_run.get_task_instances() if ti.task_id == "weather.land"]
+    assert (landing_task.state, landing_task.try_number) == ("success", 2)  # failed once, retried by Airflow
     assert len([path for path, _ in api.requests if path == OPEN_METEO]) == attempts + 1
     assert row_count("raw.open_meteo_daily") == DAYS
     assert row_count("raw.batch_log where source = 'open_meteo'") == 1
-    landed = get_settings().landing_dir / "open_meteo" / "seoul"
+    landed = get_settings().landing_dir / "open_meteo"
     assert len([path for path in landed.iterdir() if not path.name.endswith(".meta.json")]) == 1
 
 
@@ -234,12 +251,12 @@ def test_the_registry_unreachable_during_a_retrain_fails_cleanly_and_the_champio
         empty_warehouse()
         publish_seoul(*bundled_period())
         assert transform.build()["success"]
-        champion = retrain(["seoul"])["version"]
+        champion = retrain("korea", ["seoul"])["version"]
         before = {table: table_contents(table) for table in ("ml.forecasts", "ml.model_promotions")}
         monkeypatch.setenv("COTHER_MLFLOW_DATABASE_URL", f"postgresql://postgres@127.0.0.1:{free_port()}/mlflow")
         get_settings.cache_clear()
         with pytest.raises(registry.RegistryUnavailable, match="MLflow registry database .*127.0.0.1.* is unreachable"):
-            retrain(["seoul"])
+            retrain("korea", ["seoul"])
         monkeypatch.undo()
         get_settings.cache_clear()
         assert registry.champion_version() == champion

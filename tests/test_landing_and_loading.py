@@ -9,36 +9,46 @@ from cother.ingest import parse
 from cother.regions import get_region
 from cother.sources import get_source
 
-SEOUL = get_region("seoul")
+SEOUL, BUSAN = get_region("seoul"), get_region("busan")
 
 
-def land(source_name: str, start: date, end: date) -> landing.LandedBatch:
-    return landing.land(get_source(source_name), SEOUL, start, end)
+def land(source_name: str, start: date, end: date, regions=(SEOUL,)) -> landing.LandedBatch:
+    return landing.land(get_source(source_name), list(regions), start, end)
 
 
-def test_a_payload_lands_once_with_its_checksum_and_request(warehouse):
-    batch = land("sample_cases", date(2021, 3, 1), date(2021, 3, 31))
+def test_a_payload_lands_once_for_all_its_regions_with_its_checksum_and_request(warehouse):
+    batch = land("sample_cases", date(2021, 3, 1), date(2021, 3, 31), [SEOUL, BUSAN])
     path = Path(batch.path)
-    assert path.parts[-3:-1] == ("sample_cases", "seoul")
-    meta = json.loads(path.with_name(batch.batch_id + ".meta.json").read_text())
-    assert meta["sha256"] in {batch.sha256} and meta["params"]["region"] == "서울"
+    assert path.parts[-2] == "sample_cases"
+    meta = json.loads(batch.meta_path.read_text())
+    assert meta["sha256"] == batch.sha256 and meta["params"]["names"] == ["부산", "서울"]
+    assert meta["regions"] == ["seoul", "busan"]
     first_write = path.stat().st_mtime_ns
-    again = land("sample_cases", date(2021, 3, 1), date(2021, 3, 31))
+    again = land("sample_cases", date(2021, 3, 1), date(2021, 3, 31), [SEOUL, BUSAN])
     assert again == batch
+    assert land("sample_cases", date(2021, 3, 1), date(2021, 3, 31), [BUSAN]).batch_id == batch.batch_id  # a subset
     assert path.stat().st_mtime_ns == first_write
+    assert len(list(path.parent.glob("*.meta.json"))) == 1
 
 
-def publish(batch: landing.LandedBatch, table: str) -> int:
-    return loading.publish(batch, parse(batch), table, "test", "validation-id")
+def publish(batch: landing.LandedBatch, table: str) -> dict[str, int]:
+    return loading.publish(batch, parse(batch).frame, table, "test", "validation-id")
 
 
 def test_publishing_the_same_batch_twice_leaves_the_same_rows(warehouse):
     batch = land("sample_weather", date(2021, 3, 1), date(2021, 3, 31))
-    assert publish(batch, "raw.kma_asos_daily") == 31
+    assert publish(batch, "raw.kma_asos_daily") == {"seoul": 31}
     first = table_contents("raw.kma_asos_daily")
-    assert publish(batch, "raw.kma_asos_daily") == 0  # the table holds this very batch: nothing to write
+    assert publish(batch, "raw.kma_asos_daily") == {"seoul": 0}  # the table holds this very batch
     assert table_contents("raw.kma_asos_daily") == first
     assert len(first) == 31
+
+
+def test_one_publish_writes_every_region_of_its_batch_and_logs_each(warehouse):
+    batch = land("sample_cases", date(2021, 3, 1), date(2021, 3, 31), [SEOUL, BUSAN])
+    assert publish(batch, "raw.coronaboard_cases") == {"busan": 31, "seoul": 31}
+    logged = sorted(row[1:3] for row in table_contents("raw.batch_log"))
+    assert logged == [("busan", batch.batch_id), ("seoul", batch.batch_id)]
 
 
 def test_a_publish_replaces_only_the_partitions_of_its_batch_and_a_replay_restores_them(warehouse):
@@ -52,7 +62,7 @@ def test_a_publish_replaces_only_the_partitions_of_its_batch_and_a_replay_restor
     assert len(rows) == 41
     assert batches["2021-03-19"] == march.batch_id
     assert batches["2021-03-20"] == overlap.batch_id
-    assert publish(march, "raw.coronaboard_cases") == 31  # rewritten: the overlap had replaced part of it
+    assert publish(march, "raw.coronaboard_cases") == {"seoul": 31}  # rewritten: the overlap had replaced part
     replayed = table_contents("raw.coronaboard_cases")
     assert [row for row in replayed if row[2] < "2021-04-01"] == first
 
@@ -65,6 +75,6 @@ def test_a_range_that_has_landed_is_not_fetched_again_unless_forced(warehouse, m
     monkeypatch.setattr(type(source), "fetch", lambda self, *args: fetches.append(args) or original(self, *args))
     assert land("sample_cases", date(2021, 5, 1), date(2021, 5, 10)) == first
     assert fetches == []
-    forced = landing.land(source, SEOUL, date(2021, 5, 1), date(2021, 5, 10), force=True)
+    forced = landing.land(source, [SEOUL], date(2021, 5, 1), date(2021, 5, 10), force=True)
     assert len(fetches) == 1
     assert forced.batch_id == first.batch_id  # same bytes, same batch: nothing new to load

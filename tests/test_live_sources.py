@@ -8,14 +8,15 @@ import time
 from datetime import date, timedelta
 
 import pytest
-from conftest import row_count
+from conftest import check, land, row_count
 from fake_api import KDCA, KMA, OPEN_METEO, WHO, Answer
 
 from cother import ingest
 from cother.database import connect
-from cother.quality import QualityGateError
-from cother.regions import get_region
+from cother.ingest import RegionsFailed
+from cother.regions import get_region, select
 from cother.sources import SourceError, get_source
+from cother.sources.base import read_responses
 
 SEOUL = get_region("seoul")
 START, END = date(2022, 1, 1), date(2022, 1, 3)
@@ -74,8 +75,8 @@ def kma_body(items, total: int, page: int = 1, code: str = "00", message: str = 
     )
 
 
-def land_and_validate(source: str, start: date = START, end: date = END) -> dict:
-    return ingest.validate(ingest.land(source, "seoul", start, end))
+def land_and_validate(source: str, start: date = START, end: date = END, regions="seoul") -> dict:
+    return check(land(source, regions, start, end))
 
 
 def quarantined(source: str) -> list:
@@ -90,16 +91,16 @@ def quarantined(source: str) -> list:
 def test_open_meteo_documented_answer_is_landed_validated_and_published(warehouse, api):
     api.script(OPEN_METEO, Answer(open_meteo_body()))
     published = ingest.publish(land_and_validate("open_meteo"))
-    assert published["rows"] == 3 and published["table"] == "raw.open_meteo_daily"
+    assert published["rows"] == {"seoul": 3} and published["table"] == "raw.open_meteo_daily"
     [params] = api.paths(OPEN_METEO)
-    assert params["timezone"] == "Asia/Seoul" and params["wind_speed_unit"] == "ms"
+    assert params["timezone"] == "auto" and params["wind_speed_unit"] == "ms"
     assert params["start_date"] == "2022-01-01" and params["end_date"] == "2022-01-03"
     assert "sunshine_duration" in params["daily"].split(",")
 
 
 def test_a_server_error_then_success_is_retried(warehouse, api):
     api.script(OPEN_METEO, Answer("upstream broke", 500), Answer(open_meteo_body()))
-    assert ingest.publish(land_and_validate("open_meteo"))["rows"] == 3
+    assert ingest.publish(land_and_validate("open_meteo"))["rows"] == {"seoul": 3}
     assert len(api.paths(OPEN_METEO)) == 2
 
 
@@ -110,14 +111,14 @@ def test_a_429_waits_as_long_as_retry_after_says(warehouse, api):
         Answer(open_meteo_body()),
     )
     started = time.monotonic()
-    ingest.land("open_meteo", "seoul", START, END)
+    land("open_meteo", "seoul", START, END)
     assert time.monotonic() - started >= 1.0
     assert len(api.paths(OPEN_METEO)) == 2
 
 
 def test_a_timeout_is_retried(warehouse, api):
     api.script(OPEN_METEO, Answer(open_meteo_body(), delay_s=1.5), Answer(open_meteo_body()))
-    ingest.land("open_meteo", "seoul", START, END)
+    land("open_meteo", "seoul", START, END)
     assert len(api.paths(OPEN_METEO)) == 2
 
 
@@ -127,7 +128,7 @@ def test_a_source_down_gives_up_naming_source_region_dates_and_the_last_problem(
         SourceError,
         match=r"open_meteo: region seoul, dates 2022-01-01..2022-01-03: gave up after 3 attempts, last: HTTP 503",
     ):
-        ingest.land("open_meteo", "seoul", START, END)
+        land("open_meteo", "seoul", START, END)
     assert row_count("raw.open_meteo_daily") == 0
 
 
@@ -139,18 +140,20 @@ def test_a_client_error_is_not_retried_and_says_why(warehouse, api):
     with pytest.raises(
         SourceError, match="open_meteo: region seoul, dates 2022-01-01..2022-01-03: HTTP 400.*invalid String"
     ):
-        ingest.land("open_meteo", "seoul", START, END)
+        land("open_meteo", "seoul", START, END)
     assert len(api.paths(OPEN_METEO)) == 1
 
 
 def test_truncated_json_keeps_the_landing_file_and_quarantines_the_batch(warehouse, api):
     api.script(OPEN_METEO, Answer(open_meteo_body()[:200]))
-    batch = ingest.land("open_meteo", "seoul", START, END)
+    batch = land("open_meteo", "seoul", START, END)
     with pytest.raises(
-        SourceError, match=r"open_meteo: region seoul, date \(payload\): malformed JSON .*dates 2022-01-01..2022-01-03"
+        RegionsFailed,
+        match=r"open_meteo: every region, date 2022-01-01..2022-01-03: malformed JSON .*region seoul, dates 2022-01-01..2022-01-03",
     ):
-        ingest.validate(batch)
-    assert open(batch["path"]).read() == open_meteo_body()[:200]
+        check(batch)
+    [landed] = read_responses(open(batch["path"], "rb").read())
+    assert landed["body"] == open_meteo_body()[:200]
     assert quarantined("open_meteo")[0][0]["expectation"] == "readable payload"
     assert row_count("raw.open_meteo_daily") == 0
 
@@ -158,7 +161,7 @@ def test_truncated_json_keeps_the_landing_file_and_quarantines_the_batch(warehou
 def test_a_missing_field_is_a_schema_change(warehouse, api):
     api.script(OPEN_METEO, Answer(open_meteo_body(drop=["precipitation_sum"])))
     with pytest.raises(
-        SourceError,
+        RegionsFailed,
         match=r"open_meteo: region seoul, date 2022-01-01: schema change: daily fields \['precipitation_sum'\] are missing",
     ):
         land_and_validate("open_meteo")
@@ -167,7 +170,7 @@ def test_a_missing_field_is_a_schema_change(warehouse, api):
 
 def test_a_renamed_field_is_a_schema_change(warehouse, api):
     api.script(OPEN_METEO, Answer(open_meteo_body(rename={"temperature_2m_mean": "temperature_mean"})))
-    with pytest.raises(SourceError, match=r"schema change: daily fields \['temperature_2m_mean'\] are missing"):
+    with pytest.raises(RegionsFailed, match=r"schema change: daily fields \['temperature_2m_mean'\] are missing"):
         land_and_validate("open_meteo")
 
 
@@ -179,11 +182,11 @@ def test_an_added_field_is_kept_in_the_record_and_does_not_block(warehouse, api)
         assert cur.fetchone()[0] == "1.2"
 
 
-def test_an_empty_result_fails_the_gate_as_missing_days(warehouse, api):
+def test_an_empty_result_fails_the_region_as_not_answered(warehouse, api):
     api.script(OPEN_METEO, Answer(open_meteo_body(days=[])))
     with pytest.raises(
-        QualityGateError,
-        match="source open_meteo, region seoul, dates 2022-01-01..2022-01-03.*\n.*expect_table_row_count_to_equal: observed 0",
+        RegionsFailed,
+        match="open_meteo: region seoul, date 2022-01-01..2022-01-03: the source answered without this region",
     ):
         land_and_validate("open_meteo")
     assert row_count("raw.open_meteo_daily") == 0
@@ -192,7 +195,8 @@ def test_an_empty_result_fails_the_gate_as_missing_days(warehouse, api):
 def test_an_impossible_value_fails_the_gate(warehouse, api):
     api.script(OPEN_METEO, Answer(open_meteo_body(extra={"relative_humidity_2m_mean": [46.0, 146.0, 50.0]})))
     with pytest.raises(
-        QualityGateError, match="expect_column_values_to_be_between column relative_humidity_2m_mean: 1 unexpected"
+        RegionsFailed,
+        match="expect_column_values_to_be_between column relative_humidity_2m_mean: expected between 0 and 100; observed 1 unexpected",
     ):
         land_and_validate("open_meteo")
 
@@ -207,7 +211,7 @@ def test_kma_pages_until_the_total_count_and_reads_strings_and_blanks(warehouse,
         Answer(kma_body(kma_item(DAYS[2], avgTa="-1.0"), total=3, page=2)),  # a single result: an object
     )
     published = ingest.publish(land_and_validate("kma_asos"))
-    assert published["rows"] == 3
+    assert published["rows"] == {"seoul": 3}
     assert [params["pageNo"] for params in api.paths(KMA)] == ["1", "2"]
     with connect() as conn, conn.cursor() as cur:
         cur.execute("select avgta, sumrn from raw.kma_asos_daily where source = 'kma_asos' order by date")
@@ -216,7 +220,7 @@ def test_kma_pages_until_the_total_count_and_reads_strings_and_blanks(warehouse,
 
 def test_kma_service_key_is_sent_but_never_landed(warehouse, api):
     api.script(KMA, Answer(kma_body([kma_item(day) for day in DAYS], total=3)))
-    batch = ingest.land("kma_asos", "seoul", START, END)
+    batch = land("kma_asos", "seoul", START, END)
     assert api.paths(KMA)[0]["serviceKey"] == "test-service-key"
     landed = open(batch["path"]).read() + json.dumps(batch)
     assert "test-service-key" not in landed
@@ -228,22 +232,36 @@ def test_kma_without_a_service_key_says_how_to_set_one(warehouse, api, monkeypat
         SourceError,
         match="kma_asos: no data.go.kr service key: set COTHER_DATA_GO_KR_SERVICE_KEY or .* cother_data_go_kr",
     ):
-        ingest.land("kma_asos", "seoul", START, END)
+        land("kma_asos", "seoul", START, END)
 
 
-def test_kma_service_errors_are_reported_with_their_code(warehouse, api):
+def test_kma_service_errors_are_landed_and_fail_the_region_with_their_code(warehouse, api):
     api.script(KMA, Answer(kma_body([], total=0, code="30", message="SERVICE_KEY_IS_NOT_REGISTERED_ERROR")))
     with pytest.raises(
-        SourceError,
+        RegionsFailed,
         match="kma_asos: region seoul, date 2022-01-01..2022-01-03: the API answered 30 SERVICE_KEY_IS_NOT_REGISTERED_ERROR",
     ):
-        ingest.land("kma_asos", "seoul", START, END)
+        land_and_validate("kma_asos")
+    assert quarantined("kma_asos")[0][0]["expectation"] == "readable payload"
+
+
+def test_kma_asks_one_station_per_request_and_fails_only_the_station_that_errs(warehouse, api):
+    api.script(
+        KMA,
+        Answer(kma_body([kma_item(day) for day in DAYS], total=3)),
+        Answer(kma_body([], total=0, code="03", message="NODATA_ERROR")),
+    )
+    verdict = ingest.validate(land("kma_asos", ["seoul", "busan"], START, END))
+    assert sorted(params["stnIds"] for params in api.paths(KMA)) == ["108", "159"]
+    assert len(verdict["passed"]) == 1 and len(verdict["failed"]) == 1  # which station got the error is a race
+    [(region, reason)] = verdict["failed"].items()
+    assert f"kma_asos: region {region}, date 2022-01-01..2022-01-03: the API answered 03 NODATA_ERROR" in reason
 
 
 def test_kma_number_that_is_not_a_number_names_field_and_date(warehouse, api):
     api.script(KMA, Answer(kma_body([kma_item(DAYS[0]), kma_item(DAYS[1], avgRhm="n/a"), kma_item(DAYS[2])], total=3)))
     with pytest.raises(
-        SourceError, match="kma_asos: region seoul, date 2022-01-02: field 'avgRhm' is not a number: 'n/a'"
+        RegionsFailed, match="kma_asos: region seoul, date 2022-01-02: field 'avgRhm' is not a number: 'n/a'"
     ):
         land_and_validate("kma_asos")
     assert row_count("raw.kma_asos_daily") == 0
@@ -252,21 +270,25 @@ def test_kma_number_that_is_not_a_number_names_field_and_date(warehouse, api):
 # KDCA
 
 
-def kdca_body(day: date, def_cnt: str) -> str:
-    item = {
-        "gubun": "서울", "gubunEn": "Seoul", "stdDay": f"{day:%Y}년 {day:%m}월 {day:%d}일 00시", "defCnt": def_cnt,
-        "incDec": "100", "deathCnt": "10", "isolClearCnt": "5", "localOccCnt": "99", "overFlowCnt": "1",
-    }  # fmt: skip
+def kdca_body(day: date, def_cnt: str, provinces=("서울", "부산", "합계")) -> str:
+    items = [
+        {
+            "gubun": name, "gubunEn": "", "stdDay": f"{day:%Y}년 {day:%m}월 {day:%d}일 00시", "defCnt": def_cnt,
+            "incDec": "100", "deathCnt": "10", "isolClearCnt": "5", "localOccCnt": "99", "overFlowCnt": "1",
+        }
+        for name in provinces
+    ]  # fmt: skip
     return json.dumps(
-        {"items": [item], "pageNo": 1, "numOfRows": 10, "totalCount": 1, "resultCode": "00"}, ensure_ascii=False
+        {"items": items, "pageNo": 1, "numOfRows": 30, "totalCount": len(items), "resultCode": "00"}, ensure_ascii=False
     )
 
 
 def test_kdca_asks_day_by_day_and_publishes_cumulative_counts(warehouse, api):
     api.script(KDCA, *(Answer(kdca_body(day, str(1000 + 100 * index))) for index, day in enumerate(DAYS)))
-    assert ingest.publish(land_and_validate("kdca"))["rows"] == 3
+    published = ingest.publish(land_and_validate("kdca", regions=["seoul", "busan"]))
+    assert published["rows"] == {"seoul": 3, "busan": 3}
     assert [params["std_day"] for params in api.paths(KDCA)] == [day.isoformat() for day in DAYS]
-    assert all(params["gubun"] == "서울" for params in api.paths(KDCA))
+    assert all("gubun" not in params for params in api.paths(KDCA))  # one request a day answers every province
 
 
 def test_kdca_revised_cumulative_count_is_caught(warehouse, api):
@@ -274,8 +296,8 @@ def test_kdca_revised_cumulative_count_is_caught(warehouse, api):
         KDCA, Answer(kdca_body(DAYS[0], "1000")), Answer(kdca_body(DAYS[1], "1100")), Answer(kdca_body(DAYS[2], "1050"))
     )
     with pytest.raises(
-        QualityGateError,
-        match="source kdca, region seoul, dates 2022-01-01..2022-01-03.*\n.*expect_column_values_to_be_increasing column def_cnt",
+        RegionsFailed,
+        match="source kdca, region seoul, dates 2022-01-01..2022-01-03.*\n.*expect_column_values_to_be_in_set column check_def_cnt_increasing",
     ):
         land_and_validate("kdca")
     assert row_count("raw.kdca_covid_cases") == 0
@@ -295,22 +317,63 @@ def who_csv() -> bytes:
 
 def test_who_keeps_the_global_file_and_publishes_the_national_series_of_the_range(warehouse, api):
     api.script(WHO, Answer(who_csv()))
-    batch = ingest.land("who", "korea", START, END)
+    batch = land("who", ["kr", "jp"], START, END)
     assert gzip.decompress(open(batch["path"], "rb").read()) == who_csv()
-    validated = ingest.validate(batch)
-    assert validated["warnings"] == 1  # the blank New_cases, reported and let through
-    assert ingest.publish(validated)["rows"] == 3
+    validated = check(batch)
+    assert validated["warnings"] == {"kr": 1, "jp": 0}  # the blank New_cases, reported and let through
+    assert ingest.publish(validated)["rows"] == {"kr": 3, "jp": 3}
     with connect() as conn, conn.cursor() as cur:
-        cur.execute("select date::text, new_cases, cumulative_cases from raw.who_covid_daily order by date")
+        cur.execute(
+            "select date::text, new_cases, cumulative_cases from raw.who_covid_daily where region = 'kr' order by date"
+        )
         assert cur.fetchall() == [("2022-01-01", None, 10), ("2022-01-02", 5, 20), ("2022-01-03", 5, 30)]
+
+
+def test_the_who_file_is_downloaded_once_for_every_country_and_a_missing_country_fails_alone(warehouse, api):
+    api.script(WHO, Answer(who_csv()))
+    countries = [region.id for region in select("world") if "who" in region.case_names]
+    verdict = ingest.validate(land("who", countries, START, END))
+    assert len(api.paths(WHO)) == 1 and len(countries) >= 150
+    assert verdict["passed"] == ["jp", "kr"]
+    assert verdict["failed"]["us"].startswith(
+        "who: region us, date 2022-01-01..2022-01-03: the source answered without this region"
+    )
+
+
+def test_the_weekly_who_file_is_refused_where_daily_rows_are_expected(warehouse, api):
+    from cother.settings import get_settings
+
+    api.script(WHO, Answer((get_settings().sample_dir / "who_covid19_global_weekly.csv").read_bytes()))
+    with pytest.raises(
+        RegionsFailed,
+        match=r"who: region kr, date 2022-01-01..2022-01-09: daily grain: expected a row every 1 day, observed one every 7 days",
+    ):
+        land_and_validate("who", date(2022, 1, 1), date(2022, 1, 9), regions="kr")
+
+
+def test_open_meteo_asks_for_many_places_per_request_and_reads_the_array_in_order(warehouse, api):
+    regions = [region.id for region in select("world")][:60]
+    one_place = json.loads(open_meteo_body())
+    api.script(
+        OPEN_METEO,
+        Answer(json.dumps([{**one_place, "latitude": float(n)} for n in range(50)])),
+        Answer(json.dumps([{**one_place, "latitude": float(n)} for n in range(10)])),
+    )
+    published = ingest.publish(land_and_validate("open_meteo", regions=regions))
+    requests = api.paths(OPEN_METEO)
+    assert [len(params["latitude"].split(",")) for params in requests] == [50, 10]
+    assert sorted(published["rows"]) == sorted(regions) and set(published["rows"].values()) == {3}
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute("select (record->>'time') is not null, count(*) from raw.open_meteo_daily group by 1")
+        assert cur.fetchall() == [(True, 180)]
 
 
 def test_who_renamed_column_is_a_schema_change(warehouse, api):
     api.script(WHO, Answer(who_csv().replace(b"New_cases", b"NewCases")))
     with pytest.raises(
-        SourceError, match=r"who: region korea, date \(payload\): schema change: columns \['New_cases'\] are missing"
+        RegionsFailed, match=r"who: every region, date \(payload\): schema change: columns \['New_cases'\] are missing"
     ):
-        ingest.validate(ingest.land("who", "korea", START, END))
+        land_and_validate("who", regions="kr")
 
 
 def test_every_live_source_is_registered():
@@ -330,3 +393,15 @@ def test_the_rate_limiter_holds_calls_to_the_window():
     for _ in range(4):
         limiter.acquire()
     assert time.monotonic() - started >= 0.5  # the fourth call waited for the window to pass
+
+
+def test_a_request_that_weighs_several_calls_counts_as_several():
+    from cother.sources.http import RateLimiter
+    from cother.sources.open_meteo import call_weight
+
+    assert call_weight(places=50, days=1, variables=12) == 60.0  # 50 places, 12 variables: 1.2 calls each
+    limiter = RateLimiter([(100, 0.5)])
+    started = time.monotonic()
+    limiter.acquire(60)
+    limiter.acquire(60)  # 120 > 100 in the window: waits for it to pass
+    assert time.monotonic() - started >= 0.5

@@ -38,7 +38,7 @@ def first(model_name):
     empty_warehouse()
     publish_seoul(*bundled_period())
     assert transform.build()["success"]
-    return retrain(["seoul"], {"dbt_invocation_id": "test"}, moved_by="test:first")
+    return retrain("korea", ["seoul"], {"dbt_invocation_id": "test"}, moved_by="test:first")
 
 
 def version_tags(version: str) -> dict:
@@ -80,7 +80,7 @@ def test_a_version_carries_its_lineage_and_artifacts(first):
 
 
 def test_a_challenger_that_does_not_win_leaves_the_champion_where_it_is(first):
-    second = retrain(["seoul"], moved_by="test:second")  # the same data: the same folds, no gain
+    second = retrain("korea", ["seoul"], moved_by="test:second")  # the same data: the same folds, no gain
     assert not second["promoted"] and second["alias"] == "challenger"
     assert "does not beat champion" in second["decision"]
     assert registry.champion_version() == first["version"]

@@ -2,32 +2,84 @@ from datetime import date
 
 import pytest
 
-from cother.regions import get_region
-from cother.sources import SourceError, get_source
+from cother.regions import get_region, get_set, select
+from cother.sources import get_source
 from cother.sources.sample import bundled_period
 
 SEOUL = get_region("seoul")
 
 
+def parse(source_name: str, payload: bytes, regions, start: date, end: date):
+    return get_source(source_name).parse(payload, regions, start, end)
+
+
 def test_sample_weather_serves_the_requested_days_as_they_stand_in_the_bundled_file():
     source = get_source("sample_weather")
-    payload = source.fetch(SEOUL, date(2021, 1, 1), date(2021, 1, 7))
+    payload = source.fetch([SEOUL], date(2021, 1, 1), date(2021, 1, 7))
     lines = payload.content.decode().splitlines()
     assert lines[0].startswith("date,avgTa,minTa")
     assert [line[:10] for line in lines[1:]] == [f"2021-01-0{day}" for day in range(1, 8)]
-    frame = source.parse(payload.content, SEOUL, date(2021, 1, 1), date(2021, 1, 7))
-    assert len(frame) == 7
-    assert frame.loc[0, "avgta"] == pytest.approx(float(lines[1].split(",")[1]))
-    assert set(frame["region"]) == {"seoul"}
+    parsed = source.parse(payload.content, [SEOUL], date(2021, 1, 1), date(2021, 1, 7))
+    assert parsed.errors == {}
+    assert len(parsed.frame) == 7
+    assert parsed.frame.loc[0, "avgta"] == pytest.approx(float(lines[1].split(",")[1]))
+    assert set(parsed.frame["region"]) == {"seoul"}
 
 
-def test_sample_cases_serve_the_region_by_its_coronaboard_name():
+def test_one_payload_serves_every_province_by_its_coronaboard_name():
     source = get_source("sample_cases")
-    frame = source.parse(
-        source.fetch(SEOUL, date(2021, 1, 1), date(2021, 1, 3)).content, SEOUL, date(2021, 1, 1), date(2021, 1, 3)
-    )
-    assert list(frame["region_name"]) == ["서울"] * 3
-    assert frame["confirmed"].is_monotonic_increasing
+    provinces = select("korea")
+    payload = source.fetch(provinces, date(2021, 1, 1), date(2021, 1, 3))
+    parsed = source.parse(payload.content, provinces, date(2021, 1, 1), date(2021, 1, 3))
+    assert parsed.errors == {}
+    assert len(parsed.frame) == 17 * 3
+    seoul = parsed.frame[parsed.frame["region"] == "seoul"]
+    assert list(seoul["region_name"]) == ["서울"] * 3
+    assert seoul["confirmed"].is_monotonic_increasing
+
+
+def test_jhu_sums_a_countrys_provinces_and_serves_every_country_from_one_payload():
+    source = get_source("jhu")
+    countries = [get_region("cn"), get_region("kr"), get_region("fr")]
+    payload = source.fetch(countries, date(2021, 1, 1), date(2021, 1, 2))
+    parsed = source.parse(payload.content, countries, date(2021, 1, 1), date(2021, 1, 2))
+    assert parsed.errors == {}
+    china = parsed.frame[parsed.frame["region"] == "cn"]
+    assert len(china) == 2 and china["confirmed"].min() > 90_000  # Hubei alone had 68,000 by then
+    assert set(parsed.frame["region"]) == {"cn", "kr", "fr"}
+
+
+def test_the_bundled_open_meteo_cities_serve_korean_and_world_regions():
+    source = get_source("sample_open_meteo")
+    regions = [SEOUL, get_region("chungnam"), get_region("jp")]
+    payload = source.fetch(regions, date(2021, 1, 1), date(2021, 1, 3))
+    parsed = source.parse(payload.content, regions, date(2021, 1, 1), date(2021, 1, 3))
+    assert parsed.errors == {}
+    assert len(parsed.frame) == 9
+    assert parsed.frame["wind_speed_10m_mean"].isna().all()  # the bundle has no wind
+    assert parsed.frame["temperature_2m_mean"].notna().all()
+
+
+def test_a_region_the_payload_does_not_answer_for_fails_alone_by_name():
+    source = get_source("sample_weather")  # Seoul's station only
+    busan = get_region("busan")
+    payload = source.fetch([SEOUL, busan], date(2021, 1, 1), date(2021, 1, 2))
+    parsed = source.parse(payload.content, [SEOUL, busan], date(2021, 1, 1), date(2021, 1, 2))
+    assert set(parsed.frame["region"]) == {"seoul"}
+    assert parsed.errors == {
+        "busan": "sample_weather: region busan, date 2021-01-01..2021-01-02: the source answered without this region"
+    }
+
+
+def test_the_region_sets():
+    assert len(get_set("korea").regions) == 17
+    assert len(get_set("world").regions) >= 150
+    with pytest.raises(KeyError, match="unknown region set 'mars'"):
+        select("mars")
+    with pytest.raises(KeyError, match=r"regions \['jp'\] are not in the region set 'korea'"):
+        select("korea", ["seoul", "jp"])
+    with pytest.raises(ValueError, match=r"regions \['seoul'\] are listed more than once"):
+        select("korea", ["seoul", "seoul"])
 
 
 def test_bundled_period_is_the_weather_files_span():
@@ -35,26 +87,26 @@ def test_bundled_period_is_the_weather_files_span():
 
 
 def test_a_missing_field_is_a_schema_change_naming_source_region_and_date():
-    source = get_source("sample_weather")
     payload = b"date,avgTa\n2021-01-01,1.5\n"
-    with pytest.raises(
-        SourceError, match=r"sample_weather: region seoul, date 2021-01-01: schema change: fields \[.*'minTa'"
-    ):
-        source.parse(payload, SEOUL, date(2021, 1, 1), date(2021, 1, 1))
+    parsed = parse("sample_weather", payload, [SEOUL], date(2021, 1, 1), date(2021, 1, 1))
+    assert parsed.frame.empty
+    assert parsed.errors["seoul"].startswith(
+        "sample_weather: region seoul, date 2021-01-01: schema change: fields ['minTa'"
+    )
 
 
-def test_a_value_that_is_not_a_number_names_the_field():
-    source = get_source("sample_cases")
-    payload = "date,region,confirmed,death,released\n20210101,서울,lots,1,2\n".encode()
-    with pytest.raises(
-        SourceError, match=r"sample_cases: region seoul, date 2021-01-01: field 'confirmed' is not a number"
-    ):
-        source.parse(payload, SEOUL, date(2021, 1, 1), date(2021, 1, 1))
+def test_a_value_that_is_not_a_number_names_the_field_and_fails_that_region_only():
+    payload = "date,region,confirmed,death,released\n20210101,서울,lots,1,2\n20210101,부산,7,1,2\n".encode()
+    busan = get_region("busan")
+    parsed = parse("sample_cases", payload, [SEOUL, busan], date(2021, 1, 1), date(2021, 1, 1))
+    assert parsed.errors == {
+        "seoul": "sample_cases: region seoul, date 2021-01-01: field 'confirmed' is not a number: 'lots'"
+    }
+    assert list(parsed.frame["region"]) == ["busan"]
 
 
 def test_blank_values_are_missing_not_zero():
-    source = get_source("sample_cases")
     payload = "date,region,confirmed,death,released\n20210101,서울,10,,2\n".encode()
-    frame = source.parse(payload, SEOUL, date(2021, 1, 1), date(2021, 1, 1))
+    frame = parse("sample_cases", payload, [SEOUL], date(2021, 1, 1), date(2021, 1, 1)).frame
     assert frame["death"].isna().all()
     assert frame.loc[0, "confirmed"] == 10

@@ -2,9 +2,8 @@
 
 Retried: timeouts, connection errors, 429 and 5xx (honouring Retry-After, capped). Not retried: other
 4xx, which are the request's fault. When the attempts are spent, SourceError names the source, the
-region, the dates and what went wrong. The rate limit is per process; across Airflow workers the
-ingestion DAG runs at most four `land` tasks at once (max_active_tis_per_dag), far below Open-Meteo's
-published limits.
+region, the dates and what went wrong. The rate limit is per process: the ingestion DAG runs one
+`land` task per source at a time, and a source asks for many regions in one request.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from email.utils import parsedate_to_datetime
 
 import requests
 
-from cother.regions import Region
 from cother.sources.base import Source, SourceError
 
 
@@ -41,25 +39,28 @@ class RetryPolicy:
 
 
 class RateLimiter:
-    """At most `calls` calls in any `period_s` seconds, for each (calls, period_s) window; blocks until allowed."""
+    """At most `calls` calls in any `period_s` seconds, for each (calls, period_s) window; blocks until
+    allowed. A request may weigh more than one call (Open-Meteo counts a request for many places, many
+    variables or many weeks as several)."""
 
     def __init__(self, windows: list[tuple[int, float]]) -> None:
         self.windows = [(calls, period, deque()) for calls, period in windows]
         self.lock = threading.Lock()
 
-    def acquire(self) -> None:
+    def acquire(self, weight: float = 1.0) -> None:
         while True:
             with self.lock:
                 now = time.monotonic()
                 wait = 0.0
                 for calls, period, stamps in self.windows:
-                    while stamps and now - stamps[0] >= period:
+                    while stamps and now - stamps[0][0] >= period:
                         stamps.popleft()
-                    if len(stamps) >= calls:
-                        wait = max(wait, period - (now - stamps[0]))
+                    used = sum(spent for _, spent in stamps)
+                    if stamps and used + weight > calls:
+                        wait = max(wait, period - (now - stamps[0][0]))
                 if wait == 0.0:
                     for _, _, stamps in self.windows:
-                        stamps.append(now)
+                        stamps.append((now, weight))
                     return
             time.sleep(wait)
 
@@ -89,13 +90,13 @@ class HttpClient:
         self.session = requests.Session()
         self.session.headers["User-Agent"] = "co-ther/0.1 (+data pipeline)"
 
-    def get(self, url: str, params: dict, where: str) -> requests.Response:
+    def get(self, url: str, params: dict, where: str, weight: float = 1.0) -> requests.Response:
         """GET with retries; `where` ("region R, dates A..B") goes into every error."""
         policy = self.policy or RetryPolicy()
         problem = ""
         for attempt in range(policy.attempts):
             if self.limiter:
-                self.limiter.acquire()
+                self.limiter.acquire(weight)
             wait = policy.backoff(attempt)
             try:
                 response = self.session.get(
@@ -130,9 +131,3 @@ class HttpSource(Source):
     @property
     def url(self) -> str:
         return os.environ.get(self.url_variable, self.default_url)
-
-    def region_name(self, region: Region, value: str | None, what: str) -> str:
-        """What this source calls the region (from config/regions.yml), or an error saying it has none."""
-        if not value:
-            raise SourceError(f"{self.name}: region {region.id}: no {what} in config/regions.yml")
-        return value

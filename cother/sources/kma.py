@@ -1,22 +1,26 @@
 """KMA ASOS daily observations from data.go.kr (`AsosDalyInfoService/getWthrDataList`), paged.
 
+The API answers one station per request: a batch asks for its stations concurrently (four at a
+time, within the rate limit) and lands every page of every station in one file, one JSON line each.
+
 Every value arrives as a string, missing ones as ""; with a single result `item` is an object, not a
 list. The service key comes from the environment or an Airflow connection and is never landed.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
-import pandas as pd
-
 from cother.regions import Region
-from cother.sources.base import Payload, Source, parse_json, read_responses, responses_payload, where
+from cother.sources.base import Payload, Source, SourceError, parse_json, read_responses, responses_payload, where
 from cother.sources.credentials import data_go_kr_service_key
-from cother.sources.http import HttpSource
-from cother.sources.kma_format import kma_frame
+from cother.sources.http import HttpSource, RateLimiter
+from cother.sources.kma_format import KMA_COLUMNS, KMA_DTYPES, kma_row
 
 ROWS_PER_PAGE = 999
+CONCURRENT_REQUESTS = 4  # one station per request: at most four in flight
+LIMITER = RateLimiter([(30, 1), (10_000, 86_400)])  # data.go.kr's daily quota of a development key
 
 
 def items_of(source: Source, body: dict, region: Region, day: object) -> tuple[list[dict], int]:
@@ -39,12 +43,29 @@ class KmaAsosWeather(HttpSource):
     kind = "weather"
     raw_table = "raw.kma_asos_daily"
     suite = "raw_kma_asos_daily"
+    columns = KMA_COLUMNS
+    dtypes = KMA_DTYPES
     url_variable = "COTHER_KMA_URL"
     default_url = "http://apis.data.go.kr/1360000/AsosDalyInfoService/getWthrDataList"
+    limiter = LIMITER
 
-    def fetch(self, region: Region, start: date, end: date) -> Payload:
-        station = self.region_name(region, region.kma_station, "KMA station")
+    def fetch(self, regions: list[Region], start: date, end: date) -> Payload:
+        stations = {region.id: self.station(region) for region in regions}
         key = data_go_kr_service_key(self.name)
+        with ThreadPoolExecutor(max_workers=CONCURRENT_REQUESTS) as pool:
+            pages = pool.map(lambda region: self.pages(region, stations[region.id], key, start, end), regions)
+            responses = [response for station_pages in pages for response in station_pages]
+        return Payload(
+            responses_payload(responses), "jsonl", {"stations": stations, "start": str(start), "end": str(end)}
+        )
+
+    def station(self, region: Region) -> str:
+        if not region.kma_station:
+            raise SourceError(f"{self.name}: region {region.id}: no KMA station in config/regions")
+        return region.kma_station
+
+    def pages(self, region: Region, station: str, key: str, start: date, end: date) -> list[tuple[dict, str]]:
+        """Every page of one station's answer, with the region it was asked for."""
         request = {
             "numOfRows": ROWS_PER_PAGE,
             "dataType": "JSON",
@@ -57,20 +78,33 @@ class KmaAsosWeather(HttpSource):
         responses, page, seen = [], 1, 0
         while True:
             params = {**request, "pageNo": page}
-            text = self.client.get(self.url, {"serviceKey": key, **params}, where(region, start, end)).text
-            responses.append((params, text))
-            records, total = items_of(
-                self, parse_json(self, text, region, f"{start}..{end}"), region, f"{start}..{end}"
-            )
+            text = self.client.get(self.url, {"serviceKey": key, **params}, where([region], start, end)).text
+            responses.append(({**params, "region": region.id}, text))
+            try:
+                records, total = items_of(
+                    self, parse_json(self, text, region, f"{start}..{end}"), region, f"{start}..{end}"
+                )
+            except SourceError:
+                break  # landed as received; the parser fails this region by name
             seen += len(records)
             if not records or seen >= total:
                 break
             page += 1
-        return Payload(responses_payload(responses), "jsonl", {**request, "pages": page})
+        return responses
 
-    def parse(self, payload: bytes, region: Region, start: date, end: date) -> pd.DataFrame:
-        records = []
+    def records(self, payload: bytes, regions: list[Region], start: date, end: date) -> dict[str, list | SourceError]:
+        by_id = {region.id: region for region in regions}
+        grouped: dict[str, list | SourceError] = {}
         for response in read_responses(payload):
-            body = parse_json(self, response["body"], region, "(payload)")
-            records.extend(items_of(self, body, region, "(payload)")[0])
-        return kma_frame(self, records, region)
+            region = by_id.get(response["request"].get("region"))
+            if region is None or isinstance(grouped.get(region.id), SourceError):
+                continue
+            try:
+                body = parse_json(self, response["body"], region, f"{start}..{end}")
+                grouped.setdefault(region.id, []).extend(items_of(self, body, region, f"{start}..{end}")[0])
+            except SourceError as error:
+                grouped[region.id] = error
+        return grouped
+
+    def row(self, record: dict, region: Region) -> dict:
+        return kma_row(self, record, region)

@@ -113,7 +113,21 @@ create table if not exists raw.who_covid_daily (
     primary key (source, region, date)
 );
 
--- Every published batch; announced_at is set when the ingestion DAG has told the downstream DAGs
+create table if not exists raw.jhu_covid_cases (
+    source text not null,
+    region text not null,
+    date date not null,
+    country_region text not null,
+    confirmed bigint,
+    deaths bigint,
+    record jsonb not null,
+    batch_id text not null,
+    landed_file text not null,
+    loaded_at timestamptz not null default now(),
+    primary key (source, region, date)
+);
+
+-- Every published batch, a row per region; announced_at is set when the ingestion DAG has told the downstream DAGs
 -- (one announcement can cover many batches, e.g. a whole backfill).
 create table if not exists raw.batch_log (
     source text not null,
@@ -136,7 +150,7 @@ alter table quarantine.batches add column if not exists replayed_as text;
 alter table quarantine.batches add column if not exists validation_id text;
 alter table quarantine.batches add column if not exists expectations_evaluated integer;
 
--- config/regions.yml as a table, refreshed before every dbt build (dbt's dim_region reads it).
+-- config/regions/*.yml as a table, refreshed before every dbt build (dbt's dim_region reads it).
 create table if not exists raw.regions (
     region text primary key,
     region_name text not null,
@@ -145,6 +159,8 @@ create table if not exists raw.regions (
     kma_station text,
     case_names jsonb not null
 );
+
+alter table raw.regions add column if not exists region_set text not null default 'korea';
 
 -- ml.forecasts: what each retrain forecast with the version it registered (dbt: marts.fct_forecasts).
 create schema if not exists ml;

@@ -10,6 +10,8 @@ unioned as (
     select * from {{ ref('stg_kdca__cases_daily') }}
     union all
     select * from {{ ref('stg_who__cases_daily') }}
+    union all
+    select * from {{ ref('stg_jhu__cases_daily') }}
 
 ),
 

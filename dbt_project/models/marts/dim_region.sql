@@ -1,4 +1,4 @@
--- The regions CO-THER forecasts, as configured in config/regions.yml (synced to raw.regions before
+-- The regions CO-THER forecasts, as configured in config/regions/*.yml (synced to raw.regions before
 -- every build), with the span of days each has case data for.
 
 with
@@ -24,6 +24,7 @@ final as (
 
     select
         regions.region,
+        regions.region_set,
         regions.region_name,
         regions.latitude,
         regions.longitude,
