@@ -31,7 +31,6 @@ class QualityGateError(RuntimeError):
     def __init__(self, *reports: GateReport) -> None:
         super().__init__("\n".join(report.describe() for report in reports))
         self.reports = reports
-        self.report = reports[0]
 
 
 @dataclass(frozen=True)
@@ -188,14 +187,12 @@ def _expected(kwargs: dict) -> str:
     if "value_set" in kwargs:
         return f"values in {kwargs['value_set']}"
     if "min_value" in kwargs or "max_value" in kwargs:
-        low, high = (kwargs.get(bound) for bound in ("min_value", "max_value"))
-        return (
-            f"between {low:g} and {high:g}"
-            if None not in (low, high)
-            else f"at least {low:g}"
-            if high is None
-            else f"at most {high:g}"
-        )
+        low, high = kwargs.get("min_value"), kwargs.get("max_value")
+        if high is None:
+            return f"at least {low:g}"
+        if low is None:
+            return f"at most {high:g}"
+        return f"between {low:g} and {high:g}"
     if "column_A" in kwargs:
         return f"{kwargs['column_A']} = {kwargs['column_B']}"
     if "column_list" in kwargs:
@@ -221,12 +218,7 @@ def _examples(frame: pd.DataFrame, rows: list[int], kwargs: dict) -> str:
     return "; ".join(shown)
 
 
-def validate(
-    frame: pd.DataFrame,
-    suite_name: str,
-    subjects: dict[str, str],
-    parameters: dict | None = None,
-) -> dict[str, GateReport]:
+def validate(frame: pd.DataFrame, suite_name: str, subjects: dict[str, str]) -> dict[str, GateReport]:
     """Validate a batch of many regions in one run; a report per region (subjects: region -> "<what>
     region <region> <start>..<end>"). Prints one line per region and the failures."""
     from great_expectations.core.run_identifier import RunIdentifier
@@ -236,7 +228,6 @@ def validate(
     frame = frame.reset_index(drop=True)
     result = checkpoint.run(
         batch_parameters={"dataframe": frame},
-        expectation_parameters=parameters or {},
         run_id=RunIdentifier(run_name=run_id, run_time=datetime.now(UTC)),
     )
     (validation,) = result.run_results.values()
@@ -261,12 +252,10 @@ def summary(reports: dict[str, GateReport]) -> str:
     return "\n".join(lines)
 
 
-def gate(
-    frame: pd.DataFrame, suite_name: str, subjects: dict[str, str], parameters: dict | None = None
-) -> dict[str, GateReport]:
-    """Validate and raise QualityGateError (on the first failing region's report, naming every failing
-    region) when an `error` expectation failed for any region."""
-    reports = validate(frame, suite_name, subjects, parameters)
+def gate(frame: pd.DataFrame, suite_name: str, subjects: dict[str, str]) -> dict[str, GateReport]:
+    """Validate and raise QualityGateError, naming every failing region, when an `error` expectation
+    failed for any region."""
+    reports = validate(frame, suite_name, subjects)
     failed = [report for report in reports.values() if not report.passed]
     if failed:
         raise QualityGateError(*failed)
