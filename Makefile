@@ -42,7 +42,7 @@ lint: env
 	$(BIN)/sqlfluff lint dbt_project cother/sql
 
 airflow: env
-	$(BIN)/cother airflow standalone
+	$(BIN)/cother stack
 
 docs: env
 	$(BIN)/cother docs

@@ -38,14 +38,26 @@ def airflow(*args: str, log: Path | None = None, check: bool = True) -> int:
 
 
 def migrate(log: Path | None = None) -> None:
-    """`airflow db migrate`, once per Airflow version and metadata database."""
+    """`airflow db migrate`, once per Airflow version and metadata database (again if the database was
+    dropped since)."""
     home = Path(airflow_environment()["AIRFLOW_HOME"])
     key = hashlib.sha256(f"{version('apache-airflow')} {airflow_url()}".encode()).hexdigest()[:16]
     marker = home / f".migrated-{key}"
-    if marker.exists():
+    if marker.exists() and _migrated():
         return
     airflow("db", "migrate", log=log)
     marker.touch()
+
+
+def _migrated() -> bool:
+    """Whether the metadata database holds Airflow's schema (its migrations table)."""
+    conn = psycopg2.connect(libpq_url(airflow_url()))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("select to_regclass('public.alembic_version') is not null")
+            return cur.fetchone()[0]
+    finally:
+        conn.close()
 
 
 def test_dag(dag_id: str, conf: dict, log: Path) -> dict[str, list]:
@@ -104,41 +116,66 @@ def wait_for(condition: Callable, timeout_s: float, what: str, every_s: float = 
     raise TimeoutError(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
+# The local stack: what `airflow standalone` starts, without its supervising process (an Airflow
+# import of about 150 MiB) and without the triggerer's log server (no CO-THER task defers).
+COMPONENTS = (
+    ("api-server", "--host", "127.0.0.1"),
+    ("scheduler",),
+    ("dag-processor",),
+    ("triggerer", "--skip-serve-logs"),
+)
+
+
 @contextmanager
-def standalone(log: Path, **settings: str) -> Iterator[dict[str, str]]:
-    """A real `airflow standalone` (scheduler, dag processor, API server, triggerer) on free ports,
-    until the block ends; yields the environment that its `airflow` commands need."""
-    port = free_port()
+def local_stack(log: Path | None = None, port: int | None = None, **settings: str) -> Iterator[dict[str, str]]:
+    """Airflow's API server (on 127.0.0.1 and `port`, a free one if None), scheduler, DAG processor and
+    triggerer, each its own process in one process group, until the block ends; their output goes
+    to `log` (or to this terminal). Yields the environment that `airflow` commands need to reach them."""
+    port = port or free_port()
     env = {
         **os.environ,
         **airflow_environment(),
         "AIRFLOW__API__PORT": str(port),
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{port}/execution/",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
-        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
         **settings,
     }
-    log.parent.mkdir(parents=True, exist_ok=True)
-    out = log.open("w")
-    process = subprocess.Popen(
-        ["airflow", "standalone"], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-    )
-
-    def healthy() -> bool:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=5) as answer:
-                health = json.load(answer)
-            return health["scheduler"]["status"] == "healthy" and health["dag_processor"]["status"] == "healthy"
-        except (OSError, ValueError, KeyError):
-            return False
-
+    out = None
+    if log:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        out = log.open("w")
+    group = None
+    processes = []
     try:
-        wait_for(healthy, 180, f"airflow standalone to be healthy (log: {log})")
+        for component in COMPONENTS:
+            process = subprocess.Popen(
+                ["airflow", *component], env=env, stdout=out, stderr=subprocess.STDOUT, process_group=group or 0
+            )
+            group = group or process.pid
+            processes.append(process)
+        wait_for(lambda: _healthy(port, processes), 180, f"the Airflow stack to be healthy (log: {log or 'above'})")
         yield env
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-        out.close()
+        if group:
+            os.killpg(group, signal.SIGTERM)
+            try:
+                for process in processes:
+                    process.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(group, signal.SIGKILL)
+        if out:
+            out.close()
+
+
+def _healthy(port: int, processes: list[subprocess.Popen]) -> bool:
+    """Scheduler and DAG processor healthy, by the API server's health endpoint; RuntimeError if a
+    component has exited."""
+    for process, component in zip(processes, COMPONENTS, strict=True):
+        if process.poll() is not None:
+            raise RuntimeError(f"airflow {component[0]} exited with status {process.returncode}")
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=5) as answer:
+            health = json.load(answer)
+        return health["scheduler"]["status"] == "healthy" and health["dag_processor"]["status"] == "healthy"
+    except (OSError, ValueError, KeyError):
+        return False

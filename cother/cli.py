@@ -25,14 +25,28 @@ def _db(args: argparse.Namespace) -> None:
 def _airflow(args: argparse.Namespace) -> None:
     from cother import postgres
     from cother.airflow_runner import airflow, migrate
+
+    postgres.start()
+    migrate()
+    sys.exit(airflow(*args.command, check=False))
+
+
+def _stack(args: argparse.Namespace) -> None:
+    import signal
+
+    from cother import postgres
+    from cother.airflow_runner import local_stack, migrate
     from cother.settings import get_settings
 
     postgres.start()
     migrate()
-    if args.command[:1] == ["standalone"]:
+    with local_stack(port=args.port):
         passwords = get_settings().airflow_home / "simple_auth_manager_passwords.json.generated"
-        print(f"Airflow UI: http://localhost:8080  (user admin, password in {passwords})")
-    sys.exit(airflow(*args.command, check=False))
+        print(f"Airflow UI: http://127.0.0.1:{args.port}  (user admin, password in {passwords}); Ctrl-C stops it")
+        try:
+            signal.pause()
+        except KeyboardInterrupt:
+            print("stopping the Airflow stack")
 
 
 def _mlflow_ui(args: argparse.Namespace) -> None:
@@ -132,6 +146,10 @@ def main(argv: list[str] | None = None) -> None:
     af = commands.add_parser("airflow", help="run an airflow command with the project's configuration")
     af.add_argument("command", nargs=argparse.REMAINDER)
     af.set_defaults(handler=_airflow)
+
+    st = commands.add_parser("stack", help="Airflow's API server, scheduler, DAG processor and triggerer, until Ctrl-C")
+    st.add_argument("--port", type=int, default=8080)
+    st.set_defaults(handler=_stack)
 
     ui = commands.add_parser("mlflow-ui", help="serve the MLflow UI on the registry database")
     ui.add_argument("--port", type=int, default=5000)

@@ -92,7 +92,7 @@ def cother_ingest():
 
         return land(request, kind)
 
-    @task(max_active_tis_per_dag=1)  # one Great Expectations process at a time: the memory-hungry part
+    @task
     def validate(batch: dict) -> dict:
         from cother.ingest import validate
 

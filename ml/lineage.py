@@ -36,10 +36,17 @@ def batches_read(regions: list[str], start: date, end: date) -> list[dict]:
         return [dict(zip(keys, row, strict=True)) for row in cur.fetchall()]
 
 
+HASH_BLOCK_ROWS = 5000
+
+
 def data_hash(rows: pd.DataFrame) -> str:
-    """sha256 of the training rows as CSV, in a stable order: the same rows give the same hash."""
+    """sha256 of the training rows as CSV, in a stable order: the same rows give the same hash. The CSV
+    is hashed a block of rows at a time, never held whole."""
     ordered = rows.sort_values(["region", "date_day"]).reset_index(drop=True)
-    return hashlib.sha256(ordered.to_csv(index=False).encode()).hexdigest()
+    digest = hashlib.sha256()
+    for start in range(0, len(ordered), HASH_BLOCK_ROWS):
+        digest.update(ordered.iloc[start : start + HASH_BLOCK_ROWS].to_csv(index=False, header=start == 0).encode())
+    return digest.hexdigest()
 
 
 def git_commit() -> str:

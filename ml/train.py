@@ -15,7 +15,7 @@ from cother.regions import get_set, select, set_of
 from cother.settings import get_settings
 from ml import forecasts, lineage, promotion, registry, report
 from ml.backtest import FOLDS, backtest, scores, summary
-from ml.features import HISTORY_DAYS, HORIZONS, examples, feature_columns, labelled, load_mart, upcoming
+from ml.features import HISTORY_DAYS, examples_by_horizon, feature_columns, labelled, load_mart, upcoming
 from ml.forecaster import PARAMS, Forecaster
 from ml.pyfunc_model import output_column
 
@@ -84,8 +84,7 @@ def retrain(
 def _retrain(region_set: str, regions: list[str], provenance: dict | None, moved_by: str) -> dict:
     settings = get_settings()
     registry.configure()  # an unreachable registry fails the retrain now, before any work, and changes nothing
-    mart = load_mart(regions)
-    frames = {horizon: examples(mart, horizon) for horizon in HORIZONS}
+    frames = examples_by_horizon(load_mart(regions))
     rows = labelled(frames[1])
     if rows.empty:
         raise ValueError(f"retrain: set {region_set}: no labelled rows of its regions in marts.fct_training_features")

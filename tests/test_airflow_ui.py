@@ -1,4 +1,4 @@
-"""The Airflow UI in headless Chromium: log into a real `airflow standalone` started here, see the three
+"""The Airflow UI in headless Chromium: log into a real Airflow stack started here, see the three
 DAGs listed with no import error, open a DAG's page with its grid of tasks and task groups; after one run
 of the three DAGs, see the asset graph go from the raw tables through the mart to the model, and go from
 the retrain's task to the MLflow run that registered its model version in one click (plugins/cother_ui.py,
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import TEST_RUNTIME, empty_warehouse, registered_model, screenshot, wait_until
 
-from cother.airflow_runner import free_port, standalone, wait_for
+from cother.airflow_runner import free_port, local_stack, wait_for
 from cother.settings import get_settings
 from cother.sources.sample import bundled_period
 
@@ -76,7 +76,7 @@ def mlflow_ui(postgres_server):
 @pytest.fixture(scope="module")
 def pipeline(airflow_db):
     """One run of each DAG over the bundled Seoul period with dag.test(), as in test_end_to_end, before
-    the standalone starts (its scheduler and dag.test() would otherwise update the same rows at once),
+    the stack starts (its scheduler and dag.test() would otherwise update the same rows at once),
     registering under a model name of this module's own; yields the run ids."""
     from airflow.dag_processing.dagbag import DagBag
 
@@ -104,10 +104,10 @@ def pipeline(airflow_db):
 
 @pytest.fixture(scope="module")
 def airflow_ui(pipeline, mlflow_ui):
-    """`airflow standalone`, its "MLflow run" links to the MLflow UI above (COTHER_MLFLOW_UI_URL); yields
+    """The Airflow stack, its "MLflow run" links to the MLflow UI above (COTHER_MLFLOW_UI_URL); yields
     its address, the admin password and a REST API token. The pipeline's runs are deleted at the end,
     so that the other tests' counts of DAG runs stay theirs."""
-    with standalone(TEST_RUNTIME / "logs" / "ui-standalone.log", COTHER_MLFLOW_UI_URL=mlflow_ui) as env:
+    with local_stack(TEST_RUNTIME / "logs" / "ui-airflow.log", COTHER_MLFLOW_UI_URL=mlflow_ui) as env:
         url = f"http://127.0.0.1:{env['AIRFLOW__API__PORT']}"
         passwords = get_settings().airflow_home / "simple_auth_manager_passwords.json.generated"
         password = json.loads(passwords.read_text())["admin"]

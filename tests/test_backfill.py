@@ -1,4 +1,4 @@
-"""A real backfill of the world set under a real scheduler: `airflow standalone` on the test database,
+"""A real backfill of the world set under a real scheduler: the local Airflow stack (cother.airflow_runner.local_stack) on the test database,
 `airflow backfill create` over five days for about 200 countries (Johns Hopkins cases, the bundled
 Open-Meteo cities' weather), then exactly one transform run and one retrain run for the whole backfill."""
 
@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from pathlib import Path
 
+import psutil
 import pytest
 from conftest import TEST_RUNTIME, empty_warehouse, row_count
 
@@ -47,26 +47,53 @@ def history(airflow_db):
 
 
 @pytest.fixture(scope="module")
-def standalone(history):
-    with airflow_runner.standalone(
-        TEST_RUNTIME / "logs" / "standalone.log", AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC="2"
+def airflow_stack(history):
+    with airflow_runner.local_stack(
+        TEST_RUNTIME / "logs" / "airflow-stack.log", AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC="2"
     ) as env:
         yield env
+
+
+def queued_asset_events() -> list[tuple]:
+    """The asset events the scheduler has queued for a DAG run it has not created yet."""
+    import psycopg2
+
+    from cother.database import airflow_url, libpq_url
+
+    conn = psycopg2.connect(libpq_url(airflow_url()))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("select asset_id, target_dag_id from asset_dag_run_queue")
+            return cur.fetchall()
+    finally:
+        conn.close()
+
+
+def stack_processes(port: str) -> list[psutil.Process]:
+    """The processes of the Airflow stack whose API server listens on this port (they share its environment)."""
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if process.environ().get("AIRFLOW__API__PORT") == port:
+                found.append(process)
+        except psutil.Error:
+            continue  # it ended, or is not ours to read
+    return found
 
 
 def airflow_cli(env: dict, *args: str) -> None:
     subprocess.run(["airflow", *args], env=env, check=True, capture_output=True, text=True)
 
 
-def test_a_world_backfill_reprocesses_its_days_and_leads_to_one_transform_and_one_retrain(standalone):
+def test_a_world_backfill_reprocesses_its_days_and_leads_to_one_transform_and_one_retrain(airflow_stack):
     history_rows = row_count("raw.jhu_covid_cases")
     countries = len(get_set("world").regions)
     airflow_cli(
-        standalone, "backfill", "create", "--dag-id", "cother_ingest", "--from-date", BACKFILL_FROM, "--to-date", BACKFILL_TO,
+        airflow_stack, "backfill", "create", "--dag-id", "cother_ingest", "--from-date", BACKFILL_FROM, "--to-date", BACKFILL_TO,
         "--max-active-runs", "1", "--dag-run-conf", json.dumps(WORLD),
     )  # fmt: skip
     for dag_id in ("cother_transform", "cother_retrain", "cother_ingest"):
-        airflow_cli(standalone, "dags", "unpause", dag_id)
+        airflow_cli(airflow_stack, "dags", "unpause", dag_id)
 
     def backfill_done():
         runs = [state for run_type, state in dag_runs("cother_ingest") if run_type == "backfill"]
@@ -81,10 +108,24 @@ def test_a_world_backfill_reprocesses_its_days_and_leads_to_one_transform_and_on
         return runs and all(state in ("success", "failed") for _, state in runs) and runs
 
     assert wait_for(retrained, 300, "the retrain after the backfill") == [("asset_triggered", "success")]
-    time.sleep(10)  # give the scheduler a chance to start a second run, if it were going to
+    # no asset event left queued for a DAG: the scheduler has nothing from which to start a second run
+    wait_for(lambda: not queued_asset_events(), 120, "the scheduler to consume every queued asset event")
     assert dag_runs("cother_transform") == [("asset_triggered", "success")]
     assert dag_runs("cother_retrain") == [("asset_triggered", "success")]
     from ml import registry
 
     with registry.for_set("world"):  # the retrain trained the world set's own model
         assert registry.client().search_model_versions(f"name = '{registry.model_name()}'")
+
+
+def test_the_executor_forks_its_workers_with_the_task_libraries_loaded(airflow_stack):
+    """cother.executor: the LocalExecutor workers, from which every task process of the backfill was
+    forked (a worker is spawned when a task is queued, and lives on), hold LightGBM's and pandas'
+    compiled libraries, which no worker imports itself, so no task imported them again."""
+    workers = [
+        p for p in stack_processes(airflow_stack["AIRFLOW__API__PORT"]) if "LocalExecutor" in " ".join(p.cmdline())
+    ]
+    assert workers, "no LocalExecutor worker under the scheduler after the backfill"
+    for worker in workers:
+        mapped = Path(f"/proc/{worker.pid}/maps").read_text()
+        assert "lib_lightgbm.so" in mapped and "pandas/_libs" in mapped, f"worker {worker.pid} starts without them"
