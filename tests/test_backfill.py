@@ -69,18 +69,6 @@ def queued_asset_events() -> list[tuple]:
         conn.close()
 
 
-def stack_processes(port: str) -> list[psutil.Process]:
-    """The processes of the Airflow stack whose API server listens on this port (they share its environment)."""
-    found = []
-    for process in psutil.process_iter():
-        try:
-            if process.environ().get("AIRFLOW__API__PORT") == port:
-                found.append(process)
-        except psutil.Error:
-            continue  # it ended, or is not ours to read
-    return found
-
-
 def airflow_cli(env: dict, *args: str) -> None:
     subprocess.run(["airflow", *args], env=env, check=True, capture_output=True, text=True)
 
@@ -122,9 +110,8 @@ def test_the_executor_forks_its_workers_with_the_task_libraries_loaded(airflow_s
     """cother.executor: the LocalExecutor workers, from which every task process of the backfill was
     forked (a worker is spawned when a task is queued, and lives on), hold LightGBM's and pandas'
     compiled libraries, which no worker imports itself, so no task imported them again."""
-    workers = [
-        p for p in stack_processes(airflow_stack["AIRFLOW__API__PORT"]) if "LocalExecutor" in " ".join(p.cmdline())
-    ]
+    stack = psutil.Process().children(recursive=True)  # the fixture started the stack from this process
+    workers = [p for p in stack if "LocalExecutor: <idle>" in " ".join(p.cmdline())]
     assert workers, "no LocalExecutor worker under the scheduler after the backfill"
     for worker in workers:
         mapped = Path(f"/proc/{worker.pid}/maps").read_text()
