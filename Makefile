@@ -9,7 +9,7 @@ BIN := .venv/bin
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: demo test lint airflow docs mlflow-ui db-start db-stop db-status env test-tools
+.PHONY: demo test test-fast lint airflow docs mlflow-ui db-start db-stop db-status env test-tools
 
 env: .venv/.synced
 
@@ -24,8 +24,13 @@ $(CURDIR)/.tools/bin/uv:
 demo: env
 	$(BIN)/cother demo
 
+# Every tier (unit, integration, system; markers in tests/), then the 15 slowest tests.
 test: env test-tools lint
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=15
+
+# The unit tier: no services, seconds.
+test-fast: env test-tools
+	$(BIN)/pytest -m unit
 
 # From Debian: Chromium and ChromeDriver for the test that opens the dbt docs site headless, and
 # docker-compose, which validates docker-compose.yml without a Docker engine.
@@ -39,7 +44,7 @@ $(TEST_TOOLS):
 lint: env
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/sqlfluff lint dbt_project cother/sql
+	$(BIN)/sqlfluff lint dbt_project cother/core/sql
 
 airflow: env
 	$(BIN)/cother stack

@@ -24,8 +24,8 @@ os.environ.pop("COTHER_DATABASE_URL", None)
 
 def empty_warehouse() -> None:
     """Every schema the warehouse DDL and dbt create, dropped and the raw tables created again."""
-    from cother.database import connect
-    from cother.loading import ensure_warehouse
+    from cother.core.database import connect
+    from cother.core.warehouse import ensure_warehouse
 
     with connect() as conn, conn.cursor() as cur:
         cur.execute("drop schema if exists raw, quarantine, ml, reference, staging, intermediate, marts cascade")
@@ -37,18 +37,18 @@ def load(source: str, regions: list[str], start, end, past_the_gate: bool = Fals
     passed; returns the verdict. With `past_the_gate`, the refused regions are published all the same, in
     the benchmark's own runtime only, for a measurement that needs the real counts (the real series
     have revisions the gate refuses)."""
-    from cother import ingest
-    from cother.sources import get_source
+    from cother.ingest import stages
+    from cother.ingest.sources import get_source
 
     kind = get_source(source).kind
     request = {f"{kind}_source": source, f"{kind}_regions": regions, "regions": regions}
-    batch = ingest.land({**request, "start": str(start), "end": str(end), "force_fetch": False}, kind)
-    verdict = ingest.validate(batch)
+    batch = stages.land({**request, "start": str(start), "end": str(end), "force_fetch": False}, kind)
+    verdict = stages.validate(batch)
     for region, reason in verdict["failed"].items():
         print(f"  quarantined {source}/{region} {start}..{end}: {reason.splitlines()[1].strip()[:100]}")
     if past_the_gate:
         verdict = {**verdict, "passed": regions, "validation_id": "bench: published past the gate"}
-    ingest.publish(verdict)
+    stages.publish(verdict)
     return verdict
 
 

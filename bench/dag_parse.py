@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cother.airflow_env import airflow_environment  # noqa: E402
+from cother.orchestration.airflow_env import airflow_environment  # noqa: E402
 
 DAGS = sorted((Path(__file__).resolve().parent.parent / "dags").glob("*.py"))
 TARGET_S = 0.5

@@ -18,10 +18,12 @@ import pandas as pd  # noqa: E402
 from bench_runtime import open_meteo_stand_in  # sets the runtime before anything imports cother
 from psycopg2 import sql  # noqa: E402
 
-from cother import ingest, landing, loading, postgres  # noqa: E402
-from cother.database import connect  # noqa: E402
-from cother.regions import get_set, select  # noqa: E402
-from cother.sources import get_source  # noqa: E402
+from cother.core import warehouse
+from cother.core.database import connect  # noqa: E402
+from cother.core.regions import get_set, select  # noqa: E402
+from cother.ingest import landing, load, stages  # noqa: E402
+from cother.ingest.sources import get_source  # noqa: E402
+from cother.local import postgres
 
 START, END = date(2020, 2, 17), date(2023, 2, 16)
 ROWS = 100_000
@@ -30,12 +32,12 @@ ROWS = 100_000
 def reset() -> None:
     with connect() as conn, conn.cursor() as cur:
         cur.execute("drop schema if exists raw, quarantine cascade")
-    loading.ensure_warehouse()
+    warehouse.ensure_warehouse()
 
 
 def copy_against_insert() -> None:
     batch = landing.land(get_source("sample_cases"), select("korea"), date(2020, 2, 17), date(2023, 9, 4))
-    base = loading.with_lineage(ingest.parse(batch).frame, batch)
+    base = load.with_lineage(stages.parse(batch).frame, batch)
     copies = [base.assign(source=f"bench_{n}") for n in range(-(-ROWS // len(base)))]
     rows = pd.concat(copies, ignore_index=True).head(ROWS)
     columns = list(rows.columns)
@@ -43,7 +45,7 @@ def copy_against_insert() -> None:
     reset()
     started = time.perf_counter()
     with connect() as conn, conn.cursor() as cur:
-        loading.replace_partitions(cur, "raw.coronaboard_cases", rows)
+        load.replace_partitions(cur, "raw.coronaboard_cases", rows)
     copy_s = time.perf_counter() - started
 
     reset()
@@ -79,9 +81,9 @@ def three_years(region_set: str, sources: dict[str, str]) -> None:
         request |= {f"{kind}_source": name, f"{kind}_regions": covered}
     print(f"{region_set}: {len(regions)} regions x {(END - START).days + 1} days")
     for kind in sources:
-        land_s, batch = timed(ingest.land, request, kind)
-        validate_s, verdict = timed(ingest.validate, batch)
-        publish_s, published = timed(ingest.publish, verdict)
+        land_s, batch = timed(stages.land, request, kind)
+        validate_s, verdict = timed(stages.validate, batch)
+        publish_s, published = timed(stages.publish, verdict)
         rows = sum(published["rows"].values())
         print(
             f"  {kind:<8} {request[kind + '_source']:<18} {rows:>9,} rows, {len(verdict['passed']):>3} regions passed,"

@@ -16,9 +16,11 @@ from datetime import date
 
 from bench_runtime import ROOT, load  # sets the runtime before anything imports cother
 
-from cother import ingest, loading, postgres  # noqa: E402
-from cother.airflow_env import airflow_environment  # noqa: E402
-from cother.database import connect  # noqa: E402
+from cother.core import warehouse
+from cother.core.database import connect  # noqa: E402
+from cother.ingest import stages  # noqa: E402
+from cother.local import postgres
+from cother.orchestration.airflow_env import airflow_environment  # noqa: E402
 
 KIND = {"sample_weather": "weather", "sample_cases": "cases"}
 BATCHES = [
@@ -31,7 +33,7 @@ import importlib.util, json, sys, time
 import airflow.sdk
 started = time.perf_counter()
 if sys.argv[1] == "with-gate":
-    import cother.quality, great_expectations  # what a DAG importing the gate at module level would pay
+    import cother.quality.gate, great_expectations  # what a DAG importing the gate at module level would pay
 for path in sys.argv[2:]:
     spec = importlib.util.spec_from_file_location(path.rsplit("/", 1)[1][:-3], path)
     spec.loader.exec_module(importlib.util.module_from_spec(spec))
@@ -48,15 +50,15 @@ def timed(function):
 def validation_against_load() -> None:
     with connect() as conn, conn.cursor() as cur:
         cur.execute("drop schema if exists raw, quarantine cascade")
-    loading.ensure_warehouse()
+    warehouse.ensure_warehouse()
     load("sample_weather", ["seoul"], date(2021, 1, 1), date(2021, 1, 2))  # GX import and context
     print(f"{'batch':<22} {'validate s':>10} {'publish s':>10} {'ratio':>7}")
     for source in ("sample_weather", "sample_cases"):
         for label, start, end in BATCHES:
             request = {f"{KIND[source]}_source": source, f"{KIND[source]}_regions": ["seoul"], "force_fetch": False}
-            batch = ingest.land({**request, "start": str(start), "end": str(end)}, KIND[source])
-            validate_s, validated = timed(lambda batch=batch: ingest.validate(batch))
-            publish_s, _ = timed(lambda validated=validated: ingest.publish(validated))
+            batch = stages.land({**request, "start": str(start), "end": str(end)}, KIND[source])
+            validate_s, validated = timed(lambda batch=batch: stages.validate(batch))
+            publish_s, _ = timed(lambda validated=validated: stages.publish(validated))
             print(
                 f"{source.split('_')[1] + ' ' + label:<22} {validate_s:>10.3f} {publish_s:>10.3f} {validate_s / publish_s:>6.1f}x"
             )

@@ -23,27 +23,25 @@ from datetime import date
 import pandas as pd
 from bench_runtime import empty_warehouse, load  # sets the runtime before anything imports cother
 
-from cother import postgres, transform
-from cother.regions import get_set
-from cother.sources.sample import bundled_period
-from ml.backtest import Fold, backtest, scores
-from ml.features import HORIZONS, examples, feature_columns, labelled, load_mart
-from ml.forecaster import Forecaster
-from ml.train import retrain
+from cother.core.regions import get_set
+from cother.ingest.sources.sample import bundled_period
+from cother.local import postgres
+from cother.ml.backtest import Fold, backtest, scores
+from cother.ml.features import examples, examples_by_horizon, feature_columns, labelled
+from cother.ml.fitting import TrainingConfig, fit
+from cother.ml.forecaster import Forecaster
+from cother.ml.retrain import retrain
+from cother.ml.storage import load_mart
+from cother.transform import dbt
 
 QUARTERS = pd.period_range("2021Q1", "2023Q2", freq="Q")
 
 
-def train_and_backtest(mart: pd.DataFrame, weather: bool) -> tuple[float, pd.DataFrame]:
-    """Seconds to backtest and refit both horizons, and the backtest's forecasts."""
+def train_and_backtest(mart: pd.DataFrame, weather: bool) -> float:
+    """Seconds to backtest and refit both horizons."""
     started = time.perf_counter()
-    frames = {horizon: examples(mart, horizon) for horizon in HORIZONS}
-    features = feature_columns(weather)
-    regions = get_set("korea").ids
-    forecasts = backtest(frames, lambda horizon: Forecaster(horizon, features, regions))
-    for horizon, frame in frames.items():
-        Forecaster(horizon, features, regions).fit(labelled(frame))
-    return time.perf_counter() - started, forecasts
+    fit(examples_by_horizon(mart), get_set("korea").ids, TrainingConfig(weather=weather))
+    return time.perf_counter() - started
 
 
 def seoul_bundled_period() -> None:
@@ -51,8 +49,8 @@ def seoul_bundled_period() -> None:
     start, end = bundled_period()
     for source in ("sample_weather", "sample_cases"):
         load(source, ["seoul"], start, end)
-    transform.build()
-    seconds, _ = train_and_backtest(load_mart(["seoul"]), weather=True)
+    dbt.build()
+    seconds = train_and_backtest(load_mart(["seoul"]), weather=True)
     print(f"Seoul {start}..{end}, with weather: training plus backtest {seconds:.1f} s (target: under 20 s)")
     started = time.perf_counter()
     retrain("korea", ["seoul"], moved_by="bench")
@@ -68,10 +66,10 @@ def seventeen_regions_three_years() -> None:
     years.append((date(2022, 2, 17), date(2023, 2, 16)))
     for start, end in years:  # one batch of every province per year: a revision quarantines one year of one
         load("sample_cases", regions, start, end)
-    transform.build()
+    dbt.build()
     mart = load_mart(regions)
     rows = labelled(examples(mart, 1))
-    seconds, _ = train_and_backtest(mart, weather=False)
+    seconds = train_and_backtest(mart, weather=False)
     print(
         f"{rows['region'].nunique()} regions, {len(rows):,} labelled region-days: training plus backtest {seconds:.1f} s"
     )
@@ -86,11 +84,11 @@ def seoul_by_quarter() -> None:
     for start, end in years:  # yearly batches: a revision quarantines one year of one region, not all
         if "seoul" in load("sample_cases", regions, start, end, past_the_gate=True)["failed"]:
             refused |= set(pd.period_range(start, end, freq="Q"))
-    transform.build()
+    dbt.build()
     frames = {1: examples(load_mart(regions), 1)}
     windows = [Fold(n, quarter.start_time, quarter.end_time.normalize()) for n, quarter in enumerate(QUARTERS, 1)]
     features = feature_columns(weather=False)
-    forecasts = backtest(frames, lambda horizon: Forecaster(horizon, features, get_set("korea").ids), windows)
+    forecasts = backtest(frames, lambda horizon: Forecaster(horizon, features, get_set("korea").ids), windows=windows)
     mae = scores(forecasts.query("region == 'seoul'")).pivot(index="fold", columns="forecaster", values="mae")
     print("Seoul, next-day MAE per quarter; one model over all regions, fitted once on the days before the quarter:")
     print(f"  {'quarter':<8} {'model':>8} {'persistence':>12} {'seasonal':>9} {'ratio':>6}")

@@ -29,10 +29,11 @@ from datetime import UTC, date, datetime, timedelta
 import psutil
 from bench_runtime import ROOT, empty_warehouse, load, open_meteo_stand_in
 
-from cother import loading, postgres
-from cother.airflow_runner import dag_runs, local_stack, migrate, wait_for
-from cother.regions import get_set
-from cother.settings import get_settings
+from cother.core.regions import get_set
+from cother.core.settings import get_settings
+from cother.ingest.load import claim_unannounced
+from cother.local import postgres
+from cother.orchestration.airflow_runner import dag_runs, local_stack, migrate, wait_for
 
 HISTORY_START, DAY = date(2021, 1, 1), date(2021, 10, 1)
 DAGS = ("cother_ingest", "cother_transform", "cother_retrain")
@@ -70,7 +71,7 @@ def fresh_airflow_database() -> None:
     import psycopg2
     from psycopg2 import sql
 
-    from cother.database import airflow_url, libpq_url, parsed
+    from cother.core.database import airflow_url, libpq_url, parsed
 
     admin = psycopg2.connect(libpq_url(parsed(airflow_url()).set(database="postgres").render_as_string(False)))
     admin.autocommit = True
@@ -88,7 +89,7 @@ def publish_history() -> None:
         regions = get_set(region_set).ids
         for source in sources.values():
             load(source, regions, HISTORY_START, DAY - timedelta(days=1))
-    loading.claim_unannounced()  # the history is no news: no run announces it to the downstream DAGs
+    claim_unannounced()  # the history is no news: no run announces it to the downstream DAGs
 
 
 def ended(dag_id: str, after: int) -> list | None:
@@ -111,7 +112,7 @@ def timeline(dag_ids: tuple[str, ...], since: datetime) -> None:
     it ran, in seconds from then; the critical path is where the time goes."""
     import psycopg2
 
-    from cother.database import airflow_url, libpq_url
+    from cother.core.database import airflow_url, libpq_url
 
     conn = psycopg2.connect(libpq_url(airflow_url()))
     try:

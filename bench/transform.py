@@ -20,11 +20,13 @@ import time
 from bench_runtime import ROOT, load  # sets the runtime before anything imports cother
 from dag_parse import TARGET_S, parse_seconds
 
-from cother import loading, postgres, transform
-from cother.airflow_runner import dag_runs, local_stack, migrate, wait_for
-from cother.database import airflow_url, connect
-from cother.settings import get_settings
-from cother.sources.sample import bundled_period
+from cother.core import warehouse
+from cother.core.database import airflow_url, connect
+from cother.core.settings import get_settings
+from cother.ingest.sources.sample import bundled_period
+from cother.local import postgres
+from cother.orchestration.airflow_runner import dag_runs, local_stack, migrate, wait_for
+from cother.transform import dbt
 
 RUNS = 5
 LAST_RUN = """
@@ -71,13 +73,13 @@ def main() -> None:
     try:
         settings = get_settings()
         migrate(settings.runtime_dir / "logs" / "bench-transform.log")
-        loading.sync_regions()
+        warehouse.sync_regions()
         start, end = bundled_period()
         for source in ("sample_weather", "sample_cases"):
             load(source, ["seoul"], start, end)
-        dbt = [str(ROOT / ".venv" / "bin" / "dbt"), "build", "--project-dir", str(transform.DBT_PROJECT_DIR)]
-        dbt += ["--profiles-dir", str(transform.DBT_PROJECT_DIR), "--target-path", str(settings.dbt_target_dir)]
-        dbt_env = {**os.environ, **transform.dbt_environment()}
+        dbt = [str(ROOT / ".venv" / "bin" / "dbt"), "build", "--project-dir", str(dbt.DBT_PROJECT_DIR)]
+        dbt += ["--profiles-dir", str(dbt.DBT_PROJECT_DIR), "--target-path", str(settings.dbt_target_dir)]
+        dbt_env = {**os.environ, **dbt.dbt_environment()}
         timed(dbt, dbt_env)  # warm: the first build creates every relation
         with local_stack(settings.runtime_dir / "logs" / "bench-transform-airflow.log") as env:
             subprocess.run(["airflow", "dags", "unpause", "cother_transform"], env=env, check=True, capture_output=True)

@@ -9,8 +9,8 @@ from datetime import date
 
 
 def _db(args: argparse.Namespace) -> None:
-    from cother import postgres
-    from cother.database import airflow_url, mlflow_url, warehouse_url
+    from cother.core.database import airflow_url, mlflow_url, warehouse_url
+    from cother.local import postgres
 
     if args.action == "start":
         print(postgres.start())
@@ -23,8 +23,8 @@ def _db(args: argparse.Namespace) -> None:
 
 
 def _airflow(args: argparse.Namespace) -> None:
-    from cother import postgres
-    from cother.airflow_runner import airflow, migrate
+    from cother.local import postgres
+    from cother.orchestration.airflow_runner import airflow, migrate
 
     postgres.start()
     migrate()
@@ -34,9 +34,9 @@ def _airflow(args: argparse.Namespace) -> None:
 def _stack(args: argparse.Namespace) -> None:
     import signal
 
-    from cother import postgres
-    from cother.airflow_runner import local_stack, migrate
-    from cother.settings import get_settings
+    from cother.core.settings import get_settings
+    from cother.local import postgres
+    from cother.orchestration.airflow_runner import local_stack, migrate
 
     postgres.start()
     migrate()
@@ -52,9 +52,9 @@ def _stack(args: argparse.Namespace) -> None:
 def _mlflow_ui(args: argparse.Namespace) -> None:
     import subprocess
 
-    from cother import postgres
-    from cother.database import mlflow_url
-    from cother.settings import get_settings
+    from cother.core.database import mlflow_url
+    from cother.core.settings import get_settings
+    from cother.local import postgres
 
     postgres.start()
     print(f"MLflow UI: http://127.0.0.1:{args.port}")
@@ -64,7 +64,7 @@ def _mlflow_ui(args: argparse.Namespace) -> None:
         "--backend-store-uri",
         mlflow_url(),
         "--default-artifact-root",
-        get_settings().mlflow_artifacts_dir.as_uri(),
+        get_settings().mlflow_artifacts.as_uri(),
         "--host",
         "127.0.0.1",
         "--port",
@@ -74,14 +74,15 @@ def _mlflow_ui(args: argparse.Namespace) -> None:
 
 
 def _docs(args: argparse.Namespace) -> None:
-    from cother import docs_site, postgres
+    from cother.local import postgres
+    from cother.transform import docs_site
 
     postgres.start()
     docs_site.serve(args.port)
 
 
 def _quarantine(args: argparse.Namespace) -> None:
-    from cother import quarantine
+    from cother.ingest import quarantine
 
     if args.action == "list":
         for held in quarantine.list_batches(args.all):
@@ -101,35 +102,41 @@ def _quarantine(args: argparse.Namespace) -> None:
 
 
 def _demo(args: argparse.Namespace) -> None:
-    from cother import demo
+    from cother.local import demo
 
     demo.run(args.regions.split(",") if args.regions else None)
 
 
 def _predict(args: argparse.Namespace) -> None:
-    from cother.regions import set_of
-    from ml import registry
-    from ml.predict import predict
+    from cother.core.regions import set_of
+    from cother.ml import registry
+    from cother.ml.predict import predict
 
     with registry.for_set(set_of(args.region)):  # the champion of the region's set
         print(json.dumps(predict(args.region, args.date)))
 
 
 def _model(args: argparse.Namespace) -> None:
-    from ml import promotion, registry
+    from cother.ml import aliases, registry
 
     with registry.for_set(args.region_set):
         if args.action == "promote":
-            previous = promotion.promote(args.version)
+            previous = aliases.promote(args.version)
             print(f"champion: v{args.version} (was {'v' + previous if previous else 'none'})")
         elif args.action == "rollback":
-            print(f"champion: v{promotion.rollback()} (rolled back)")
-        moves = promotion.history(args.limit if args.action == "history" else 1)
+            print(f"champion: v{aliases.rollback()} (rolled back)")
+        moves = aliases.history(args.limit if args.action == "history" else 1)
     for move in moves:
         print(
             f"{move['moved_at']:%Y-%m-%d %H:%M:%S}  {move['alias']:<10} v{move['version']:<4} (was {'v' + move['previous'] if move['previous'] else 'none'})"
             f"  by {move['moved_by']}: {move['reason']}"
         )
+
+
+def _config(args: argparse.Namespace) -> None:
+    from cother.core import config_docs
+
+    print(config_docs.env_example() if args.form == "env" else config_docs.markdown(), end="")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -183,6 +190,12 @@ def main(argv: list[str] | None = None) -> None:
     actions.add_parser("rollback", help="give champion back to the version that held it before the last move")
     actions.add_parser("history", help="the latest alias moves").add_argument("--limit", type=int, default=20)
     mo.set_defaults(handler=_model)
+
+    co = commands.add_parser(
+        "config", help="every setting with its default: as .env.example or as docs/configuration.md"
+    )
+    co.add_argument("form", choices=["env", "markdown"])
+    co.set_defaults(handler=_config)
 
     args = parser.parse_args(argv)
     args.handler(args)

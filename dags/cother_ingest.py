@@ -31,13 +31,14 @@ Validation results: [data docs](http://127.0.0.1:8082/index.html) and [dbt docs]
 (`make docs`).
 """
 
-import os
-
 from airflow.sdk import AssetAlias, Param, TaskGroup, dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from cother.assets import KINDS, RAW_ALIAS
-from cother.dag_defaults import DEFAULT_ARGS, START_DATE
+from cother.core.settings import get_settings
+from cother.orchestration.assets import KINDS, RAW_ALIAS
+from cother.orchestration.dag_defaults import DEFAULT_ARGS, START_DATE
+
+settings = get_settings()  # the params' defaults
 
 
 @dag(
@@ -53,21 +54,19 @@ from cother.dag_defaults import DEFAULT_ARGS, START_DATE
             None, type=["null", "string"], format="date", description="First day (default: the day before the run)"
         ),
         "end_date": Param(None, type=["null", "string"], format="date", description="Last day (default: start_date)"),
-        "region_set": Param(
-            os.environ.get("COTHER_REGION_SET", "korea"), type="string", description="A set of config/regions/"
-        ),
+        "region_set": Param(settings.region_set, type="string", description="A set of config/regions/"),
         "regions": Param(
-            [r for r in os.environ.get("COTHER_REGIONS", "").split(",") if r],
+            list(settings.regions),
             type="array",
             description="Some regions of the set (default: all of them)",
         ),
         "weather_source": Param(
-            os.environ.get("COTHER_WEATHER_SOURCE", "sample_open_meteo"),
+            settings.weather_source,
             type="string",
             enum=["sample_open_meteo", "sample_weather", "open_meteo", "kma_asos"],
         ),
         "cases_source": Param(
-            os.environ.get("COTHER_CASES_SOURCE", "sample_cases"),
+            settings.cases_source,
             type="string",
             enum=["sample_cases", "jhu", "kdca", "who"],
         ),
@@ -79,7 +78,7 @@ def cother_ingest():
     def plan(params=None, dag_run=None) -> dict:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from cother.ingest import PlanError, plan
+        from cother.ingest.stages import PlanError, plan
 
         try:
             return plan(params, dag_run.logical_date or dag_run.run_after)
@@ -88,31 +87,31 @@ def cother_ingest():
 
     @task
     def land(request: dict, kind: str) -> dict:
-        from cother.ingest import land
+        from cother.ingest.stages import land
 
         return land(request, kind)
 
     @task
     def validate(batch: dict) -> dict:
-        from cother.ingest import validate
+        from cother.ingest.stages import validate
 
         return validate(batch)
 
     @task
     def publish(validated: dict) -> dict:
-        from cother.ingest import publish
+        from cother.ingest.stages import publish
 
         return publish(validated)
 
     @task(outlets=[RAW_ALIAS], trigger_rule="all_done")
     def announce(outlet_events=None, dag_run=None, ti=None) -> dict:
-        from cother.ingest import announce
+        from cother.ingest.stages import announce
 
         return announce(dag_run, ti, outlet_events[AssetAlias(RAW_ALIAS.name)])
 
     @task(trigger_rule="all_done")
     def check_freshness(request: dict, run_id=None) -> dict:
-        from cother.freshness import check
+        from cother.ingest.freshness import check
 
         return check(request, run_id)
 
@@ -120,7 +119,7 @@ def cother_ingest():
     def fail_if_any_region_failed(verdicts: list[dict]) -> None:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from cother.ingest import failures
+        from cother.ingest.stages import failures
 
         failed = failures([verdict for verdict in verdicts if verdict])
         if failed:

@@ -16,8 +16,8 @@ Models, tests and lineage: [dbt docs](http://127.0.0.1:8081/index.html); validat
 
 from airflow.sdk import dag, get_current_context, task
 
-from cother.assets import MARTS_ALIAS, RAW_CASES, RAW_WEATHER, TRAINING_FEATURES
-from cother.dag_defaults import DEFAULT_ARGS, START_DATE
+from cother.orchestration.assets import MARTS_ALIAS, RAW_CASES, RAW_WEATHER, TRAINING_FEATURES
+from cother.orchestration.dag_defaults import DEFAULT_ARGS, START_DATE
 
 
 @dag(
@@ -32,7 +32,7 @@ from cother.dag_defaults import DEFAULT_ARGS, START_DATE
 def cother_transform():
     @task(outlets=[MARTS_ALIAS])
     def dbt_build(outlet_events=None, triggering_asset_events=None) -> list[dict]:
-        from cother.transform import build
+        from cother.transform.dbt import build
 
         built = build()
         if built["success"]:  # the regions the ingestions published: the retrain trains their sets' models
@@ -48,7 +48,7 @@ def cother_transform():
     def dbt_node(status: dict) -> str:
         from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-        from cother.transform import TransformError, check_node
+        from cother.transform.dbt import TransformError, check_node
 
         get_current_context()["node"] = status["node"]
         if status["status"] == "skipped":

@@ -14,7 +14,8 @@ COPY --chown=airflow:root pyproject.toml uv.lock ./
 RUN uv export --frozen --no-dev --no-emit-project --no-hashes > /tmp/requirements.txt \
     && uv pip install --no-cache --python "$(command -v python)" -r /tmp/requirements.txt
 COPY --chown=airflow:root . .
-RUN uv pip install --no-cache --no-deps --python "$(command -v python)" .
+# Editable: the code finds the project's files (dbt_project/, expectations/, config/) beside it.
+RUN uv pip install --no-cache --no-deps --python "$(command -v python)" -e .
 
 ENV AIRFLOW__CORE__DAGS_FOLDER=/opt/cother/dags \
     AIRFLOW__CORE__PLUGINS_FOLDER=/opt/cother/plugins \

@@ -11,8 +11,6 @@ http://127.0.0.1:5000, `make mlflow-ui`); its `#/runs/<run id>` page opens the r
 
 from __future__ import annotations
 
-import os
-
 from airflow.plugins_manager import AirflowPlugin
 from airflow.sdk import BaseOperatorLink
 
@@ -28,6 +26,8 @@ class MlflowRunLink(BaseOperatorLink):
         from airflow.models.xcom import XComModel
         from airflow.utils.session import create_session
 
+        from cother.core.settings import get_settings
+
         query = XComModel.get_many(
             key="return_value",
             run_id=ti_key.run_id,
@@ -41,7 +41,7 @@ class MlflowRunLink(BaseOperatorLink):
         run_id = returned.get("run_id")  # none before the task returned, nor from retrains older than the key
         if not run_id:
             return ""
-        ui = os.environ.get("COTHER_MLFLOW_UI_URL", "http://127.0.0.1:5000").rstrip("/")
+        ui = get_settings().mlflow_ui_url.rstrip("/")
         return f"{ui}/#/runs/{run_id}"
 
 

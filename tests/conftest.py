@@ -2,7 +2,7 @@
 
 Everything lives in .runtime/test (wiped at the start of each session) on port COTHER_TEST_PG_PORT
 (55433 by default), so tests never touch the demo's data. The environment is set here, before
-anything imports cother.settings or airflow.
+anything imports cother.core.settings or airflow.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ os.environ["COTHER_RUNTIME_DIR"] = str(TEST_RUNTIME)
 os.environ["COTHER_LANDING_DIR"] = str(TEST_RUNTIME / "landing")
 os.environ["COTHER_PG_PORT"] = os.environ.get("COTHER_TEST_PG_PORT", "55433")
 
-from cother.airflow_env import configure_airflow  # noqa: E402
+from cother.orchestration.airflow_env import configure_airflow  # noqa: E402
 
 configure_airflow()
 
@@ -35,7 +35,7 @@ RAW_AND_MART_SCHEMAS = ["raw", "quarantine", "ml", "reference", "staging", "inte
 @pytest.fixture(scope="session")
 def postgres_server():
     """A fresh embedded PostgreSQL for the session, with the warehouse, Airflow and MLflow databases."""
-    from cother import postgres
+    from cother.local import postgres
 
     server = postgres.EmbeddedPostgres()
     server.stop()
@@ -47,7 +47,7 @@ def postgres_server():
 
 @pytest.fixture(scope="session")
 def airflow_db(postgres_server):
-    from cother.airflow_runner import migrate
+    from cother.orchestration.airflow_runner import migrate
 
     migrate(log=TEST_RUNTIME / "logs" / "airflow-migrate.log")
 
@@ -56,11 +56,9 @@ def airflow_db(postgres_server):
 def registered_model(name: str) -> Iterator[str]:
     """Register under a model name of the test module's own (COTHER_MODEL_NAME) while the block runs,
     so that one module's versions and aliases do not meet another's."""
-    from cother.settings import get_settings
 
     before = os.environ.get("COTHER_MODEL_NAME")
     os.environ["COTHER_MODEL_NAME"] = name
-    get_settings.cache_clear()
     try:
         yield name
     finally:
@@ -68,7 +66,6 @@ def registered_model(name: str) -> Iterator[str]:
             os.environ.pop("COTHER_MODEL_NAME")
         else:
             os.environ["COTHER_MODEL_NAME"] = before
-        get_settings.cache_clear()
 
 
 @pytest.fixture
@@ -91,8 +88,8 @@ def api(monkeypatch):
 
 def empty_warehouse() -> None:
     """The raw, quarantine and dbt schemas dropped, the raw tables created again."""
-    from cother.database import connect
-    from cother.loading import ensure_warehouse
+    from cother.core.database import connect
+    from cother.core.warehouse import ensure_warehouse
 
     with connect() as conn, conn.cursor() as cur:
         for schema in RAW_AND_MART_SCHEMAS:
@@ -102,27 +99,27 @@ def empty_warehouse() -> None:
 
 def land(source: str, regions, start, end, force: bool = False) -> dict:
     """One batch of a source for these regions (an id or a list of ids) and days, landed."""
-    from cother import ingest
-    from cother.sources import get_source
+    from cother.ingest import stages
+    from cother.ingest.sources import get_source
 
     kind = get_source(source).kind
     regions = [regions] if isinstance(regions, str) else list(regions)
     request = {f"{kind}_source": source, f"{kind}_regions": regions, "start": str(start), "end": str(end)}
-    return ingest.land({**request, "regions": regions, "force_fetch": force}, kind)
+    return stages.land({**request, "regions": regions, "force_fetch": force}, kind)
 
 
 def check(batch: dict) -> dict:
     """The batch through its gate; RegionsFailed naming every region that failed."""
-    from cother import ingest
+    from cother.ingest import stages
 
-    return ingest.raise_failures(ingest.validate(batch))
+    return stages.raise_failures(stages.validate(batch))
 
 
 def load(source: str, regions, start, end) -> dict:
     """Landed, validated (RegionsFailed if any region fails) and published."""
-    from cother import ingest
+    from cother.ingest import stages
 
-    return ingest.publish(check(land(source, regions, start, end)))
+    return stages.publish(check(land(source, regions, start, end)))
 
 
 def publish_seoul(start, end) -> None:
@@ -140,7 +137,7 @@ def warehouse(postgres_server):
 
 def table_contents(table: str) -> list[tuple]:
     """Every row of a table but its load time, in a stable order."""
-    from cother.database import connect
+    from cother.core.database import connect
 
     with connect() as conn, conn.cursor() as cur:
         cur.execute(f"select * from {table}")  # noqa: S608 -- test helper, table names from the tests
@@ -150,7 +147,7 @@ def table_contents(table: str) -> list[tuple]:
 
 
 def row_count(table: str) -> int:
-    from cother.database import connect
+    from cother.core.database import connect
 
     with connect() as conn, conn.cursor() as cur:
         cur.execute(f"select count(*) from {table}")  # noqa: S608 -- test helper
@@ -195,3 +192,17 @@ def wait_until(browser, condition):
 def screenshot(browser, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     assert browser.save_screenshot(str(ARTIFACTS / name))
+
+
+TIERS = ("unit", "integration", "system")
+
+
+def pytest_collection_modifyitems(items):
+    """Every test is in exactly one tier (`make test-fast` runs the unit tier), and a unit test uses no
+    service: it may not ask for the embedded PostgreSQL."""
+    for item in items:
+        tiers = {marker.name for marker in item.iter_markers() if marker.name in TIERS}
+        if len(tiers) != 1:
+            raise pytest.UsageError(f"{item.nodeid} is in tiers {sorted(tiers)}: mark it with one of {TIERS}")
+        if tiers == {"unit"} and "postgres_server" in item.fixturenames:
+            raise pytest.UsageError(f"{item.nodeid} is marked unit but uses PostgreSQL: mark it integration or system")

@@ -17,9 +17,11 @@ from pathlib import Path
 import pytest
 from conftest import TEST_RUNTIME, empty_warehouse, registered_model, screenshot, wait_until
 
-from cother.airflow_runner import free_port, local_stack, wait_for
-from cother.settings import get_settings
-from cother.sources.sample import bundled_period
+from cother.core.settings import get_settings
+from cother.ingest.sources.sample import bundled_period
+from cother.orchestration.airflow_runner import free_port, local_stack, wait_for
+
+pytestmark = pytest.mark.system
 
 DAGS_DIR = Path(__file__).resolve().parent.parent / "dags"
 DAG_IDS = ["cother_ingest", "cother_retrain", "cother_transform"]
@@ -182,7 +184,7 @@ def test_the_retrain_task_links_the_mlflow_run_of_its_model_version(
     assert get_json(f"{task_instances}/train_and_register/links?map_index=0", token)["extra_links"] == {
         "MLflow run": link
     }
-    assert get_json(f"{task_instances}/validate_training_slice/links", token)["extra_links"] == {"MLflow run": None}
+    assert get_json(f"{task_instances}/plan/links", token)["extra_links"] == {"MLflow run": None}
 
     # the task instance's Details tab, where Airflow shows its extra links
     browser.get(f"{logged_in}/dags/cother_retrain/runs/{run_id}/tasks/train_and_register/mapped/0/details")

@@ -1,4 +1,4 @@
-"""A real backfill of the world set under a real scheduler: the local Airflow stack (cother.airflow_runner.local_stack) on the test database,
+"""A real backfill of the world set under a real scheduler: the local Airflow stack (cother.orchestration.airflow_runner.local_stack) on the test database,
 `airflow backfill create` over five days for about 200 countries (Johns Hopkins cases, the bundled
 Open-Meteo cities' weather), then exactly one transform run and one retrain run for the whole backfill."""
 
@@ -12,9 +12,11 @@ import psutil
 import pytest
 from conftest import TEST_RUNTIME, empty_warehouse, row_count
 
-from cother import airflow_runner
-from cother.airflow_runner import dag_runs, wait_for
-from cother.regions import get_set
+from cother.core.regions import get_set
+from cother.orchestration import airflow_runner
+from cother.orchestration.airflow_runner import dag_runs, wait_for
+
+pytestmark = pytest.mark.system
 
 DAGS_DIR = Path(__file__).resolve().parent.parent / "dags"
 # Runs at 09:00 Asia/Seoul from 03-05 to 03-09 (--to-date is midnight Asia/Seoul, so 03-10 is not run);
@@ -31,7 +33,7 @@ def history(airflow_db):
     countries whose series the source revised down are quarantined and fail the run, by name."""
     from airflow.dag_processing.dagbag import DagBag
 
-    from cother.airflow_runner import last_run_results
+    from cother.orchestration.airflow_runner import last_run_results
 
     empty_warehouse()
     dag = DagBag(dag_folder=str(DAGS_DIR)).dags["cother_ingest"]
@@ -58,7 +60,7 @@ def queued_asset_events() -> list[tuple]:
     """The asset events the scheduler has queued for a DAG run it has not created yet."""
     import psycopg2
 
-    from cother.database import airflow_url, libpq_url
+    from cother.core.database import airflow_url, libpq_url
 
     conn = psycopg2.connect(libpq_url(airflow_url()))
     try:
@@ -100,14 +102,14 @@ def test_a_world_backfill_reprocesses_its_days_and_leads_to_one_transform_and_on
     wait_for(lambda: not queued_asset_events(), 120, "the scheduler to consume every queued asset event")
     assert dag_runs("cother_transform") == [("asset_triggered", "success")]
     assert dag_runs("cother_retrain") == [("asset_triggered", "success")]
-    from ml import registry
+    from cother.ml import registry
 
     with registry.for_set("world"):  # the retrain trained the world set's own model
         assert registry.client().search_model_versions(f"name = '{registry.model_name()}'")
 
 
 def test_the_executor_forks_its_workers_with_the_task_libraries_loaded(airflow_stack):
-    """cother.executor: the LocalExecutor workers, from which every task process of the backfill was
+    """cother.orchestration.executor: the LocalExecutor workers, from which every task process of the backfill was
     forked (a worker is spawned when a task is queued, and lives on), hold LightGBM's and pandas'
     compiled libraries, which no worker imports itself, so no task imported them again."""
     stack = psutil.Process().children(recursive=True)  # the fixture started the stack from this process

@@ -7,19 +7,22 @@ import pandas as pd
 import pytest
 from conftest import empty_warehouse, publish_seoul
 
-from cother import transform
-from cother.regions import all_regions
-from cother.sources.sample import bundled_period
-from ml.backtest import FOLDS, FORECASTERS, backtest, folds, scores
-from ml.features import HORIZONS, examples, feature_columns, labelled, load_mart
-from ml.forecaster import Forecaster
+from cother.core.regions import all_regions
+from cother.ingest.sources.sample import bundled_period
+from cother.ml.backtest import FORECASTERS, BacktestConfig, backtest, folds, scores
+from cother.ml.features import HORIZONS, examples, feature_columns, labelled
+from cother.ml.forecaster import Forecaster
+from cother.ml.storage import load_mart
+from cother.transform import dbt
+
+pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def frames(postgres_server):
     empty_warehouse()
     publish_seoul(*bundled_period())
-    assert transform.build()["success"]
+    assert dbt.build()["success"]
     mart = load_mart(["seoul"])
     return {horizon: examples(mart, horizon) for horizon in HORIZONS}
 
@@ -33,10 +36,12 @@ def test_each_fold_is_fitted_only_on_targets_known_at_its_first_origin(frames):
             return super().fit(rows)
 
     features = feature_columns(weather=True)
-    forecasts = backtest(frames, lambda horizon: Recording(horizon, features, list(all_regions())), workers=1)
+    one_thread = BacktestConfig(workers=1)
+    forecasts = backtest(frames, lambda horizon: Recording(horizon, features, list(all_regions())), one_thread)
     windows = folds(labelled(frames[1])["target_date"])
-    assert len(windows) == FOLDS >= 8
-    assert sorted(forecasts.groupby("horizon")["fold"].nunique().items()) == [(1, FOLDS), (7, FOLDS)]
+    count = BacktestConfig().folds
+    assert len(windows) == count >= 8
+    assert sorted(forecasts.groupby("horizon")["fold"].nunique().items()) == [(1, count), (7, count)]
     for (horizon, last_target), fold in zip(fitted_until, windows * len(HORIZONS), strict=True):
         origin = fold.start - pd.Timedelta(days=1)  # the evening before the fold's first day
         assert last_target <= origin - pd.Timedelta(days=horizon - 1)
@@ -59,13 +64,9 @@ def test_every_forecaster_is_scored_on_the_same_days(frames):
 def test_the_folds_fitted_on_two_threads_forecast_as_one_thread_does(frames):
     features = feature_columns(weather=True)
     one, two = (
-        backtest(frames, lambda horizon: Forecaster(horizon, features, list(all_regions())), workers=workers)
+        backtest(
+            frames, lambda horizon: Forecaster(horizon, features, list(all_regions())), BacktestConfig(workers=workers)
+        )
         for workers in (1, 2)
     )
     pd.testing.assert_frame_equal(one, two)
-
-
-def test_too_short_a_history_is_refused_by_name():
-    days = pd.Series(pd.date_range("2021-01-01", periods=100))
-    with pytest.raises(ValueError, match="too few for 8 folds"):
-        folds(days)

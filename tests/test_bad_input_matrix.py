@@ -14,14 +14,17 @@ import pytest
 from conftest import check, empty_warehouse, land, publish_seoul, registered_model, table_contents
 from fake_api import Answer, FakeApi
 
-from cother import ingest, sources, transform
-from cother.database import connect
-from cother.ingest import RegionsFailed
-from cother.sources import Payload
-from cother.sources.base import read_responses
-from cother.sources.sample import SampleCases, SampleWeather
-from ml import registry
-from ml.train import retrain
+from cother.core.database import connect
+from cother.ingest import sources, stages
+from cother.ingest.sources import Payload
+from cother.ingest.sources.base import read_responses
+from cother.ingest.sources.sample import SampleCases, SampleWeather
+from cother.ingest.stages import RegionsFailed
+from cother.ml import registry
+from cother.ml.retrain import retrain
+from cother.transform import dbt
+
+pytestmark = pytest.mark.integration
 
 HISTORY = (date(2020, 10, 5), date(2021, 9, 30))
 WEATHER_DAYS = (date(2021, 10, 1), date(2021, 10, 5))
@@ -160,7 +163,7 @@ def champion(postgres_server):
     with registered_model("cother_test_bad_input"):
         empty_warehouse()
         publish_seoul(*HISTORY)
-        assert transform.build()["success"]
+        assert dbt.build()["success"]
         trained = retrain("korea", ["seoul"])
         assert trained["promoted"], trained["decision"]
         yield trained["version"]
@@ -219,20 +222,21 @@ def test_a_spike_is_published_with_a_warning(champion, monkeypatch):
     monkeypatch.setitem(sources.SOURCES, "sample_cases", tampered("cases", lambda text: later(spike(text))))
     validated = check(land("sample_cases", "seoul", *WEATHER_DAYS, force=True))
     assert validated["warnings"] == {"seoul": 1}
-    assert ingest.publish(validated)["rows"] == {"seoul": 5}
+    assert stages.publish(validated)["rows"] == {"seoul": 5}
 
 
 def test_replay_publishes_a_quarantined_batch_once_the_rule_is_fixed(champion, monkeypatch, tmp_path):
     """A batch stopped by a rule that was wrong goes through the same gate again after the fix."""
-    from cother import quality, quarantine
+    from cother.ingest import quarantine
+    from cother.quality import gate
 
     batch = land("sample_weather", "seoul", date(2021, 10, 1), date(2021, 10, 5), force=True)
-    strict = json.loads((quality.EXPECTATIONS_DIR / "raw_kma_asos_daily.json").read_text())
+    strict = json.loads((gate.EXPECTATIONS_DIR / "raw_kma_asos_daily.json").read_text())
     for expectation in strict["expectations"]:
         if expectation["kwargs"].get("column") == "avgta" and "max_value" in expectation["kwargs"]:
             expectation["kwargs"]["max_value"] = 10  # a wrong rule: October in Seoul is warmer
     (tmp_path / "raw_kma_asos_daily.json").write_text(json.dumps(strict))
-    monkeypatch.setattr(quality, "EXPECTATIONS_DIR", tmp_path)
+    monkeypatch.setattr(gate, "EXPECTATIONS_DIR", tmp_path)
     with pytest.raises(RegionsFailed):
         check(batch)
     assert [held["batch_id"] for held in quarantine.list_batches()].count(batch["batch_id"]) == 1

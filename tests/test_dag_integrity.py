@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.unit
+
 DAGS_DIR = Path(__file__).resolve().parent.parent / "dags"
 DAG_FILES = sorted(DAGS_DIR.glob("*.py"))
 HEAVY = ["pandas", "great_expectations", "mlflow", "lightgbm", "dbt", "sklearn"]
@@ -46,7 +48,7 @@ def test_dag_files_import_no_heavy_library(import_probe):
     assert not set(HEAVY) & set(import_probe["modules"])
 
 
-def test_dagbag_has_no_import_errors_and_every_dag_is_documented(airflow_db):
+def test_dagbag_has_no_import_errors_and_every_dag_is_documented():
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(DAGS_DIR))

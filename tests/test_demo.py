@@ -6,7 +6,10 @@ import re
 import subprocess
 import sys
 
+import pytest
 from conftest import empty_warehouse
+
+pytestmark = pytest.mark.system
 
 
 def demo() -> str:

@@ -1,7 +1,8 @@
 """The production shape, checked without a Docker engine: the compose file is valid (Debian's
 docker-compose, which `make test` installs, validates it offline), every service has a healthcheck
 and waits on what it needs, every variable the services read is in .env.example with no secret, and
-the Airflow image installs the project from uv.lock."""
+the Airflow image installs the project from uv.lock; docker-compose.yml passes every setting a deployment
+may set (cother.core.settings), with the same default."""
 
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ import subprocess
 import pytest
 import yaml
 from conftest import ROOT
+
+from cother.core.settings import variables
+
+pytestmark = pytest.mark.unit
 
 COMPOSE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
@@ -77,6 +82,19 @@ def test_every_variable_the_services_read_is_in_env_example_and_no_secret_is_com
     assert read <= set(example), f"missing from .env.example: {sorted(read - set(example))}"
     assert all(example[name] == "" for name in SECRETS)
     assert not (ROOT / ".env").exists() or ".env" in (ROOT / ".gitignore").read_text().split()
+
+
+def test_docker_compose_passes_every_variable_a_deployment_may_set_with_its_default():
+    compose = yaml.safe_load(COMPOSE.read_text())
+    passed = compose["x-airflow"]["environment"]
+    for variable in variables():
+        if not variable.deployed:
+            continue
+        assert variable.name in passed, f"docker-compose.yml does not pass {variable.name} to the Airflow services"
+        value = passed[variable.name]
+        default = re.fullmatch(r"\$\{" + variable.name + r":-(.*)\}", value)
+        if default:  # from the deployment's .env, else the setting's own default
+            assert default.group(1) == variable.default, f"{variable.name}: compose's default {default.group(1)!r}"
 
 
 def test_the_airflow_image_installs_the_project_from_the_lock_file():

@@ -12,8 +12,10 @@ import pytest
 import yaml
 from conftest import ROOT, empty_warehouse, publish_seoul, screenshot, wait_until
 
-from cother import docs_site, transform
-from cother.settings import get_settings
+from cother.core.settings import get_settings
+from cother.transform import dbt, docs_site
+
+pytestmark = pytest.mark.system
 
 MODEL = "fct_training_features"
 GRAPH_LABELS = "return angular.element(document.body).injector().get('graph').graph.elements.filter(e => !e.data.source).map(e => e.data.label)"
@@ -30,8 +32,8 @@ return painted;
 def docs_url(postgres_server):
     empty_warehouse()
     publish_seoul(date(2021, 1, 1), date(2021, 3, 31))
-    assert transform.build()["success"]
-    transform.generate_docs(after_build=True)
+    assert dbt.build()["success"]
+    dbt.generate_docs(after_build=True)
     with docs_site.served(0, 0) as (dbt_docs, _):
         yield dbt_docs
 

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from conftest import empty_warehouse, registered_model, row_count, table_contents
 
-from cother.sources.sample import bundled_period
+from cother.ingest.sources.sample import bundled_period
+
+pytestmark = pytest.mark.system
 
 DAGS_DIR = Path(__file__).resolve().parent.parent / "dags"
 RAW_TABLES = ["raw.kma_asos_daily", "raw.coronaboard_cases"]
@@ -38,7 +40,7 @@ def run(dag, conf: dict):
 
 def training_features_events() -> int:
     """How many times marts.fct_training_features was emitted (each schedules a retrain)."""
-    from cother.database import airflow_url, connect
+    from cother.core.database import airflow_url, connect
 
     with connect(airflow_url()) as conn, conn.cursor() as cur:
         cur.execute(
@@ -49,7 +51,7 @@ def training_features_events() -> int:
 
 
 def champion_version():
-    from ml import registry
+    from cother.ml import registry
 
     return registry.champion_version()
 
@@ -78,7 +80,7 @@ def test_the_three_dags_succeed_over_the_bundled_period(first_pipeline_run):
     assert row_count("marts.fct_training_features") == days + 1  # and the forecast row
     assert row_count("raw.batch_log") == 2
     assert row_count("raw.batch_log where announced_at is null") == 0  # announced to the downstream DAGs
-    from cother.settings import get_settings
+    from cother.core.settings import get_settings
 
     catalog = json.loads((get_settings().dbt_target_dir / "catalog.json").read_text())
     assert "model.cother.fct_training_features" in catalog["nodes"]  # the docs site was regenerated
@@ -87,8 +89,8 @@ def test_the_three_dags_succeed_over_the_bundled_period(first_pipeline_run):
 def test_the_champion_loads_from_the_registry_and_forecasts(first_pipeline_run):
     import mlflow
 
-    from ml import registry
-    from ml.features import load_mart
+    from cother.ml import registry
+    from cother.ml.storage import load_mart
 
     registry.configure()
     model = mlflow.pyfunc.load_model(registry.model_uri())
@@ -99,7 +101,7 @@ def test_the_champion_loads_from_the_registry_and_forecasts(first_pipeline_run):
 
 
 def test_the_retrain_writes_its_forecasts_to_the_forecast_mart(first_pipeline_run):
-    from cother.database import connect
+    from cother.core.database import connect
 
     with connect() as conn, conn.cursor() as cur:
         cur.execute(
@@ -116,7 +118,7 @@ def test_the_retrain_writes_its_forecasts_to_the_forecast_mart(first_pipeline_ru
 
 
 def test_a_second_run_leaves_the_same_rows_and_registers_a_challenger(first_pipeline_run, dags):
-    from ml import registry
+    from cother.ml import registry
 
     before = {table: table_contents(table) for table in [*RAW_TABLES, "marts.fct_training_features"]}
     version = int(registry.champion_version())
@@ -129,8 +131,8 @@ def test_a_second_run_leaves_the_same_rows_and_registers_a_challenger(first_pipe
 
 
 def test_a_batch_failing_its_gate_publishes_nothing_and_keeps_the_landing_file(first_pipeline_run, dags):
-    from cother.database import connect
-    from cother.settings import get_settings
+    from cother.core.database import connect
+    from cother.core.settings import get_settings
 
     before = {table: table_contents(table) for table in RAW_TABLES}
     champion = champion_version()
@@ -152,7 +154,7 @@ def test_a_batch_failing_its_gate_publishes_nothing_and_keeps_the_landing_file(f
 def test_one_regions_failure_does_not_block_the_others(first_pipeline_run, dags):
     """The bundled station observations are Seoul's only: Busan's part of the weather batch fails alone,
     in one validate task per kind whatever the number of regions; the others are published."""
-    from cother.airflow_runner import last_run_results
+    from cother.orchestration.airflow_runner import last_run_results
 
     ingest = dags["cother_ingest"]
     dag_run = ingest.test(
@@ -205,12 +207,12 @@ def test_a_training_slice_failing_its_gate_stops_the_retrain_and_keeps_the_champ
     first_pipeline_run, dags, monkeypatch, capfd
 ):
     """A day missing from the mart (deleted behind dbt's back) fails the slice's row count: the retrain
-    stops at validate_training_slice with the gate's message and its summary table in the task's
+    stops its first step, the slice's gate, with the gate's message and its summary table in the task's
     output (what its log shows), nothing is registered, the champion stays."""
     from fake_api import FakeApi
 
-    from cother.database import connect
-    from ml import registry
+    from cother.core.database import connect
+    from cother.ml import registry
 
     webhook = FakeApi()
     monkeypatch.setenv("COTHER_ALERT_WEBHOOK_URL", webhook.url("/alerts"))
@@ -235,14 +237,14 @@ def test_a_training_slice_failing_its_gate_stops_the_retrain_and_keeps_the_champ
             cur.execute("drop table marts.held_day")
     states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
     assert dag_run.state == "failed"
-    assert states == {"validate_training_slice": "failed", "train_and_register": "upstream_failed"}
+    assert states == {"plan": "success", "train_and_register": "failed"}
     output = capfd.readouterr().out
     assert "quality gate failed: suite fct_training_features on marts.fct_training_features, region seoul" in output
     assert re.search(r"seoul\s+FAILED\s+0\s+expect_column_pair_values_to_be_equal check_days_of_region", output), (
         output[-3000:]
     )
     (alert,) = [json.loads(body) for path, body in webhook.posts if path == "/alerts"]
-    assert alert["task_id"] == "validate_training_slice"
+    assert alert["task_id"] == "train_and_register"
     for named in ("fct_training_features", "region seoul", "expect_column_pair_values_to_be_equal"):
         assert named in alert["error"]
     assert champion_version() == champion
@@ -253,8 +255,8 @@ def test_each_dbt_model_shows_its_own_status_and_a_failing_test_emits_nothing(fi
     """A row that bypassed the ingestion gate fails a dbt test of stg_kma__weather_daily: that model's
     task is red and names the test, the models built from it are skipped, the rest are green, the docs
     are not regenerated and no retrain is scheduled. Runs last: it leaves the bad row behind."""
-    from cother.database import connect
-    from cother.settings import get_settings
+    from cother.core.database import connect
+    from cother.core.settings import get_settings
 
     with connect() as conn, conn.cursor() as cur:
         cur.execute("update raw.kma_asos_daily set avgta = 99 where region = 'seoul' and date = %s", (END,))

@@ -29,11 +29,15 @@ from conftest import (
     table_contents,
 )
 
-from cother import ingest, postgres, transform
-from cother.airflow_runner import wait_for
-from cother.database import connect, libpq_url, warehouse_url
-from cother.sources import SourceError
-from cother.sources.sample import bundled_period
+from cother.core.database import connect, libpq_url, warehouse_url
+from cother.ingest import stages
+from cother.ingest.sources import SourceError
+from cother.ingest.sources.sample import bundled_period
+from cother.local import postgres
+from cother.orchestration.airflow_runner import wait_for
+from cother.transform import dbt
+
+pytestmark = pytest.mark.system
 
 START, END = date(2021, 3, 1), date(2021, 3, 31)
 DAYS = (END - START).days + 1
@@ -96,27 +100,23 @@ def retrying_ingest_dag():
 def warehouse_server(postgres_server, monkeypatch):
     """The warehouse on an embedded PostgreSQL of its own, apart from Airflow's metadata database (as a
     production deployment may have them), so that restarting it leaves Airflow's own database up."""
-    from cother.airflow_runner import free_port
-    from cother.database import airflow_url, mlflow_url
-    from cother.settings import get_settings
+    from cother.core.database import airflow_url, mlflow_url
+    from cother.orchestration.airflow_runner import free_port
 
     monkeypatch.setenv("COTHER_AIRFLOW_DATABASE_URL", airflow_url())
     monkeypatch.setenv("COTHER_MLFLOW_DATABASE_URL", mlflow_url())
     with monkeypatch.context() as second:
         second.setenv("COTHER_RUNTIME_DIR", str(TEST_RUNTIME / "warehouse-server"))
         second.setenv("COTHER_PG_PORT", str(free_port()))
-        get_settings.cache_clear()
         url = postgres.start()
         server = postgres.EmbeddedPostgres()
     monkeypatch.setenv("COTHER_DATABASE_URL", url)
-    get_settings.cache_clear()
     empty_warehouse()
     try:
         yield server
     finally:
         server.stop()
         monkeypatch.undo()
-        get_settings.cache_clear()
 
 
 @pytest.fixture
@@ -125,13 +125,13 @@ def cases_batch(warehouse):
 
 
 def clean_run_rows(batch) -> list:
-    ingest.publish(batch)
+    stages.publish(batch)
     return table_contents(CASES)
 
 
 def test_postgresql_restarted_during_a_load_leaves_nothing_half_written_and_the_retry_completes(cases_batch):
     with table_locked(CASES):
-        thread, outcome = in_thread(ingest.publish, cases_batch)
+        thread, outcome = in_thread(stages.publish, cases_batch)
         wait_for(lambda: loads_waiting(CASES), 30, "the load to reach the locked table", every_s=0.2)
         server = postgres.EmbeddedPostgres()
         server.stop()  # fast shutdown: every session is cut, the load's transaction with it
@@ -139,12 +139,12 @@ def test_postgresql_restarted_during_a_load_leaves_nothing_half_written_and_the_
     thread.join(30)
     assert isinstance(outcome.get("error"), psycopg2.Error)
     assert row_count(CASES) == 0 and row_count("raw.batch_log") == 0  # nothing half-written
-    assert ingest.publish(cases_batch)["rows"] == {"seoul": DAYS}  # the retry
+    assert stages.publish(cases_batch)["rows"] == {"seoul": DAYS}  # the retry
     assert row_count(CASES) == DAYS and row_count("raw.batch_log") == 1
 
 
 def test_a_load_killed_mid_way_rolls_back_and_the_rerun_leaves_the_same_rows(cases_batch):
-    code = "import json, sys; from cother import ingest; ingest.publish(json.loads(sys.argv[1]))"
+    code = "import json, sys; from cother.ingest import stages; stages.publish(json.loads(sys.argv[1]))"
     with table_locked(CASES):
         load = subprocess.Popen([sys.executable, "-c", code, json.dumps(cases_batch)], cwd=ROOT, env=os.environ)
         wait_for(lambda: loads_waiting(CASES), 60, "the load to reach the locked table", every_s=0.2)
@@ -159,8 +159,8 @@ def test_a_load_killed_mid_way_rolls_back_and_the_rerun_leaves_the_same_rows(cas
 
 def test_two_loads_of_the_same_partitions_at_once_leave_the_rows_of_one(cases_batch):
     with table_locked(CASES):
-        first, first_outcome = in_thread(ingest.publish, cases_batch)
-        second, second_outcome = in_thread(ingest.publish, cases_batch)
+        first, first_outcome = in_thread(stages.publish, cases_batch)
+        second, second_outcome = in_thread(stages.publish, cases_batch)
         wait_for(lambda: loads_waiting(CASES) or first_outcome or second_outcome, 30, "the loads to start", every_s=0.2)
     first.join(60)
     second.join(60)
@@ -180,9 +180,9 @@ def test_a_source_down_then_back_lands_once_and_loads_once(warehouse, api):
     assert row_count("raw.open_meteo_daily") == 0
     api.script(OPEN_METEO, Answer("unavailable", 503), Answer(open_meteo_body(days)))
     batch = land("open_meteo", "seoul", START, END)  # back: one more 503, retried, then the answer
-    assert ingest.publish(check(batch))["rows"] == {"seoul": DAYS}
+    assert stages.publish(check(batch))["rows"] == {"seoul": DAYS}
     again = land("open_meteo", "seoul", START, END)  # the next run: the landed range is reused
-    assert again == batch and ingest.publish(check(again))["rows"] == {"seoul": 0}
+    assert again == batch and stages.publish(check(again))["rows"] == {"seoul": 0}
     assert row_count("raw.open_meteo_daily") == DAYS
 
 
@@ -223,7 +223,7 @@ def test_a_source_down_beyond_the_clients_retries_is_retried_by_airflow_and_load
     from fake_api import OPEN_METEO, Answer
     from test_live_sources import open_meteo_body
 
-    from cother.settings import get_settings
+    from cother.core.settings import get_settings
 
     dag = retrying_ingest_dag()
     attempts = int(os.environ["COTHER_HTTP_ATTEMPTS"])
@@ -242,22 +242,19 @@ def test_a_source_down_beyond_the_clients_retries_is_retried_by_airflow_and_load
 
 
 def test_the_registry_unreachable_during_a_retrain_fails_cleanly_and_the_champion_stays(postgres_server, monkeypatch):
-    from cother.airflow_runner import free_port
-    from cother.settings import get_settings
-    from ml import registry
-    from ml.train import retrain
+    from cother.ml import registry
+    from cother.ml.retrain import retrain
+    from cother.orchestration.airflow_runner import free_port
 
     with registered_model("cother_test_faults"):
         empty_warehouse()
         publish_seoul(*bundled_period())
-        assert transform.build()["success"]
+        assert dbt.build()["success"]
         champion = retrain("korea", ["seoul"])["version"]
         before = {table: table_contents(table) for table in ("ml.forecasts", "ml.model_promotions")}
         monkeypatch.setenv("COTHER_MLFLOW_DATABASE_URL", f"postgresql://postgres@127.0.0.1:{free_port()}/mlflow")
-        get_settings.cache_clear()
         with pytest.raises(registry.RegistryUnavailable, match="MLflow registry database .*127.0.0.1.* is unreachable"):
             retrain("korea", ["seoul"])
         monkeypatch.undo()
-        get_settings.cache_clear()
         assert registry.champion_version() == champion
         assert {table: table_contents(table) for table in before} == before

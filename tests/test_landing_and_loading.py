@@ -2,12 +2,15 @@ import json
 from datetime import date
 from pathlib import Path
 
+import pytest
 from conftest import table_contents
 
-from cother import landing, loading
-from cother.ingest import parse
-from cother.regions import get_region
-from cother.sources import get_source
+from cother.core.regions import get_region
+from cother.ingest import landing, load
+from cother.ingest.sources import get_source
+from cother.ingest.stages import parse
+
+pytestmark = pytest.mark.integration
 
 SEOUL, BUSAN = get_region("seoul"), get_region("busan")
 
@@ -32,7 +35,7 @@ def test_a_payload_lands_once_for_all_its_regions_with_its_checksum_and_request(
 
 
 def publish(batch: landing.LandedBatch, table: str) -> dict[str, int]:
-    return loading.publish(batch, parse(batch).frame, table, "test", "validation-id")
+    return load.publish(batch, parse(batch).frame, table, "test", "validation-id")
 
 
 def test_publishing_the_same_batch_twice_leaves_the_same_rows(warehouse):

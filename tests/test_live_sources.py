@@ -11,12 +11,14 @@ import pytest
 from conftest import check, land, row_count
 from fake_api import KDCA, KMA, OPEN_METEO, WHO, Answer
 
-from cother import ingest
-from cother.database import connect
-from cother.ingest import RegionsFailed
-from cother.regions import get_region, select
-from cother.sources import SourceError, get_source
-from cother.sources.base import read_responses
+from cother.core.database import connect
+from cother.core.regions import get_region, select
+from cother.ingest import stages
+from cother.ingest.sources import SourceError
+from cother.ingest.sources.base import read_responses
+from cother.ingest.stages import RegionsFailed
+
+pytestmark = pytest.mark.integration
 
 SEOUL = get_region("seoul")
 START, END = date(2022, 1, 1), date(2022, 1, 3)
@@ -90,7 +92,7 @@ def quarantined(source: str) -> list:
 
 def test_open_meteo_documented_answer_is_landed_validated_and_published(warehouse, api):
     api.script(OPEN_METEO, Answer(open_meteo_body()))
-    published = ingest.publish(land_and_validate("open_meteo"))
+    published = stages.publish(land_and_validate("open_meteo"))
     assert published["rows"] == {"seoul": 3} and published["table"] == "raw.open_meteo_daily"
     [params] = api.paths(OPEN_METEO)
     assert params["timezone"] == "auto" and params["wind_speed_unit"] == "ms"
@@ -100,7 +102,7 @@ def test_open_meteo_documented_answer_is_landed_validated_and_published(warehous
 
 def test_a_server_error_then_success_is_retried(warehouse, api):
     api.script(OPEN_METEO, Answer("upstream broke", 500), Answer(open_meteo_body()))
-    assert ingest.publish(land_and_validate("open_meteo"))["rows"] == {"seoul": 3}
+    assert stages.publish(land_and_validate("open_meteo"))["rows"] == {"seoul": 3}
     assert len(api.paths(OPEN_METEO)) == 2
 
 
@@ -176,7 +178,7 @@ def test_a_renamed_field_is_a_schema_change(warehouse, api):
 
 def test_an_added_field_is_kept_in_the_record_and_does_not_block(warehouse, api):
     api.script(OPEN_METEO, Answer(open_meteo_body(extra={"snowfall_sum": [0.0, 1.2, 0.0]})))
-    ingest.publish(land_and_validate("open_meteo"))
+    stages.publish(land_and_validate("open_meteo"))
     with connect() as conn, conn.cursor() as cur:
         cur.execute("select record ->> 'snowfall_sum' from raw.open_meteo_daily where date = '2022-01-02'")
         assert cur.fetchone()[0] == "1.2"
@@ -210,7 +212,7 @@ def test_kma_pages_until_the_total_count_and_reads_strings_and_blanks(warehouse,
         Answer(kma_body([kma_item(DAYS[0]), kma_item(DAYS[1])], total=3, page=1)),
         Answer(kma_body(kma_item(DAYS[2], avgTa="-1.0"), total=3, page=2)),  # a single result: an object
     )
-    published = ingest.publish(land_and_validate("kma_asos"))
+    published = stages.publish(land_and_validate("kma_asos"))
     assert published["rows"] == {"seoul": 3}
     assert [params["pageNo"] for params in api.paths(KMA)] == ["1", "2"]
     with connect() as conn, conn.cursor() as cur:
@@ -251,7 +253,7 @@ def test_kma_asks_one_station_per_request_and_fails_only_the_station_that_errs(w
         Answer(kma_body([kma_item(day) for day in DAYS], total=3)),
         Answer(kma_body([], total=0, code="03", message="NODATA_ERROR")),
     )
-    verdict = ingest.validate(land("kma_asos", ["seoul", "busan"], START, END))
+    verdict = stages.validate(land("kma_asos", ["seoul", "busan"], START, END))
     assert sorted(params["stnIds"] for params in api.paths(KMA)) == ["108", "159"]
     assert len(verdict["passed"]) == 1 and len(verdict["failed"]) == 1  # which station got the error is a race
     [(region, reason)] = verdict["failed"].items()
@@ -285,7 +287,7 @@ def kdca_body(day: date, def_cnt: str, provinces=("서울", "부산", "합계"))
 
 def test_kdca_asks_day_by_day_and_publishes_cumulative_counts(warehouse, api):
     api.script(KDCA, *(Answer(kdca_body(day, str(1000 + 100 * index))) for index, day in enumerate(DAYS)))
-    published = ingest.publish(land_and_validate("kdca", regions=["seoul", "busan"]))
+    published = stages.publish(land_and_validate("kdca", regions=["seoul", "busan"]))
     assert published["rows"] == {"seoul": 3, "busan": 3}
     assert [params["std_day"] for params in api.paths(KDCA)] == [day.isoformat() for day in DAYS]
     assert all("gubun" not in params for params in api.paths(KDCA))  # one request a day answers every province
@@ -321,7 +323,7 @@ def test_who_keeps_the_global_file_and_publishes_the_national_series_of_the_rang
     assert gzip.decompress(open(batch["path"], "rb").read()) == who_csv()
     validated = check(batch)
     assert validated["warnings"] == {"kr": 1, "jp": 0}  # the blank New_cases, reported and let through
-    assert ingest.publish(validated)["rows"] == {"kr": 3, "jp": 3}
+    assert stages.publish(validated)["rows"] == {"kr": 3, "jp": 3}
     with connect() as conn, conn.cursor() as cur:
         cur.execute(
             "select date::text, new_cases, cumulative_cases from raw.who_covid_daily where region = 'kr' order by date"
@@ -332,7 +334,7 @@ def test_who_keeps_the_global_file_and_publishes_the_national_series_of_the_rang
 def test_the_who_file_is_downloaded_once_for_every_country_and_a_missing_country_fails_alone(warehouse, api):
     api.script(WHO, Answer(who_csv()))
     countries = [region.id for region in select("world") if "who" in region.case_names]
-    verdict = ingest.validate(land("who", countries, START, END))
+    verdict = stages.validate(land("who", countries, START, END))
     assert len(api.paths(WHO)) == 1 and len(countries) >= 150
     assert verdict["passed"] == ["jp", "kr"]
     assert verdict["failed"]["us"].startswith(
@@ -341,7 +343,7 @@ def test_the_who_file_is_downloaded_once_for_every_country_and_a_missing_country
 
 
 def test_the_weekly_who_file_is_refused_where_daily_rows_are_expected(warehouse, api):
-    from cother.settings import get_settings
+    from cother.core.settings import get_settings
 
     api.script(WHO, Answer((get_settings().sample_dir / "who_covid19_global_weekly.csv").read_bytes()))
     with pytest.raises(
@@ -359,7 +361,7 @@ def test_open_meteo_asks_for_many_places_per_request_and_reads_the_array_in_orde
         Answer(json.dumps([{**one_place, "latitude": float(n)} for n in range(50)])),
         Answer(json.dumps([{**one_place, "latitude": float(n)} for n in range(10)])),
     )
-    published = ingest.publish(land_and_validate("open_meteo", regions=regions))
+    published = stages.publish(land_and_validate("open_meteo", regions=regions))
     requests = api.paths(OPEN_METEO)
     assert [len(params["latitude"].split(",")) for params in requests] == [50, 10]
     assert sorted(published["rows"]) == sorted(regions) and set(published["rows"].values()) == {3}
@@ -374,34 +376,3 @@ def test_who_renamed_column_is_a_schema_change(warehouse, api):
         RegionsFailed, match=r"who: every region, date \(payload\): schema change: columns \['New_cases'\] are missing"
     ):
         land_and_validate("who", regions="kr")
-
-
-def test_every_live_source_is_registered():
-    assert {name for name in ("open_meteo", "kma_asos", "kdca", "who") if get_source(name)} == {
-        "open_meteo",
-        "kma_asos",
-        "kdca",
-        "who",
-    }
-
-
-def test_the_rate_limiter_holds_calls_to_the_window():
-    from cother.sources.http import RateLimiter
-
-    limiter = RateLimiter([(3, 0.5)])
-    started = time.monotonic()
-    for _ in range(4):
-        limiter.acquire()
-    assert time.monotonic() - started >= 0.5  # the fourth call waited for the window to pass
-
-
-def test_a_request_that_weighs_several_calls_counts_as_several():
-    from cother.sources.http import RateLimiter
-    from cother.sources.open_meteo import call_weight
-
-    assert call_weight(places=50, days=1, variables=12) == 60.0  # 50 places, 12 variables: 1.2 calls each
-    limiter = RateLimiter([(100, 0.5)])
-    started = time.monotonic()
-    limiter.acquire(60)
-    limiter.acquire(60)  # 120 > 100 in the window: waits for it to pass
-    assert time.monotonic() - started >= 0.5

@@ -3,8 +3,10 @@ import time
 import psycopg2
 import pytest
 
-from cother import postgres
-from cother.database import airflow_url, libpq_url, mlflow_url, warehouse_url
+from cother.core.database import airflow_url, libpq_url, mlflow_url, warehouse_url
+from cother.local import postgres
+
+pytestmark = pytest.mark.integration
 
 
 def test_start_is_idempotent_and_quick_once_running(postgres_server):
@@ -31,13 +33,12 @@ def test_the_server_does_not_run_as_root(postgres_server):
 
 def test_an_existing_server_is_used_when_cother_database_url_is_set(postgres_server, monkeypatch):
     """With COTHER_DATABASE_URL nothing is started; the databases are created on that server."""
-    from cother.settings import get_settings
+    from cother.core.settings import get_settings
 
     port = get_settings().pg_port
     monkeypatch.setenv("COTHER_DATABASE_URL", f"postgresql://postgres@127.0.0.1:{port}/external_warehouse")
     monkeypatch.setenv("COTHER_MLFLOW_DATABASE_URL", f"postgresql://postgres@127.0.0.1:{port}/external_registry")
     monkeypatch.setattr(postgres.EmbeddedPostgres, "start", lambda self: pytest.fail("the embedded server was started"))
-    get_settings.cache_clear()
     try:
         assert postgres.start().endswith("/external_warehouse")
         assert postgres.status().startswith("external server")
@@ -47,4 +48,3 @@ def test_an_existing_server_is_used_when_cother_database_url_is_set(postgres_ser
             assert cur.fetchone()[0] == "external_registry"
     finally:
         monkeypatch.undo()
-        get_settings.cache_clear()

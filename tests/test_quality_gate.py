@@ -1,13 +1,15 @@
-from datetime import date, datetime
+from datetime import date
 
 import pytest
 from conftest import check, land, row_count
 
-from cother import ingest
-from cother.database import connect
-from cother.ingest import PlanError, RegionsFailed
-from cother.sources import Payload
-from cother.sources.sample import SampleCases, SampleWeather
+from cother.core.database import connect
+from cother.ingest import stages
+from cother.ingest.sources import Payload
+from cother.ingest.sources.sample import SampleCases, SampleWeather
+from cother.ingest.stages import RegionsFailed
+
+pytestmark = pytest.mark.integration
 
 
 class TamperedWeather(SampleWeather):
@@ -24,7 +26,7 @@ class TamperedWeather(SampleWeather):
 
 
 def validate_with(monkeypatch, source, start, end, regions="seoul"):
-    from cother import sources
+    from cother.ingest import sources
 
     monkeypatch.setitem(sources.SOURCES, source.name, source)
     batch = land(source.name, regions, start, end)
@@ -89,12 +91,12 @@ def test_one_regions_bad_rows_in_a_multi_region_payload_quarantine_that_region_o
 
     provinces = ["seoul", "busan", "daegu"]
     batch, _ = validate_with(monkeypatch, OneBadProvince(), date(2021, 2, 1), date(2021, 2, 10), provinces)
-    verdict = ingest.validate(batch)
+    verdict = stages.validate(batch)
     assert verdict["passed"] == ["seoul", "daegu"]
     assert list(verdict["failed"]) == ["busan"]
     assert "source one_bad_province, region busan, dates 2021-02-01..2021-02-10" in verdict["failed"]["busan"]
     assert "expect_column_values_to_be_between column confirmed: expected at least 0" in verdict["failed"]["busan"]
-    published = ingest.publish(verdict)
+    published = stages.publish(verdict)
     assert published["rows"] == {"seoul": 10, "daegu": 10} and published["failed"] == ["busan"]
     assert [row[1] for row in quarantined("one_bad_province")] == ["busan"]
     assert row_count("raw.coronaboard_cases where region = 'busan'") == 0
@@ -108,22 +110,6 @@ def test_the_real_downward_revision_in_the_bundled_cases_is_caught(warehouse):
         check(batch)
     assert [row[0] for row in quarantined("sample_cases")] == [batch["batch_id"]]
     assert row_count("raw.coronaboard_cases") == 0
-
-
-def test_a_request_that_cannot_be_done_is_refused_by_the_plan_naming_why():
-    tomorrow = date.fromordinal(ingest.today().toordinal() + 1)
-    params = {"region_set": "korea", "weather_source": "sample_open_meteo", "cases_source": "sample_cases"}
-    now = datetime.now(ingest.SOURCE_TIMEZONE)
-    with pytest.raises(PlanError, match=r"end .* is in the future"):
-        ingest.plan({**params, "start_date": "2021-01-01", "end_date": str(tomorrow)}, now)
-    with pytest.raises(PlanError, match="start 2021-01-05 is after end 2021-01-01"):
-        ingest.plan({**params, "start_date": "2021-01-05", "end_date": "2021-01-01"}, now)
-    with pytest.raises(PlanError, match="unknown region set 'atlantis'"):
-        ingest.plan({**params, "region_set": "atlantis"}, now)
-    with pytest.raises(PlanError, match=r"regions \['narnia'\] are not in the region set 'korea'"):
-        ingest.plan({**params, "regions": ["seoul", "narnia"]}, now)
-    with pytest.raises(PlanError, match="'sample_cases' is not a weather source"):
-        ingest.plan({**params, "weather_source": "sample_cases"}, now)
 
 
 def test_a_duplicated_day_fails_uniqueness(warehouse, monkeypatch):

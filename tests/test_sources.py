@@ -2,9 +2,11 @@ from datetime import date
 
 import pytest
 
-from cother.regions import get_region, get_set, select
-from cother.sources import get_source
-from cother.sources.sample import bundled_period
+from cother.core.regions import get_region, get_set, select
+from cother.ingest.sources import get_source
+from cother.ingest.sources.sample import bundled_period
+
+pytestmark = pytest.mark.unit
 
 SEOUL = get_region("seoul")
 

@@ -1,6 +1,7 @@
 -- Features per region and day for the next-day forecast of new cases. Every feature of a day is
 -- computed from earlier days only, so the row of the day after the last report exists with its
--- features and a null target: the forecast row. Lag 7 is the anchor the model's target is relative to.
+-- features and a null target: the forecast row. cases_mean_7d, the mean of the 7 days before, is the
+-- anchor the model's target is relative to (cother/ml/target.py).
 
 {%- set lags = range(1, 22) %}
 {%- set ratio_lags = range(1, 15) %}
@@ -147,7 +148,6 @@ final as (
         ln(1 + cases_lag_14) - ln(1 + cases_lag_15) as cases_day_change_lag_14,
         cases_volatility_7d,
         extract(isodow from date_day)::int as day_of_week,
-        extract(month from date_day)::int as month_of_year,
         day_type,
         {%- for lag in day_type_lags %}
             day_type_lag_{{ lag }},

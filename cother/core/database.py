@@ -1,0 +1,51 @@
+"""Connection URLs for the three databases (warehouse, Airflow metadata, MLflow) and warehouse connections."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg2
+from sqlalchemy.engine import URL, make_url
+
+from cother.core.settings import AIRFLOW_DB, MLFLOW_DB, WAREHOUSE_DB, get_settings
+
+
+def warehouse_url() -> str:
+    settings = get_settings()
+    if settings.database_url:
+        return settings.database_url
+    return f"postgresql://postgres@127.0.0.1:{settings.pg_port}/{WAREHOUSE_DB}"
+
+
+def _same_server(database: str) -> str:
+    url = make_url(warehouse_url()).set(database=database)
+    return url.render_as_string(hide_password=False)
+
+
+def airflow_url() -> str:
+    return get_settings().airflow_database_url or _same_server(AIRFLOW_DB)
+
+
+def mlflow_url() -> str:
+    return get_settings().mlflow_database_url or _same_server(MLFLOW_DB)
+
+
+def parsed(url: str) -> URL:
+    return make_url(url)
+
+
+def libpq_url(url: str) -> str:
+    """psycopg2 takes a plain libpq URI: drop a SQLAlchemy driver suffix if there is one."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@contextmanager
+def connect(url: str | None = None) -> Iterator[psycopg2.extensions.connection]:
+    """A warehouse connection; commits on success, rolls back on error, always closes."""
+    conn = psycopg2.connect(libpq_url(url or warehouse_url()))
+    try:
+        with conn:
+            yield conn
+    finally:
+        conn.close()

@@ -1,0 +1,213 @@
+"""One settings object: every COTHER_* variable is a field of Settings, read from the environment (and
+a local `.env`, never committed) each time get_settings() is called, so a changed variable is seen at once.
+
+Each field names its variable, default, group and meaning; `.env.example` and docs/configuration.md are
+written from them (`cother config`), and a test checks both, and docker-compose.yml, against them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from functools import cache
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+WAREHOUSE_DB = "cother"
+AIRFLOW_DB = "airflow"
+MLFLOW_DB = "mlflow"
+
+GROUPS = ("Local runtime", "Databases", "Runs", "Sources", "Model", "Alerts", "Airflow UI")
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    default: str
+    group: str
+    doc: str
+    deployed: bool  # a deployment may set it: docker-compose.yml passes it to the Airflow services
+
+
+def setting(name: str, default: str, group: str, doc: str, deployed: bool = True):
+    return field(metadata={"variable": Variable(name, default, group, doc, deployed)})
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Local runtime
+    runtime_dir: Path = setting(
+        "COTHER_RUNTIME_DIR",
+        ".runtime",
+        "Local runtime",
+        "the runtime folder: PostgreSQL's data, Airflow's home, dbt's target",
+    )
+    landing_dir: Path = setting(
+        "COTHER_LANDING_DIR", "data/landing", "Local runtime", "the landing zone: every payload as received"
+    )
+    sample_dir: Path = setting(
+        "COTHER_SAMPLE_DIR", "data/sample", "Local runtime", "the bundled data the sample sources replay", False
+    )
+    pg_port: int = setting("COTHER_PG_PORT", "55432", "Local runtime", "the embedded PostgreSQL's port", False)
+    # Databases
+    database_url: str | None = setting(
+        "COTHER_DATABASE_URL", "", "Databases", "the warehouse on a server of your own (unset: the embedded PostgreSQL)"
+    )
+    airflow_database_url: str | None = setting(
+        "COTHER_AIRFLOW_DATABASE_URL",
+        "",
+        "Databases",
+        "Airflow's metadata database (unset: `airflow` beside the warehouse)",
+    )
+    mlflow_database_url: str | None = setting(
+        "COTHER_MLFLOW_DATABASE_URL",
+        "",
+        "Databases",
+        "the MLflow registry's database (unset: `mlflow` beside the warehouse)",
+    )
+    mlflow_artifacts_dir: Path | None = setting(
+        "COTHER_MLFLOW_ARTIFACTS_DIR",
+        "",
+        "Databases",
+        "where MLflow keeps the models' files (unset: <runtime>/mlartifacts)",
+    )
+    # Runs: the defaults of the DAGs' params
+    region_set: str = setting("COTHER_REGION_SET", "korea", "Runs", "a region set of config/regions/ (korea, world)")
+    regions: tuple[str, ...] = setting(
+        "COTHER_REGIONS", "", "Runs", "some regions of the set, comma-separated (empty: all)"
+    )
+    weather_source: str = setting(
+        "COTHER_WEATHER_SOURCE",
+        "sample_open_meteo",
+        "Runs",
+        "sample_open_meteo, sample_weather, open_meteo or kma_asos",
+    )
+    cases_source: str = setting("COTHER_CASES_SOURCE", "sample_cases", "Runs", "sample_cases, jhu, kdca or who")
+    # Sources
+    data_go_kr_service_key: str | None = setting(
+        "COTHER_DATA_GO_KR_SERVICE_KEY",
+        "",
+        "Sources",
+        "the data.go.kr service key for KMA ASOS and KDCA (or the Airflow connection cother_data_go_kr)",
+    )
+    kdca_url: str = setting(
+        "COTHER_KDCA_URL", "http://apis.data.go.kr/1352000/ODMS_COVID_04/callCovid04Api", "Sources", "KDCA's endpoint"
+    )
+    kma_url: str = setting(
+        "COTHER_KMA_URL",
+        "http://apis.data.go.kr/1360000/AsosDalyInfoService/getWthrDataList",
+        "Sources",
+        "KMA ASOS's endpoint",
+    )
+    open_meteo_url: str = setting(
+        "COTHER_OPEN_METEO_URL",
+        "https://archive-api.open-meteo.com/v1/archive",
+        "Sources",
+        "Open-Meteo's archive endpoint",
+    )
+    who_url: str = setting(
+        "COTHER_WHO_URL",
+        "https://srhdpeuwpubsa.blob.core.windows.net/whdh/COVID/WHO-COVID-19-global-daily-data.csv",
+        "Sources",
+        "WHO's daily file",
+    )
+    http_attempts: int = setting("COTHER_HTTP_ATTEMPTS", "5", "Sources", "attempts per request to a live source")
+    http_backoff_base_s: float = setting(
+        "COTHER_HTTP_BACKOFF_BASE_S", "1.0", "Sources", "backoff: a uniform wait up to base * 2^attempt seconds"
+    )
+    http_backoff_cap_s: float = setting(
+        "COTHER_HTTP_BACKOFF_CAP_S", "60.0", "Sources", "the longest wait between attempts"
+    )
+    http_connect_timeout_s: float = setting(
+        "COTHER_HTTP_CONNECT_TIMEOUT_S", "5.0", "Sources", "connect timeout, seconds"
+    )
+    http_read_timeout_s: float = setting("COTHER_HTTP_READ_TIMEOUT_S", "60.0", "Sources", "read timeout, seconds")
+    # Model
+    model_name: str = setting(
+        "COTHER_MODEL_NAME",
+        "cother_cases_forecaster",
+        "Model",
+        "the korea set's registered model; another set's is this name, `_`, the set's name",
+    )
+    weather_features: bool = setting("COTHER_WEATHER_FEATURES", "true", "Model", "whether the model reads the weather")
+    promotion_margin: float = setting(
+        "COTHER_PROMOTION_MARGIN", "0.01", "Model", "how much lower a challenger's error must be to become champion"
+    )
+    # Alerts
+    alert_webhook_url: str | None = setting(
+        "COTHER_ALERT_WEBHOOK_URL",
+        "",
+        "Alerts",
+        "a webhook that receives a JSON alert when a task fails or a source is late (or the Airflow connection cother_alerts, its host the URL)",
+    )
+    freshness_days: int = setting("COTHER_FRESHNESS_DAYS", "1", "Alerts", "days a source may lag the run's last day")
+    # Airflow UI
+    mlflow_ui_url: str = setting(
+        "COTHER_MLFLOW_UI_URL",
+        "http://localhost:5000",
+        "Airflow UI",
+        "where a retrain's MLflow run button opens the MLflow UI, as the browser reaches it",
+    )
+
+    @property
+    def postgres_dir(self) -> Path:
+        return self.runtime_dir / "postgres"
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.runtime_dir / "airflow"
+
+    @property
+    def dbt_target_dir(self) -> Path:
+        return self.runtime_dir / "dbt" / "target"
+
+    @property
+    def data_docs_dir(self) -> Path:
+        return self.runtime_dir / "data_docs"
+
+    @property
+    def mlflow_artifacts(self) -> Path:
+        return self.mlflow_artifacts_dir or self.runtime_dir / "mlartifacts"
+
+    @property
+    def embedded(self) -> bool:
+        """True when the project runs its own PostgreSQL (no COTHER_DATABASE_URL given)."""
+        return self.database_url is None
+
+
+def variables() -> list[Variable]:
+    return [f.metadata["variable"] for f in fields(Settings)]
+
+
+def _parse(kind: str, text: str):
+    """A variable's text as its field's type (the annotation, a string here)."""
+    if kind == "Path":
+        return (PROJECT_ROOT / text).resolve()
+    if kind.endswith("| None"):
+        return _parse(kind.removesuffix("| None").strip(), text) if text else None
+    if kind == "int":
+        return int(text)
+    if kind == "float":
+        return float(text)
+    if kind == "bool":
+        return text.lower() in {"1", "true", "yes"}
+    if kind == "tuple[str, ...]":
+        return tuple(item.strip() for item in text.split(",") if item.strip())
+    return text
+
+
+@cache
+def _load_dotenv() -> None:
+    load_dotenv(PROJECT_ROOT / ".env", override=False)
+
+
+def get_settings() -> Settings:
+    _load_dotenv()
+    values = {}
+    for f in fields(Settings):
+        variable = f.metadata["variable"]
+        values[f.name] = _parse(f.type, os.environ.get(variable.name) or variable.default)
+    return Settings(**values)

@@ -1,0 +1,49 @@
+"""Is every source on time? After each ingestion run, the latest day published per kind and region
+against the last day the run asked for; a source more than COTHER_FRESHNESS_DAYS behind is late and
+an alert names it (cother/orchestration/alerts.py)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from cother.core.database import connect
+from cother.core.settings import get_settings
+from cother.core.warehouse import ensure_warehouse
+from cother.orchestration import alerts
+from cother.orchestration.assets import KINDS
+
+
+def late_sources(request: dict, allowed_days: int) -> list[dict]:
+    """The (kind, region) pairs of a run's request whose latest published day is too old, or absent."""
+    ensure_warehouse()
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "select kind, region, max(end_date) from raw.batch_log where region = any(%s) group by kind, region",
+            (request["regions"],),
+        )
+        latest = {(kind, region): day for kind, region, day in cur.fetchall()}
+    expected = date.fromisoformat(request["end"])
+    late = []
+    for kind in KINDS:
+        for region in request[f"{kind}_regions"]:
+            published = latest.get((kind, region))
+            if published is None or (expected - published).days > allowed_days:
+                late.append(
+                    {
+                        "kind": kind,
+                        "region": region,
+                        "source": request[f"{kind}_source"],
+                        "expected_through": expected.isoformat(),
+                        "last_published": published.isoformat() if published else None,
+                        "days_behind": (expected - published).days if published else None,
+                    }
+                )
+    return late
+
+
+def check(request: dict, run_id: str) -> dict:
+    """Alert on the late sources of a run's request; returns them."""
+    late = late_sources(request, get_settings().freshness_days)
+    if late:
+        alerts.send({"event": "source_late", "dag_id": "cother_ingest", "run_id": run_id, "late": late})
+    return {"late": late}

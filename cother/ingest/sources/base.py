@@ -1,0 +1,142 @@
+"""What every source provides: one payload as received for a set of regions and a date range, and
+its parsed rows with a verdict per region.
+
+A source is asked as few times as its API allows (one file for every country, one request a day for
+every province, many places per request); `records` splits the payload by region, and a region the
+payload does not answer for, or whose values cannot be read, fails alone.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import date
+
+import pandas as pd
+
+from cother.core.regions import Region
+
+
+class SourceError(RuntimeError):
+    """A payload that cannot be read; the message names the source, region, date and rule."""
+
+
+@dataclass(frozen=True)
+class Payload:
+    content: bytes
+    extension: str
+    params: dict
+
+
+@dataclass
+class Parsed:
+    """The rows of every region that could be read (sorted by region and date), and why the others could not."""
+
+    frame: pd.DataFrame
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+class Source(ABC):
+    name: str
+    kind: str  # "weather" or "cases"
+    raw_table: str  # schema-qualified table the parsed records are published to
+    suite: str  # expectation suite the batch must pass before it is published
+    columns: list[str]  # the raw table's columns a parsed row holds
+    dtypes: dict[str, str]  # their pandas types, where not object
+    cumulative_column: str | None = None  # cases: the cumulative count checked against what is published
+    increasing_columns: tuple[str, ...] = ()  # cumulative counts that may not fall within a batch
+
+    def covers(self, region: Region) -> bool:
+        """Whether the configuration gives this source a way to ask for the region; a region it does not
+        cover is not asked (weather is optional: a region without it is trained with its weather missing)."""
+        return True
+
+    @abstractmethod
+    def fetch(self, regions: list[Region], start: date, end: date) -> Payload:
+        """The payload for the regions and the inclusive date range, byte for byte as the source sent it."""
+
+    @abstractmethod
+    def records(self, payload: bytes, regions: list[Region], start: date, end: date) -> dict[str, list | SourceError]:
+        """The payload's records of the range per region id (or why that region's part cannot be read);
+        raises SourceError when the payload as a whole cannot be read."""
+
+    @abstractmethod
+    def row(self, record: dict, region: Region) -> dict:
+        """One record as a row of the raw table; SourceError on a value that cannot be read."""
+
+    def parse(self, payload: bytes, regions: list[Region], start: date, end: date) -> Parsed:
+        grouped = self.records(payload, regions, start, end)
+        rows, errors = [], {}
+        for region in regions:
+            found = grouped.get(region.id)
+            if isinstance(found, SourceError):
+                errors[region.id] = str(found)
+            elif not found:
+                errors[region.id] = str(
+                    self.error(region, f"{start}..{end}", "the source answered without this region")
+                )
+            else:
+                try:
+                    rows.extend([self.row(record, region) for record in found])
+                except SourceError as error:
+                    errors[region.id] = str(error)
+        frame = pd.DataFrame.from_records(rows, columns=self.columns).astype(self.dtypes)
+        return Parsed(frame.sort_values(["region", "date"], ignore_index=True), errors)
+
+    def error(self, region: Region | None, day: object, rule: str) -> SourceError:
+        subject = f"region {region.id}" if region else "every region"
+        return SourceError(f"{self.name}: {subject}, date {day}: {rule}")
+
+    def number(self, value: object, region: Region, day: object, field: str) -> float | None:
+        """A number sent as a number or a string; '' and null are missing, anything else is an error."""
+        if value is None or (isinstance(value, str) and value.strip() == ""):
+            return None
+        if isinstance(value, float) and math.isnan(value):
+            return None
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise self.error(region, day, f"field {field!r} is not a number: {value!r}") from None
+
+    def names(self, regions: list[Region], key: str, what: str) -> dict[str, Region]:
+        """What this source calls each region (config/regions/*.yml), or an error naming those without."""
+        named = {}
+        for region in regions:
+            value = region.case_names.get(key) or region.weather_names.get(key)
+            if not value:
+                raise SourceError(f"{self.name}: region {region.id}: no {what} in config/regions")
+            named[value] = region
+        return named
+
+
+def where(regions: list[Region], start: date, end: date) -> str:
+    ids = [region.id for region in regions]
+    shown = ",".join(ids) if len(ids) <= 5 else f"{','.join(ids[:5])} and {len(ids) - 5} more"
+    return f"region{'s' if len(ids) > 1 else ''} {shown}, dates {start}..{end}"
+
+
+def responses_payload(responses: list[tuple[dict, str]]) -> bytes:
+    """Several responses of one batch (pages, days, places) in one landed file: a JSON line per response,
+    with the request parameters (no secrets) and the body exactly as received."""
+    lines = [json.dumps({"request": request, "body": body}, ensure_ascii=False) for request, body in responses]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def read_responses(payload: bytes) -> list[dict]:
+    return [json.loads(line) for line in payload.decode("utf-8").splitlines() if line.strip()]
+
+
+JSON_NAMES = {dict: "object", list: "array"}
+
+
+def parse_json(source: Source, text: str, region: Region | None, day: object, expect=dict) -> dict | list:
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise source.error(region, day, f"malformed JSON ({error.msg} at character {error.pos})") from None
+    if not isinstance(body, expect):
+        wanted = " or ".join(JSON_NAMES[kind] for kind in (expect if isinstance(expect, tuple) else (expect,)))
+        raise source.error(region, day, f"expected a JSON {wanted}, got {type(body).__name__}")
+    return body

@@ -1,0 +1,128 @@
+"""HTTP for the live sources: timeouts, retries with backoff and jitter, Retry-After, a client-side rate limit.
+
+Retried: timeouts, connection errors, 429 and 5xx (honouring Retry-After, capped). Not retried: other
+4xx, which are the request's fault. When the attempts are spent, SourceError names the source, the
+region, the dates and what went wrong. The rate limit is per process: the ingestion DAG runs one
+`land` task per source at a time, and a source asks for many regions in one request.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+
+import requests
+
+from cother.core.settings import get_settings
+from cother.ingest.sources.base import Source, SourceError
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = field(default_factory=lambda: get_settings().http_attempts)
+    backoff_base_s: float = field(default_factory=lambda: get_settings().http_backoff_base_s)
+    backoff_cap_s: float = field(default_factory=lambda: get_settings().http_backoff_cap_s)
+    connect_timeout_s: float = field(default_factory=lambda: get_settings().http_connect_timeout_s)
+    read_timeout_s: float = field(default_factory=lambda: get_settings().http_read_timeout_s)
+
+    def backoff(self, attempt: int) -> float:
+        """Full jitter: a uniform wait up to base * 2^attempt, capped."""
+        return random.uniform(0, min(self.backoff_cap_s, self.backoff_base_s * 2**attempt))
+
+
+class RateLimiter:
+    """At most `calls` calls in any `period_s` seconds, for each (calls, period_s) window; blocks until
+    allowed. A request may weigh more than one call (Open-Meteo counts a request for many places, many
+    variables or many weeks as several)."""
+
+    def __init__(self, windows: list[tuple[int, float]]) -> None:
+        self.windows = [(calls, period, deque()) for calls, period in windows]
+        self.lock = threading.Lock()
+
+    def acquire(self, weight: float = 1.0) -> None:
+        while True:
+            with self.lock:
+                now = time.monotonic()
+                wait = 0.0
+                for calls, period, stamps in self.windows:
+                    while stamps and now - stamps[0][0] >= period:
+                        stamps.popleft()
+                    used = sum(spent for _, spent in stamps)
+                    if stamps and used + weight > calls:
+                        wait = max(wait, period - (now - stamps[0][0]))
+                if wait == 0.0:
+                    for _, _, stamps in self.windows:
+                        stamps.append((now, weight))
+                    return
+            time.sleep(wait)
+
+
+RETRIED_STATUS = {429, 500, 502, 503, 504}
+
+
+def _retry_after(response: requests.Response, cap: float) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError):
+            return None
+    return min(max(seconds, 0.0), cap)
+
+
+class HttpClient:
+    def __init__(self, source: str, policy: RetryPolicy | None = None, limiter: RateLimiter | None = None) -> None:
+        self.source = source
+        self.policy = policy  # None: read from the environment at each request
+        self.limiter = limiter
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = "co-ther/0.1 (+data pipeline)"
+
+    def get(self, url: str, params: dict, where: str, weight: float = 1.0) -> requests.Response:
+        """GET with retries; `where` ("region R, dates A..B") goes into every error."""
+        policy = self.policy or RetryPolicy()
+        problem = ""
+        for attempt in range(policy.attempts):
+            if self.limiter:
+                self.limiter.acquire(weight)
+            wait = policy.backoff(attempt)
+            try:
+                response = self.session.get(
+                    url, params=params, timeout=(policy.connect_timeout_s, policy.read_timeout_s)
+                )
+            except requests.Timeout:
+                problem = f"timed out after {policy.read_timeout_s:g} s"
+            except requests.ConnectionError as error:
+                problem = f"connection failed: {error.__class__.__name__}"
+            else:
+                if response.status_code < 400:
+                    return response
+                problem = f"HTTP {response.status_code}: {response.text[:200]!r}"
+                if response.status_code not in RETRIED_STATUS:
+                    raise SourceError(f"{self.source}: {where}: {problem}")
+                wait = _retry_after(response, policy.backoff_cap_s) or wait
+            if attempt + 1 < policy.attempts:
+                time.sleep(wait)
+        raise SourceError(f"{self.source}: {where}: gave up after {policy.attempts} attempts, last: {problem}")
+
+
+class HttpSource(Source):
+    """A live source: its base URL from a setting (tests point it at loopback), one client."""
+
+    url_setting: str  # the field of Settings that holds it
+    limiter: RateLimiter | None = None
+
+    def __init__(self) -> None:
+        self.client = HttpClient(self.name, limiter=self.limiter)
+
+    @property
+    def url(self) -> str:
+        return getattr(get_settings(), self.url_setting)

@@ -1,0 +1,86 @@
+"""KDCA COVID-19 counts per province from data.go.kr (`ODMS_COVID_04/callCovid04Api`), one request a day
+answers every province (no `gubun`).
+
+`defCnt` is the cumulative count, `incDec` the day's change; numbers may arrive as strings. The API
+was frozen on 2023-09-01. The service key comes from the environment or an Airflow connection.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, timedelta
+
+from cother.core.regions import Region
+from cother.ingest.sources.base import Payload, parse_json, read_responses, responses_payload, where
+from cother.ingest.sources.credentials import data_go_kr_service_key
+from cother.ingest.sources.http import HttpSource
+
+FIELDS = {
+    "defCnt": "def_cnt",
+    "incDec": "inc_dec",
+    "deathCnt": "death_cnt",
+    "isolClearCnt": "isol_clear_cnt",
+    "localOccCnt": "local_occ_cnt",
+    "overFlowCnt": "over_flow_cnt",
+}
+COLUMNS = ["region", "date", "gubun", *FIELDS.values(), "record"]
+ROWS_PER_DAY = 30  # every province, the national total and the airport quarantine on one page
+
+
+class KdcaCases(HttpSource):
+    name = "kdca"
+    kind = "cases"
+    raw_table = "raw.kdca_covid_cases"
+    suite = "raw_kdca_covid_cases"
+    columns = COLUMNS
+    dtypes = {column: "Int64" for column in FIELDS.values()}
+    cumulative_column = "def_cnt"
+    increasing_columns = ("def_cnt", "death_cnt")
+    url_setting = "kdca_url"
+
+    def fetch(self, regions: list[Region], start: date, end: date) -> Payload:
+        self.names(regions, "kdca", "kdca name")
+        key = data_go_kr_service_key(self.name)
+        responses = []
+        for offset in range((end - start).days + 1):
+            day = start + timedelta(days=offset)
+            params = {"pageNo": 1, "numOfRows": ROWS_PER_DAY, "apiType": "JSON", "std_day": day.isoformat()}
+            responses.append(
+                (params, self.client.get(self.url, {"serviceKey": key, **params}, where(regions, day, day)).text)
+            )
+        return Payload(responses_payload(responses), "jsonl", {"start": start.isoformat(), "end": end.isoformat()})
+
+    def day_of(self, value: object, region: Region) -> date:
+        """stdDay as YYYY-MM-DD or in the Korean form the portal also uses (2021년 10월 05일 00시)."""
+        found = re.match(r"\s*(\d{4})\D+(\d{1,2})\D+(\d{1,2})", str(value))
+        try:
+            return date(*(int(part) for part in found.groups()))
+        except (AttributeError, ValueError):
+            raise self.error(region, value, "stdDay is not a date") from None
+
+    def records(self, payload: bytes, regions: list[Region], start: date, end: date) -> dict[str, list]:
+        named = self.names(regions, "kdca", "kdca name")
+        grouped: dict[str, list] = {}
+        for response in read_responses(payload):
+            day_text = response["request"]["std_day"]
+            body = parse_json(self, response["body"], None, day_text)
+            if body.get("resultCode") not in (None, "00"):
+                raise self.error(None, day_text, f"the API answered {body.get('resultCode')} {body.get('resultMsg')}")
+            items = body.get("items")
+            if items is None:
+                raise self.error(None, day_text, "schema change: no items in the answer")
+            for item in [items] if isinstance(items, dict) else items:
+                region = named.get(item.get("gubun")) if isinstance(item, dict) else None
+                if region:
+                    grouped.setdefault(region.id, []).append(item)
+        return grouped
+
+    def row(self, item: dict, region: Region) -> dict:
+        missing = [name for name in ["gubun", "stdDay", *FIELDS] if name not in item]
+        if missing:
+            raise self.error(region, item.get("stdDay"), f"schema change: fields {missing} are missing")
+        day = self.day_of(item["stdDay"], region)
+        values = {column: self.number(item[name], region, day, name) for name, column in FIELDS.items()}
+        record = json.dumps(item, ensure_ascii=False, sort_keys=True)
+        return {"region": region.id, "date": day, "gubun": item["gubun"], **values, "record": record}

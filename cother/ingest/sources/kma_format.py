@@ -1,0 +1,33 @@
+"""KMA ASOS daily records (data.go.kr `AsosDalyInfoService` field names) to rows of raw.kma_asos_daily."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from cother.core.regions import Region
+from cother.ingest.sources.base import Source
+
+# The fields typed in the raw table (the whole record is kept as received in `record`).
+# °C, °C, °C, mm, m/s, m/s, %, °C, hPa, hours, tenths of sky.
+KMA_FIELDS = ["avgTa", "minTa", "maxTa", "sumRn", "avgWs", "maxWs", "avgRhm", "avgTd", "avgPs", "sumSsHr", "avgTca"]
+KMA_COLUMNS = ["region", "date", "stn_id", *(field.lower() for field in KMA_FIELDS), "record"]
+KMA_DTYPES = {field.lower(): "float64" for field in KMA_FIELDS}
+
+
+def kma_row(source: Source, record: dict, region: Region) -> dict:
+    missing = [field for field in ["tm", "stnId", *KMA_FIELDS] if field not in record]
+    if missing:
+        raise source.error(region, record.get("tm"), f"schema change: fields {missing} are missing")
+    try:
+        day = date.fromisoformat(record["tm"])
+    except (TypeError, ValueError):
+        raise source.error(region, record["tm"], "tm is not an ISO date") from None
+    values = {field.lower(): source.number(record[field], region, day, field) for field in KMA_FIELDS}
+    return {
+        "region": region.id,
+        "date": day,
+        "stn_id": str(record["stnId"]),
+        **values,
+        "record": json.dumps(record, ensure_ascii=False, sort_keys=True),
+    }

@@ -1,0 +1,120 @@
+"""Open-Meteo historical weather (archive API, no key): many places per request.
+
+Comma-separated latitudes and longitudes ask for up to PLACES_PER_REQUEST places at once; the answer
+is then a JSON array of the one-place answers, in the order asked (a single place: one object). The
+requests of a batch land together, one JSON line each. Units as requested: °C, mm, m/s
+(wind_speed_unit=ms), %, hPa; sunshine_duration in seconds. Free tier: 600 calls a minute, 5,000 an
+hour, 10,000 a day, where Open-Meteo counts a request as several calls: one per place, times the
+number of 14-day spans, times the tenths of variables over 10. The client-side limiter counts the same.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import date
+
+from cother.core.regions import Region
+from cother.ingest.sources.base import Payload, SourceError, parse_json, read_responses, responses_payload, where
+from cother.ingest.sources.http import HttpSource, RateLimiter
+
+DAILY = [
+    "temperature_2m_mean",
+    "temperature_2m_min",
+    "temperature_2m_max",
+    "precipitation_sum",
+    "rain_sum",
+    "wind_speed_10m_mean",
+    "wind_speed_10m_max",
+    "relative_humidity_2m_mean",
+    "cloud_cover_mean",
+    "sunshine_duration",
+    "pressure_msl_mean",
+    "dew_point_2m_mean",
+]
+COLUMNS = ["region", "date", *DAILY, "record"]
+LIMITER = RateLimiter([(600, 60), (5_000, 3_600), (10_000, 86_400)])
+PLACES_PER_REQUEST = 50
+
+
+def call_weight(places: int, days: int, variables: int) -> float:
+    """How many calls Open-Meteo counts for one request."""
+    return places * max(1.0, days / 14) * max(1.0, variables / 10)
+
+
+class OpenMeteoTable:
+    """Where a source in Open-Meteo's daily variables publishes, and its suite (the archive API, the bundle)."""
+
+    kind = "weather"
+    raw_table = "raw.open_meteo_daily"
+    suite = "raw_open_meteo_daily"
+    columns = COLUMNS
+    dtypes = dict.fromkeys(DAILY, "float64")
+
+
+class OpenMeteoWeather(OpenMeteoTable, HttpSource):
+    name = "open_meteo"
+    url_setting = "open_meteo_url"
+    limiter = LIMITER
+
+    def fetch(self, regions: list[Region], start: date, end: date) -> Payload:
+        responses = []
+        days = (end - start).days + 1
+        for first in range(0, len(regions), PLACES_PER_REQUEST):
+            chunk = regions[first : first + PLACES_PER_REQUEST]
+            params = {
+                "latitude": ",".join(f"{region.latitude:g}" for region in chunk),
+                "longitude": ",".join(f"{region.longitude:g}" for region in chunk),
+                "start_date": start.isoformat(),
+                "end_date": end.isoformat(),
+                "daily": ",".join(DAILY),
+                "timezone": "auto",
+                "wind_speed_unit": "ms",
+            }
+            weight = call_weight(len(chunk), days, len(DAILY))
+            response = self.client.get(self.url, params, where(chunk, start, end), weight)
+            responses.append(({**params, "regions": [region.id for region in chunk]}, response.text))
+        return Payload(responses_payload(responses), "jsonl", {"requests": len(responses), "places": len(regions)})
+
+    def records(self, payload: bytes, regions: list[Region], start: date, end: date) -> dict[str, list | SourceError]:
+        grouped: dict[str, list | SourceError] = {}
+        for response in read_responses(payload):
+            asked = response["request"]["regions"]
+            body = parse_json(self, response["body"], None, f"{start}..{end}", expect=(dict, list))
+            if isinstance(body, dict) and body.get("error"):
+                raise self.error(None, f"{start}..{end}", f"the API answered an error: {body.get('reason')}")
+            places = body if isinstance(body, list) else [body]
+            if len(places) != len(asked):
+                raise self.error(
+                    None, f"{start}..{end}", f"asked for {len(asked)} places, the answer has {len(places)}"
+                )
+            for region_id, place in zip(asked, places, strict=True):
+                try:
+                    grouped[region_id] = self.days(place, region_id)
+                except SourceError as error:
+                    grouped[region_id] = error
+        return grouped
+
+    def days(self, place: object, region_id: str) -> list[dict]:
+        region = Region(region_id, region_id, math.nan, math.nan)  # for the messages only
+        daily = place.get("daily") if isinstance(place, dict) else None
+        if not isinstance(daily, dict) or "time" not in daily:
+            raise self.error(region, "(payload)", "schema change: no daily.time in the response")
+        missing = [name for name in DAILY if name not in daily]
+        if missing:
+            first = daily["time"][0] if daily["time"] else "(payload)"
+            raise self.error(region, first, f"schema change: daily fields {missing} are missing")
+        ragged = [
+            name for name, values in daily.items() if not isinstance(values, list) or len(values) != len(daily["time"])
+        ]
+        if ragged:
+            raise self.error(region, "(payload)", f"daily fields {ragged} do not have one value per day")
+        return [{name: values[index] for name, values in daily.items()} for index in range(len(daily["time"]))]
+
+    def row(self, record: dict, region: Region) -> dict:
+        try:
+            day = date.fromisoformat(record["time"])
+        except (TypeError, ValueError):
+            raise self.error(region, record["time"], "daily.time is not an ISO date") from None
+        values = {name: self.number(record[name], region, day, name) for name in DAILY}
+        return {"region": region.id, "date": day, **values, "record": json.dumps(record, sort_keys=True)}

@@ -1,0 +1,191 @@
+"""The ingestion stages, as plain functions the DAG wires together: plan, land, validate, publish.
+
+Work goes by source, not by region: per kind (weather, cases) one payload is landed for every region
+of the run, validated in one Great Expectations run with a verdict per region, and the passing
+regions are published in one transaction; a failing region is quarantined alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from cother.core.regions import get_region, select
+from cother.ingest import landing, load
+from cother.ingest.landing import LandedBatch
+from cother.ingest.sources import SOURCES, Parsed, SourceError, get_source
+from cother.orchestration.assets import KINDS
+from cother.quality.batch_checks import with_checks
+
+SOURCE_TIMEZONE = ZoneInfo("Asia/Seoul")
+
+
+class PlanError(ValueError):
+    """A run asked for something that cannot be done: the message says what and why."""
+
+
+class RegionsFailed(RuntimeError):
+    """Regions of a batch failed their gate: one message per region, naming source, region, dates and rule."""
+
+
+def raise_failures(verdict: dict) -> dict:
+    """The verdict of validate(), or RegionsFailed when any region of it failed."""
+    if verdict["failed"]:
+        raise RegionsFailed("\n".join(verdict["failed"].values()))
+    return verdict
+
+
+def today() -> date:
+    return datetime.now(SOURCE_TIMEZONE).date()
+
+
+def plan(params: dict, run_time: datetime) -> dict:
+    """The run's request: a region set (or some of its regions), a date range (the given one, or the day
+    before the run in Asia/Seoul) and a source per kind; checked here, once, before anything is fetched."""
+    default_day = run_time.astimezone(SOURCE_TIMEZONE).date() - timedelta(days=1)
+    start = date.fromisoformat(params["start_date"]) if params.get("start_date") else default_day
+    end = date.fromisoformat(params["end_date"]) if params.get("end_date") else start
+    if start > end:
+        raise PlanError(f"start {start} is after end {end}")
+    if end > today():
+        raise PlanError(f"end {end} is in the future (today is {today()} in Asia/Seoul)")
+    try:
+        regions = select(params["region_set"], params.get("regions") or [])
+    except (KeyError, ValueError) as error:
+        raise PlanError(str(error).strip('"')) from None
+    request = {"region_set": params["region_set"], "regions": [region.id for region in regions]}
+    for kind in KINDS:
+        name = params[f"{kind}_source"]
+        if name not in SOURCES or SOURCES[name].kind != kind:
+            known = sorted(n for n, s in SOURCES.items() if s.kind == kind)
+            raise PlanError(f"{name!r} is not a {kind} source; known: {known}")
+        request[f"{kind}_source"] = name
+        request[f"{kind}_regions"] = [region.id for region in regions if SOURCES[name].covers(region)]
+    if not request["cases_regions"]:
+        raise PlanError(f"the cases source {request['cases_source']} covers none of the regions {request['regions']}")
+    return {
+        **request,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "force_fetch": bool(params.get("force_fetch")),
+    }
+
+
+def land(request: dict, kind: str) -> dict | None:
+    """Fetch one payload for every region of the request the kind's source covers and keep it as received
+    (unless it has landed before and the run does not force a fetch); None when it covers none."""
+    source = get_source(request[f"{kind}_source"])
+    regions = [get_region(region) for region in request[f"{kind}_regions"]]
+    if not regions:
+        print(f"{source.name} covers none of the regions {request['regions']}: nothing to fetch")
+        return None
+    start, end = date.fromisoformat(request["start"]), date.fromisoformat(request["end"])
+    return asdict(landing.land(source, regions, start, end, request["force_fetch"]))
+
+
+def parse(batch: LandedBatch) -> Parsed:
+    """The batch's rows per region; a payload that cannot be read at all fails every region by name."""
+    source = get_source(batch.source)
+    regions = [get_region(region) for region in batch.regions]
+    try:
+        parsed = source.parse(batch.read(), regions, batch.first_day, batch.last_day)
+    except SourceError as error:
+        parsed = Parsed(pd.DataFrame(columns=source.columns), dict.fromkeys(batch.regions, str(error)))
+    where = {region: f" ({batch.describe(region)}, landed at {batch.path})" for region in parsed.errors}
+    return Parsed(parsed.frame, {region: error + where[region] for region, error in parsed.errors.items()})
+
+
+def validate(batch_values: dict | None) -> dict | None:
+    """Run every region of the batch through its suite in one run; each failing region goes to quarantine
+    with its reasons. Returns the verdicts: the passing regions and, per failed region, why."""
+    from cother.quality.gate import Outcome
+    from cother.quality.gate import validate as run_suite
+
+    if batch_values is None:  # nothing was landed: the source covers none of the run's regions
+        return None
+    batch = LandedBatch.from_dict(batch_values)
+    source = get_source(batch.source)
+    parsed = parse(batch)
+    readable = [region for region in batch.regions if region not in parsed.errors]
+    reports = {}
+    if readable:
+        checked = with_checks(source, parsed.frame, batch.first_day, batch.last_day)
+        reports = run_suite(checked, source.suite, {region: batch.describe(region) for region in readable})
+    failed, warnings = {}, {}
+    for region, error in parsed.errors.items():
+        print(error)
+        unreadable = Outcome("readable payload", None, "error", False, error)
+        load.quarantine(batch, region, pd.DataFrame(), source.suite, [unreadable.as_dict()])
+        failed[region] = error
+    for region, report in reports.items():
+        warnings[region] = len(report.warnings)
+        if not report.passed:
+            rows = parsed.frame[parsed.frame["region"] == region]
+            validation = {"id": report.run_id, "evaluated": len(report.outcomes)}
+            load.quarantine(batch, region, rows, source.suite, [o.as_dict() for o in report.failures], validation)
+            failed[region] = report.describe()
+    passed = [region for region in batch.regions if region not in failed]
+    run_id = next(iter(reports.values())).run_id if reports else None
+    return {
+        "batch": batch_values,
+        "suite": source.suite,
+        "validation_id": run_id,
+        "passed": passed,
+        "failed": failed,
+        "warnings": warnings,
+    }
+
+
+def publish(validated: dict | None) -> dict | None:
+    """Replace the partitions of the batch's passing regions in its raw table, in one transaction;
+    returns the rows written per region (0: already there)."""
+    if validated is None:
+        return None
+    batch = LandedBatch.from_dict(validated["batch"])
+    source = get_source(batch.source)
+    rows: dict[str, int] = {}
+    if validated["passed"]:
+        frame = parse(LandedBatch.from_dict({**validated["batch"], "regions": validated["passed"]})).frame
+        rows = load.publish(batch, frame, source.raw_table, source.kind, validated["validation_id"])
+    return {
+        "table": source.raw_table,
+        "source": batch.source,
+        "start": batch.start,
+        "end": batch.end,
+        "batch_id": batch.batch_id,
+        "validation_id": validated["validation_id"],
+        "rows": rows,
+        "failed": sorted(validated["failed"]),
+    }
+
+
+def failures(verdicts: list[dict]) -> str | None:
+    """What failed in a run's validations, one line per source and region (with its first rule); None
+    when nothing did."""
+    lines = [
+        f"{verdict['batch']['source']} {region}: {' / '.join(line.strip() for line in reason.splitlines()[:2])}"
+        for verdict in verdicts
+        for region, reason in verdict["failed"].items()
+    ]
+    return "\n".join(lines) if lines else None
+
+
+def announce(dag_run, task_instance, alias_events) -> dict:
+    """Emit the raw assets once for everything published since the last announcement, from the last
+    pending run of the DAG only: a backfill's runs queue up and its last run announces them all (run
+    backfills with --max-active-runs 1; with more, the announcement may wait for the next run)."""
+    from cother.orchestration.assets import RAW_BY_KIND
+
+    pending = task_instance.get_dr_count(dag_id=dag_run.dag_id, states=["queued", "running"])
+    if pending > 1:
+        print(f"{pending - 1} more run(s) of {dag_run.dag_id} to go: the last one announces their partitions")
+        return {"announced": {}}
+    partitions = load.claim_unannounced()
+    for kind, published in partitions.items():
+        regions = sorted({batch["region"] for batch in published})
+        alias_events.add(RAW_BY_KIND[kind], extra={"batches": len(published), "regions": regions})
+        print(f"announcing {RAW_BY_KIND[kind].name}: {len(published)} region batch(es), {len(regions)} region(s)")
+    return {"announced": {kind: len(published) for kind, published in partitions.items()}}

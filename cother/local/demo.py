@@ -1,0 +1,132 @@
+"""`make demo`: the whole pipeline over a year of the bundled data for the 17 provinces (cases from
+Coronaboard, weather from the Open-Meteo reanalysis of a city of each), one run per DAG, then what it did.
+`cother demo --regions seoul` runs one province."""
+
+from __future__ import annotations
+
+import time
+from datetime import date, datetime
+
+from psycopg2 import sql
+
+from cother.core.database import connect
+from cother.core.settings import get_settings
+from cother.core.warehouse import table_identifier
+from cother.local import postgres
+from cother.ml.registry import champion_version
+from cother.orchestration.airflow_runner import migrate, test_dag
+
+TABLES = ["raw.open_meteo_daily", "raw.coronaboard_cases", "quarantine.batches", "marts.fct_training_features"]
+REGION_SET = "korea"
+START, END = date(2020, 10, 5), date(2021, 10, 5)
+LATEST_FORECASTS = (
+    "select region, horizon_days, target_date::text, round(forecast_new_cases) from ml.forecasts"
+    " where model_name = %s and model_version = %s order by region, horizon_days"
+)
+
+
+def _step(message: str) -> float:
+    print(f"==> {message}", flush=True)
+    return time.monotonic()
+
+
+def _done(started: float) -> None:
+    print(f"    done in {time.monotonic() - started:.1f} s", flush=True)
+
+
+def table_rows() -> dict[str, int]:
+    counts = {}
+    with connect() as conn, conn.cursor() as cur:
+        for table in TABLES:
+            cur.execute("select to_regclass(%s) is not null", (table,))
+            if cur.fetchone()[0]:
+                cur.execute(sql.SQL("select count(*) from {}").format(table_identifier(table)))
+                counts[table] = cur.fetchone()[0]
+    return counts
+
+
+def region_table(ingest: dict, retrain: dict) -> list[str]:
+    """Per region: the rows published per kind, the gate's verdict, the latest forecasts of each horizon."""
+    rows: dict[str, dict] = {}
+    for kind in ("weather", "cases"):
+        (published,) = ingest.get(f"{kind}.publish") or [{"rows": {}, "failed": []}]
+        for region, count in published["rows"].items():
+            rows.setdefault(region, {})[kind] = "unchanged" if count == 0 else str(count)
+        for region in published["failed"]:
+            rows.setdefault(region, {})[kind] = "FAILED"
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute(LATEST_FORECASTS, (retrain["model_name"], retrain["version"]))
+        for region, horizon, target, forecast in cur.fetchall():
+            rows.setdefault(region, {})[f"h{horizon}"] = f"{forecast:.0f} on {target}"
+    lines = [f"  {'region':<12} {'weather':>9} {'cases':>9}  {'next day':<22} {'7 days ahead':<22}"]
+    for region, cells in sorted(rows.items()):
+        lines.append(
+            f"  {region:<12} {cells.get('weather', '-'):>9} {cells.get('cases', '-'):>9}"
+            f"  {cells.get('h1', '-'):<22} {cells.get('h7', '-'):<22}"
+        )
+    return lines
+
+
+def run(regions: list[str] | None = None) -> None:
+    settings = get_settings()
+    log = settings.runtime_dir / "logs" / f"demo-{datetime.now():%Y%m%d-%H%M%S}.log"
+    chosen = regions or []
+    conf = {"start_date": str(START), "end_date": str(END), "region_set": REGION_SET, "regions": chosen}
+    shown = ",".join(chosen) or f"the {REGION_SET} set"
+
+    started = _step("PostgreSQL (embedded unless COTHER_DATABASE_URL is set)")
+    print(f"    {postgres.start()}")
+    _done(started)
+    started = _step("Airflow metadata database (airflow db migrate)")
+    migrate(log)
+    _done(started)
+
+    started = _step(f"cother_ingest: {shown} {START}..{END} (bundled cases and weather), task logs in {log}")
+    ingest = test_dag("cother_ingest", conf, log)
+    _done(started)
+    started = _step("cother_transform: dbt build and docs, each model's status")
+    transform = test_dag("cother_transform", {}, log)
+    _done(started)
+    started = _step("cother_retrain: quality gate on the training slice, backtest, register, promotion gate")
+    retrained = test_dag("cother_retrain", {"region_set": REGION_SET, "regions": chosen}, log)
+    (retrain,) = retrained["train_and_register"]
+    _done(started)
+
+    print("\nPer region: rows published in this run, and the latest forecasts")
+    print("\n".join(region_table(ingest, retrain)))
+    print("\nRows per table")
+    for table, count in table_rows().items():
+        print(f"  {table:<32} {count:>7}")
+    print("\nValidation (Great Expectations), one run per batch, a verdict per region")
+    for kind in ("weather", "cases"):
+        (validated,) = ingest[f"{kind}.validate"]
+        failed = ", ".join(sorted(validated["failed"])) or "none"
+        print(
+            f"  {validated['suite']:<32} {len(validated['passed'])} regions passed, failed: {failed}"
+            f"  validation {validated['validation_id']}"
+        )
+    validations = retrain["validations"]
+    windows = sorted({v["window"] for v in validations})
+    rows = sum(v["rows"] for v in validations)
+    print(f"  {'fct_training_features':<32} {len(validations)} regions passed, {rows} rows {', '.join(windows)}")
+    print("\ndbt build, one line per model and tested source")
+    for line in transform["dbt_node"]:
+        print(f"  {line}")
+    print(f"\nModel {retrain['model_name']} version {retrain['version']}, trained on {retrain['training_window']}")
+    print("  rolling-origin backtest, 8 folds (each fitted only on the days before it), mean over the folds:")
+    print(f"  {'horizon':<8} {'forecaster':<16} {'MAE':>7} {'MASE':>6}")
+    for row in retrain["backtest"]:
+        if row["mae"] is None:
+            print(f"  {row['horizon']:<8} {row['forecaster']:<16} not scored: its weather variables are missing")
+        else:
+            print(f"  {row['horizon']:<8} {row['forecaster']:<16} {row['mae']:>7.1f} {row['mase']:>6.2f}")
+    print(f"  {retrain['alias']}: {retrain['decision']}")
+    print(f"  its forecasts (1 and 7 days ahead): {retrain['forecasts_written']} rows in marts.fct_forecasts")
+    champion = champion_version()
+    if champion is None:
+        print("\nNo version has beaten the naive forecasters yet: there is no champion to load.")
+        return
+    print(f'\nChampion: version {champion}. Load it with: mlflow.pyfunc.load_model("{retrain["model_uri"]}")')
+    print(
+        f"  (MLflow tracking URI: `cother db url --database mlflow`; or `cother predict --region seoul --date {END}`)"
+    )

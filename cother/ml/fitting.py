@@ -1,0 +1,75 @@
+"""A region set's model fitted on plain frames: the rolling-origin backtest beside the baselines, then
+the refit of each horizon on every labelled day, and the forecasts from each region's last report.
+No database, no registry: cother.ml.retrain reads the mart and keeps what this returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from cother.ml.backtest import BacktestConfig, backtest, scores, summary
+from cother.ml.features import feature_columns, labelled, upcoming
+from cother.ml.forecaster import Forecaster, ForecasterConfig
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    weather: bool = True  # whether the model reads the weather features
+    backtest: BacktestConfig = field(default_factory=BacktestConfig)
+    forecaster: ForecasterConfig = field(default_factory=ForecasterConfig)
+
+
+@dataclass(frozen=True)
+class Fitted:
+    config: TrainingConfig
+    examples: dict[int, pd.DataFrame]  # per horizon
+    rows: pd.DataFrame  # the labelled next-day examples: the training slice
+    backtest: pd.DataFrame  # out-of-sample forecasts of every forecaster, per fold
+    fold_scores: pd.DataFrame
+    summary: pd.DataFrame  # the mean of each metric over the folds, per horizon and forecaster
+    forecasters: dict[int, Forecaster]  # refitted on every labelled day
+
+    def latest(self, horizon: int, folds: int) -> pd.DataFrame:
+        """The backtest forecasts of a horizon on the last `folds` folds."""
+        last = self.config.backtest.folds - folds
+        return self.backtest[(self.backtest["horizon"] == horizon) & (self.backtest["fold"] > last)]
+
+    def forecasts(self) -> pd.DataFrame:
+        """From each region's last report, the forecast of every horizon: region, origin_date,
+        target_date, horizon, forecast."""
+        parts = []
+        for horizon, forecaster in self.forecasters.items():
+            ahead = upcoming(self.examples[horizon])
+            parts.append(
+                ahead[["region", "origin_date", "target_date", "horizon"]].assign(forecast=forecaster.predict(ahead))
+            )
+        return pd.concat(parts, ignore_index=True)
+
+    def feature_importance(self) -> dict[str, dict[str, int]]:
+        return {f"h{horizon}": model.feature_importance() for horizon, model in self.forecasters.items()}
+
+
+def fit(examples: dict[int, pd.DataFrame], regions: list[str], config: TrainingConfig = TrainingConfig()) -> Fitted:
+    """Backtest and refit on the examples of every horizon (cother.ml.features.examples_by_horizon);
+    `regions` are all the regions the model may meet (the region set's), which fix the codes of the
+    region feature."""
+    rows = labelled(examples[1])
+    if rows.empty:
+        raise ValueError("no labelled rows: less history than the features read")
+    features = feature_columns(config.weather)
+
+    def forecaster(horizon: int) -> Forecaster:
+        return Forecaster(horizon, features, regions, config.forecaster)
+
+    forecasts = backtest(examples, forecaster, config.backtest)
+    fold_scores = scores(forecasts)
+    return Fitted(
+        config=config,
+        examples=examples,
+        rows=rows,
+        backtest=forecasts,
+        fold_scores=fold_scores,
+        summary=summary(fold_scores),
+        forecasters={horizon: forecaster(horizon).fit(labelled(frame)) for horizon, frame in examples.items()},
+    )

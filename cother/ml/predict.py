@@ -1,0 +1,46 @@
+"""Forecasts from the champion model for a region and day, read from the same mart training reads."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from cother.ml import registry
+from cother.ml.pyfunc_model import OUTPUT_PREFIX
+from cother.ml.storage import load_mart
+
+
+def predict(region: str, day: date) -> dict:
+    """The champion's forecast for `day` made the evening before, and from that same origin its
+    forecast for the horizon's other days, beside the counts reported since."""
+    frame = load_mart([region])
+    row = frame[frame["date_day"].dt.date == day]
+    if row.empty:
+        first, last = frame["date_day"].min(), frame["date_day"].max()
+        raise ValueError(
+            f"predict: region {region}, date {day}: no features in marts.fct_training_features (it covers {first:%Y-%m-%d}..{last:%Y-%m-%d})"
+        )
+    champion = registry.alias_version()
+    if champion is None:
+        raise ValueError(f"predict: model {registry.model_uri()} has no champion yet")
+    model = registry.load()
+    forecast = model.predict(row).iloc[0]
+    actual = frame.set_index(frame["date_day"].dt.date)["new_cases"]
+    forecasts = []
+    for column, value in forecast.items():
+        horizon = int(column.removeprefix(OUTPUT_PREFIX))
+        target = day + timedelta(days=horizon - 1)
+        reported = actual.get(target)
+        forecasts.append(
+            {
+                "horizon_days": horizon,
+                "date": target.isoformat(),
+                "forecast_new_cases": round(float(value), 1),
+                "actual_new_cases": None if reported is None or reported != reported else int(reported),
+            }
+        )
+    return {
+        "region": region,
+        "origin": (day - timedelta(days=1)).isoformat(),
+        "model_version": str(champion.version),
+        "forecasts": forecasts,
+    }

@@ -1,0 +1,61 @@
+"""The promotion gate: whether a new version becomes `champion` (cother/ml/aliases.py moves the aliases).
+
+`champion` moves to a new version only if, on the same latest backtest days, it beats the current
+champion by the configured margin (COTHER_PROMOTION_MARGIN) and beats the best baseline; otherwise the
+version becomes the `challenger`. The champion is scored on those days out of sample: with its own
+backtest forecasts for days it trained on, and with its live forecasts after its training window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from cother.ml.backtest import mean_absolute_error as mae
+from cother.ml.baselines import NAIVE
+
+CHAMPION, CHALLENGER = "champion", "challenger"
+LATEST_FOLDS = 4
+GATE_HORIZON = 1
+
+
+@dataclass(frozen=True)
+class Decision:
+    promote: bool
+    reason: str
+    metrics: dict[str, float]
+
+
+def decide(latest: pd.DataFrame, champion: pd.Series | None, champion_version: str | None, margin: float) -> Decision:
+    """`latest`: the new version's backtest forecasts (column `model`) and the baselines' on the latest
+    folds; `champion`: the champion's out-of-sample forecasts of the same rows (null where it has none)."""
+    model = mae(latest["actual"], latest["model"])
+    baseline, baseline_mae = min(((name, mae(latest["actual"], latest[name])) for name in NAIVE), key=lambda x: x[1])
+    metrics = {"gate_mae_model": model, f"gate_mae_{baseline}": baseline_mae}
+    days = f"{latest['target_date'].min():%Y-%m-%d}..{latest['target_date'].max():%Y-%m-%d}"
+    if model >= baseline_mae:
+        return Decision(
+            False, f"next-day MAE {model:.1f} on {days} does not beat {baseline} {baseline_mae:.1f}", metrics
+        )
+    if champion is None:
+        why = (
+            "no champion yet"
+            if champion_version is None
+            else f"champion v{champion_version} has no backtest to compare"
+        )
+        return Decision(True, f"next-day MAE {model:.1f} on {days} beats {baseline} {baseline_mae:.1f}; {why}", metrics)
+    common = champion.notna()
+    if not common.any():
+        return Decision(
+            False, f"no day of {days} has an out-of-sample forecast of champion v{champion_version}", metrics
+        )
+    new, old = mae(latest["actual"][common], latest["model"][common]), mae(latest["actual"][common], champion[common])
+    metrics.update(gate_mae_model_common=new, gate_mae_champion=old, gate_common_days=int(common.sum()))
+    if new <= (1 - margin) * old:
+        verdict = (
+            f"beats champion v{champion_version} {old:.1f} by at least {margin:.0%} and {baseline} {baseline_mae:.1f}"
+        )
+        return Decision(True, f"next-day MAE {new:.1f} on {int(common.sum())} common days {days} {verdict}", metrics)
+    reason = f"next-day MAE {new:.1f} on {int(common.sum())} common days {days} does not beat champion v{champion_version} {old:.1f} by {margin:.0%}"
+    return Decision(False, reason, metrics)

@@ -1,0 +1,44 @@
+"""The registered model: one LightGBM booster per horizon plus the target transform, as an MLflow pyfunc.
+
+Input: rows of marts.fct_training_features, each the day after a forecast origin (the model's
+features, region, day_of_week and the anchor cases_mean_7d). Output: per row, the
+forecast of new cases for each horizon h, in `forecast_new_cases_h<h>` (the target day is the row's
+date_day + h - 1). Imports nothing from the platform but cother.ml.forecaster and cother.ml.target, so
+`models:/<name>@champion` loads wherever mlflow, lightgbm and pandas are installed.
+"""
+
+from __future__ import annotations
+
+import mlflow.pyfunc
+import pandas as pd
+
+from cother.ml import forecaster
+from cother.ml.target import for_horizon, from_target
+
+OUTPUT_PREFIX = "forecast_new_cases_h"
+
+
+def output_column(horizon: int) -> str:
+    return f"{OUTPUT_PREFIX}{horizon}"
+
+
+class CasesForecastModel(mlflow.pyfunc.PythonModel):
+    def load_context(self, context) -> None:
+        self.load(context.artifacts, context.model_config)
+
+    def load(self, artifacts: dict[str, str], model_config: dict) -> CasesForecastModel:
+        import lightgbm as lgb
+
+        self.features = list(model_config["features"])
+        self.regions = list(model_config["regions"])
+        horizons = [int(h) for h in model_config["horizons"]]
+        self.boosters = {h: lgb.Booster(model_file=artifacts[f"booster_h{h}"]) for h in horizons}
+        return self
+
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+        forecasts = {}
+        for horizon, booster in self.boosters.items():
+            rows = for_horizon(model_input, horizon)
+            log_change = booster.predict(forecaster.model_input(rows, self.features, self.regions))
+            forecasts[output_column(horizon)] = from_target(rows["anchor"], log_change)
+        return pd.DataFrame(forecasts, index=model_input.index)

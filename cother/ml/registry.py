@@ -1,0 +1,195 @@
+"""MLflow tracking and the model registry, on the PostgreSQL `mlflow` database, artifacts in a local folder."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from contextvars import ContextVar
+from importlib.metadata import version as installed_version
+from pathlib import Path
+
+import pandas as pd
+import psycopg2
+
+from cother.core.database import libpq_url, mlflow_url, parsed
+from cother.core.settings import PROJECT_ROOT, get_settings
+from cother.ml.forecaster import Forecaster
+from cother.ml.promotion import CHAMPION
+from cother.ml.report import BACKTEST_ARTIFACT
+from cother.ml.target import ANCHOR, DERIVED
+
+EXPERIMENT = "cother_cases_forecaster"
+# No uv export into every model (it would list the whole platform), no telemetry, no progress bars.
+QUIET_MLFLOW = {
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+    "MLFLOW_UV_AUTO_DETECT": "false",
+    "MLFLOW_LOG_UV_FILES": "false",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "GIT_PYTHON_REFRESH": "quiet",
+}
+INPUT_COLUMNS = ["day_of_week", ANCHOR]  # besides the features: what the pyfunc reads
+
+
+class RegistryUnavailable(RuntimeError):
+    pass
+
+
+# Each region set has a registered model of its own: COTHER_MODEL_NAME for the `korea` set, that name
+# and `_<set>` for the others (cother_cases_forecaster_world). A retrain, a prediction or a
+# promotion works on the model of the set it is given (`for_set`), the `korea` set's by default.
+_model_name: ContextVar[str | None] = ContextVar("model_name", default=None)
+DEFAULT_SET = "korea"
+
+
+def model_name_of(region_set: str) -> str:
+    base = get_settings().model_name
+    return base if region_set == DEFAULT_SET else f"{base}_{region_set}"
+
+
+def model_name() -> str:
+    return _model_name.get() or get_settings().model_name
+
+
+@contextmanager
+def for_set(region_set: str):
+    """Work on the registered model of this region set inside the block."""
+    token = _model_name.set(model_name_of(region_set))
+    try:
+        yield model_name()
+    finally:
+        _model_name.reset(token)
+
+
+def configure():
+    """Point MLflow at the registry database; creates the experiment (and its artifact folder) once.
+
+    An unreachable database fails at once, naming it (MLflow itself would retry for minutes)."""
+    for name, value in QUIET_MLFLOW.items():
+        os.environ.setdefault(name, value)
+    import mlflow
+
+    url = mlflow_url()
+    try:
+        psycopg2.connect(libpq_url(url), connect_timeout=10).close()
+    except psycopg2.OperationalError as failed:
+        where = parsed(url).render_as_string(hide_password=True)
+        raise RegistryUnavailable(f"the MLflow registry database {where} is unreachable: {failed}") from failed
+    mlflow.set_tracking_uri(url)
+    mlflow.set_registry_uri(url)
+    if mlflow.get_experiment_by_name(EXPERIMENT) is None:
+        artifacts = get_settings().mlflow_artifacts
+        artifacts.mkdir(parents=True, exist_ok=True)
+        mlflow.create_experiment(EXPERIMENT, artifact_location=artifacts.as_uri())
+    mlflow.set_experiment(EXPERIMENT)
+    return mlflow
+
+
+def model_uri(alias: str = CHAMPION) -> str:
+    return f"models:/{model_name()}@{alias}"
+
+
+def model_input_example(forecasters: dict[int, Forecaster], rows: pd.DataFrame) -> pd.DataFrame:
+    """The columns the pyfunc reads, as it reads them."""
+    features = next(iter(forecasters.values())).features
+    columns = list(dict.fromkeys([*(f for f in features if f not in DERIVED), *INPUT_COLUMNS]))
+    frame = rows[columns].astype({column: "float64" for column in columns if column != "region"})
+    return frame.reset_index(drop=True)
+
+
+def log_and_register(
+    forecasters: dict[int, Forecaster],
+    example: pd.DataFrame,
+    params: dict,
+    metrics: dict,
+    tags: dict,
+    artifacts: Path,
+) -> tuple[str, str]:
+    """Log the fitted forecasters as one pyfunc in a new run with the files in `artifacts`, and
+    register it; returns the new version and the run id."""
+    mlflow = configure()
+    from mlflow.models import infer_signature
+
+    from cother.ml.pyfunc_model import CasesForecastModel
+
+    any_forecaster = next(iter(forecasters.values()))
+    model_input = model_input_example(forecasters, example)
+    requirements = [f"{name}=={installed_version(name)}" for name in ("mlflow", "lightgbm", "pandas", "numpy")]
+    with mlflow.start_run(tags=tags) as run, tempfile.TemporaryDirectory() as folder:
+        mlflow.log_params(params)
+        mlflow.log_metrics(metrics)
+        mlflow.log_artifacts(str(artifacts))
+        boosters = {}
+        for horizon, forecaster in forecasters.items():
+            boosters[f"booster_h{horizon}"] = str(Path(folder) / f"booster_h{horizon}.txt")
+            forecaster.model.booster_.save_model(boosters[f"booster_h{horizon}"])
+        model_config = {
+            "features": any_forecaster.features,
+            "regions": any_forecaster.regions,
+            "horizons": list(forecasters),
+        }
+        output = CasesForecastModel().load(boosters, model_config).predict(None, model_input)
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=CasesForecastModel(),
+            artifacts=boosters,
+            model_config=model_config,
+            code_paths=[str(PROJECT_ROOT / "cother")],
+            signature=infer_signature(model_input, output),
+            input_example=model_input.head(5),
+            pip_requirements=requirements,
+            registered_model_name=model_name(),
+        )
+    return str(info.registered_model_version), run.info.run_id
+
+
+def client():
+    configure()
+    from mlflow import MlflowClient
+
+    return MlflowClient()
+
+
+def set_alias(version: str, alias: str = CHAMPION) -> None:
+    client().set_registered_model_alias(model_name(), alias, version)
+
+
+def tag_version(version: str, tags: dict) -> None:
+    registry = client()
+    for key, value in tags.items():
+        registry.set_model_version_tag(model_name(), version, key, str(value))
+
+
+def alias_version(alias: str = CHAMPION):
+    """The registered version that holds `alias` (an MLflow ModelVersion), or None."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client().get_model_version_by_alias(model_name(), alias)
+    except MlflowException:
+        return None
+
+
+def champion_version() -> str | None:
+    version = alias_version(CHAMPION)
+    return None if version is None else str(version.version)
+
+
+def load(alias_or_version: str = CHAMPION):
+    """The pyfunc of an alias (`champion`) or a version number."""
+    mlflow = configure()
+    name = model_name()
+    uri = f"models:/{name}/{alias_or_version}" if alias_or_version.isdigit() else f"models:/{name}@{alias_or_version}"
+    return mlflow.pyfunc.load_model(uri)
+
+
+def load_backtest(version) -> pd.DataFrame | None:
+    """A version's backtest forecasts (`BACKTEST_ARTIFACT` of its run), or None if it has none."""
+    mlflow = configure()
+    from mlflow.exceptions import MlflowException
+
+    try:
+        path = mlflow.artifacts.download_artifacts(run_id=version.run_id, artifact_path=BACKTEST_ARTIFACT)
+    except (MlflowException, OSError):
+        return None
+    return pd.read_csv(path, parse_dates=["origin_date", "target_date"])

@@ -1,0 +1,106 @@
+"""What each registered version carries besides the model: its backtest forecasts and scores, a
+feature-importance plot, a backtest plot (actual against forecast per fold) and a model card."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from cother.ml.backtest import FORECASTERS
+
+BACKTEST_ARTIFACT = "backtest/forecasts.csv"  # a version's backtest forecasts, read back by the next retrain's gate
+
+
+def write(folder: Path, forecasts: pd.DataFrame, fold_scores: pd.DataFrame, importance: dict, card: str) -> None:
+    (folder / BACKTEST_ARTIFACT).parent.mkdir(parents=True, exist_ok=True)
+    forecasts.to_csv(folder / BACKTEST_ARTIFACT, index=False)
+    fold_scores.to_csv(folder / "backtest" / "scores.csv", index=False)
+    plot_importance(importance, folder / "feature_importance.png")
+    plot_backtest(forecasts, folder / "backtest" / "actual_vs_forecast.png")
+    (folder / "model_card.md").write_text(card, encoding="utf-8")
+
+
+def plot_importance(importance: dict[str, dict[str, int]], path: Path) -> None:
+    """Split counts of each feature, one panel per horizon."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(importance), figsize=(6 * len(importance), 7), squeeze=False)
+    for axis, (horizon, counts) in zip(axes[0], importance.items(), strict=True):
+        ordered = sorted(counts.items(), key=lambda item: item[1])
+        axis.barh([name for name, _ in ordered], [count for _, count in ordered])
+        axis.set_title(f"{horizon}: splits per feature")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def plot_backtest(forecasts: pd.DataFrame, path: Path) -> None:
+    """Per horizon, the actual daily count (summed over regions) and the model's and seasonal naive's
+    out-of-sample forecasts, with the folds shaded in turn."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    horizons = sorted(forecasts["horizon"].unique())
+    fig, axes = plt.subplots(len(horizons), 1, figsize=(12, 3.5 * len(horizons)), squeeze=False)
+    for axis, horizon in zip(axes[:, 0], horizons, strict=True):
+        rows = forecasts[forecasts["horizon"] == horizon]
+        daily = rows.groupby("target_date")[["actual", "model", "seasonal_naive"]].sum()
+        axis.plot(daily.index, daily["actual"], color="black", label="actual")
+        axis.plot(daily.index, daily["model"], label="model")
+        axis.plot(daily.index, daily["seasonal_naive"], alpha=0.6, label="seasonal naive")
+        for fold, days in rows.groupby("fold")["target_date"]:
+            if fold % 2:
+                axis.axvspan(days.min(), days.max(), color="grey", alpha=0.1)
+        axis.set_title(f"{horizon}-day-ahead forecasts by fold (out of sample)")
+        axis.legend(loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def model_card(name: str, version_tags: dict, summary: pd.DataFrame, decision: str, importance: dict) -> str:
+    """The Markdown card: what the model is, what it learnt from, how it scored, why it was promoted or not."""
+    lines = [
+        f"# {name}",
+        "",
+        "Forecasts of daily new COVID-19 cases per region, 1 and 7 days ahead: one LightGBM per horizon over",
+        "all regions (the region is a categorical feature), predicting the log change against the latest",
+        "count of the same weekday known at the origin. Input: rows of marts.fct_training_features.",
+        "",
+        "## Lineage",
+        "",
+        *(f"- **{key}**: {value}" for key, value in version_tags.items()),
+        "",
+        "## Rolling-origin backtest (expanding window), mean over the folds",
+        "",
+        "| horizon | forecaster | MAE | RMSE | MASE | R² |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in summary.itertuples():
+        lines.append(
+            f"| {row.horizon} | {row.forecaster} | {row.mae:.1f} | {row.rmse:.1f} | {row.mase:.3f} | {row.r2:.3f} |"
+        )
+    lines += [
+        "",
+        f"Forecasters: {', '.join(FORECASTERS)}. MASE is against seasonal naive on the same days;",
+        "project_2021 is the 2021 student project's model (LightGBM on 7 weather variables, the count",
+        "itself), scored only on days with weather.",
+        "",
+        "## Promotion",
+        "",
+        decision,
+        "",
+        "## Most used features",
+        "",
+    ]
+    for horizon, counts in importance.items():
+        top = sorted(counts.items(), key=lambda item: -item[1])[:8]
+        lines.append(f"- {horizon}: " + ", ".join(f"{feature} ({count})" for feature, count in top))
+    lines += ["", "Plots: feature_importance.png, backtest/actual_vs_forecast.png.", ""]
+    return "\n".join(lines)

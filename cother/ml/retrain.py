@@ -1,0 +1,161 @@
+"""Retraining a region set's model, in named steps: load and gate the training slice, fit (backtest and
+refit), judge it against the champion, register it and move an alias, write its forecasts.
+
+Every retrain registers a new version. `champion` moves to it only if it passes the promotion gate
+(cother/ml/promotion.py); otherwise it becomes the `challenger`, tagged with the reason.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from cother.core.regions import get_set, select, set_of
+from cother.core.settings import get_settings
+from cother.ml import aliases, lineage, promotion, registry, report, slice_gate, storage
+from cother.ml.features import HISTORY_DAYS, examples_by_horizon
+from cother.ml.fitting import Fitted, TrainingConfig, fit
+from cother.ml.pyfunc_model import output_column
+
+
+class NoTrainingRows(ValueError):
+    """No region of the set has the history a labelled row reads yet."""
+
+
+def sets_to_train(params: dict, events: list[dict]) -> dict[str, list[str]]:
+    """The regions to train per region set: those the triggering builds' ingestions published, grouped
+    by set; without such events, the run's params (a set, and optionally some of its regions)."""
+    published = sorted({region for extra in events for region in extra.get("regions", [])})
+    if not published:
+        return {params["region_set"]: [region.id for region in select(params["region_set"], params.get("regions"))]}
+    by_set: dict[str, list[str]] = {}
+    for region in published:
+        by_set.setdefault(set_of(region), []).append(region)
+    return by_set
+
+
+def load_and_gate(region_set: str, regions: list[str]) -> tuple[dict[int, pd.DataFrame], list[dict]]:
+    """Step 1: the mart rows of these regions, their training slice through its gate (QualityGateError
+    names every failing region); the examples of every horizon of the regions that passed, and the
+    gate's validations. The examples are made from the very rows the gate passed."""
+    mart = storage.load_mart(regions)
+    validations = slice_gate.validate(mart, regions)
+    if not validations:
+        raise NoTrainingRows(f"retrain: set {region_set}: no labelled rows of {regions} in marts.fct_training_features")
+    passed = mart[mart["region"].isin([v["region"] for v in validations])]
+    return examples_by_horizon(passed), validations
+
+
+def champion_out_of_sample(champion, latest: pd.DataFrame, rows: pd.DataFrame) -> pd.Series | None:
+    """The champion's next-day forecasts of `latest`'s (region, target day) rows, each made without
+    that day: from its own backtest up to its training end, live after it. None if it has no backtest."""
+    stored = None if champion is None else registry.load_backtest(champion)
+    if stored is None or "training_end" not in champion.tags:
+        return None
+    training_end = pd.Timestamp(champion.tags["training_end"])
+    keys = latest[["region", "target_date"]]
+    known = stored[(stored["horizon"] == promotion.GATE_HORIZON) & (stored["target_date"] <= training_end)]
+    forecast = keys.merge(known[["region", "target_date", "model"]], how="left")["model"]
+    live = rows.merge(keys[keys["target_date"] > training_end], on=["region", "target_date"])
+    if not live.empty:
+        model = registry.load(str(champion.version))
+        predicted = live[["region", "target_date"]].assign(
+            live=model.predict(live)[output_column(promotion.GATE_HORIZON)].to_numpy()
+        )
+        forecast = forecast.fillna(keys.merge(predicted, how="left")["live"])
+    return pd.Series(forecast.to_numpy(), index=latest.index)
+
+
+def judge(fitted: Fitted, margin: float) -> promotion.Decision:
+    """Step 3: the promotion gate, against the current champion scored out of sample on the same days."""
+    latest = fitted.latest(promotion.GATE_HORIZON, promotion.LATEST_FOLDS)
+    champion = registry.alias_version(promotion.CHAMPION)
+    forecasts = champion_out_of_sample(champion, latest, fitted.rows)
+    return promotion.decide(latest, forecasts, None if champion is None else str(champion.version), margin)
+
+
+def lineage_tags(region_set: str, fitted: Fitted, validations: list[dict], provenance: dict | None) -> dict:
+    """What the version learnt from: window, regions, batches and their validations, the slice's
+    validations, a hash of the rows, the code's commit."""
+    rows = fitted.rows
+    start, end = rows["target_date"].min(), rows["target_date"].max()
+    first_read = start - pd.Timedelta(days=HISTORY_DAYS)  # the earliest day the training rows' features read
+    trained_regions = sorted(rows["region"].unique())
+    batches = storage.batches_read(trained_regions, first_read.date(), end.date())
+    return {
+        "region_set": region_set,
+        "regions": ",".join(trained_regions),
+        "training_start": f"{start:%Y-%m-%d}",
+        "training_end": f"{end:%Y-%m-%d}",
+        "partitions": f"{len(trained_regions)} regions x {first_read:%Y-%m-%d}..{end:%Y-%m-%d}",
+        "batch_ids": ",".join(sorted({batch["batch_id"] for batch in batches})),
+        "gx_validation_ids": ",".join(sorted({batch["validation_id"] for batch in batches})),
+        "slice_validation_ids": ",".join(sorted({v["validation_id"] for v in validations})),
+        "training_data_sha256": lineage.data_hash(rows),
+        "git_commit": lineage.git_commit(),
+        "weather_features": str(fitted.config.weather),
+        **{key: str(value) for key, value in (provenance or {}).items()},
+    }
+
+
+def register(fitted: Fitted, decision: promotion.Decision, tags: dict, moved_by: str) -> tuple[str, str, str]:
+    """Step 4: log and register the version with its backtest, plots and model card; move `champion`
+    to it if the gate said so, else `challenger`. Returns the version, its run id and its alias."""
+    metrics = {
+        f"h{row.horizon}_{row.forecaster}_{metric}": float(getattr(row, metric))
+        for row in fitted.summary.itertuples()
+        for metric in ("mae", "rmse", "mase", "r2")
+        if pd.notna(getattr(row, metric))
+    } | decision.metrics
+    importance = fitted.feature_importance()
+    card = report.model_card(registry.model_name(), tags, fitted.summary, decision.reason, importance)
+    params = fitted.config.forecaster.params
+    with tempfile.TemporaryDirectory() as folder:
+        report.write(Path(folder), fitted.backtest, fitted.fold_scores, importance, card)
+        version, run_id = registry.log_and_register(
+            fitted.forecasters, fitted.rows.tail(30), params, metrics, tags, Path(folder)
+        )
+    alias = promotion.CHAMPION if decision.promote else promotion.CHALLENGER
+    aliases.move(alias, version, moved_by, decision.reason, decision.metrics)
+    registry.tag_version(version, {**tags, "promotion": decision.reason, "run_id": run_id})
+    return version, run_id, alias
+
+
+def scored(table: pd.DataFrame) -> list[dict]:
+    """The backtest summary as JSON-ready records: a forecaster that could not be scored (the 2021
+    project's baseline where its weather variables are missing) has null metrics, never NaN."""
+    rounded = table.round(3).astype(object)
+    return rounded.where(rounded.notna(), None).to_dict(orient="records")
+
+
+def retrain(
+    region_set: str, regions: list[str] | None = None, provenance: dict | None = None, moved_by: str = "retrain"
+) -> dict:
+    """Train the set's model on the rows of these regions of the set (all of them when None)."""
+    settings = get_settings()
+    with registry.for_set(region_set):
+        registry.configure()  # an unreachable registry fails the retrain now, before any work, and changes nothing
+        examples, validations = load_and_gate(region_set, regions or get_set(region_set).ids)
+        config = TrainingConfig(weather=settings.weather_features)
+        fitted = fit(examples, sorted(get_set(region_set).ids), config)
+        decision = judge(fitted, settings.promotion_margin)
+        tags = lineage_tags(region_set, fitted, validations, provenance)
+        version, run_id, alias = register(fitted, decision, tags, moved_by)
+        written = storage.write_forecasts(registry.model_name(), version, alias, fitted.forecasts())
+        return {
+            "region_set": region_set,
+            "model_name": registry.model_name(),
+            "regions": tags["regions"].split(","),
+            "validations": validations,
+            "version": version,
+            "run_id": run_id,
+            "alias": alias,
+            "promoted": decision.promote,
+            "decision": decision.reason,
+            "training_window": f"{tags['training_start']}..{tags['training_end']}",
+            "backtest": scored(fitted.summary),
+            "model_uri": registry.model_uri(),
+            "forecasts_written": written,
+        }

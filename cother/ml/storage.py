@@ -1,0 +1,113 @@
+"""The model's edge to the warehouse: what it reads (the training-features mart, the batches behind it)
+and what it writes (its forecasts to ml.forecasts, every move of an alias to ml.model_promotions).
+The rest of cother.ml takes and returns frames."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pandas as pd
+from psycopg2 import sql
+
+from cother.core.database import connect
+from cother.core.warehouse import ensure_warehouse, table_identifier
+
+
+def load_mart(regions: list[str] | None = None) -> pd.DataFrame:
+    """The marts.fct_training_features rows of these regions (all when None), ordered by region and day.
+    Read with COPY, as CSV parsed by pandas: rows fetched as Python objects took about ten times the
+    frame's memory."""
+    query = "select * from marts.fct_training_features"
+    buffer = io.BytesIO()
+    with connect() as conn, conn.cursor() as cur:
+        if regions is None:
+            selected = cur.mogrify(query + " order by region, date_day")
+        else:
+            selected = cur.mogrify(query + " where region = any(%s) order by region, date_day", (list(regions),))
+        cur.copy_expert(b"copy (" + selected + b") to stdout with (format csv, header)", buffer)
+    buffer.seek(0)
+    frame = pd.read_csv(buffer, dtype={"region": str}, true_values=["t"], false_values=["f"])
+    frame["date_day"] = pd.to_datetime(frame["date_day"])
+    numeric = [column for column in frame.columns if column not in {"region", "date_day", "is_forecast_row"}]
+    frame[numeric] = frame[numeric].astype("float64")
+    return frame
+
+
+CURRENT_BATCHES = "select distinct batch_id from {table} where region = any(%s) and date between %s and %s"
+
+
+def batches_read(regions: list[str], start, end) -> list[dict]:
+    """The published batches whose rows the raw tables hold for these regions and days, with the
+    validation that let each one through."""
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute("select distinct raw_table from raw.batch_log order by raw_table")
+        current = set()
+        for (raw_table,) in cur.fetchall():
+            query = sql.SQL(CURRENT_BATCHES).format(table=table_identifier(raw_table))
+            cur.execute(query, (list(regions), start, end))
+            current.update(batch_id for (batch_id,) in cur.fetchall())
+        cur.execute(
+            "select batch_id, source, region, raw_table, start_date::text, end_date::text, validation_id"
+            " from raw.batch_log where batch_id = any(%s) order by raw_table, region, start_date",
+            (sorted(current),),
+        )
+        keys = ["batch_id", "source", "region", "raw_table", "start", "end", "validation_id"]
+        return [dict(zip(keys, row, strict=True)) for row in cur.fetchall()]
+
+
+REPLACE_FORECASTS = "delete from ml.forecasts where model_name = %s and model_version = %s"
+INSERT_FORECAST = """
+insert into ml.forecasts
+    (model_name, model_version, region, origin_date, target_date, horizon_days, forecast_new_cases, model_alias)
+values (%s, %s, %s, %s, %s, %s, %s, %s)
+"""
+
+
+def write_forecasts(model_name: str, version: str, alias: str, forecasts: pd.DataFrame) -> int:
+    """Replace this version's forecasts (region, origin_date, target_date, horizon, forecast) in one
+    transaction; returns the rows written."""
+    ensure_warehouse()
+    rows = [
+        (model_name, version, row.region, row.origin_date.date(), row.target_date.date(), int(row.horizon))
+        + (float(row.forecast), alias)
+        for row in forecasts.itertuples()
+    ]
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute(REPLACE_FORECASTS, (model_name, version))
+        cur.executemany(INSERT_FORECAST, rows)
+    return len(rows)
+
+
+def record_move(model_name: str, alias: str, version: str, previous: str | None, moved_by: str, reason: str, metrics):
+    ensure_warehouse()
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "insert into ml.model_promotions (model_name, alias_name, model_version, previous_model_version,"
+            " moved_by, reason, metrics) values (%s, %s, %s, %s, %s, %s, %s)",
+            (model_name, alias, version, previous, moved_by, reason, json.dumps(metrics or {})),
+        )
+
+
+def last_move(model_name: str, alias: str) -> tuple[str, str | None] | None:
+    """(version, previous version) of the latest move of `alias`, or None."""
+    ensure_warehouse()
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "select model_version, previous_model_version from ml.model_promotions"
+            " where model_name = %s and alias_name = %s order by id desc limit 1",
+            (model_name, alias),
+        )
+        return cur.fetchone()
+
+
+def moves(model_name: str, limit: int) -> list[dict]:
+    ensure_warehouse()
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "select moved_at, alias_name, model_version, previous_model_version, moved_by, reason"
+            " from ml.model_promotions where model_name = %s order by id desc limit %s",
+            (model_name, limit),
+        )
+        keys = ["moved_at", "alias", "version", "previous", "moved_by", "reason"]
+        return [dict(zip(keys, row, strict=True)) for row in cur.fetchall()]

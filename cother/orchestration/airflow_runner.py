@@ -1,0 +1,181 @@
+"""Running Airflow commands with the project's configuration, and reading what a DAG run returned."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib.metadata import version
+from pathlib import Path
+
+import psycopg2
+
+from cother.core.database import airflow_url, libpq_url
+from cother.orchestration.airflow_env import airflow_environment
+
+
+class DagRunFailed(RuntimeError):
+    pass
+
+
+def airflow(*args: str, log: Path | None = None, check: bool = True) -> int:
+    """Run the `airflow` command line with the project's environment; output to `log` when given."""
+    env = {**os.environ, **airflow_environment()}
+    if log is None:
+        return subprocess.run(["airflow", *args], env=env, check=check).returncode
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a", encoding="utf-8") as out:
+        out.write(f"\n$ airflow {' '.join(args)}\n")
+        out.flush()
+        return subprocess.run(["airflow", *args], env=env, stdout=out, stderr=subprocess.STDOUT, check=check).returncode
+
+
+def migrate(log: Path | None = None) -> None:
+    """`airflow db migrate`, once per Airflow version and metadata database (again if the database was
+    dropped since)."""
+    home = Path(airflow_environment()["AIRFLOW_HOME"])
+    key = hashlib.sha256(f"{version('apache-airflow')} {airflow_url()}".encode()).hexdigest()[:16]
+    marker = home / f".migrated-{key}"
+    if marker.exists() and _migrated():
+        return
+    airflow("db", "migrate", log=log)
+    marker.touch()
+
+
+def _migrated() -> bool:
+    """Whether the metadata database holds Airflow's schema (its migrations table)."""
+    conn = psycopg2.connect(libpq_url(airflow_url()))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("select to_regclass('public.alembic_version') is not null")
+            return cur.fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_dag(dag_id: str, conf: dict, log: Path) -> dict[str, list]:
+    """`airflow dags test` one DAG run; returns the tasks' return values, raises DagRunFailed naming the log."""
+    code = airflow("dags", "test", dag_id, "-c", json.dumps(conf), log=log, check=False)
+    if code != 0:
+        raise DagRunFailed(f"{dag_id} failed; its task logs are in {log}")
+    return last_run_results(dag_id)
+
+
+def last_run_results(dag_id: str) -> dict[str, list]:
+    """task_id -> return values (one per mapped index) of the DAG's latest run."""
+    conn = psycopg2.connect(libpq_url(airflow_url()))
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "select x.task_id, x.map_index, x.value from xcom as x"
+                " where x.dag_id = %s and x.key = 'return_value' and x.run_id ="
+                " (select r.run_id from dag_run as r where r.dag_id = %s order by r.id desc limit 1)"
+                " order by x.task_id, x.map_index",
+                (dag_id, dag_id),
+            )
+            results: dict[str, list] = {}
+            for task_id, _, value in cur.fetchall():  # xcom.value is jsonb: psycopg2 decodes it
+                results.setdefault(task_id, []).append(value)
+            return results
+    finally:
+        conn.close()
+
+
+def dag_runs(dag_id: str) -> list[tuple[str, str]]:
+    """(run_type, state) of every run of the DAG, oldest first, from the metadata database."""
+    conn = psycopg2.connect(libpq_url(airflow_url()))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("select run_type, state from dag_run where dag_id = %s order by id", (dag_id,))
+            return cur.fetchall()
+    finally:
+        conn.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(condition: Callable, timeout_s: float, what: str, every_s: float = 2):
+    """Poll `condition` until it returns something true; raise TimeoutError naming `what`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(every_s)
+    raise TimeoutError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+# The local stack: what `airflow standalone` starts, without its supervising process (an Airflow
+# import of about 150 MiB) and without the triggerer's log server (no CO-THER task defers).
+COMPONENTS = (
+    ("api-server", "--host", "127.0.0.1"),
+    ("scheduler",),
+    ("dag-processor",),
+    ("triggerer", "--skip-serve-logs"),
+)
+
+
+@contextmanager
+def local_stack(log: Path | None = None, port: int | None = None, **settings: str) -> Iterator[dict[str, str]]:
+    """Airflow's API server (on 127.0.0.1 and `port`, a free one if None), scheduler, DAG processor and
+    triggerer, each its own process in one process group, until the block ends; their output goes
+    to `log` (or to this terminal). Yields the environment that `airflow` commands need to reach them."""
+    port = port or free_port()
+    env = {
+        **os.environ,
+        **airflow_environment(),
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+        **settings,
+    }
+    out = None
+    if log:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        out = log.open("w")
+    group = None
+    processes = []
+    try:
+        for component in COMPONENTS:
+            process = subprocess.Popen(
+                ["airflow", *component], env=env, stdout=out, stderr=subprocess.STDOUT, process_group=group or 0
+            )
+            group = group or process.pid
+            processes.append(process)
+        wait_for(lambda: _healthy(port, processes), 180, f"the Airflow stack to be healthy (log: {log or 'above'})")
+        yield env
+    finally:
+        if group:
+            os.killpg(group, signal.SIGTERM)
+            try:
+                for process in processes:
+                    process.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(group, signal.SIGKILL)
+        if out:
+            out.close()
+
+
+def _healthy(port: int, processes: list[subprocess.Popen]) -> bool:
+    """Scheduler and DAG processor healthy, by the API server's health endpoint; RuntimeError if a
+    component has exited."""
+    for process, component in zip(processes, COMPONENTS, strict=True):
+        if process.poll() is not None:
+            raise RuntimeError(f"airflow {component[0]} exited with status {process.returncode}")
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=5) as answer:
+            health = json.load(answer)
+        return health["scheduler"]["status"] == "healthy" and health["dag_processor"]["status"] == "healthy"
+    except (OSError, ValueError, KeyError):
+        return False

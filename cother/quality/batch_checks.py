@@ -1,0 +1,84 @@
+"""The per-row check columns a batch of many regions carries into its suite, so that one Great
+Expectations run gives a verdict per region: every rule is judged row by row, and a failing row
+names its region.
+
+- check_days_of_region / check_days_expected: the rows of the row's region, and how many days it must
+  have (every day of the range, once);
+- check_in_requested_range: the row's day lies in the range asked for;
+- cases: check_<count>_increasing (a cumulative count never falls within the batch),
+  check_not_below_published (nor below the last value already published before the batch),
+  check_daily_increase and check_within_recent_range (a day's increase far above the region's recent
+  maximum is flagged, severity warn).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+from psycopg2 import sql
+
+from cother.core.database import connect
+from cother.core.warehouse import table_identifier
+from cother.ingest.sources import Source
+
+RECENT_DAYS = 28
+SPIKE_FACTOR = 3.0  # flagged when the day's increase exceeds 3x the largest of the previous 28 days
+SPIKE_FLOOR = 100  # ... and exceeds 100 cases: small counts jump by large factors
+
+
+def with_days(frame: pd.DataFrame, first_day: date, last_day: date, date_column: str = "date") -> pd.DataFrame:
+    """The day-coverage check columns, against the range first_day..last_day."""
+    days = pd.to_datetime(frame[date_column]).dt.date
+    return frame.assign(
+        check_days_of_region=frame.groupby("region")["region"].transform("size").astype("int64"),
+        check_days_expected=(last_day - first_day).days + 1,
+        check_in_requested_range=(days >= first_day) & (days <= last_day),
+    )
+
+
+def _published_before(source: Source, regions: list[str], first_day: date) -> pd.DataFrame:
+    """The cumulative counts already published in the RECENT_DAYS + 1 days before the batch."""
+    column = sql.Identifier(source.cumulative_column)
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute("select to_regclass(%s) is not null", (source.raw_table,))
+        if not cur.fetchone()[0]:
+            return pd.DataFrame(columns=["region", "date", "value"])
+        cur.execute(
+            sql.SQL(
+                "select region, date, {}::double precision from {} where source = %s and region = any(%s)"
+                " and date between %s and %s order by region, date"
+            ).format(column, table_identifier(source.raw_table)),
+            (source.name, regions, first_day - timedelta(days=RECENT_DAYS + 1), first_day - timedelta(days=1)),
+        )
+        return pd.DataFrame(cur.fetchall(), columns=["region", "date", "value"])
+
+
+def with_checks(source: Source, frame: pd.DataFrame, first_day: date, last_day: date) -> pd.DataFrame:
+    """The batch (sorted by region and date) with every check column its suite reads."""
+    checked = with_days(frame, first_day, last_day)
+    if not source.cumulative_column:
+        return checked
+    by_region = checked.groupby("region", sort=False)
+    for column in source.increasing_columns:
+        running_max = by_region[column].transform(lambda values: values.astype("float64").cummax().shift(1))
+        values = checked[column].astype("float64")
+        checked[f"check_{column}_increasing"] = ~(values < running_max).fillna(False).astype(bool)
+    published = _published_before(source, sorted(checked["region"].unique()), first_day)
+    last_published = published.groupby("region")["value"].last()
+    values = checked[source.cumulative_column].astype("float64")
+    floor = checked["region"].map(last_published).astype("float64")
+    checked["check_not_below_published"] = ~(values < floor).fillna(False).astype(bool)
+    series = pd.concat(
+        [published.assign(in_batch=False), checked[["region", "date"]].assign(value=values, in_batch=True)],
+        ignore_index=True,
+    )
+    daily = series.groupby("region", sort=False)["value"].diff()
+    recent_max = daily.groupby(series["region"], sort=False).transform(
+        lambda increases: increases.shift(1).rolling(RECENT_DAYS, min_periods=7).max()
+    )
+    limit = (recent_max * SPIKE_FACTOR).clip(lower=SPIKE_FLOOR)
+    in_batch = series["in_batch"].to_numpy()
+    checked["check_daily_increase"] = daily[in_batch].to_numpy()
+    checked["check_within_recent_range"] = ~(daily > limit)[in_batch].to_numpy()
+    return checked

@@ -1,0 +1,28 @@
+"""The plan of an ingestion run refuses, before anything is fetched, what cannot be done, naming why."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from cother.ingest import stages
+from cother.ingest.stages import PlanError
+
+pytestmark = pytest.mark.unit
+
+
+def test_a_request_that_cannot_be_done_is_refused_by_the_plan_naming_why():
+    tomorrow = date.fromordinal(stages.today().toordinal() + 1)
+    params = {"region_set": "korea", "weather_source": "sample_open_meteo", "cases_source": "sample_cases"}
+    now = datetime.now(stages.SOURCE_TIMEZONE)
+    with pytest.raises(PlanError, match=r"end .* is in the future"):
+        stages.plan({**params, "start_date": "2021-01-01", "end_date": str(tomorrow)}, now)
+    with pytest.raises(PlanError, match="start 2021-01-05 is after end 2021-01-01"):
+        stages.plan({**params, "start_date": "2021-01-05", "end_date": "2021-01-01"}, now)
+    with pytest.raises(PlanError, match="unknown region set 'atlantis'"):
+        stages.plan({**params, "region_set": "atlantis"}, now)
+    with pytest.raises(PlanError, match=r"regions \['narnia'\] are not in the region set 'korea'"):
+        stages.plan({**params, "regions": ["seoul", "narnia"]}, now)
+    with pytest.raises(PlanError, match="'sample_cases' is not a weather source"):
+        stages.plan({**params, "weather_source": "sample_cases"}, now)

@@ -1,0 +1,52 @@
+"""The model's rules on plain frames, without a database: the backtest's folds and the promotion gate."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from cother.ml import promotion
+from cother.ml.backtest import folds
+
+pytestmark = pytest.mark.unit
+
+
+def test_too_short_a_history_is_refused_by_name():
+    days = pd.Series(pd.date_range("2021-01-01", periods=100))
+    with pytest.raises(ValueError, match="too few for 8 folds"):
+        folds(days)
+
+
+def test_a_worse_challenger_is_refused_by_the_gate():
+    days = pd.date_range("2021-09-01", periods=28)
+    latest = pd.DataFrame(
+        {
+            "target_date": days,
+            "actual": 100.0,
+            "model": 90.0,
+            "persistence": 80.0,
+            "seasonal_naive": 70.0,
+            "mean_7d": 75.0,
+        }
+    )
+    champion = pd.Series(95.0, index=latest.index)
+    decision = promotion.decide(latest, champion, "3", margin=0.01)
+    assert not decision.promote and "does not beat champion v3 5.0" in decision.reason
+    assert promotion.decide(latest.assign(model=99.0), champion, "3", margin=0.01).promote
+
+
+CORE = ["target", "features", "forecaster", "baselines", "backtest", "promotion", "fitting", "report", "lineage"]
+EDGE = ["cother.core.database", "psycopg2", "sqlalchemy", "airflow", "mlflow", "great_expectations"]
+
+
+def test_the_model_core_imports_no_database_registry_or_airflow():
+    """cother.ml's core takes frames and configuration objects: importing it loads none of the edge's
+    libraries (cother.ml.storage, registry, slice_gate and retrain are the edge)."""
+    probe = f"import sys; import {', '.join('cother.ml.' + name for name in CORE)}; print(' '.join(sys.modules))"
+    loaded = set(
+        subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    )
+    assert {module for module in loaded if module.split(".")[0] in EDGE or module in EDGE} == set()
