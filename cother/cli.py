@@ -40,6 +40,7 @@ def _stack(args: argparse.Namespace) -> None:
 
     postgres.start()
     migrate()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill` stops the stack as Ctrl-C does
     with local_stack(port=args.port):
         passwords = get_settings().airflow_home / "simple_auth_manager_passwords.json.generated"
         print(f"Airflow UI: http://127.0.0.1:{args.port}  (user admin, password in {passwords}); Ctrl-C stops it")

@@ -1,5 +1,6 @@
-"""The Airflow UI's way to the model: an "MLflow run" button on a `cother_retrain` run's task
-`train_and_register`, opening the MLflow run that registered its model version.
+"""What CO-THER adds to the Airflow UI: the Forecasts page in its navigation (cother/forecast_page/,
+served by the API server at /forecasts/ behind Airflow's login), and an "MLflow run" button on a
+`cother_retrain` run's task `train_and_register`, opening the MLflow run that registered its model version.
 
 Airflow 3 evaluates the links that operators define on the worker, at the end of the task, and keeps
 them in XCom; a plugin's global link is asked for its URL in the API server, when the UI shows a task
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 from airflow.plugins_manager import AirflowPlugin
 from airflow.sdk import BaseOperatorLink
+
+from cother.forecast_page.app import app as forecast_page
 
 RETRAIN_TASK = ("cother_retrain", "train_and_register")
 
@@ -48,3 +51,14 @@ class MlflowRunLink(BaseOperatorLink):
 class CotherUiPlugin(AirflowPlugin):
     name = "cother_ui"
     global_operator_extra_links = [MlflowRunLink()]
+    fastapi_apps = [{"app": forecast_page, "url_prefix": "/forecasts", "name": "Forecasts"}]
+    # with a url_route, the UI shows the page inside itself, at /plugin/forecasts
+    external_views = [
+        {
+            "name": "Forecasts",
+            "href": "forecasts/",
+            "destination": "nav",
+            "url_route": "forecasts",
+            "nav_top_level": True,
+        }
+    ]

@@ -2,7 +2,8 @@
 DAGs listed with no import error, open a DAG's page with its grid of tasks and task groups; after one run
 of the three DAGs, see the asset graph go from the raw tables through the mart to the model, and go from
 the retrain's task to the MLflow run that registered its model version in one click (plugins/cother_ui.py,
-against a real MLflow UI started here); screenshots go to test-artifacts/."""
+against a real MLflow UI started here), and open the Forecasts page from the navigation, every region
+at a glance and one region's chart; screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ import os
 import signal
 import subprocess
 import sys
+import urllib.error
 import urllib.request
+from io import BytesIO
 from pathlib import Path
 
 import pytest
 from conftest import TEST_RUNTIME, empty_warehouse, registered_model, screenshot, wait_until
 
+from cother.core.regions import get_set, region_sets
 from cother.core.settings import get_settings
 from cother.ingest.sources.sample import bundled_period
 from cother.orchestration.airflow_runner import free_port, local_stack, wait_for
@@ -77,21 +81,16 @@ def mlflow_ui(postgres_server):
 
 @pytest.fixture(scope="module")
 def pipeline(airflow_db):
-    """One run of each DAG over the bundled Seoul period with dag.test(), as in test_end_to_end, before
-    the stack starts (its scheduler and dag.test() would otherwise update the same rows at once),
-    registering under a model name of this module's own; yields the run ids."""
+    """One run of each DAG over the bundled period for the 17 provinces with dag.test(), as `make demo`
+    does, before the stack starts (its scheduler and dag.test() would otherwise update the same rows at
+    once), registering under a model name of this module's own; yields the run ids."""
     from airflow.dag_processing.dagbag import DagBag
 
     start, end = bundled_period()
     confs = {
-        "cother_ingest": {
-            "start_date": str(start),
-            "end_date": str(end),
-            "regions": ["seoul"],
-            "weather_source": "sample_weather",
-        },
+        "cother_ingest": {"start_date": str(start), "end_date": str(end)},
         "cother_transform": {},
-        "cother_retrain": {"regions": ["seoul"]},
+        "cother_retrain": {},
     }
     dags = DagBag(dag_folder=str(DAGS_DIR)).dags
     with registered_model(MODEL_NAME):
@@ -204,3 +203,67 @@ def test_the_retrain_task_links_the_mlflow_run_of_its_model_version(
     finally:
         browser.close()
         browser.switch_to.window(airflow_tab)
+
+
+def refused(url: str, token: str | None = None) -> int:
+    """The HTTP status of a request that must be refused."""
+    with pytest.raises(urllib.error.HTTPError) as error:
+        request(url, token)
+    return error.value.code
+
+
+def test_the_forecasts_page_and_its_endpoints_are_behind_airflows_login(airflow_ui):
+    pages = f"{airflow_ui['url']}/forecasts"
+    for path in ("/", "/api/overview", "/regions/seoul", "/api/regions/seoul"):
+        assert refused(pages + path) == 401, path  # no session, no token
+        assert refused(pages + path, "not-a-token") == 403, path
+    overview = get_json(f"{pages}/api/overview", airflow_ui["token"])
+    listed = {region["region"] for region_set in overview["sets"] for region in region_set["regions"]}
+    assert listed == {region.id for region_set in region_sets().values() for region in region_set.regions}
+    seoul = get_json(f"{pages}/api/regions/seoul", airflow_ui["token"])
+    assert seoul["champion"]["model_name"] == MODEL_NAME and seoul["forecasts"] and seoul["daily"]
+    with pytest.raises(urllib.error.HTTPError) as unknown:
+        request(f"{pages}/regions/atlantis", airflow_ui["token"])
+    assert unknown.value.code == 404 and "busan" in unknown.value.read().decode()  # the list of regions
+
+
+def painted(element) -> int:
+    """Pixels of an element's screenshot that are not the white page behind it."""
+    from PIL import Image
+
+    image = Image.open(BytesIO(element.screenshot_as_png)).convert("L")
+    return sum(count for shade, count in enumerate(image.histogram()) if shade < 200)
+
+
+def test_the_forecasts_page_lists_every_region_and_draws_a_regions_forecasts(pipeline, logged_in, browser):
+    from selenium.webdriver.common.by import By
+
+    browser.get(f"{logged_in}/")
+    nav = wait_until(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "a[href$='plugin/forecasts']"))
+    nav[0].click()
+    frame = wait_until(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "iframe[src*='forecasts/']"))[0]
+    browser.switch_to.frame(frame)
+    try:
+        wait_until(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "tr[data-region='seoul']"))
+        for province in get_set("korea").ids:  # each with its next-day and 7-day forecasts
+            row = browser.find_element(By.CSS_SELECTOR, f"tr[data-region='{province}']")
+            assert "no forecast yet" not in row.text and "model v" in row.text, row.text
+        body = browser.find_element(By.TAG_NAME, "body").text
+        assert f"{MODEL_NAME} v" in body  # the korea set's champion
+        assert "No champion yet" in body  # the world set: no model trained here
+        browser.switch_to.default_content()
+        screenshot(browser, "forecasts-overview.png")
+        browser.switch_to.frame(frame)
+
+        browser.find_element(By.CSS_SELECTOR, "tr[data-region='seoul'] a").click()
+        chart = wait_until(browser, lambda b: b.find_elements(By.ID, "cases-chart"))[0]
+        legend = chart.text
+        for label in ("reported", "forecast, 1 d ahead", "forecast, 7 d ahead", "persistence"):
+            assert label in legend, legend
+        assert painted(chart) > 2000  # lines drawn, not an empty frame
+        body = browser.find_element(By.TAG_NAME, "body").text
+        assert f"{MODEL_NAME} v" in body  # the champion's version
+        assert "°C" in browser.find_element(By.ID, "temperature-chart").text  # the weather, with its unit
+    finally:
+        browser.switch_to.default_content()
+    screenshot(browser, "forecasts-seoul.png")

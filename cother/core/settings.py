@@ -151,6 +151,18 @@ class Settings:
         "Airflow UI",
         "where a retrain's MLflow run button opens the MLflow UI, as the browser reaches it",
     )
+    dbt_docs_url: str = setting(
+        "COTHER_DBT_DOCS_URL",
+        "http://localhost:8081",
+        "Airflow UI",
+        "the dbt docs site, as the browser reaches it (`make docs`)",
+    )
+    data_docs_url: str = setting(
+        "COTHER_DATA_DOCS_URL",
+        "http://localhost:8082",
+        "Airflow UI",
+        "the GX data docs, as the browser reaches it (`make docs`)",
+    )
 
     @property
     def postgres_dir(self) -> Path:

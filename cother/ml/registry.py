@@ -183,13 +183,13 @@ def load(alias_or_version: str = CHAMPION):
     return mlflow.pyfunc.load_model(uri)
 
 
-def load_backtest(version) -> pd.DataFrame | None:
+def load_backtest(run_id: str) -> pd.DataFrame | None:
     """A version's backtest forecasts (`BACKTEST_ARTIFACT` of its run), or None if it has none."""
     mlflow = configure()
     from mlflow.exceptions import MlflowException
 
     try:
-        path = mlflow.artifacts.download_artifacts(run_id=version.run_id, artifact_path=BACKTEST_ARTIFACT)
+        path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=BACKTEST_ARTIFACT)
     except (MlflowException, OSError):
         return None
     return pd.read_csv(path, parse_dates=["origin_date", "target_date"])

@@ -51,7 +51,7 @@ def load_and_gate(region_set: str, regions: list[str]) -> tuple[dict[int, pd.Dat
 def champion_out_of_sample(champion, latest: pd.DataFrame, rows: pd.DataFrame) -> pd.Series | None:
     """The champion's next-day forecasts of `latest`'s (region, target day) rows, each made without
     that day: from its own backtest up to its training end, live after it. None if it has no backtest."""
-    stored = None if champion is None else registry.load_backtest(champion)
+    stored = None if champion is None else registry.load_backtest(champion.run_id)
     if stored is None or "training_end" not in champion.tags:
         return None
     training_end = pd.Timestamp(champion.tags["training_end"])

@@ -1,0 +1,150 @@
+"""The Forecasts page: a FastAPI app that Airflow's API server mounts at /forecasts/ (plugins/cother_ui.py)
+and the UI shows in its navigation. Every route asks for Airflow's login: the session cookie the UI
+set, or an API token; without one it answers 401, with a bad one 403.
+
+Routes: `/` every region at a glance, `/regions/{region}` one region in detail, and the same as JSON
+under `/api/`. What they read is in cother/forecast_page/data.py; the charts are SVG drawn here.
+The pandas, MLflow and SQL behind them are imported at the first request, not where Airflow loads its
+plugins (every task process does).
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+
+COOKIE = "_token"  # where Airflow's UI keeps the session's token (airflow.api_fastapi.auth.managers)
+
+
+async def signed_in(request: Request) -> None:
+    """Airflow's own check of a token (bearer header first, else the UI's session cookie)."""
+    from airflow.api_fastapi.core_api.security import resolve_user_from_token
+
+    header = request.headers.get("authorization", "")
+    token = header[7:] if header.lower().startswith("bearer ") else request.cookies.get(COOKIE)
+    await resolve_user_from_token(token)  # HTTPException 401 without a token, 403 with an invalid one
+
+
+app = FastAPI(title="CO-THER forecasts", dependencies=[Depends(signed_in)])
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 16px; color: #1f2933; }
+table { border-collapse: collapse; margin: 8px 0 20px; }
+th, td { border-bottom: 1px solid #d9dee3; padding: 4px 10px; text-align: right; white-space: nowrap; }
+th:first-child, td:first-child { text-align: left; }
+.late { color: #b42318; } .empty { color: #6b7280; font-style: italic; }
+.chart .axis { stroke: #6b7280; } .chart .grid { stroke: #eef0f2; }
+.chart .tick, .chart .legend { font-size: 11px; fill: #374151; } .chart .title { font-size: 13px; font-weight: 600; }
+"""
+
+
+def page(title: str, body: str) -> HTMLResponse:
+    return HTMLResponse(
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
+        f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1>{body}</body></html>"
+    )
+
+
+def number(value) -> str:
+    return "" if value is None or value != value else f"{value:,.0f}"
+
+
+def percent(value) -> str:
+    return "" if value is None else f"{value:+.0%}"
+
+
+def champion_line(best) -> str:
+    if best is None:
+        return "<p class='empty'>No champion yet: no model of this set has beaten the naive forecasters.</p>"
+    promoted = (
+        f", champion since {best.promoted_at:%Y-%m-%d %H:%M} by {escape(best.promoted_by)}" if best.promoted_at else ""
+    )
+    return f"<p>Champion: <b>{escape(best.model_name)} v{best.version}</b>, trained on {best.training_window}{promoted}.</p>"
+
+
+def overview_html(view: dict) -> str:
+    parts = []
+    for region_set in view["sets"]:
+        rows = []
+        for region in region_set["regions"]:
+            cells = []
+            for horizon in (1, 7):
+                forecast = region["forecasts"].get(horizon)
+                if forecast is None:
+                    cells.append("<td class='empty' colspan='3'>no forecast yet</td>")
+                else:
+                    cells.append(
+                        f"<td>{forecast['date']:%Y-%m-%d}</td><td>{number(forecast['forecast'])}</td>"
+                        f"<td>{percent(forecast['change'])}</td>"
+                    )
+            made_by = next(iter(region["forecasts"].values()), {}).get("made_by", "")
+            latest = region["latest_day"]
+            latest_cell = (
+                "no data yet" if latest is None else f"{latest:%Y-%m-%d}" + (" (late)" if region["late"] else "")
+            )
+            held = region["open_quarantine"]
+            rows.append(
+                f"<tr data-region='{escape(region['region'])}'><td><a href='regions/{escape(region['region'])}'>"
+                f"{escape(region['name'])}</a></td>{''.join(cells)}<td>{escape(made_by)}</td>"
+                f"<td class='{'late' if region['late'] else ''}'>{latest_cell}</td>"
+                f"<td>{f'{held} batch(es)' if held else ''}</td></tr>"
+            )
+        parts.append(
+            f"<h2>{escape(region_set['region_set'])}</h2>{champion_line(region_set['champion'])}"
+            "<table><tr><th>region</th><th>next day</th><th>forecast</th><th>vs a week before</th>"
+            "<th>in 7 days</th><th>forecast</th><th>vs a week before</th><th>made by</th><th>latest data</th>"
+            f"<th>open quarantine</th></tr>{''.join(rows)}</table>"
+        )
+    return "".join(parts)
+
+
+@app.get("/", response_class=HTMLResponse)
+def overview_page() -> HTMLResponse:
+    from cother.forecast_page import data
+
+    return page("Forecasts", overview_html(data.overview()))
+
+
+@app.get("/api/overview")
+def overview_json() -> JSONResponse:
+    from fastapi.encoders import jsonable_encoder
+
+    from cother.forecast_page import data
+
+    view = data.overview()
+    for region_set in view["sets"]:
+        best = region_set["champion"]
+        region_set["champion"] = None if best is None else best.__dict__
+    return JSONResponse(jsonable_encoder(view))
+
+
+def unknown(region_id: str) -> HTTPException:
+    from cother.core.regions import all_regions
+
+    return HTTPException(404, f"unknown region {region_id!r}; the regions are: {', '.join(sorted(all_regions()))}")
+
+
+@app.get("/regions/{region_id}", response_class=HTMLResponse)
+def region_page(region_id: str) -> HTMLResponse:
+    from cother.forecast_page import data, region_view
+
+    try:
+        view = data.detail(region_id)
+    except data.UnknownRegion:
+        raise unknown(region_id) from None
+    return page(f"Forecasts: {view['region'].name}", region_view.html(view))
+
+
+@app.get("/api/regions/{region_id}")
+def region_json(region_id: str) -> JSONResponse:
+    from fastapi.encoders import jsonable_encoder
+
+    from cother.forecast_page import data, region_view
+
+    try:
+        view = data.detail(region_id)
+    except data.UnknownRegion:
+        raise unknown(region_id) from None
+    return JSONResponse(jsonable_encoder(region_view.as_json(view)))

@@ -1,0 +1,145 @@
+"""One region on the Forecasts page: its counts beside the champion's forecasts and the baselines', the
+rolling accuracy against persistence, the weather with its units, and the champion with its links."""
+
+from __future__ import annotations
+
+from html import escape
+
+import pandas as pd
+
+from cother.core.settings import get_settings
+from cother.forecast_page.charts import Line, line_chart
+from cother.forecast_page.data import ROLLING_DAYS, is_late
+
+COLORS = {"actual": "#111827", 1: "#2563eb", 7: "#ea580c", "persistence": "#9ca3af", "seasonal_naive": "#a78bfa"}
+
+
+def points(frame: pd.DataFrame | None, day: str, value: str) -> list[tuple]:
+    if frame is None or frame.empty:
+        return []
+    known = frame.dropna(subset=[value]).sort_values(day)
+    return [(pd.Timestamp(d).date(), float(v)) for d, v in zip(known[day], known[value], strict=True)]
+
+
+def cases_chart(view: dict) -> str:
+    daily, live, backtest = view["daily"], view["live"], view["backtest"]
+    lines = [Line("reported", points(daily, "date_day", "new_cases"), COLORS["actual"])]
+    if backtest is not None and not backtest.empty and not daily.empty:
+        shown = backtest[backtest["target_date"] >= pd.Timestamp(daily["date_day"].min())]
+        for horizon in (1, 7):
+            of_horizon = shown[shown["horizon"] == horizon]
+            lines.append(
+                Line(
+                    f"model, {horizon} d ahead (backtest)", points(of_horizon, "target_date", "model"), COLORS[horizon]
+                )
+            )
+        next_day = shown[shown["horizon"] == 1]
+        lines.append(
+            Line("persistence", points(next_day, "target_date", "persistence"), COLORS["persistence"], dashed=True)
+        )
+        lines.append(
+            Line(
+                "seasonal naive",
+                points(next_day, "target_date", "seasonal_naive"),
+                COLORS["seasonal_naive"],
+                dashed=True,
+            )
+        )
+    for horizon in (1, 7):
+        of_horizon = live[live["horizon"] == horizon]
+        lines.append(
+            Line(f"forecast, {horizon} d ahead", points(of_horizon, "date_day", "forecast"), COLORS[horizon], dots=True)
+        )
+    return line_chart("New cases per day", "cases", lines, "cases-chart")
+
+
+def accuracy_section(view: dict) -> str:
+    accuracy, mae = view["accuracy"], view["next_day_mae"]
+    if accuracy is None or accuracy.empty:
+        return "<p class='empty'>No backtest of the champion for this region yet: its accuracy is not known.</p>"
+    ratio = Line("model MAE / persistence MAE", points(accuracy, "target_date", "ratio"), COLORS[1])
+    parity = Line(
+        "parity (1.0)", [(ratio.points[0][0], 1.0), (ratio.points[-1][0], 1.0)], COLORS["persistence"], dashed=True
+    )
+    latest = accuracy["ratio"].iloc[-1]
+    verdict = "better than" if latest < 1 else "worse than"
+    return (
+        f"<p>Over the backtest, next-day MAE: model {mae['model']:,.1f}, persistence {mae['persistence']:,.1f}."
+        f" Over the latest {ROLLING_DAYS} days of it the model was {verdict} persistence (ratio {latest:.2f}).</p>"
+        + line_chart(
+            f"Rolling {ROLLING_DAYS}-day next-day MAE, model against persistence",
+            "ratio",
+            [ratio, parity],
+            "accuracy-chart",
+        )
+    )
+
+
+def weather_section(daily: pd.DataFrame) -> str:
+    temperature = Line("mean temperature", points(daily, "date_day", "temperature_mean_c"), "#dc2626")
+    rain = Line("precipitation", points(daily, "date_day", "precipitation_mm"), "#0891b2")
+    if not temperature.points and not rain.points:
+        return "<p class='empty'>No weather for this region in these days.</p>"
+    return line_chart("Mean temperature", "°C", [temperature], "temperature-chart") + line_chart(
+        "Precipitation", "mm", [rain], "precipitation-chart"
+    )
+
+
+def champion_section(best) -> str:
+    if best is None:
+        return "<p class='empty'>No champion yet: no model of this region's set has beaten the naive forecasters.</p>"
+    settings = get_settings()
+    rows = "".join(
+        f"<tr><td>{row['horizon']} d</td><td>{escape(row['forecaster'])}</td>"
+        f"<td>{'not scored' if row['mae'] is None else format(row['mae'], ',.1f')}</td></tr>"
+        for row in best.backtest
+    )
+    run = f"{settings.mlflow_ui_url.rstrip('/')}/#/runs/{best.run_id}"
+    promoted = (
+        f"champion since {best.promoted_at:%Y-%m-%d %H:%M} by {escape(best.promoted_by)} ({escape(best.reason or '')})"
+        if best.promoted_at
+        else "champion (no recorded move)"
+    )
+    return (
+        f"<p><b>{escape(best.model_name)} v{best.version}</b>, trained on {best.training_window}; {promoted}.</p>"
+        f"<table><tr><th>horizon</th><th>forecaster</th><th>backtest MAE</th></tr>{rows}</table>"
+        f"<p><a href='{run}' target='_blank'>its MLflow run</a> (the model card is model_card.md among its artifacts)"
+        f" · <a href='{settings.dbt_docs_url.rstrip('/')}/#!/model/model.cother.fct_forecasts' target='_blank'>"
+        "marts.fct_forecasts in the dbt docs</a>"
+        f" · <a href='{settings.data_docs_url.rstrip('/')}/index.html' target='_blank'>the latest validations</a></p>"
+    )
+
+
+def html(view: dict) -> str:
+    daily = view["daily"]
+    if daily.empty:
+        latest = "<p class='empty'>No reported cases for this region yet: run cother_ingest for it.</p>"
+    else:
+        last = daily["date_day"].max()
+        behind = " (late: the source has not reported since)" if is_late(last) else ""
+        latest = f"<p>Latest reported day: {last:%Y-%m-%d}{behind}.</p>"
+    if view["champion"] is not None and view["live"].empty:
+        latest += "<p class='empty'>The champion has made no forecast for this region yet.</p>"
+    return (
+        f"<p><a href='../'>All regions</a> · set {escape(view['region_set'])}</p>{latest}"
+        f"{cases_chart(view)}<h2>Accuracy</h2>{accuracy_section(view)}"
+        f"<h2>Weather</h2>{weather_section(daily)}<h2>The champion</h2>{champion_section(view['champion'])}"
+    )
+
+
+def as_json(view: dict) -> dict:
+    def records(frame: pd.DataFrame | None) -> list[dict]:
+        if frame is None:
+            return []
+        return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+
+    return {
+        "region": view["region"].id,
+        "name": view["region"].name,
+        "region_set": view["region_set"],
+        "champion": None if view["champion"] is None else view["champion"].__dict__,
+        "daily": records(view["daily"]),
+        "forecasts": records(view["live"]),
+        "backtest": records(view["backtest"]),
+        "accuracy": records(view["accuracy"]),
+    }
