@@ -108,13 +108,23 @@ def test_a_world_backfill_reprocesses_its_days_and_leads_to_one_transform_and_on
         assert registry.client().search_model_versions(f"name = '{registry.model_name()}'")
 
 
+def idle_executor_workers() -> list[psutil.Process]:
+    """The LocalExecutor workers of the stack the fixture started from this process that wait for a task."""
+    found = []
+    for process in psutil.Process().children(recursive=True):
+        try:
+            if "LocalExecutor: <idle>" in " ".join(process.cmdline()):
+                found.append(process)
+        except psutil.Error:
+            continue  # a task process that has just ended
+    return found
+
+
 def test_the_executor_forks_its_workers_with_the_task_libraries_loaded(airflow_stack):
-    """cother.orchestration.executor: the LocalExecutor workers, from which every task process of the backfill was
-    forked (a worker is spawned when a task is queued, and lives on), hold LightGBM's and pandas'
-    compiled libraries, which no worker imports itself, so no task imported them again."""
-    stack = psutil.Process().children(recursive=True)  # the fixture started the stack from this process
-    workers = [p for p in stack if "LocalExecutor: <idle>" in " ".join(p.cmdline())]
-    assert workers, "no LocalExecutor worker under the scheduler after the backfill"
+    """cother.orchestration.executor: the LocalExecutor workers, forked from the scheduler when it starts
+    and from which every task process of the backfill was forked, hold LightGBM's and pandas' compiled
+    libraries, which no worker imports itself, so no task imported them again."""
+    workers = wait_for(idle_executor_workers, 120, "an idle LocalExecutor worker")
     for worker in workers:
         mapped = Path(f"/proc/{worker.pid}/maps").read_text()
         assert "lib_lightgbm.so" in mapped and "pandas/_libs" in mapped, f"worker {worker.pid} starts without them"

@@ -50,3 +50,18 @@ def test_the_model_core_imports_no_database_registry_or_airflow():
         subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
     )
     assert {module for module in loaded if module.split(".")[0] in EDGE or module in EDGE} == set()
+
+
+def test_the_model_card_says_which_forecaster_could_not_be_scored_and_carries_no_nan():
+    from cother.ml import report
+
+    scores = {"mae": 10.0, "rmse": 12.0, "mase": 0.8, "r2": 0.5}
+    unscored = dict.fromkeys(scores, float("nan"))
+    summary = pd.DataFrame(
+        [{"horizon": 1, "forecaster": "model", **scores}, {"horizon": 1, "forecaster": "project_2021", **unscored}]
+    )
+    card = report.model_card(
+        "cother_cases_forecaster", {"training_end": "2021-10-05"}, summary, "why", {"h1": {"x": 3}}
+    )
+    assert "| 1 | project_2021 | not scored: no day with its inputs |" in card
+    assert "nan" not in card.lower() and "cases_mean_7d" in card

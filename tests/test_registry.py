@@ -151,3 +151,17 @@ def test_mlflow_models_serve_answers_over_http_with_the_champions_forecast(first
         server.wait(30)
     for horizon in (1, 7):
         assert predicted[output_column(horizon)] == pytest.approx(expected[output_column(horizon)].iloc[0])
+
+
+def test_a_retried_retrain_registers_nothing_and_moves_no_alias_again(first):
+    """Airflow's retry of a retrain task (the same DAG run, the same training data) returns what the
+    first attempt registered and decided; no version is registered and no alias moved a second time."""
+    attempt = "airflow:cother_retrain/manual__retried"
+    once = retrain("korea", ["seoul"], moved_by=attempt)
+    versions = registry.client().search_model_versions(f"name = '{MODEL_NAME}'")
+    moves = aliases.history(1000)
+    again = retrain("korea", ["seoul"], moved_by=attempt)
+    for key in ("version", "run_id", "alias", "promoted", "decision", "forecasts_written"):
+        assert again[key] == once[key], key
+    assert len(registry.client().search_model_versions(f"name = '{MODEL_NAME}'")) == len(versions)
+    assert aliases.history(1000) == moves

@@ -160,6 +160,15 @@ def tag_version(version: str, tags: dict) -> None:
         registry.set_model_version_tag(model_name(), version, key, str(value))
 
 
+def version_registered(data_hash: str, registered_by: str):
+    """The version that `registered_by` registered from training data of this hash (a ModelVersion), or None."""
+    for version in client().search_model_versions(f"name = '{model_name()}'"):
+        tags = version.tags
+        if tags.get("training_data_sha256") == data_hash and tags.get("registered_by") == registered_by:
+            return version
+    return None
+
+
 def alias_version(alias: str = CHAMPION):
     """The registered version that holds `alias` (an MLflow ModelVersion), or None."""
     from mlflow.exceptions import MlflowException
@@ -168,6 +177,11 @@ def alias_version(alias: str = CHAMPION):
         return client().get_model_version_by_alias(model_name(), alias)
     except MlflowException:
         return None
+
+
+def holds(alias: str, version: str) -> bool:
+    holder = alias_version(alias)
+    return holder is not None and str(holder.version) == version
 
 
 def champion_version() -> str | None:

@@ -8,6 +8,7 @@ Every retrain registers a new version. `champion` moves to it only if it passes 
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -100,9 +101,41 @@ def lineage_tags(region_set: str, fitted: Fitted, validations: list[dict], prove
     }
 
 
-def register(fitted: Fitted, decision: promotion.Decision, tags: dict, moved_by: str) -> tuple[str, str, str]:
+@dataclass(frozen=True)
+class Registered:
+    version: str
+    run_id: str
+    alias: str
+    reason: str  # why the alias went where it went
+
+
+def register(fitted: Fitted, decision: promotion.Decision, tags: dict, moved_by: str) -> Registered:
     """Step 4: log and register the version with its backtest, plots and model card; move `champion`
-    to it if the gate said so, else `challenger`. Returns the version, its run id and its alias."""
+    to it if the gate said so, else `challenger`.
+
+    Idempotent under retries: the version that the same caller (`moved_by`: the DAG run, for Airflow)
+    registered from the same training data is not registered again, its alias is moved only if the
+    earlier attempt ended before moving it, and what it returns is what that attempt decided."""
+    found = registry.version_registered(tags["training_data_sha256"], moved_by)
+    if found is None:
+        version, run_id = log_version(fitted, decision, tags)
+        registry.tag_version(
+            version, {**tags, "promotion": decision.reason, "run_id": run_id, "registered_by": moved_by}
+        )
+        held, reason = [], decision.reason
+    else:
+        version, run_id, reason = str(found.version), found.run_id, found.tags["promotion"]
+        held = [name for name in (promotion.CHAMPION, promotion.CHALLENGER) if registry.holds(name, version)]
+    if held:
+        return Registered(version, run_id, held[0], reason)
+    alias = promotion.CHAMPION if decision.promote else promotion.CHALLENGER
+    aliases.move(alias, version, moved_by, decision.reason, decision.metrics)
+    return Registered(version, run_id, alias, reason)
+
+
+def log_version(fitted: Fitted, decision: promotion.Decision, tags: dict) -> tuple[str, str]:
+    """A new MLflow run with the model, its metrics, backtest, plots and card, registered; its version
+    and run id."""
     metrics = {
         f"h{row.horizon}_{row.forecaster}_{metric}": float(getattr(row, metric))
         for row in fitted.summary.itertuples()
@@ -111,16 +144,11 @@ def register(fitted: Fitted, decision: promotion.Decision, tags: dict, moved_by:
     } | decision.metrics
     importance = fitted.feature_importance()
     card = report.model_card(registry.model_name(), tags, fitted.summary, decision.reason, importance)
-    params = fitted.config.forecaster.params
     with tempfile.TemporaryDirectory() as folder:
         report.write(Path(folder), fitted.backtest, fitted.fold_scores, importance, card)
-        version, run_id = registry.log_and_register(
-            fitted.forecasters, fitted.rows.tail(30), params, metrics, tags, Path(folder)
+        return registry.log_and_register(
+            fitted.forecasters, fitted.rows.tail(30), fitted.config.forecaster.params, metrics, tags, Path(folder)
         )
-    alias = promotion.CHAMPION if decision.promote else promotion.CHALLENGER
-    aliases.move(alias, version, moved_by, decision.reason, decision.metrics)
-    registry.tag_version(version, {**tags, "promotion": decision.reason, "run_id": run_id})
-    return version, run_id, alias
 
 
 def scored(table: pd.DataFrame) -> list[dict]:
@@ -142,18 +170,19 @@ def retrain(
         fitted = fit(examples, sorted(get_set(region_set).ids), config)
         decision = judge(fitted, settings.promotion_margin)
         tags = lineage_tags(region_set, fitted, validations, provenance)
-        version, run_id, alias = register(fitted, decision, tags, moved_by)
-        written = storage.write_forecasts(registry.model_name(), version, alias, fitted.forecasts())
+        registered = register(fitted, decision, tags, moved_by)
+        version = registered.version
+        written = storage.write_forecasts(registry.model_name(), version, registered.alias, fitted.forecasts())
         return {
             "region_set": region_set,
             "model_name": registry.model_name(),
             "regions": tags["regions"].split(","),
             "validations": validations,
             "version": version,
-            "run_id": run_id,
-            "alias": alias,
-            "promoted": decision.promote,
-            "decision": decision.reason,
+            "run_id": registered.run_id,
+            "alias": registered.alias,
+            "promoted": registered.alias == promotion.CHAMPION,
+            "decision": registered.reason,
             "training_window": f"{tags['training_start']}..{tags['training_end']}",
             "backtest": scored(fitted.summary),
             "model_uri": registry.model_uri(),
