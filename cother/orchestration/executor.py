@@ -29,6 +29,7 @@ TASK_LIBRARIES = (
     "cother.quality.gate",
     "cother.transform.dbt",
     "cother.ml.retrain",
+    "cother.forecast_page.app",  # FastAPI: every task process imports the plugins, plugins/cother_ui.py this
 )
 
 
