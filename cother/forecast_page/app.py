@@ -126,14 +126,21 @@ def unknown(region_id: str) -> HTTPException:
     return HTTPException(404, f"unknown region {region_id!r}; the regions are: {', '.join(sorted(all_regions()))}")
 
 
-@app.get("/regions/{region_id}", response_class=HTMLResponse)
-def region_page(region_id: str) -> HTMLResponse:
-    from cother.forecast_page import data, region_view
+def detail(region_id: str) -> dict:
+    """A region's view (cother.forecast_page.data.detail), or 404 naming the regions."""
+    from cother.forecast_page import data
 
     try:
-        view = data.detail(region_id)
+        return data.detail(region_id)
     except data.UnknownRegion:
         raise unknown(region_id) from None
+
+
+@app.get("/regions/{region_id}", response_class=HTMLResponse)
+def region_page(region_id: str) -> HTMLResponse:
+    from cother.forecast_page import region_view
+
+    view = detail(region_id)
     return page(f"Forecasts: {view['region'].name}", region_view.html(view))
 
 
@@ -141,10 +148,6 @@ def region_page(region_id: str) -> HTMLResponse:
 def region_json(region_id: str) -> JSONResponse:
     from fastapi.encoders import jsonable_encoder
 
-    from cother.forecast_page import data, region_view
+    from cother.forecast_page import region_view
 
-    try:
-        view = data.detail(region_id)
-    except data.UnknownRegion:
-        raise unknown(region_id) from None
-    return JSONResponse(jsonable_encoder(region_view.as_json(view)))
+    return JSONResponse(jsonable_encoder(region_view.as_json(detail(region_id))))

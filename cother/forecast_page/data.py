@@ -6,20 +6,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 
 from cother.core.database import connect
 from cother.core.regions import Region, get_region, region_sets, set_of
 from cother.core.settings import get_settings
+from cother.ingest.stages import today
 from cother.ml import registry
-from cother.ml.backtest import mean_absolute_error
+from cother.ml.backtest import FORECASTERS, mean_absolute_error
+from cother.ml.features import HORIZONS
 
-HORIZONS = (1, 7)
 HISTORY_DAYS = 182  # the detail chart's span, up to the region's latest day
 ROLLING_DAYS = 28  # the window of the rolling accuracy against persistence
-SOURCE_TIMEZONE = ZoneInfo("Asia/Seoul")
 
 LATEST_FORECASTS = """
 with latest as (
@@ -94,7 +93,7 @@ def champion(region_set: str) -> Champion | None:
     backtest = [
         {"horizon": horizon, "forecaster": forecaster, "mae": metrics.get(f"h{horizon}_{forecaster}_mae")}
         for horizon in HORIZONS
-        for forecaster in ("model", "persistence", "seasonal_naive", "mean_7d", "project_2021")
+        for forecaster in FORECASTERS
     ]
     tags = version.tags
     return Champion(
@@ -112,7 +111,7 @@ def champion(region_set: str) -> Champion | None:
 
 def is_late(latest_day: date | None) -> bool:
     """Whether a region's latest reported day is more than COTHER_FRESHNESS_DAYS behind yesterday."""
-    yesterday = datetime.now(SOURCE_TIMEZONE).date() - timedelta(days=1)
+    yesterday = today() - timedelta(days=1)
     return latest_day is None or (yesterday - latest_day).days > get_settings().freshness_days
 
 

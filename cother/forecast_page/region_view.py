@@ -9,7 +9,7 @@ import pandas as pd
 
 from cother.core.settings import get_settings
 from cother.forecast_page.charts import Line, line_chart
-from cother.forecast_page.data import ROLLING_DAYS, is_late
+from cother.forecast_page.data import HORIZONS, ROLLING_DAYS, is_late
 
 COLORS = {"actual": "#111827", 1: "#2563eb", 7: "#ea580c", "persistence": "#9ca3af", "seasonal_naive": "#a78bfa"}
 
@@ -26,7 +26,7 @@ def cases_chart(view: dict) -> str:
     lines = [Line("reported", points(daily, "date_day", "new_cases"), COLORS["actual"])]
     if backtest is not None and not backtest.empty and not daily.empty:
         shown = backtest[backtest["target_date"] >= pd.Timestamp(daily["date_day"].min())]
-        for horizon in (1, 7):
+        for horizon in HORIZONS:
             of_horizon = shown[shown["horizon"] == horizon]
             lines.append(
                 Line(
@@ -45,7 +45,7 @@ def cases_chart(view: dict) -> str:
                 dashed=True,
             )
         )
-    for horizon in (1, 7):
+    for horizon in HORIZONS:
         of_horizon = live[live["horizon"] == horizon]
         lines.append(
             Line(f"forecast, {horizon} d ahead", points(of_horizon, "date_day", "forecast"), COLORS[horizon], dots=True)
