@@ -33,7 +33,7 @@ from cother.core.regions import get_set
 from cother.core.settings import get_settings
 from cother.ingest.load import claim_unannounced
 from cother.local import postgres
-from cother.orchestration.airflow_runner import dag_runs, local_stack, migrate, wait_for
+from cother.orchestration.airflow_runner import dag_runs, local_stack, metadata_rows, migrate, wait_for
 
 HISTORY_START, DAY = date(2021, 1, 1), date(2021, 10, 1)
 DAGS = ("cother_ingest", "cother_transform", "cother_retrain")
@@ -110,21 +110,11 @@ def scheduler_cron_run() -> str:
 def timeline(dag_ids: tuple[str, ...], since: datetime) -> None:
     """Each task instance of these DAGs started since then: when it was queued and started, and how long
     it ran, in seconds from then; the critical path is where the time goes."""
-    import psycopg2
-
-    from cother.core.database import airflow_url, libpq_url
-
-    conn = psycopg2.connect(libpq_url(airflow_url()))
-    try:
-        with conn.cursor() as cur:
-            cur.execute(
-                "select dag_id, task_id, map_index, queued_dttm, start_date, end_date, state from task_instance"
-                " where dag_id = any(%s) and start_date >= %s order by start_date",
-                (list(dag_ids), since),
-            )
-            rows = cur.fetchall()
-    finally:
-        conn.close()
+    rows = metadata_rows(
+        "select dag_id, task_id, map_index, queued_dttm, start_date, end_date, state from task_instance"
+        " where dag_id = any(%s) and start_date >= %s order by start_date",
+        (list(dag_ids), since),
+    )
     print("  queued  started   ran  task")
     for dag_id, task_id, map_index, queued, started, ended_at, state in rows:
         offsets = [(moment - since).total_seconds() if moment else float("nan") for moment in (queued, started)]

@@ -14,7 +14,7 @@ from conftest import TEST_RUNTIME, empty_warehouse, row_count
 
 from cother.core.regions import get_set
 from cother.orchestration import airflow_runner
-from cother.orchestration.airflow_runner import dag_runs, wait_for
+from cother.orchestration.airflow_runner import dag_runs, metadata_rows, wait_for
 
 pytestmark = pytest.mark.system
 
@@ -58,17 +58,7 @@ def airflow_stack(history):
 
 def queued_asset_events() -> list[tuple]:
     """The asset events the scheduler has queued for a DAG run it has not created yet."""
-    import psycopg2
-
-    from cother.core.database import airflow_url, libpq_url
-
-    conn = psycopg2.connect(libpq_url(airflow_url()))
-    try:
-        with conn.cursor() as cur:
-            cur.execute("select asset_id, target_dag_id from asset_dag_run_queue")
-            return cur.fetchall()
-    finally:
-        conn.close()
+    return metadata_rows("select asset_id, target_dag_id from asset_dag_run_queue")
 
 
 def airflow_cli(env: dict, *args: str) -> None:

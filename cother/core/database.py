@@ -42,7 +42,7 @@ def libpq_url(url: str) -> str:
 
 @contextmanager
 def connect(url: str | None = None) -> Iterator[psycopg2.extensions.connection]:
-    """A warehouse connection; commits on success, rolls back on error, always closes."""
+    """A connection to the warehouse (or to `url`); commits on success, rolls back on error, always closes."""
     conn = psycopg2.connect(libpq_url(url or warehouse_url()))
     try:
         with conn:

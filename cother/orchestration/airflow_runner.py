@@ -15,9 +15,7 @@ from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
 
-import psycopg2
-
-from cother.core.database import airflow_url, libpq_url
+from cother.core.database import airflow_url, connect
 from cother.orchestration.airflow_env import airflow_environment
 
 
@@ -49,15 +47,16 @@ def migrate(log: Path | None = None) -> None:
     marker.touch()
 
 
+def metadata_rows(statement: str, params: tuple = ()) -> list[tuple]:
+    """The rows of a query of Airflow's metadata database."""
+    with connect(airflow_url()) as conn, conn.cursor() as cur:
+        cur.execute(statement, params)
+        return cur.fetchall()
+
+
 def _migrated() -> bool:
     """Whether the metadata database holds Airflow's schema (its migrations table)."""
-    conn = psycopg2.connect(libpq_url(airflow_url()))
-    try:
-        with conn.cursor() as cur:
-            cur.execute("select to_regclass('public.alembic_version') is not null")
-            return cur.fetchone()[0]
-    finally:
-        conn.close()
+    return metadata_rows("select to_regclass('public.alembic_version') is not null")[0][0]
 
 
 def test_dag(dag_id: str, conf: dict, log: Path) -> dict[str, list]:
@@ -70,33 +69,22 @@ def test_dag(dag_id: str, conf: dict, log: Path) -> dict[str, list]:
 
 def last_run_results(dag_id: str) -> dict[str, list]:
     """task_id -> return values (one per mapped index) of the DAG's latest run."""
-    conn = psycopg2.connect(libpq_url(airflow_url()))
-    try:
-        with conn.cursor() as cur:
-            cur.execute(
-                "select x.task_id, x.map_index, x.value from xcom as x"
-                " where x.dag_id = %s and x.key = 'return_value' and x.run_id ="
-                " (select r.run_id from dag_run as r where r.dag_id = %s order by r.id desc limit 1)"
-                " order by x.task_id, x.map_index",
-                (dag_id, dag_id),
-            )
-            results: dict[str, list] = {}
-            for task_id, _, value in cur.fetchall():  # xcom.value is jsonb: psycopg2 decodes it
-                results.setdefault(task_id, []).append(value)
-            return results
-    finally:
-        conn.close()
+    rows = metadata_rows(
+        "select x.task_id, x.map_index, x.value from xcom as x"
+        " where x.dag_id = %s and x.key = 'return_value' and x.run_id ="
+        " (select r.run_id from dag_run as r where r.dag_id = %s order by r.id desc limit 1)"
+        " order by x.task_id, x.map_index",
+        (dag_id, dag_id),
+    )
+    results: dict[str, list] = {}
+    for task_id, _, value in rows:  # xcom.value is jsonb: psycopg2 decodes it
+        results.setdefault(task_id, []).append(value)
+    return results
 
 
 def dag_runs(dag_id: str) -> list[tuple[str, str]]:
     """(run_type, state) of every run of the DAG, oldest first, from the metadata database."""
-    conn = psycopg2.connect(libpq_url(airflow_url()))
-    try:
-        with conn.cursor() as cur:
-            cur.execute("select run_type, state from dag_run where dag_id = %s order by id", (dag_id,))
-            return cur.fetchall()
-    finally:
-        conn.close()
+    return metadata_rows("select run_type, state from dag_run where dag_id = %s order by id", (dag_id,))
 
 
 def free_port() -> int:
