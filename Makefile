@@ -9,7 +9,7 @@ BIN := .venv/bin
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: demo test test-fast lint airflow docs mlflow-ui db-start db-stop db-status env test-tools
+.PHONY: demo test test-fast lint airflow celery docs mlflow-ui db-start db-stop db-status env test-tools
 
 env: .venv/.synced
 
@@ -32,14 +32,15 @@ test: env test-tools lint
 test-fast: env test-tools
 	$(BIN)/pytest -m unit
 
-# From Debian: Chromium and ChromeDriver for the test that opens the dbt docs site headless, and
-# docker-compose, which validates docker-compose.yml without a Docker engine.
-TEST_TOOLS := /usr/bin/chromium /usr/bin/chromedriver /usr/bin/docker-compose
+# From Debian: Chromium and ChromeDriver for the test that opens the dbt docs site headless,
+# docker-compose, which validates docker-compose.yml without a Docker engine, and redis-server, the
+# Celery broker (run by the project on loopback, not as a system service).
+TEST_TOOLS := /usr/bin/chromium /usr/bin/chromedriver /usr/bin/docker-compose /usr/bin/redis-server
 test-tools: $(TEST_TOOLS)
 
 $(TEST_TOOLS):
 	$(SUDO) apt-get update -qq
-	$(SUDO) apt-get install -y -qq --no-install-recommends chromium chromium-driver docker-compose
+	$(SUDO) apt-get install -y -qq --no-install-recommends chromium chromium-driver docker-compose redis-server
 
 lint: env
 	$(BIN)/ruff check .
@@ -48,6 +49,10 @@ lint: env
 
 airflow: env
 	$(BIN)/cother stack
+
+# The same stack on the CeleryExecutor: the project's Redis and two Celery workers besides.
+celery: env /usr/bin/redis-server
+	$(BIN)/cother stack --celery
 
 docs: env
 	$(BIN)/cother docs

@@ -1,6 +1,6 @@
 """Imported first by every benchmark: the project on sys.path, and a runtime of its own
-(.runtime/bench, embedded PostgreSQL on COTHER_BENCH_PG_PORT, 55434) so no benchmark touches the
-demo's or the tests' data."""
+(.runtime/bench, embedded PostgreSQL on COTHER_BENCH_PG_PORT, 55434, Redis on COTHER_BENCH_REDIS_PORT,
+56381) so no benchmark touches the demo's or the tests' data."""
 
 import json
 import os
@@ -18,6 +18,7 @@ os.environ.update(
     COTHER_RUNTIME_DIR=str(ROOT / ".runtime" / "bench"),
     COTHER_LANDING_DIR=str(ROOT / ".runtime" / "bench" / "landing"),
     COTHER_PG_PORT=os.environ.get("COTHER_BENCH_PG_PORT", "55434"),
+    COTHER_REDIS_PORT=os.environ.get("COTHER_BENCH_REDIS_PORT", "56381"),
 )
 os.environ.pop("COTHER_DATABASE_URL", None)
 

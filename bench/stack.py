@@ -10,7 +10,7 @@ that answers in Open-Meteo's documented format, many places per request. The dai
 2021-10-01 then fetches the same way. Only the benchmark's own runs are measured: the Airflow metadata
 database is made anew (a benchmark stopped half-way leaves its runs queued), the history is marked
 announced, and unpausing cother_ingest makes the scheduler start its cron run for yesterday at once:
-the benchmark waits for that run to end first and counts the runs after it.
+the benchmark waits for that run to end first (airflow_runner.unpause) and counts the runs after it.
 
 Each run prints its tasks' timeline (queued, started, ran, in seconds from the trigger).
 
@@ -33,7 +33,7 @@ from cother.core.regions import get_set
 from cother.core.settings import get_settings
 from cother.ingest.load import claim_unannounced
 from cother.local import postgres
-from cother.orchestration.airflow_runner import dag_runs, local_stack, metadata_rows, migrate, wait_for
+from cother.orchestration.airflow_runner import dag_runs, local_stack, metadata_rows, migrate, unpause, wait_for
 
 HISTORY_START, DAY = date(2021, 1, 1), date(2021, 10, 1)
 DAGS = ("cother_ingest", "cother_transform", "cother_retrain")
@@ -83,9 +83,10 @@ def fresh_airflow_database() -> None:
     postgres.ensure_databases()
 
 
-def publish_history() -> None:
+def publish_history(region_sets=tuple(DAILY)) -> None:
     empty_warehouse()
-    for region_set, sources in DAILY.items():
+    for region_set in region_sets:
+        sources = DAILY[region_set]
         regions = get_set(region_set).ids
         for source in sources.values():
             load(source, regions, HISTORY_START, DAY - timedelta(days=1))
@@ -95,16 +96,6 @@ def publish_history() -> None:
 def ended(dag_id: str, after: int) -> list | None:
     runs = dag_runs(dag_id)[after:]
     return runs if runs and all(state in ("success", "failed") for _, state in runs) else None
-
-
-def scheduler_cron_run() -> str:
-    """Wait for the run the scheduler starts when cother_ingest is unpaused (its cron run for yesterday)
-    to end; its state, or "none" if the scheduler started none within two minutes."""
-    try:
-        wait_for(lambda: dag_runs("cother_ingest"), 120, "the scheduler's cron run", every_s=1)
-    except TimeoutError:
-        return "none"
-    return wait_for(lambda: ended("cother_ingest", 0), 600, "the scheduler's cron run to end")[0][1]
 
 
 def timeline(dag_ids: tuple[str, ...], since: datetime) -> None:
@@ -158,10 +149,7 @@ def main() -> None:
             migrate(settings.runtime_dir / "logs" / "bench-stack.log")
             publish_history()
             with local_stack(settings.runtime_dir / "logs" / "bench-stack-airflow.log") as env:
-                for dag_id in DAGS:
-                    subprocess.run(["airflow", "dags", "unpause", dag_id], env=env, check=True, capture_output=True)
-                cron = scheduler_cron_run()
-                print(f"the scheduler's cron run for yesterday, ended before anything was measured: {cron}")
+                unpause(env, *DAGS)  # and wait for the scheduler's cron run for yesterday to end
                 sizes, results = {}, {}
                 for region_set, sources in DAILY.items():
                     if sys.argv[1:] and region_set not in sys.argv[1:]:

@@ -37,17 +37,21 @@ def _stack(args: argparse.Namespace) -> None:
     from cother.core.settings import get_settings
     from cother.local import postgres
     from cother.orchestration.airflow_runner import local_stack, migrate
+    from cother.orchestration.celery_workers import BrokerUnreachable
 
     postgres.start()
     migrate()
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill` stops the stack as Ctrl-C does
-    with local_stack(port=args.port):
-        passwords = get_settings().airflow_home / "simple_auth_manager_passwords.json.generated"
-        print(f"Airflow UI: http://127.0.0.1:{args.port}  (user admin, password in {passwords}); Ctrl-C stops it")
-        try:
-            signal.pause()
-        except KeyboardInterrupt:
-            print("stopping the Airflow stack")
+    try:
+        with local_stack(port=args.port, celery=args.celery):
+            passwords = get_settings().airflow_home / "simple_auth_manager_passwords.json.generated"
+            print(f"Airflow UI: http://127.0.0.1:{args.port}  (user admin, password in {passwords}); Ctrl-C stops it")
+            try:
+                signal.pause()
+            except KeyboardInterrupt:
+                print("stopping the Airflow stack")
+    except BrokerUnreachable as error:
+        sys.exit(f"cother stack: {error}")
 
 
 def _mlflow_ui(args: argparse.Namespace) -> None:
@@ -157,6 +161,7 @@ def main(argv: list[str] | None = None) -> None:
 
     st = commands.add_parser("stack", help="Airflow's API server, scheduler, DAG processor and triggerer, until Ctrl-C")
     st.add_argument("--port", type=int, default=8080)
+    st.add_argument("--celery", action="store_true", help="on the CeleryExecutor: Redis and Celery workers besides")
     st.set_defaults(handler=_stack)
 
     ui = commands.add_parser("mlflow-ui", help="serve the MLflow UI on the registry database")

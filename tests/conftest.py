@@ -1,7 +1,8 @@
 """The test suite runs against its own embedded PostgreSQL, Airflow metadata and MLflow registry.
 
 Everything lives in .runtime/test (wiped at the start of each session) on port COTHER_TEST_PG_PORT
-(55433 by default), so tests never touch the demo's data. The environment is set here, before
+(55433 by default; Redis, for the Celery tests, on COTHER_TEST_REDIS_PORT, 56380), so tests never touch
+the demo's data. The environment is set here, before
 anything imports cother.core.settings or airflow.
 """
 
@@ -24,6 +25,7 @@ os.environ.pop("COTHER_MLFLOW_DATABASE_URL", None)
 os.environ["COTHER_RUNTIME_DIR"] = str(TEST_RUNTIME)
 os.environ["COTHER_LANDING_DIR"] = str(TEST_RUNTIME / "landing")
 os.environ["COTHER_PG_PORT"] = os.environ.get("COTHER_TEST_PG_PORT", "55433")
+os.environ["COTHER_REDIS_PORT"] = os.environ.get("COTHER_TEST_REDIS_PORT", "56380")
 
 from cother.orchestration.airflow_env import configure_airflow  # noqa: E402
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
@@ -23,6 +24,7 @@ class Answer:
 class FakeApi:
     def __init__(self) -> None:
         self.scripts: dict[str, list[Answer]] = {}
+        self.responders: dict[str, Callable[[dict], Answer]] = {}
         self.requests: list[tuple[str, dict]] = []
         self.posts: list[tuple[str, bytes]] = []
         api = self
@@ -30,9 +32,13 @@ class FakeApi:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 -- the http.server API
                 url = urlparse(self.path)
-                api.requests.append((url.path, {k: v[0] for k, v in parse_qs(url.query).items()}))
-                script = api.scripts.get(url.path) or [Answer("not found", 404)]
-                answer = script.pop(0) if len(script) > 1 else script[0]
+                params = {k: v[0] for k, v in parse_qs(url.query).items()}
+                api.requests.append((url.path, params))
+                if url.path in api.responders:
+                    answer = api.responders[url.path](params)
+                else:
+                    script = api.scripts.get(url.path) or [Answer("not found", 404)]
+                    answer = script.pop(0) if len(script) > 1 else script[0]
                 time.sleep(answer.delay_s)
                 body = answer.body.encode() if isinstance(answer.body, str) else answer.body
                 try:
@@ -63,6 +69,11 @@ class FakeApi:
     def script(self, path: str, *answers: Answer) -> None:
         """Answer requests to `path` with these, in order; the last one repeats."""
         self.scripts[path] = list(answers)
+
+    def respond(self, path: str, responder: Callable[[dict], Answer]) -> None:
+        """Answer each request to `path` with what `responder` makes of its query (called in the
+        server's thread for that request)."""
+        self.responders[path] = responder
 
     def paths(self, path: str) -> list[dict]:
         return [params for requested, params in self.requests if requested == path]

@@ -20,7 +20,7 @@ WAREHOUSE_DB = "cother"
 AIRFLOW_DB = "airflow"
 MLFLOW_DB = "mlflow"
 
-GROUPS = ("Local runtime", "Databases", "Runs", "Sources", "Model", "Alerts", "Airflow UI")
+GROUPS = ("Local runtime", "Databases", "Runs", "Sources", "Model", "Alerts", "Airflow UI", "Celery")
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,9 @@ class Settings:
         "COTHER_SAMPLE_DIR", "data/sample", "Local runtime", "the bundled data the sample sources replay", False
     )
     pg_port: int = setting("COTHER_PG_PORT", "55432", "Local runtime", "the embedded PostgreSQL's port", False)
+    redis_port: int = setting(
+        "COTHER_REDIS_PORT", "56379", "Local runtime", "the project's Redis (the Celery broker of `make celery`)", False
+    )
     # Databases
     database_url: str | None = setting(
         "COTHER_DATABASE_URL", "", "Databases", "the warehouse on a server of your own (unset: the embedded PostgreSQL)"
@@ -114,6 +117,18 @@ class Settings:
         "Sources",
         "WHO's daily file",
     )
+    open_meteo_rate_limit: str = setting(
+        "COTHER_OPEN_METEO_RATE_LIMIT",
+        "600/60,5000/3600,10000/86400",
+        "Sources",
+        "Open-Meteo's limits, calls/seconds per window, shared by every worker (a paid plan allows more)",
+    )
+    kma_rate_limit: str = setting(
+        "COTHER_KMA_RATE_LIMIT",
+        "30/1,10000/86400",
+        "Sources",
+        "KMA ASOS's limits, calls/seconds per window, shared by every worker (data.go.kr's development key)",
+    )
     http_attempts: int = setting("COTHER_HTTP_ATTEMPTS", "5", "Sources", "attempts per request to a live source")
     http_backoff_base_s: float = setting(
         "COTHER_HTTP_BACKOFF_BASE_S", "1.0", "Sources", "backoff: a uniform wait up to base * 2^attempt seconds"
@@ -163,6 +178,18 @@ class Settings:
         "Airflow UI",
         "the GX data docs, as the browser reaches it (`make docs`)",
     )
+    # Celery: `make celery`, the local stack on Celery workers
+    celery_broker_url: str | None = setting(
+        "COTHER_CELERY_BROKER_URL",
+        "",
+        "Celery",
+        "a broker of your own for `make celery` (unset: the project's Redis on COTHER_REDIS_PORT)",
+        False,
+    )
+    celery_workers: int = setting("COTHER_CELERY_WORKERS", "2", "Celery", "Celery workers `make celery` starts", False)
+    celery_concurrency: int = setting(
+        "COTHER_CELERY_CONCURRENCY", "2", "Celery", "tasks each of those workers runs at once", False
+    )
 
     @property
     def postgres_dir(self) -> Path:
@@ -171,6 +198,10 @@ class Settings:
     @property
     def airflow_home(self) -> Path:
         return self.runtime_dir / "airflow"
+
+    @property
+    def redis_dir(self) -> Path:
+        return self.runtime_dir / "redis"
 
     @property
     def dbt_target_dir(self) -> Path:

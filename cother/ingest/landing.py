@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import secrets
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -105,7 +107,8 @@ def land(source: Source, regions: list[Region], start: date, end: date, force: b
 
 
 def _write_once(path: Path, content: bytes) -> None:
-    """Write to a temporary name, then rename: a reader never sees half a file."""
-    partial = path.with_name(path.name + ".partial")
+    """Write to a temporary name of this process's own, then rename: a reader never sees half a file, and
+    two workers landing the same batch at once each rename a whole copy of the same bytes."""
+    partial = path.with_name(f"{path.name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
     partial.write_bytes(content)
     partial.replace(path)

@@ -16,6 +16,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from cother.core.database import airflow_url, connect
+from cother.core.settings import get_settings
 from cother.orchestration.airflow_env import airflow_environment
 
 
@@ -87,6 +88,24 @@ def dag_runs(dag_id: str) -> list[tuple[str, str]]:
     return metadata_rows("select run_type, state from dag_run where dag_id = %s order by id", (dag_id,))
 
 
+def unpause(env: dict[str, str], *dag_ids: str) -> None:
+    """Unpause the DAGs on a running stack, then wait for what the scheduler starts of its own at once (a
+    cron DAG's run for its latest interval) to end: runs triggered after this are the only ones running."""
+    for dag_id in dag_ids:
+        subprocess.run(["airflow", "dags", "unpause", dag_id], env=env, check=True, capture_output=True)
+
+    def settled() -> bool:
+        due = metadata_rows(
+            "select count(*) from dag where dag_id = any(%s)"
+            " and not exists (select 1 from dag_run as r where r.dag_id = dag.dag_id and r.state in ('queued', 'running'))"
+            " and (next_dagrun_create_after is null or next_dagrun_create_after > now())",
+            (list(dag_ids),),
+        )
+        return due[0][0] == len(dag_ids)
+
+    wait_for(settled, 600, f"the scheduler's own runs of {', '.join(dag_ids)} to end", every_s=1)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -114,40 +133,70 @@ COMPONENTS = (
 )
 
 
+Part = tuple[str, list[str], dict[str, str]]  # a process of the stack: its name, command, extra environment
+
+
+def _celery(url: str) -> tuple[list[Part], list[Part]]:
+    """The processes the stack starts on Celery: before Airflow's, the project's Redis (unless a broker
+    of one's own is configured, then checked: BrokerUnreachable names it); after, the workers."""
+    from cother.local import redis_server
+    from cother.orchestration import celery_workers
+
+    broker = []
+    if get_settings().celery_broker_url:
+        celery_workers.check_broker(url)
+    else:
+        broker.append(("redis-server", redis_server.command(), {}))
+    return broker, [(f"celery {name}", *celery_workers.worker_command(name)) for name in celery_workers.names()]
+
+
 @contextmanager
-def local_stack(log: Path | None = None, port: int | None = None, **settings: str) -> Iterator[dict[str, str]]:
+def local_stack(
+    log: Path | None = None, port: int | None = None, celery: bool = False, **settings: str
+) -> Iterator[dict[str, str]]:
     """Airflow's API server (on 127.0.0.1 and `port`, a free one if None), scheduler, DAG processor and
-    triggerer, each its own process in one process group, until the block ends; their output goes
-    to `log` (or to this terminal). Yields the environment that `airflow` commands need to reach them."""
+    triggerer, and with `celery` the broker and the Celery workers besides, each its own process in one
+    process group, until the block ends; their output goes to `log` (or to this terminal). Yields the
+    environment that `airflow` commands need to reach them."""
+    from cother.orchestration import celery_workers
+
     port = port or free_port()
+    url = celery_workers.broker_url() if celery else ""
+    before, after = _celery(url) if celery else ([], [])
     env = {
         **os.environ,
         **airflow_environment(),
+        **(celery_workers.environment(url) if celery else {}),
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
         **settings,
     }
+    parts = [*before, *[(name, ["airflow", name, *args], {}) for name, *args in COMPONENTS], *after]
+    nodes = [celery_workers.node(name) for name in celery_workers.names()] if celery else []
     out = None
     if log:
         log.parent.mkdir(parents=True, exist_ok=True)
         out = log.open("w")
     group = None
-    processes = []
+    processes: dict[str, subprocess.Popen] = {}
     try:
-        for component in COMPONENTS:
-            process = subprocess.Popen(
-                ["airflow", *component], env=env, stdout=out, stderr=subprocess.STDOUT, process_group=group or 0
+        for name, command, extra_env in parts:
+            processes[name] = subprocess.Popen(
+                command, env={**env, **extra_env}, stdout=out, stderr=subprocess.STDOUT, process_group=group or 0
             )
-            group = group or process.pid
-            processes.append(process)
-        wait_for(lambda: _healthy(port, processes), 180, f"the Airflow stack to be healthy (log: {log or 'above'})")
+            group = group or processes[name].pid
+        wait_for(
+            lambda: _healthy(port, processes) and (not nodes or celery_workers.answering(url, nodes)),
+            240,
+            f"the Airflow stack to be healthy (log: {log or 'above'})",
+        )
         yield env
     finally:
         if group:
             os.killpg(group, signal.SIGTERM)
             try:
-                for process in processes:
+                for process in processes.values():
                     process.wait(60)
             except subprocess.TimeoutExpired:
                 os.killpg(group, signal.SIGKILL)
@@ -155,12 +204,12 @@ def local_stack(log: Path | None = None, port: int | None = None, **settings: st
             out.close()
 
 
-def _healthy(port: int, processes: list[subprocess.Popen]) -> bool:
+def _healthy(port: int, processes: dict[str, subprocess.Popen]) -> bool:
     """Scheduler and DAG processor healthy, by the API server's health endpoint; RuntimeError if a
     component has exited."""
-    for process, component in zip(processes, COMPONENTS, strict=True):
+    for name, process in processes.items():
         if process.poll() is not None:
-            raise RuntimeError(f"airflow {component[0]} exited with status {process.returncode}")
+            raise RuntimeError(f"{name} exited with status {process.returncode}")
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=5) as answer:
             health = json.load(answer)

@@ -11,8 +11,9 @@ page is copied when a process writes to it, so each preloaded megabyte costs mor
 and `bench/stack.py` holds the stack's peak under 2 GiB. The garbage collector is frozen over the
 preloaded objects, so no collection writes to their pages.
 
-Code under `cother/` is read when the scheduler starts: restart it (`make airflow`) after
-changing that code, as one restarts a Celery worker. DAG files are parsed anew as always.
+Code under `cother/` is read when the scheduler starts: restart it (`make airflow`) after changing
+that code, as one restarts a Celery worker (which preloads the same: `celery_workers`). DAG files
+are parsed anew as always.
 """
 
 from __future__ import annotations
@@ -33,11 +34,16 @@ TASK_LIBRARIES = (
 )
 
 
+def preload() -> None:
+    """Import TASK_LIBRARIES into this process, to be forked from (here and by the Celery workers)."""
+    for name in TASK_LIBRARIES:
+        importlib.import_module(name)
+
+
 class PreloadingLocalExecutor(LocalExecutor):
     """LocalExecutor whose workers start with TASK_LIBRARIES imported."""
 
     def start(self) -> None:
-        for name in TASK_LIBRARIES:
-            importlib.import_module(name)
+        preload()
         super().start()  # forks the workers with the collector frozen (they inherit it so), then unfreezes
         gc.freeze()  # the scheduler's collections leave the preloaded objects, and the pages it shares, alone

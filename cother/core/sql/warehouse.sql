@@ -145,6 +145,16 @@ create table if not exists raw.batch_log (
     primary key (source, region, batch_id)
 );
 
+-- The calls made to each live source, for its rate limits (cother.ingest.sources.http.RateLimiter): every
+-- worker counts here, on the server's clock; calls older than the longest window are deleted.
+create table if not exists raw.source_calls (
+    source text not null,
+    called_at timestamptz not null default clock_timestamp(),
+    weight double precision not null
+);
+
+create index if not exists source_calls_by_time on raw.source_calls (source, called_at);
+
 alter table quarantine.batches add column if not exists replayed_at timestamptz;
 alter table quarantine.batches add column if not exists replayed_as text;
 alter table quarantine.batches add column if not exists validation_id text;

@@ -2,22 +2,22 @@
 
 Retried: timeouts, connection errors, 429 and 5xx (honouring Retry-After, capped). Not retried: other
 4xx, which are the request's fault. When the attempts are spent, SourceError names the source, the
-region, the dates and what went wrong. The rate limit is per process: the ingestion DAG runs one
-`land` task per source at a time, and a source asks for many regions in one request.
+region, the dates and what went wrong. The rate limit is shared: every process and worker counts its
+calls in the same table.
 """
 
 from __future__ import annotations
 
 import random
-import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
 import requests
 
+from cother.core.database import connect
 from cother.core.settings import get_settings
+from cother.core.warehouse import ensure_warehouse
 from cother.ingest.sources.base import Source, SourceError
 
 
@@ -34,31 +34,58 @@ class RetryPolicy:
         return random.uniform(0, min(self.backoff_cap_s, self.backoff_base_s * 2**attempt))
 
 
-class RateLimiter:
-    """At most `calls` calls in any `period_s` seconds, for each (calls, period_s) window; blocks until
-    allowed. A request may weigh more than one call (Open-Meteo counts a request for many places, many
-    variables or many weeks as several)."""
+def windows(limit: str) -> list[tuple[float, float]]:
+    """A rate-limit setting, "calls/seconds" windows separated by commas, as (calls, seconds) pairs."""
+    try:
+        pairs = [tuple(float(number) for number in window.split("/")) for window in limit.split(",")]
+    except ValueError:
+        pairs = []
+    if not pairs or any(len(pair) != 2 or min(pair) <= 0 for pair in pairs):
+        raise ValueError(f"a rate limit is calls/seconds windows separated by commas, e.g. 600/60,5000/3600: {limit!r}")
+    return pairs
 
-    def __init__(self, windows: list[tuple[int, float]]) -> None:
-        self.windows = [(calls, period, deque()) for calls, period in windows]
-        self.lock = threading.Lock()
+
+class RateLimiter:
+    """At most `calls` calls in any `seconds`, for each window of the source's limit setting; blocks until
+    allowed. The calls are counted in the warehouse (raw.source_calls, on PostgreSQL's clock), so one limit
+    holds for every task process and every worker, on one machine or many. A request may weigh more than
+    one call (Open-Meteo counts a request for many places, many variables or many weeks as several)."""
+
+    def __init__(self, name: str, setting: str) -> None:
+        self.name = name
+        self.setting = setting  # the field of Settings that holds the windows
+        self.ready = False
 
     def acquire(self, weight: float = 1.0) -> None:
-        while True:
-            with self.lock:
-                now = time.monotonic()
-                wait = 0.0
-                for calls, period, stamps in self.windows:
-                    while stamps and now - stamps[0][0] >= period:
-                        stamps.popleft()
-                    used = sum(spent for _, spent in stamps)
-                    if stamps and used + weight > calls:
-                        wait = max(wait, period - (now - stamps[0][0]))
-                if wait == 0.0:
-                    for _, _, stamps in self.windows:
-                        stamps.append((now, weight))
-                    return
+        limits = windows(getattr(get_settings(), self.setting))
+        if not self.ready:
+            ensure_warehouse()
+            self.ready = True
+        while (wait := self._take(limits, weight)) > 0:
             time.sleep(wait)
+
+    def _take(self, limits: list[tuple[float, float]], weight: float) -> float:
+        """Count the call and return 0 if every window allows it; else the seconds until the oldest call of
+        the fullest window leaves it."""
+        with connect() as conn, conn.cursor() as cur:
+            cur.execute("select pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"rate limit {self.name}",))
+            cur.execute(
+                "delete from raw.source_calls where source = %s and called_at < clock_timestamp() - make_interval(secs => %s)",
+                (self.name, max(seconds for _, seconds in limits)),
+            )
+            wait = 0.0
+            for calls, seconds in limits:
+                cur.execute(
+                    "select coalesce(sum(weight), 0), extract(epoch from clock_timestamp() - min(called_at))::float"
+                    " from raw.source_calls where source = %s and called_at > clock_timestamp() - make_interval(secs => %s)",
+                    (self.name, seconds),
+                )
+                used, age = cur.fetchone()
+                if age is not None and used + weight > calls:
+                    wait = max(wait, seconds - age, 0.01)
+            if wait == 0.0:
+                cur.execute("insert into raw.source_calls (source, weight) values (%s, %s)", (self.name, weight))
+        return wait
 
 
 RETRIED_STATUS = {429, 500, 502, 503, 504}

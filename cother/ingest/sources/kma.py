@@ -28,7 +28,7 @@ from cother.ingest.sources.kma_format import KMA_COLUMNS, KMA_DTYPES, kma_row
 
 ROWS_PER_PAGE = 999
 CONCURRENT_REQUESTS = 4  # one station per request: at most four in flight
-LIMITER = RateLimiter([(30, 1), (10_000, 86_400)])  # data.go.kr's daily quota of a development key
+LIMITER = RateLimiter("kma_asos", "kma_rate_limit")
 
 
 def items_of(source: Source, body: dict, region: Region, day: object) -> tuple[list[dict], int]:

@@ -33,7 +33,7 @@ DAILY = [
     "dew_point_2m_mean",
 ]
 COLUMNS = ["region", "date", *DAILY, "record"]
-LIMITER = RateLimiter([(600, 60), (5_000, 3_600), (10_000, 86_400)])
+LIMITER = RateLimiter("open_meteo", "open_meteo_rate_limit")
 PLACES_PER_REQUEST = 50
 
 
