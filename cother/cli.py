@@ -36,6 +36,7 @@ def _stack(args: argparse.Namespace) -> None:
 
     from cother.core.settings import get_settings
     from cother.local import postgres
+    from cother.orchestration.airflow_env import PASSWORD_FILE
     from cother.orchestration.airflow_runner import local_stack, migrate
     from cother.orchestration.celery_workers import BrokerUnreachable
 
@@ -44,7 +45,7 @@ def _stack(args: argparse.Namespace) -> None:
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill` stops the stack as Ctrl-C does
     try:
         with local_stack(port=args.port, celery=args.celery):
-            passwords = get_settings().airflow_home / "simple_auth_manager_passwords.json.generated"
+            passwords = get_settings().airflow_home / PASSWORD_FILE
             print(f"Airflow UI: http://127.0.0.1:{args.port}  (user admin, password in {passwords}); Ctrl-C stops it")
             try:
                 signal.pause()

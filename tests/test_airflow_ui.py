@@ -112,6 +112,7 @@ def airflow_ui(pipeline, mlflow_ui):
         url = f"http://127.0.0.1:{env['AIRFLOW__API__PORT']}"
         passwords = get_settings().airflow_home / "simple_auth_manager_passwords.json.generated"
         password = json.loads(passwords.read_text())["admin"]
+        assert passwords.stat().st_mode & 0o777 == 0o600  # the admin's password: readable by its owner only
         token = get_json(f"{url}/auth/token", method="POST", body={"username": "admin", "password": password})
         try:
             yield {"url": url, "password": password, "token": token["access_token"]}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import time
 from datetime import date, timedelta
 
@@ -98,6 +99,13 @@ def test_open_meteo_documented_answer_is_landed_validated_and_published(warehous
     assert params["timezone"] == "auto" and params["wind_speed_unit"] == "ms"
     assert params["start_date"] == "2022-01-01" and params["end_date"] == "2022-01-03"
     assert "sunshine_duration" in params["daily"].split(",")
+
+
+def test_open_meteo_at_a_base_url_is_asked_at_its_archive_endpoint(warehouse, api, monkeypatch):
+    monkeypatch.setenv("COTHER_OPEN_METEO_URL", api.url(""))  # http://127.0.0.1:port, as one would write the host
+    api.script(OPEN_METEO, Answer(open_meteo_body()))
+    assert stages.publish(land_and_validate("open_meteo"))["rows"] == {"seoul": 3}
+    assert len(api.paths(OPEN_METEO)) == 1
 
 
 def test_a_server_error_then_success_is_retried(warehouse, api):
@@ -329,6 +337,14 @@ def test_who_keeps_the_global_file_and_publishes_the_national_series_of_the_rang
             "select date::text, new_cases, cumulative_cases from raw.who_covid_daily where region = 'kr' order by date"
         )
         assert cur.fetchall() == [("2022-01-01", None, 10), ("2022-01-02", 5, 20), ("2022-01-03", 5, 30)]
+
+
+def test_who_older_files_with_midnight_timestamps_for_dates_are_published_as_the_same_days(warehouse, api):
+    older = re.sub(rb"(?m)^(\d{4}-\d{2}-\d{2}),", rb"\1T00:00:00Z,", who_csv())
+    assert b"2022-01-02T00:00:00Z,KR" in older
+    api.script(WHO, Answer(older))
+    assert stages.publish(check(land("who", ["kr", "jp"], START, END)))["rows"] == {"kr": 3, "jp": 3}
+    assert row_count("raw.who_covid_daily where date between '2022-01-01' and '2022-01-03'") == 6
 
 
 def test_the_who_file_is_downloaded_once_for_every_country_and_a_missing_country_fails_alone(warehouse, api):

@@ -6,6 +6,7 @@ The module registers under a model name of its own, so other tests' versions do 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import urllib.request
@@ -116,6 +117,31 @@ def test_each_retrain_writes_its_forecasts_for_both_horizons(first):
             (MODEL_NAME, int(first["version"])),
         )
         assert cur.fetchall() == [(1, "2021-10-05", "2021-10-06"), (7, "2021-10-05", "2021-10-12")]
+
+
+def test_a_prediction_passes_the_model_only_its_signatures_columns(first):
+    """`cother predict` reads a whole row of the mart; MLflow would warn of every extra column."""
+    from cother.ml.predict import predict
+
+    day = load_mart(["seoul"]).query("is_forecast_row")["date_day"].iloc[0].date()
+    warnings = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = warnings.append
+    schema_logger = logging.getLogger("mlflow.models.utils")
+    schema_logger.addHandler(handler)
+    try:
+        forecast = predict("seoul", day)
+    finally:
+        schema_logger.removeHandler(handler)
+    assert [f["horizon_days"] for f in forecast["forecasts"]] == [1, 7]
+    assert [record.getMessage() for record in warnings] == []
+
+
+def test_each_registered_model_logs_its_runs_to_an_experiment_of_its_own(first):
+    import mlflow
+
+    run = mlflow.get_run(registry.client().get_model_version(MODEL_NAME, first["version"]).run_id)
+    assert mlflow.get_experiment(run.info.experiment_id).name == MODEL_NAME
 
 
 def test_mlflow_models_serve_answers_over_http_with_the_champions_forecast(first):

@@ -112,3 +112,20 @@ def test_blank_values_are_missing_not_zero():
     frame = parse("sample_cases", payload, [SEOUL], date(2021, 1, 1), date(2021, 1, 1)).frame
     assert frame["death"].isna().all()
     assert frame.loc[0, "confirmed"] == 10
+
+
+def test_who_dates_are_days_or_midnight_utc_timestamps_and_nothing_else():
+    from cother.ingest.sources.who import reported_day
+
+    assert reported_day("2020-01-19") == reported_day("2020-01-19T00:00:00Z") == date(2020, 1, 19)
+    assert reported_day("2020-01-19T00:00:00+00:00") == date(2020, 1, 19)
+    for other in ("2020-01-19T09:00:00Z", "2020-01-19T00:00:00+09:00", "19/01/2020", "2020-01-19T"):
+        assert reported_day(other) is None, other
+
+
+def test_a_base_url_of_open_meteo_is_its_archive_endpoint_and_a_full_endpoint_stays():
+    from cother.ingest.sources.open_meteo import archive_endpoint
+
+    assert archive_endpoint("https://archive-api.open-meteo.com") == "https://archive-api.open-meteo.com/v1/archive"
+    assert archive_endpoint("https://archive-api.open-meteo.com/") == "https://archive-api.open-meteo.com/v1/archive"
+    assert archive_endpoint("http://mirror.example/v1/archive") == "http://mirror.example/v1/archive"

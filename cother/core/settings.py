@@ -109,7 +109,7 @@ class Settings:
         "COTHER_OPEN_METEO_URL",
         "https://archive-api.open-meteo.com/v1/archive",
         "Sources",
-        "Open-Meteo's archive endpoint",
+        "Open-Meteo's archive endpoint (a base URL, https://host, is taken as its /v1/archive)",
     )
     who_url: str = setting(
         "COTHER_WHO_URL",

@@ -23,7 +23,7 @@ def predict(region: str, day: date) -> dict:
     if champion is None:
         raise ValueError(f"predict: model {registry.model_uri()} has no champion yet")
     model = registry.load()
-    forecast = model.predict(row).iloc[0]
+    forecast = model.predict(row[model.metadata.get_input_schema().input_names()]).iloc[0]
     actual = frame.set_index(frame["date_day"].dt.date)["new_cases"]
     forecasts = []
     for column, value in forecast.items():

@@ -19,7 +19,6 @@ from cother.ml.promotion import CHAMPION
 from cother.ml.report import BACKTEST_ARTIFACT
 from cother.ml.target import ANCHOR, DERIVED
 
-EXPERIMENT = "cother_cases_forecaster"
 # No uv export into every model (it would list the whole platform), no telemetry, no progress bars.
 QUIET_MLFLOW = {
     "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
@@ -62,7 +61,8 @@ def for_set(region_set: str):
 
 
 def configure():
-    """Point MLflow at the registry database; creates the experiment (and its artifact folder) once.
+    """Point MLflow at the registry database and at the current model's experiment (named as the model),
+    which it creates with its artifact folder the first time.
 
     An unreachable database fails at once, naming it (MLflow itself would retry for minutes)."""
     for name, value in QUIET_MLFLOW.items():
@@ -77,11 +77,12 @@ def configure():
         raise RegistryUnavailable(f"the MLflow registry database {where} is unreachable: {failed}") from failed
     mlflow.set_tracking_uri(url)
     mlflow.set_registry_uri(url)
-    if mlflow.get_experiment_by_name(EXPERIMENT) is None:
+    experiment = model_name()  # one experiment per registered model: its runs apart from another set's
+    if mlflow.get_experiment_by_name(experiment) is None:
         artifacts = get_settings().mlflow_artifacts
         artifacts.mkdir(parents=True, exist_ok=True)
-        mlflow.create_experiment(EXPERIMENT, artifact_location=artifacts.as_uri())
-    mlflow.set_experiment(EXPERIMENT)
+        mlflow.create_experiment(experiment, artifact_location=artifacts.as_uri())
+    mlflow.set_experiment(experiment)
     return mlflow
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from cother.core.database import airflow_url, parsed
 from cother.core.settings import PROJECT_ROOT, get_settings
 
+PASSWORD_FILE = "simple_auth_manager_passwords.json.generated"
 SECRET_VARIABLES = ("AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY", "AIRFLOW__CORE__FERNET_KEY")
 
 
@@ -36,11 +37,21 @@ def _generated_secrets(home: Path) -> dict[str, str]:
     return values
 
 
+def _private_password_file(home: Path) -> None:
+    """The file where Airflow's simple auth manager writes the admin's generated password, made before
+    Airflow writes it (Airflow keeps an existing file's mode) and kept readable by its owner only."""
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / PASSWORD_FILE
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+
+
 def airflow_environment() -> dict[str, str]:
     settings = get_settings()
     home = settings.airflow_home
     url = parsed(airflow_url()).set(drivername="postgresql+psycopg2")
     generated = _generated_secrets(home)
+    _private_password_file(home)
     venv_bin = str(Path(sys.executable).parent)
     return {
         "AIRFLOW_HOME": str(home),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 from datetime import date
+from urllib.parse import urlsplit, urlunsplit
 
 from cother.core.regions import Region
 from cother.ingest.sources.base import Payload, SourceError, parse_json, read_responses, responses_payload, where
@@ -35,6 +36,13 @@ DAILY = [
 COLUMNS = ["region", "date", *DAILY, "record"]
 LIMITER = RateLimiter("open_meteo", "open_meteo_rate_limit")
 PLACES_PER_REQUEST = 50
+ARCHIVE_PATH = "/v1/archive"
+
+
+def archive_endpoint(url: str) -> str:
+    """The URL as given when it names a path, else the archive API's path on that host."""
+    parts = urlsplit(url)
+    return url if parts.path.strip("/") else urlunsplit(parts._replace(path=ARCHIVE_PATH))
 
 
 def call_weight(places: int, days: int, variables: int) -> float:
@@ -56,6 +64,11 @@ class OpenMeteoWeather(OpenMeteoTable, HttpSource):
     name = "open_meteo"
     url_setting = "open_meteo_url"
     limiter = LIMITER
+
+    @property
+    def url(self) -> str:
+        """The archive endpoint; a base URL (https://archive-api.open-meteo.com) is taken as its host's."""
+        return archive_endpoint(super().url)
 
     def fetch(self, regions: list[Region], start: date, end: date) -> Payload:
         responses = []

@@ -13,7 +13,7 @@ import csv
 import gzip
 import io
 import json
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 from cother.core.regions import Region
 from cother.ingest.sources.base import Payload, SourceError, where
@@ -84,13 +84,28 @@ class WhoCases(HttpSource):
         return grouped
 
     def row(self, record: dict, region: Region) -> dict:
-        try:
-            day = date.fromisoformat(record["Date_reported"])
-        except ValueError:
+        day = reported_day(record["Date_reported"])
+        if day is None:
             raise self.error(region, record["Date_reported"], "Date_reported is not an ISO date") from None
         values = {column: self.number(record[name], region, day, name) for name, column in FIELDS.items()}
         raw = json.dumps(record, ensure_ascii=False, sort_keys=True)
         return {"region": region.id, "date": day, "country_code": record["Country_code"], **values, "record": raw}
+
+
+def reported_day(text: str) -> date | None:
+    """A Date_reported as a day: 2020-01-19, or the form of WHO's older files, 2020-01-19T00:00:00Z (a
+    midnight in UTC); None for anything else."""
+    if len(text) == 10:
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    midnight = moment.utcoffset() == timedelta(0) and moment.time() == time(0)
+    return moment.date() if midnight else None
 
 
 def _spacing_days(days: list[str]) -> int | None:
