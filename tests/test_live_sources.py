@@ -301,6 +301,33 @@ def test_kdca_asks_day_by_day_and_publishes_cumulative_counts(warehouse, api):
     assert all("gubun" not in params for params in api.paths(KDCA))  # one request a day answers every province
 
 
+def test_kdca_items_of_2022_without_the_fields_it_stopped_sending_are_published(warehouse, api):
+    """From 2022 KDCA's items carry no isolClearCnt, and leave out empty fields (overFlowCnt on a day with
+    no case from abroad): neither is read by the platform, so neither is required."""
+    answers = []
+    for index, day in enumerate(DAYS):
+        body = json.loads(kdca_body(day, str(1000 + 100 * index)))
+        for item in body["items"]:
+            del item["isolClearCnt"], item["overFlowCnt"]
+        answers.append(Answer(json.dumps(body, ensure_ascii=False)))
+    api.script(KDCA, *answers)
+    assert stages.publish(land_and_validate("kdca", regions=["seoul"]))["rows"] == {"seoul": 3}
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute("select def_cnt, death_cnt, isol_clear_cnt, over_flow_cnt from raw.kdca_covid_cases order by date")
+        assert cur.fetchall() == [(1000, 10, None, None), (1100, 10, None, None), (1200, 10, None, None)]
+
+
+def test_kdca_an_item_without_the_cumulative_count_is_a_schema_change_by_name(warehouse, api):
+    body = json.loads(kdca_body(DAYS[0], "1000"))
+    del body["items"][0]["defCnt"]
+    api.script(KDCA, Answer(json.dumps(body, ensure_ascii=False)))
+    with pytest.raises(
+        RegionsFailed,
+        match=r"schema change: fields \['defCnt'\] are missing \(source kdca, region seoul, dates 2022-01-01",
+    ):
+        land_and_validate("kdca", START, START)
+
+
 def test_kdca_revised_cumulative_count_is_caught(warehouse, api):
     api.script(
         KDCA, Answer(kdca_body(DAYS[0], "1000")), Answer(kdca_body(DAYS[1], "1100")), Answer(kdca_body(DAYS[2], "1050"))

@@ -24,6 +24,10 @@ FIELDS = {
     "localOccCnt": "local_occ_cnt",
     "overFlowCnt": "over_flow_cnt",
 }
+# The fields the platform reads (the cumulative cases and deaths). KDCA's items from 2022 on leave out
+# isolClearCnt, and omit empty fields (overFlowCnt on a day without cases): the others are read when
+# present, and kept in `record` as sent.
+REQUIRED = ["gubun", "stdDay", "defCnt", "deathCnt"]
 COLUMNS = ["region", "date", "gubun", *FIELDS.values(), "record"]
 ROWS_PER_DAY = 30  # every province, the national total and the airport quarantine on one page
 
@@ -77,10 +81,10 @@ class KdcaCases(HttpSource):
         return grouped
 
     def row(self, item: dict, region: Region) -> dict:
-        missing = [name for name in ["gubun", "stdDay", *FIELDS] if name not in item]
+        missing = [name for name in REQUIRED if name not in item]
         if missing:
             raise self.error(region, item.get("stdDay"), f"schema change: fields {missing} are missing")
         day = self.day_of(item["stdDay"], region)
-        values = {column: self.number(item[name], region, day, name) for name, column in FIELDS.items()}
+        values = {column: self.number(item.get(name), region, day, name) for name, column in FIELDS.items()}
         record = json.dumps(item, ensure_ascii=False, sort_keys=True)
         return {"region": region.id, "date": day, "gubun": item["gubun"], **values, "record": record}
