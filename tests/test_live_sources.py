@@ -328,6 +328,22 @@ def test_kdca_an_item_without_the_cumulative_count_is_a_schema_change_by_name(wa
         land_and_validate("kdca", START, START)
 
 
+def test_kdca_two_items_for_one_province_and_day_the_latest_correction_wins(warehouse, api):
+    """As KDCA sent on several days of December 2020: a count, then its correction."""
+    first = json.loads(kdca_body(DAYS[0], "1000"))
+    wrong, corrected = dict(first["items"][0], defCnt="1090"), dict(first["items"][0], defCnt="1000")
+    wrong["createDt"], corrected["createDt"] = "2022-01-01 09:30:00.000", "2022-01-01 11:05:00.000"
+    first["items"][0:1] = [corrected, wrong]  # the answer's order is not the order of correction
+    later = [Answer(kdca_body(day, str(1100 + 100 * index))) for index, day in enumerate(DAYS[1:])]
+    api.script(KDCA, Answer(json.dumps(first, ensure_ascii=False)), *later)
+    assert stages.publish(land_and_validate("kdca", regions=["seoul"]))["rows"] == {"seoul": 3}
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute("select def_cnt, record::jsonb -> 'superseded' from raw.kdca_covid_cases order by date")
+        (kept, superseded), *others = cur.fetchall()
+    assert kept == 1000 and [item["defCnt"] for item in superseded] == ["1090"]
+    assert others == [(1100, None), (1200, None)]
+
+
 def test_kdca_revised_cumulative_count_is_caught(warehouse, api):
     api.script(
         KDCA, Answer(kdca_body(DAYS[0], "1000")), Answer(kdca_body(DAYS[1], "1100")), Answer(kdca_body(DAYS[2], "1050"))

@@ -2,7 +2,9 @@
 answers every province (no `gubun`).
 
 `defCnt` is the cumulative count, `incDec` the day's change; numbers may arrive as strings. The API
-was frozen on 2023-09-01. The service key comes from the environment or an Airflow connection.
+was frozen on 2023-09-01. The service key comes from the environment or an Airflow connection. Two
+items for one province and day: the latest correction wins, the other kept in its record
+(`latest_corrections`).
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ class KdcaCases(HttpSource):
                 region = named.get(item.get("gubun")) if isinstance(item, dict) else None
                 if region:
                     grouped.setdefault(region.id, []).append(item)
-        return grouped
+        return {region: latest_corrections(items) for region, items in grouped.items()}
 
     def row(self, item: dict, region: Region) -> dict:
         missing = [name for name in REQUIRED if name not in item]
@@ -88,3 +90,22 @@ class KdcaCases(HttpSource):
         values = {column: self.number(item.get(name), region, day, name) for name, column in FIELDS.items()}
         record = json.dumps(item, ensure_ascii=False, sort_keys=True)
         return {"region": region.id, "date": day, "gubun": item["gubun"], **values, "record": record}
+
+
+def latest_corrections(items: list[dict]) -> list[dict]:
+    """One item per day: where KDCA sent two for the same province and day (it did in December 2020, one
+    with a count it corrected later), the latest correction wins, by updateDt, else createDt, else the
+    order of the answer; the items it replaced are kept in its record, under `superseded`."""
+    by_day: dict[str, list[dict]] = {}
+    for item in items:
+        by_day.setdefault(str(item.get("stdDay")), []).append(item)
+    kept = []
+    for same_day in by_day.values():
+        order = sorted(
+            range(len(same_day)),
+            key=lambda i: (str(same_day[i].get("updateDt") or same_day[i].get("createDt") or ""), i),
+        )
+        latest = same_day[order[-1]]
+        replaced = [same_day[i] for i in order[:-1]]
+        kept.append({**latest, "superseded": replaced} if replaced else latest)
+    return kept
