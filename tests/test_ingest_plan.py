@@ -24,5 +24,15 @@ def test_a_request_that_cannot_be_done_is_refused_by_the_plan_naming_why():
         stages.plan({**params, "region_set": "atlantis"}, now)
     with pytest.raises(PlanError, match=r"regions \['narnia'\] are not in the region set 'korea'"):
         stages.plan({**params, "regions": ["seoul", "narnia"]}, now)
+    with pytest.raises(
+        PlanError, match=r"kdca is asked one request a day: 2002-01-01..2021-12-31 is 7305 days, at most 366"
+    ):
+        stages.plan({**params, "cases_source": "kdca", "start_date": "2002-01-01", "end_date": "2021-12-31"}, now)
     with pytest.raises(PlanError, match="'sample_cases' is not a weather source"):
         stages.plan({**params, "weather_source": "sample_cases"}, now)
+
+
+def test_an_empty_list_of_regions_asks_for_the_whole_set_not_for_nothing():
+    params = {"region_set": "korea", "weather_source": "sample_open_meteo", "cases_source": "sample_cases"}
+    request = stages.plan({**params, "regions": [], "start_date": "2021-01-01"}, datetime.now(stages.SOURCE_TIMEZONE))
+    assert len(request["regions"]) == len(request["cases_regions"]) == 17

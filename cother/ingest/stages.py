@@ -63,6 +63,12 @@ def plan(params: dict, run_time: datetime) -> dict:
             known = sorted(n for n, s in SOURCES.items() if s.kind == kind)
             raise PlanError(f"{name!r} is not a {kind} source; known: {known}")
         request[f"{kind}_source"] = name
+        days = (end - start).days + 1
+        if SOURCES[name].max_days and days > SOURCES[name].max_days:
+            raise PlanError(
+                f"{name} is asked one request a day: {start}..{end} is {days} days, at most"
+                f" {SOURCES[name].max_days} a run; split the range into runs, or backfill"
+            )
         request[f"{kind}_regions"] = [region.id for region in regions if SOURCES[name].covers(region)]
     if not request["cases_regions"]:
         raise PlanError(f"the cases source {request['cases_source']} covers none of the regions {request['regions']}")

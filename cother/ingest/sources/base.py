@@ -48,6 +48,8 @@ class Source(ABC):
     cumulative_column: str | None = None  # cases: the cumulative count checked against what is published
     increasing_columns: tuple[str, ...] = ()  # cumulative counts that may not fall within a batch
 
+    max_days: int | None = None  # the longest range one run may ask of a source that is asked day by day
+
     def covers(self, region: Region) -> bool:
         """Whether the configuration gives this source a way to ask for the region; a region it does not
         cover is not asked (weather is optional: a region without it is trained with its weather missing)."""

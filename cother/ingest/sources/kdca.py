@@ -44,6 +44,7 @@ class KdcaCases(HttpSource):
     cumulative_column = "def_cnt"
     increasing_columns = ("def_cnt", "death_cnt")
     url_setting = "kdca_url"
+    max_days = 366  # one request a day: a year is 366 of a development key's 10,000 a day
 
     def fetch(self, regions: list[Region], start: date, end: date) -> Payload:
         self.names(regions, "kdca", "kdca name")
