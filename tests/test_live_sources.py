@@ -17,6 +17,7 @@ from cother.core.regions import get_region, select
 from cother.ingest import stages
 from cother.ingest.sources import SourceError
 from cother.ingest.sources.base import read_responses
+from cother.ingest.sources.open_meteo import UNITS
 from cother.ingest.stages import RegionsFailed
 
 pytestmark = pytest.mark.integration
@@ -26,7 +27,7 @@ START, END = date(2022, 1, 1), date(2022, 1, 3)
 DAYS = [START + timedelta(days=offset) for offset in range((END - START).days + 1)]
 
 
-def open_meteo_body(days=DAYS, drop=(), rename=None, extra=None) -> str:
+def open_meteo_body(days=DAYS, drop=(), rename=None, extra=None, units=None) -> str:
     daily = {
         "time": [day.isoformat() for day in days],
         "temperature_2m_mean": [-4.3] * len(days),
@@ -56,7 +57,7 @@ def open_meteo_body(days=DAYS, drop=(), rename=None, extra=None) -> str:
             "utc_offset_seconds": 32400,
             "timezone": "Asia/Seoul",
             "timezone_abbreviation": "KST",
-            "daily_units": {name: "" for name in daily},
+            "daily_units": {"time": "iso8601", **UNITS, **(units or {})},
             "daily": daily,
         }
     )
@@ -99,6 +100,18 @@ def test_open_meteo_documented_answer_is_landed_validated_and_published(warehous
     assert params["timezone"] == "auto" and params["wind_speed_unit"] == "ms"
     assert params["start_date"] == "2022-01-01" and params["end_date"] == "2022-01-03"
     assert "sunshine_duration" in params["daily"].split(",")
+
+
+def test_open_meteo_in_other_units_than_asked_is_refused_by_name(warehouse, api):
+    """Fahrenheit and miles an hour would pass the range checks in winter: the units are read."""
+    api.script(OPEN_METEO, Answer(open_meteo_body(units={"temperature_2m_mean": "°F", "wind_speed_10m_max": "mp/h"})))
+    with pytest.raises(
+        RegionsFailed,
+        match=r"open_meteo: region seoul, date 2022-01-01: unit change: temperature_2m_mean in °F, expected °C;"
+        r" wind_speed_10m_max in mp/h, expected m/s",
+    ):
+        land_and_validate("open_meteo")
+    assert row_count("raw.open_meteo_daily") == 0
 
 
 def test_open_meteo_at_a_base_url_is_asked_at_its_archive_endpoint(warehouse, api, monkeypatch):

@@ -33,6 +33,15 @@ DAILY = [
     "pressure_msl_mean",
     "dew_point_2m_mean",
 ]
+# The units asked for (wind_speed_unit=ms; the others are the API's defaults), as daily_units names them.
+UNITS = {
+    **dict.fromkeys(["temperature_2m_mean", "temperature_2m_min", "temperature_2m_max", "dew_point_2m_mean"], "°C"),
+    **dict.fromkeys(["precipitation_sum", "rain_sum"], "mm"),
+    **dict.fromkeys(["wind_speed_10m_mean", "wind_speed_10m_max"], "m/s"),
+    **dict.fromkeys(["relative_humidity_2m_mean", "cloud_cover_mean"], "%"),
+    "sunshine_duration": "s",
+    "pressure_msl_mean": "hPa",
+}
 COLUMNS = ["region", "date", *DAILY, "record"]
 LIMITER = RateLimiter("open_meteo", "open_meteo_rate_limit")
 PLACES_PER_REQUEST = 50
@@ -113,10 +122,18 @@ class OpenMeteoWeather(OpenMeteoTable, HttpSource):
         daily = place.get("daily") if isinstance(place, dict) else None
         if not isinstance(daily, dict) or "time" not in daily:
             raise self.error(region, "(payload)", "schema change: no daily.time in the response")
+        first = daily["time"][0] if daily["time"] else "(payload)"
         missing = [name for name in DAILY if name not in daily]
         if missing:
-            first = daily["time"][0] if daily["time"] else "(payload)"
             raise self.error(region, first, f"schema change: daily fields {missing} are missing")
+        units = place.get("daily_units") or {}
+        wrong = [
+            f"{name} in {units[name]}, expected {unit}"
+            for name, unit in UNITS.items()
+            if units.get(name) not in (None, "", unit)
+        ]
+        if wrong:
+            raise self.error(region, first, f"unit change: {'; '.join(wrong)}")
         ragged = [
             name for name, values in daily.items() if not isinstance(values, list) or len(values) != len(daily["time"])
         ]
