@@ -113,6 +113,24 @@ MATRIX = [
         r"date 2021-10-02: field 'avgTa' is not a number: 'warm'",
     ),
     BadInput(
+        "an infinite value",
+        "weather",
+        replace_field("2021-10-02", AVGTA, "Infinity"),
+        r"date 2021-10-02: field 'avgTa' is not a finite number: 'Infinity'",
+    ),
+    BadInput(
+        "NaN spelled out",
+        "weather",
+        replace_field("2021-10-03", SUMRN, "NaN"),
+        r"date 2021-10-03: field 'sumRn' is not a finite number: 'NaN'",
+    ),
+    BadInput(
+        "an absurdly large count",
+        "cases",
+        replace_field("20211003", CONFIRMED, "1e30"),
+        r"field 'confirmed' is out of range: expected at most 1e\+15 in size, observed '1e30'",
+    ),
+    BadInput(
         "a schema change (column renamed)",
         "weather",
         lambda text: text.replace("avgTa,", "avgTemp,", 1),

@@ -18,6 +18,8 @@ import pandas as pd
 
 from cother.core.regions import Region
 
+LARGEST = 1e15  # beyond every count and measure the sources send, and within an int64
+
 
 class SourceError(RuntimeError):
     """A payload that cannot be read; the message names the source, region, date and rule."""
@@ -92,15 +94,25 @@ class Source(ABC):
         return SourceError(f"{self.name}: {subject}, date {day}: {rule}")
 
     def number(self, value: object, region: Region, day: object, field: str) -> float | None:
-        """A number sent as a number or a string; '' and null are missing, anything else is an error."""
+        """A number sent as a number or a string; '' and null are missing; not a number, infinite or NaN
+        spelled out, or larger than any count or measure (LARGEST), an error naming the field."""
         if value is None or (isinstance(value, str) and value.strip() == ""):
             return None
         if isinstance(value, float) and math.isnan(value):
             return None
         try:
-            return float(value)
+            number = float(value)
         except (TypeError, ValueError):
             raise self.error(region, day, f"field {field!r} is not a number: {value!r}") from None
+        if not math.isfinite(number):
+            raise self.error(region, day, f"field {field!r} is not a finite number: {value!r}")
+        if abs(number) > LARGEST:
+            raise self.error(
+                region,
+                day,
+                f"field {field!r} is out of range: expected at most {LARGEST:.0e} in size, observed {value!r}",
+            )
+        return number
 
     def names(self, regions: list[Region], key: str, what: str) -> dict[str, Region]:
         """What this source calls each region (config/regions/*.yml), or an error naming those without."""
