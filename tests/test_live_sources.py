@@ -357,6 +357,28 @@ def test_kdca_two_items_for_one_province_and_day_the_latest_correction_wins(ware
     assert others == [(1100, None), (1200, None)]
 
 
+PORTAL_ERROR = (
+    "<OpenAPI_ServiceResponse><cmmMsgHeader><errMsg>SERVICE ERROR</errMsg>"
+    "<returnAuthMsg>SERVICE_KEY_IS_NOT_REGISTERED_ERROR</returnAuthMsg><returnReasonCode>30</returnReasonCode>"
+    "</cmmMsgHeader></OpenAPI_ServiceResponse>"
+)
+
+
+@pytest.mark.parametrize("source", ["kdca", "kma_asos"])
+def test_data_go_kr_error_envelope_is_landed_quarantined_and_named_by_its_reason(warehouse, api, source):
+    """data.go.kr answers an unregistered key with an XML envelope (HTTP 200), not the JSON asked for."""
+    api.script(KDCA if source == "kdca" else KMA, Answer(PORTAL_ERROR))
+    batch = land(source, "seoul", START, START)
+    with pytest.raises(
+        RegionsFailed,
+        match=rf"{source}: (region seoul|every region), date 2022-01-01.*: the API answered an error: SERVICE_KEY_IS_NOT_REGISTERED_ERROR"
+        r" \(SERVICE ERROR, reason code 30\)",
+    ):
+        check(batch)
+    assert PORTAL_ERROR in open(batch["path"], encoding="utf-8").read()
+    assert quarantined(source) and row_count("raw.batch_log") == 0
+
+
 def test_kdca_revised_cumulative_count_is_caught(warehouse, api):
     api.script(
         KDCA, Answer(kdca_body(DAYS[0], "1000")), Answer(kdca_body(DAYS[1], "1100")), Answer(kdca_body(DAYS[2], "1050"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import date
@@ -145,7 +146,18 @@ def read_responses(payload: bytes) -> list[dict]:
 JSON_NAMES = {dict: "object", list: "array"}
 
 
+def portal_error(text: str) -> str | None:
+    """The reason data.go.kr gives in its XML error envelope (an unregistered or expired key, a quota
+    spent), which it sends instead of the JSON asked for; None for anything else."""
+    if "<OpenAPI_ServiceResponse>" not in text[:200]:
+        return None
+    fields = dict(re.findall(r"<(errMsg|returnAuthMsg|returnReasonCode)>([^<]*)</", text))
+    return f"{fields.get('returnAuthMsg', '?')} ({fields.get('errMsg', '?')}, reason code {fields.get('returnReasonCode', '?')})"
+
+
 def parse_json(source: Source, text: str, region: Region | None, day: object, expect=dict) -> dict | list:
+    if reason := portal_error(text):
+        raise source.error(region, day, f"the API answered an error: {reason}")
     try:
         body = json.loads(text)
     except json.JSONDecodeError as error:
