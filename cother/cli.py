@@ -46,7 +46,8 @@ def _stack(args: argparse.Namespace) -> None:
     try:
         with local_stack(port=args.port, celery=args.celery):
             passwords = get_settings().airflow_home / PASSWORD_FILE
-            print(f"Airflow UI: http://127.0.0.1:{args.port}  (user admin, password in {passwords}); Ctrl-C stops it")
+            url = f"http://{get_settings().airflow_host}:{args.port}"
+            print(f"Airflow UI: {url}  (user admin, password in {passwords}); Ctrl-C stops it")
             try:
                 signal.pause()
             except KeyboardInterrupt:

@@ -268,3 +268,20 @@ def test_the_forecasts_page_lists_every_region_and_draws_a_regions_forecasts(pip
     finally:
         browser.switch_to.default_content()
     screenshot(browser, "forecasts-seoul.png")
+
+
+def test_every_port_the_stack_and_its_helpers_listen_on_is_on_loopback(airflow_ui):
+    """The API server, the MLflow UI, and no log server (Airflow's bind every interface)."""
+    import psutil
+
+    listening = set()
+    for process in psutil.Process().children(recursive=True):
+        try:
+            title = " ".join(process.cmdline())[:60]
+            listening |= {
+                (title, c.laddr.ip) for c in process.net_connections("inet") if c.status == psutil.CONN_LISTEN
+            }
+        except psutil.Error:
+            continue  # a task process that has just ended
+    assert any("api_server" in title or "api-server" in title for title, _ in listening), listening
+    assert {ip for _, ip in listening} <= {"127.0.0.1", "::1"}, listening

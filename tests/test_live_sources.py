@@ -425,6 +425,22 @@ def test_who_older_files_with_midnight_timestamps_for_dates_are_published_as_the
     assert row_count("raw.who_covid_daily where date between '2022-01-01' and '2022-01-03'") == 6
 
 
+def test_a_byte_that_is_not_utf8_in_one_countrys_row_fails_that_country_alone_by_name(warehouse, api):
+    """It blocked every WHO region: the whole file was decoded at once."""
+    broken = who_csv().replace(b"2022-01-02,JP,Japan", b"2022-01-02,JP,Jap\xe9n")
+    api.script(WHO, Answer(broken))
+    batch = land("who", ["kr", "jp"], START, END)
+    assert gzip.decompress(open(batch["path"], "rb").read()) == broken  # landed as received
+    with pytest.raises(
+        RegionsFailed,
+        match=r"who: region jp, date 2022-01-01..2022-01-03: encoding: line 7 is not UTF-8 \(byte 0xe9 at position 20\)",
+    ) as failed:
+        check(batch)
+    assert "region kr" not in str(failed.value)
+    validated = stages.validate(batch)
+    assert validated["passed"] == ["kr"] and stages.publish(validated)["rows"] == {"kr": 3}
+
+
 def test_the_who_file_is_downloaded_once_for_every_country_and_a_missing_country_fails_alone(warehouse, api):
     api.script(WHO, Answer(who_csv()))
     countries = [region.id for region in select("world") if "who" in region.case_names]

@@ -160,6 +160,13 @@ class Settings:
     )
     freshness_days: int = setting("COTHER_FRESHNESS_DAYS", "1", "Alerts", "days a source may lag the run's last day")
     # Airflow UI
+    airflow_host: str = setting(
+        "COTHER_AIRFLOW_HOST",
+        "127.0.0.1",
+        "Airflow UI",
+        "the address `make airflow` serves the UI on (0.0.0.0: every interface, for a team on a shared machine)",
+        False,
+    )
     mlflow_ui_url: str = setting(
         "COTHER_MLFLOW_UI_URL",
         "http://localhost:5000",

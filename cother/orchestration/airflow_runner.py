@@ -123,14 +123,16 @@ def wait_for(condition: Callable, timeout_s: float, what: str, every_s: float = 
     raise TimeoutError(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
-# The local stack: what `airflow standalone` starts, without its supervising process (an Airflow
-# import of about 150 MiB) and without the triggerer's log server (no CO-THER task defers).
-COMPONENTS = (
-    ("api-server", "--host", "127.0.0.1"),
-    ("scheduler",),
-    ("dag-processor",),
-    ("triggerer", "--skip-serve-logs"),
-)
+def components() -> tuple[tuple[str, ...], ...]:
+    """The local stack: what `airflow standalone` starts, without its supervising process (an Airflow
+    import of about 150 MiB) and without log servers (Airflow's bind every interface; the API server
+    reads the task logs from the log folder, on this machine): the API server on COTHER_AIRFLOW_HOST."""
+    return (
+        ("api-server", "--host", get_settings().airflow_host),
+        ("scheduler", "--skip-serve-logs"),
+        ("dag-processor",),
+        ("triggerer", "--skip-serve-logs"),
+    )
 
 
 Part = tuple[str, list[str], dict[str, str]]  # a process of the stack: its name, command, extra environment
@@ -172,7 +174,7 @@ def local_stack(
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
         **settings,
     }
-    parts = [*before, *[(name, ["airflow", name, *args], {}) for name, *args in COMPONENTS], *after]
+    parts = [*before, *[(name, ["airflow", name, *args], {}) for name, *args in components()], *after]
     nodes = [celery_workers.node(name) for name in celery_workers.names()] if celery else []
     out = None
     if log:

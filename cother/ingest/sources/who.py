@@ -60,7 +60,8 @@ class WhoCases(HttpSource):
 
     def records(self, payload: bytes, regions: list[Region], start: date, end: date) -> dict[str, list | SourceError]:
         named = self.names(regions, "who", "WHO country code")
-        reader = csv.DictReader(io.StringIO(gzip.decompress(payload).decode("utf-8-sig")))
+        text, undecodable = decoded(gzip.decompress(payload))
+        reader = csv.DictReader(io.StringIO(text))
         missing = [name for name in HEADER if name not in (reader.fieldnames or [])]
         if missing:
             raise self.error(None, "(payload)", f"schema change: columns {missing} are missing")
@@ -73,7 +74,12 @@ class WhoCases(HttpSource):
                 reported.setdefault(region.id, []).append(row["Date_reported"][:10])
                 if first <= row["Date_reported"][:10] <= last:
                     grouped.setdefault(region.id, []).append(row)
+        for code, problem in undecodable.items():
+            if code in named:
+                grouped[named[code].id] = self.error(named[code], f"{start}..{end}", problem)
         for region in regions:
+            if isinstance(grouped.get(region.id), SourceError):
+                continue
             spacing = _spacing_days(reported.get(region.id, []))
             if spacing and spacing != 1:
                 grouped[region.id] = self.error(
@@ -90,6 +96,24 @@ class WhoCases(HttpSource):
         values = {column: self.number(record[name], region, day, name) for name, column in FIELDS.items()}
         raw = json.dumps(record, ensure_ascii=False, sort_keys=True)
         return {"region": region.id, "date": day, "country_code": record["Country_code"], **values, "record": raw}
+
+
+def decoded(content: bytes) -> tuple[str, dict[str, str]]:
+    """The file as text, and per country code the first of its lines that is not UTF-8. Such a line is
+    read with the bad bytes replaced, so that it fails its own country alone, by name, not the file."""
+    lines, undecodable = [], {}
+    for number, line in enumerate(content.splitlines(keepends=True), start=1):
+        try:
+            lines.append(line.decode("utf-8-sig" if number == 1 else "utf-8"))
+        except UnicodeDecodeError as error:
+            text = line.decode("utf-8", errors="replace")
+            country = text.split(",")[1] if text.count(",") else "(header)"
+            undecodable.setdefault(
+                country,
+                f"encoding: line {number} is not UTF-8 (byte 0x{line[error.start]:02x} at position {error.start})",
+            )
+            lines.append(text)
+    return "".join(lines), undecodable
 
 
 def reported_day(text: str) -> date | None:
