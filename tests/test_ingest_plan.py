@@ -28,6 +28,10 @@ def test_a_request_that_cannot_be_done_is_refused_by_the_plan_naming_why():
         PlanError, match=r"kdca is asked one request a day: 2002-01-01..2021-12-31 is 7305 days, at most 366"
     ):
         stages.plan({**params, "cases_source": "kdca", "start_date": "2002-01-01", "end_date": "2021-12-31"}, now)
+    with pytest.raises(
+        PlanError, match=r"kdca: region \w+: no kdca name in config/regions"
+    ):  # raised once, not retried in land
+        stages.plan({**params, "region_set": "world", "cases_source": "kdca", "start_date": "2021-01-01"}, now)
     with pytest.raises(PlanError, match="'sample_cases' is not a weather source"):
         stages.plan({**params, "weather_source": "sample_cases"}, now)
 

@@ -433,7 +433,7 @@ def test_a_byte_that_is_not_utf8_in_one_countrys_row_fails_that_country_alone_by
     assert gzip.decompress(open(batch["path"], "rb").read()) == broken  # landed as received
     with pytest.raises(
         RegionsFailed,
-        match=r"who: region jp, date 2022-01-01..2022-01-03: encoding: line 7 is not UTF-8 \(byte 0xe9 at position 20\)",
+        match=r"who: region jp, date 2022-01-01..2022-01-03: encoding: line 7 is not UTF-8 \(byte 0xe9 at position 17\)",
     ) as failed:
         check(batch)
     assert "region kr" not in str(failed.value)

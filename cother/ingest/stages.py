@@ -69,7 +69,13 @@ def plan(params: dict, run_time: datetime) -> dict:
                 f"{name} is asked one request a day: {start}..{end} is {days} days, at most"
                 f" {SOURCES[name].max_days} a run; split the range into runs, or backfill"
             )
-        request[f"{kind}_regions"] = [region.id for region in regions if SOURCES[name].covers(region)]
+        covered = [region for region in regions if SOURCES[name].covers(region)]
+        if SOURCES[name].region_names:
+            try:
+                SOURCES[name].names(covered)  # what the source calls each region, from config/regions
+            except SourceError as error:
+                raise PlanError(str(error)) from None
+        request[f"{kind}_regions"] = [region.id for region in covered]
     if not request["cases_regions"]:
         raise PlanError(f"the cases source {request['cases_source']} covers none of the regions {request['regions']}")
     return {

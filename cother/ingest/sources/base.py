@@ -52,6 +52,7 @@ class Source(ABC):
     increasing_columns: tuple[str, ...] = ()  # cumulative counts that may not fall within a batch
 
     max_days: int | None = None  # the longest range one run may ask of a source that is asked day by day
+    region_names: tuple[str, str] | None = None  # (key in config/regions, what it is) when asked by name
 
     def covers(self, region: Region) -> bool:
         """Whether the configuration gives this source a way to ask for the region; a region it does not
@@ -115,8 +116,10 @@ class Source(ABC):
             )
         return number
 
-    def names(self, regions: list[Region], key: str, what: str) -> dict[str, Region]:
-        """What this source calls each region (config/regions/*.yml), or an error naming those without."""
+    def names(self, regions: list[Region]) -> dict[str, Region]:
+        """What this source calls each region (config/regions/*.yml, under `region_names`), or an error
+        naming those without (the plan asks first, so a run that cannot be done fails once, at its plan)."""
+        key, what = self.region_names
         named = {}
         for region in regions:
             value = region.case_names.get(key) or region.weather_names.get(key)

@@ -43,11 +43,12 @@ class KdcaCases(HttpSource):
     dtypes = {column: "Int64" for column in FIELDS.values()}
     cumulative_column = "def_cnt"
     increasing_columns = ("def_cnt", "death_cnt")
+    region_names = ("kdca", "kdca name")
     url_setting = "kdca_url"
     max_days = 366  # one request a day: a year is 366 of a development key's 10,000 a day
 
     def fetch(self, regions: list[Region], start: date, end: date) -> Payload:
-        self.names(regions, "kdca", "kdca name")
+        self.names(regions)
         key = data_go_kr_service_key(self.name)
         responses = []
         for offset in range((end - start).days + 1):
@@ -67,7 +68,7 @@ class KdcaCases(HttpSource):
             raise self.error(region, value, "stdDay is not a date") from None
 
     def records(self, payload: bytes, regions: list[Region], start: date, end: date) -> dict[str, list]:
-        named = self.names(regions, "kdca", "kdca name")
+        named = self.names(regions)
         grouped: dict[str, list] = {}
         for response in read_responses(payload):
             day_text = response["request"]["std_day"]

@@ -105,12 +105,13 @@ class SampleWeather(Source):
 
 class SampleOpenMeteo(OpenMeteoTable, Source):
     name = "sample_open_meteo"
+    region_names = ("sample_open_meteo", "bundled Open-Meteo city")
 
     def covers(self, region: Region) -> bool:
         return self.name in region.weather_names  # 21 countries of the world set, every province
 
     def fetch(self, regions: list[Region], start: date, end: date) -> Payload:
-        cities = set(self.names(regions, self.name, "bundled Open-Meteo city"))
+        cities = set(self.names(regions))
         first, last = start.isoformat(), end.isoformat()
         responses = [
             (
@@ -150,6 +151,7 @@ class SampleOpenMeteo(OpenMeteoTable, Source):
 
 class SampleCases(Source):
     name = "sample_cases"
+    region_names = ("coronaboard", "coronaboard name")
     kind = "cases"
     raw_table = "raw.coronaboard_cases"
     suite = "raw_coronaboard_cases"
@@ -159,7 +161,7 @@ class SampleCases(Source):
     increasing_columns = ("confirmed", "death")
 
     def fetch(self, regions: list[Region], start: date, end: date) -> Payload:
-        names = set(self.names(regions, "coronaboard", "coronaboard name"))
+        names = set(self.names(regions))
         first, last = start.strftime("%Y%m%d"), end.strftime("%Y%m%d")
         text = _csv_slice(CASES_FILE, lambda row: row["region"] in names and first <= row["date"] <= last)
         return Payload(text.encode("utf-8"), "csv", _params(CASES_FILE, sorted(names), start, end))
@@ -169,7 +171,7 @@ class SampleCases(Source):
         missing = [field for field in CASE_FIELDS if rows and field not in rows[0]]
         if missing:
             raise self.error(None, rows[0].get("date"), f"schema change: fields {missing} are missing")
-        return _by_name(self, rows, "region", self.names(regions, "coronaboard", "coronaboard name"))
+        return _by_name(self, rows, "region", self.names(regions))
 
     def row(self, record: dict, region: Region) -> dict:
         try:
@@ -182,6 +184,7 @@ class SampleCases(Source):
 
 class SampleJhu(Source):
     name = "jhu"
+    region_names = ("jhu", "Johns Hopkins country name")
     kind = "cases"
     raw_table = "raw.jhu_covid_cases"
     suite = "raw_jhu_covid_cases"
@@ -191,7 +194,7 @@ class SampleJhu(Source):
     increasing_columns = ("confirmed",)
 
     def fetch(self, regions: list[Region], start: date, end: date) -> Payload:
-        countries = sorted(self.names(regions, "jhu", "Johns Hopkins country name"))
+        countries = sorted(self.names(regions))
         responses = []
         for measure, file_name in JHU_FILES.items():
             text = _bundled_text(file_name)
@@ -205,7 +208,7 @@ class SampleJhu(Source):
         return Payload(responses_payload(responses), "jsonl", _params(list(JHU_FILES.values()), countries, start, end))
 
     def records(self, payload: bytes, regions: list[Region], start: date, end: date) -> dict[str, list | SourceError]:
-        named = self.names(regions, "jhu", "Johns Hopkins country name")
+        named = self.names(regions)
         values: dict[str, dict] = {}  # region -> day -> measure -> province -> value
         problems: dict[str, SourceError] = {}
         for response in read_responses(payload):

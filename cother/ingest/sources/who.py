@@ -47,19 +47,20 @@ class WhoCases(HttpSource):
     dtypes = {column: "Int64" for column in FIELDS.values()}
     cumulative_column = "cumulative_cases"
     increasing_columns = ("cumulative_cases",)
+    region_names = ("who", "WHO country code")
     url_setting = "who_url"
 
     def covers(self, region: Region) -> bool:
         return "who" in region.case_names  # WHO has no row for Taiwan
 
     def fetch(self, regions: list[Region], start: date, end: date) -> Payload:
-        codes = sorted(self.names(regions, "who", "WHO country code"))
+        codes = sorted(self.names(regions))
         response = self.client.get(self.url, {}, where(regions, start, end))
         params = {"url": self.url, "country_codes": codes, "start": start.isoformat(), "end": end.isoformat()}
         return Payload(gzip.compress(response.content, mtime=0), "csv.gz", params)
 
     def records(self, payload: bytes, regions: list[Region], start: date, end: date) -> dict[str, list | SourceError]:
-        named = self.names(regions, "who", "WHO country code")
+        named = self.names(regions)
         text, undecodable = decoded(gzip.decompress(payload))
         reader = csv.DictReader(io.StringIO(text))
         missing = [name for name in HEADER if name not in (reader.fieldnames or [])]
