@@ -12,6 +12,7 @@ import secrets
 import shutil
 from pathlib import Path
 
+from cother.core.private_files import private_file
 from cother.core.settings import get_settings
 
 
@@ -26,16 +27,10 @@ def _folder() -> Path:
     return folder
 
 
-def _private(path: Path, text: str) -> None:
-    path.touch(mode=0o600)
-    path.chmod(0o600)
-    path.write_text(text)
-
-
 def password() -> str:
     path = _folder() / "password"
     if not path.exists():
-        _private(path, secrets.token_urlsafe(24))
+        private_file(path, secrets.token_urlsafe(24))
     return path.read_text().strip()
 
 
@@ -50,7 +45,7 @@ def command() -> list[str]:
         raise RedisMissing("redis-server is not installed: `make celery` installs Debian's redis-server")
     folder = _folder()
     config = folder / "redis.conf"
-    _private(
+    private_file(
         config,
         f"bind 127.0.0.1\nport {get_settings().redis_port}\nprotected-mode yes\nrequirepass {password()}\n"
         f'dir {folder}\nappendonly yes\nappendfsync everysec\nsave ""\ndaemonize no\nlogfile ""\n',

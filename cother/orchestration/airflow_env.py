@@ -16,6 +16,7 @@ from base64 import urlsafe_b64encode
 from pathlib import Path
 
 from cother.core.database import airflow_url, parsed
+from cother.core.private_files import private_file
 from cother.core.settings import PROJECT_ROOT, get_settings
 
 PASSWORD_FILE = "simple_auth_manager_passwords.json.generated"
@@ -31,19 +32,8 @@ def _generated_secrets(home: Path) -> dict[str, str]:
         "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
         "AIRFLOW__CORE__FERNET_KEY": urlsafe_b64encode(secrets.token_bytes(32)).decode(),
     }
-    home.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
-    path.write_text(json.dumps(values))
+    private_file(path, json.dumps(values))
     return values
-
-
-def _private_password_file(home: Path) -> None:
-    """The file where Airflow's simple auth manager writes the admin's generated password, made before
-    Airflow writes it (Airflow keeps an existing file's mode) and kept readable by its owner only."""
-    home.mkdir(parents=True, exist_ok=True)
-    path = home / PASSWORD_FILE
-    path.touch(mode=0o600)
-    path.chmod(0o600)
 
 
 def airflow_environment() -> dict[str, str]:
@@ -51,7 +41,7 @@ def airflow_environment() -> dict[str, str]:
     home = settings.airflow_home
     url = parsed(airflow_url()).set(drivername="postgresql+psycopg2")
     generated = _generated_secrets(home)
-    _private_password_file(home)
+    private_file(home / PASSWORD_FILE)  # Airflow writes the admin's generated password into it, keeping the mode
     venv_bin = str(Path(sys.executable).parent)
     return {
         "AIRFLOW_HOME": str(home),

@@ -102,12 +102,7 @@ def latest_corrections(items: list[dict]) -> list[dict]:
     for item in items:
         by_day.setdefault(str(item.get("stdDay")), []).append(item)
     kept = []
-    for same_day in by_day.values():
-        order = sorted(
-            range(len(same_day)),
-            key=lambda i: (str(same_day[i].get("updateDt") or same_day[i].get("createDt") or ""), i),
-        )
-        latest = same_day[order[-1]]
-        replaced = [same_day[i] for i in order[:-1]]
+    for same_day in by_day.values():  # sorted() is stable: the answer's order breaks a tie
+        *replaced, latest = sorted(same_day, key=lambda item: str(item.get("updateDt") or item.get("createDt") or ""))
         kept.append({**latest, "superseded": replaced} if replaced else latest)
     return kept
