@@ -225,8 +225,8 @@ def test_a_truncated_payload_from_a_live_source_is_stopped_and_kept(champion, mo
         ):
             check(batch)
         assert quarantined(batch["batch_id"])[0][0]["expectation"] == "readable payload"
-        [landed] = read_responses(Path(batch["path"]).read_bytes())  # the answer, as received, in the batch's file
-        assert landed["body"] == '{"latitude": 37.5, "daily": {"time": ["2021-10-01", "2021-10-0'
+        [(_, landed)] = read_responses(Path(batch["path"]).read_bytes())  # the answer, as received, in the batch's file
+        assert landed.content == b'{"latitude": 37.5, "daily": {"time": ["2021-10-01", "2021-10-0'
         assert {table: table_contents(table) for table in PUBLISHED} == before
         assert registry.champion_version() == champion
     finally:

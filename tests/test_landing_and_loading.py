@@ -81,3 +81,20 @@ def test_a_range_that_has_landed_is_not_fetched_again_unless_forced(warehouse, m
     forced = landing.land(source, [SEOUL], date(2021, 5, 1), date(2021, 5, 10), force=True)
     assert len(fetches) == 1
     assert forced.batch_id == first.batch_id  # same bytes, same batch: nothing new to load
+
+
+def test_the_batch_last_fetched_is_current_even_when_its_bytes_landed_earlier(warehouse, api):
+    """A forced re-fetch that brought back earlier good bytes kept their old timestamp, and the next
+    ordinary run reused the newer bad batch."""
+    from fake_api import OPEN_METEO, Answer
+
+    source, days = get_source("open_meteo"), (date(2022, 1, 1), date(2022, 1, 3))
+    good, bad = Answer('{"daily": "the good answer"}'), Answer('{"daily": "a bad answer"}')
+    api.script(OPEN_METEO, good)
+    first = landing.land(source, [SEOUL], *days)
+    api.script(OPEN_METEO, bad)
+    assert landing.land(source, [SEOUL], *days, force=True).batch_id != first.batch_id
+    api.script(OPEN_METEO, good)
+    assert landing.land(source, [SEOUL], *days, force=True).batch_id == first.batch_id
+    assert landing.land(source, [SEOUL], *days).batch_id == first.batch_id  # reused, not fetched
+    assert len(api.paths(OPEN_METEO)) == 3

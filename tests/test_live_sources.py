@@ -7,6 +7,7 @@ import json
 import re
 import time
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from conftest import check, land, row_count
@@ -77,6 +78,12 @@ def kma_body(items, total: int, page: int = 1, code: str = "00", message: str = 
     return json.dumps(
         {"response": {"header": {"resultCode": code, "resultMsg": message}, "body": body}}, ensure_ascii=False
     )
+
+
+def batch_folder(source: str) -> Path:
+    from cother.core.settings import get_settings
+
+    return get_settings().landing_dir / source
 
 
 def land_and_validate(source: str, start: date = START, end: date = END, regions="seoul") -> dict:
@@ -175,8 +182,8 @@ def test_truncated_json_keeps_the_landing_file_and_quarantines_the_batch(warehou
         match=r"open_meteo: every region, date 2022-01-01..2022-01-03: malformed JSON .*region seoul, dates 2022-01-01..2022-01-03",
     ):
         check(batch)
-    [landed] = read_responses(open(batch["path"], "rb").read())
-    assert landed["body"] == open_meteo_body()[:200]
+    [(_, landed)] = read_responses(open(batch["path"], "rb").read())
+    assert landed.content == open_meteo_body()[:200].encode()
     assert quarantined("open_meteo")[0][0]["expectation"] == "readable payload"
     assert row_count("raw.open_meteo_daily") == 0
 
@@ -266,6 +273,59 @@ def test_kma_service_errors_are_landed_and_fail_the_region_with_their_code(wareh
     ):
         land_and_validate("kma_asos")
     assert quarantined("kma_asos")[0][0]["expectation"] == "readable payload"
+
+
+def test_kma_answer_in_another_charset_than_declared_is_landed_as_bytes_and_refused_by_name(warehouse, api):
+    """It was decoded on arrival: the landing file held replacement characters and the garbled station
+    name was published."""
+    euc_kr = kma_body([kma_item(day) for day in DAYS], total=3).encode("euc-kr")
+    api.script(KMA, Answer(euc_kr, headers={"Content-Type": "application/json;charset=UTF-8"}))
+    batch = land("kma_asos", "seoul", START, END)
+    [(_, landed)] = read_responses(open(batch["path"], "rb").read())
+    assert landed.content == euc_kr and landed.charset == "UTF-8"
+    with pytest.raises(
+        RegionsFailed,
+        match=r"kma_asos: region seoul, date 2022-01-01..2022-01-03: encoding: expected text in UTF-8, as declared;"
+        r" observed byte 0xbc at position \d+, which is not UTF-8",
+    ):
+        check(batch)
+    assert row_count("raw.kma_asos_daily") == 0
+
+
+def test_kma_answer_in_the_charset_it_declares_is_read_in_it(warehouse, api):
+    euc_kr = kma_body([kma_item(day) for day in DAYS], total=3).encode("euc-kr")
+    api.script(KMA, Answer(euc_kr, headers={"Content-Type": "application/json; charset=EUC-KR"}))
+    assert stages.publish(land_and_validate("kma_asos"))["rows"] == {"seoul": 3}
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute("select distinct record->>'stnNm' from raw.kma_asos_daily")
+        assert cur.fetchall() == [("서울",)]
+
+
+def test_a_gzip_answer_is_read_whole_and_one_cut_short_is_retried_then_named_and_not_landed(warehouse, api):
+    """A gzip transfer cut in half was taken for a whole answer (551 of 2,021 bytes)."""
+    whole = gzip.compress(open_meteo_body().encode())
+    api.script(OPEN_METEO, Answer(whole, headers={"Content-Encoding": "gzip"}))
+    assert stages.publish(land_and_validate("open_meteo"))["rows"] == {"seoul": 3}
+    api.script(OPEN_METEO, Answer(whole[: len(whole) // 2], headers={"Content-Encoding": "gzip"}))
+    with pytest.raises(
+        SourceError,
+        match=r"open_meteo: region seoul, dates 2022-01-04..2022-01-06: gave up after 3 attempts, last: the answer"
+        r" was cut short: its gzip stream ends early",
+    ):
+        land("open_meteo", "seoul", date(2022, 1, 4), date(2022, 1, 6))
+    assert len(api.paths(OPEN_METEO)) == 1 + 3
+    assert not list(batch_folder("open_meteo").glob("20220104-*"))
+
+
+def test_an_answer_shorter_than_its_server_announced_is_retried_then_named(warehouse, api):
+    body = open_meteo_body().encode()
+    api.script(OPEN_METEO, Answer(body[:551], headers={"Content-Length": str(len(body))}))
+    with pytest.raises(
+        SourceError,
+        match=rf"open_meteo: region seoul, dates 2022-01-01..2022-01-03: gave up after 3 attempts, last: the answer"
+        rf" was cut short: .*551 bytes read, {len(body) - 551} more expected",
+    ):
+        land("open_meteo", "seoul", START, END)
 
 
 def test_kma_asks_one_station_per_request_and_fails_only_the_station_that_errs(warehouse, api):
@@ -439,6 +499,24 @@ def test_a_byte_that_is_not_utf8_in_one_countrys_row_fails_that_country_alone_by
     assert "region kr" not in str(failed.value)
     validated = stages.validate(batch)
     assert validated["passed"] == ["kr"] and stages.publish(validated)["rows"] == {"kr": 3}
+
+
+def test_a_landed_file_damaged_on_disk_is_named_and_a_forced_fetch_puts_it_right(warehouse, api):
+    """A .csv.gz cut short on disk failed with a bare EOFError."""
+    api.script(WHO, Answer(who_csv()))
+    batch = land("who", "kr", START, END)
+    path = Path(batch["path"])
+    path.write_bytes(path.read_bytes()[:40])
+    with pytest.raises(
+        RegionsFailed,
+        match=rf"who: landing file {re.escape(str(path))} is damaged: expected sha256 {batch['sha256']}, observed"
+        r" [0-9a-f]{64} \(40 bytes\); run again with force_fetch",
+    ):
+        check(land("who", "kr", START, END))  # the landed batch, reused
+    assert path.stat().st_size == 40  # kept as it is found, for whoever looks into it
+    assert land("who", "kr", START, END, force=True)["batch_id"] == batch["batch_id"]
+    assert gzip.decompress(path.read_bytes()) == who_csv()
+    assert stages.publish(check(batch))["rows"] == {"kr": 3}
 
 
 def test_the_who_file_is_downloaded_once_for_every_country_and_a_missing_country_fails_alone(warehouse, api):

@@ -5,6 +5,10 @@ time, the regions asked for and the request parameters (never a secret). One pay
 region of a request. A batch id is the date range plus the payload's checksum: a range that has
 landed for these regions is not fetched again unless forced, and a forced re-fetch that brings the
 same bytes finds its batch already there.
+
+Which batch of a range is current is the order of data/landing/<source>/fetches.jsonl, a line
+appended at every fetch, not a timestamp: a forced re-fetch that brings back earlier bytes makes
+their batch current again. A payload is checked against its checksum whenever it is read.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from pathlib import Path
 
 from cother.core.regions import Region
 from cother.core.settings import get_settings
-from cother.ingest.sources import Source
+from cother.ingest.sources import Source, SourceError
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,15 @@ class LandedBatch:
         return Path(self.path).with_name(f"{self.batch_id}.meta.json")
 
     def read(self) -> bytes:
-        return Path(self.path).read_bytes()
+        """The payload; a SourceError naming the file when its bytes are not those that landed."""
+        content = Path(self.path).read_bytes()
+        observed = hashlib.sha256(content).hexdigest()
+        if observed != self.sha256:
+            raise SourceError(
+                f"{self.source}: landing file {self.path} is damaged: expected sha256 {self.sha256}, observed"
+                f" {observed} ({len(content)} bytes); run again with force_fetch to land it anew"
+            )
+        return content
 
     def describe(self, region: str | None = None) -> str:
         regions = region or f"{len(self.regions)} regions"
@@ -62,16 +74,29 @@ def _folder(source: Source) -> Path:
     return get_settings().landing_dir / source.name
 
 
+def _fetches(source: Source) -> Path:
+    return _folder(source) / "fetches.jsonl"
+
+
+def _fetch_order(source: Source) -> dict[str, int]:
+    """Each batch id's place in the order of fetches, its last fetch counting."""
+    log = _fetches(source)
+    lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+    return {json.loads(line)["batch_id"]: number for number, line in enumerate(lines) if line.strip()}
+
+
 def landed(source: Source, regions: list[Region], start: date, end: date) -> LandedBatch | None:
-    """The latest batch already landed for this source and date range that answers every one of these
-    regions, read for just these regions; None if there is none."""
+    """The batch last fetched for this source and date range that answers every one of these regions,
+    read for just these regions; None if there is none. (Batches landed before the fetch log existed
+    come before every logged one, in the order of their fetch times.)"""
     wanted = [region.id for region in regions]
     batches = [
         LandedBatch.from_dict(json.loads(path.read_text(encoding="utf-8")))
         for path in _folder(source).glob(f"{start:%Y%m%d}-{end:%Y%m%d}-*.meta.json")
     ]
     covering = [batch for batch in batches if set(wanted) <= set(batch.regions)]
-    latest = max(covering, key=lambda batch: batch.fetched_at, default=None)
+    order = _fetch_order(source)
+    latest = max(covering, key=lambda batch: (order.get(batch.batch_id, -1), batch.fetched_at), default=None)
     return latest and replace(latest, regions=wanted)
 
 
@@ -96,13 +121,17 @@ def land(source: Source, regions: list[Region], start: date, end: date, force: b
         fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
         params=payload.params,
     )
-    if batch.meta_path.exists():
-        return replace(
+    folder.mkdir(parents=True, exist_ok=True)
+    if not path.exists() or hashlib.sha256(path.read_bytes()).hexdigest() != sha256:
+        _write_once(path, payload.content)  # new, or a damaged copy put right by the same bytes
+    if batch.meta_path.exists():  # these very bytes landed before: that batch, its first fetch time kept
+        batch = replace(
             LandedBatch.from_dict(json.loads(batch.meta_path.read_text(encoding="utf-8"))), regions=batch.regions
         )
-    folder.mkdir(parents=True, exist_ok=True)
-    _write_once(path, payload.content)
-    _write_once(batch.meta_path, json.dumps(asdict(batch), indent=2, ensure_ascii=False).encode("utf-8"))
+    else:
+        _write_once(batch.meta_path, json.dumps(asdict(batch), indent=2, ensure_ascii=False).encode("utf-8"))
+    with _fetches(source).open("a", encoding="utf-8") as log:  # one short append: whole under concurrency
+        log.write(json.dumps({"batch_id": batch_id, "fetched_at": datetime.now(UTC).isoformat()}) + "\n")
     return batch
 
 

@@ -8,6 +8,7 @@ payload does not answer for, or whose values cannot be read, fails alone.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import re
@@ -135,15 +136,56 @@ def where(regions: list[Region], start: date, end: date) -> str:
     return f"region{'s' if len(ids) > 1 else ''} {shown}, dates {start}..{end}"
 
 
-def responses_payload(responses: list[tuple[dict, str]]) -> bytes:
-    """Several responses of one batch (pages, days, places) in one landed file: a JSON line per response,
-    with the request parameters (no secrets) and the body exactly as received."""
-    lines = [json.dumps({"request": request, "body": body}, ensure_ascii=False) for request, body in responses]
+@dataclass(frozen=True)
+class Answer:
+    """One answer as received: its bytes (once the transfer's own compression is undone) and the
+    character set its Content-Type declared (JSON's UTF-8 when it declared none)."""
+
+    content: bytes
+    charset: str = "utf-8"
+
+    def text(self, source: Source, region: Region | None, day: object) -> str:
+        """The answer decoded as declared; bytes that are not in that character set fail by name, never
+        replaced (an EUC-KR answer labelled UTF-8 would otherwise be read as garbled names)."""
+        try:
+            return self.content.decode(self.charset)
+        except LookupError:
+            raise source.error(
+                region, day, f"encoding: the answer declares an unknown charset {self.charset!r}"
+            ) from None
+        except UnicodeDecodeError as error:
+            raise source.error(
+                region,
+                day,
+                f"encoding: expected text in {self.charset}, as declared; observed byte"
+                f" 0x{self.content[error.start]:02x} at position {error.start}, which is not {self.charset}",
+            ) from None
+
+
+def responses_payload(responses: list[tuple[dict, Answer]]) -> bytes:
+    """Several answers of one batch (pages, days, places) in one landed file: a JSON line per answer,
+    with the request parameters (no secrets), the declared charset and the bytes exactly as received:
+    as `body`, the text they spell, when they are UTF-8 (which gives back the very bytes), else as
+    `body_base64`."""
+    lines = []
+    for request, answer in responses:
+        try:
+            body = {"body": answer.content.decode("utf-8")}
+        except UnicodeDecodeError:
+            body = {"body_base64": base64.b64encode(answer.content).decode("ascii")}
+        lines.append(json.dumps({"request": request, "charset": answer.charset, **body}, ensure_ascii=False))
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def read_responses(payload: bytes) -> list[dict]:
-    return [json.loads(line) for line in payload.decode("utf-8").splitlines() if line.strip()]
+def read_responses(payload: bytes) -> list[tuple[dict, Answer]]:
+    """The requests and answers of a file written by responses_payload."""
+    answers = []
+    for line in payload.decode("utf-8").splitlines():
+        if line.strip():
+            landed = json.loads(line)
+            content = landed["body"].encode("utf-8") if "body" in landed else base64.b64decode(landed["body_base64"])
+            answers.append((landed["request"], Answer(content, landed.get("charset", "utf-8"))))
+    return answers
 
 
 JSON_NAMES = {dict: "object", list: "array"}
@@ -158,7 +200,8 @@ def portal_error(text: str) -> str | None:
     return f"{fields.get('returnAuthMsg', '?')} ({fields.get('errMsg', '?')}, reason code {fields.get('returnReasonCode', '?')})"
 
 
-def parse_json(source: Source, text: str, region: Region | None, day: object, expect=dict) -> dict | list:
+def parse_json(source: Source, answer: Answer, region: Region | None, day: object, expect=dict) -> dict | list:
+    text = answer.text(source, region, day)
     if reason := portal_error(text):
         raise source.error(region, day, f"the API answered an error: {reason}")
     try:

@@ -1,7 +1,8 @@
 """HTTP for the live sources: timeouts, retries with backoff and jitter, Retry-After, a client-side rate limit.
 
-Retried: timeouts, connection errors, 429 and 5xx (honouring Retry-After, capped). Not retried: other
-4xx, which are the request's fault. When the attempts are spent, SourceError names the source, the
+Retried: timeouts, connection errors, answers cut short (fewer bytes than the server announced, a gzip
+stream without its end), 429 and 5xx (honouring Retry-After, capped). Not retried: other 4xx, which
+are the request's fault. An answer is its bytes as received (`Answer`), never text decoded on the way. When the attempts are spent, SourceError names the source, the
 region, the dates and what went wrong. The rate limit is shared: every process and worker counts its
 calls in the same table.
 """
@@ -10,15 +11,18 @@ from __future__ import annotations
 
 import random
 import time
+import zlib
 from dataclasses import dataclass, field
+from email.message import Message
 from email.utils import parsedate_to_datetime
 
 import requests
+import urllib3
 
 from cother.core.database import connect
 from cother.core.settings import get_settings
 from cother.core.warehouse import ensure_warehouse
-from cother.ingest.sources.base import Source, SourceError
+from cother.ingest.sources.base import Answer, Source, SourceError
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,37 @@ def _retry_after(response: requests.Response, cap: float) -> float | None:
     return min(max(seconds, 0.0), cap)
 
 
+class CutShort(Exception):
+    """The answer ended before the length its server announced, or before its gzip stream's end."""
+
+
+def received(response: requests.Response) -> Answer:
+    """The body as received, whole: as many bytes as the server announced, a gzip stream to its end."""
+    try:
+        raw = response.raw.read(decode_content=False)
+    except urllib3.exceptions.ProtocolError as error:
+        raise CutShort(f"the answer was cut short: {error}") from None
+    announced = response.headers.get("Content-Length", "")
+    if announced.isdigit() and len(raw) != int(announced):
+        raise CutShort(f"the answer was cut short: expected the {announced} bytes announced, observed {len(raw)}")
+    encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding == "gzip":
+        unzip = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            content = unzip.decompress(raw) + unzip.flush()
+        except zlib.error as error:
+            raise CutShort(f"the gzip answer cannot be read: {error}") from None
+        if not unzip.eof:
+            raise CutShort(f"the answer was cut short: its gzip stream ends early, after {len(raw)} bytes")
+    elif encoding == "identity":
+        content = raw
+    else:
+        raise CutShort(f"the answer is in {encoding}, where gzip or none was asked for")
+    header = Message()
+    header["Content-Type"] = response.headers.get("Content-Type", "")
+    return Answer(content, header.get_param("charset") or "utf-8")
+
+
 class HttpClient:
     def __init__(self, source: str, policy: RetryPolicy | None = None, limiter: RateLimiter | None = None) -> None:
         self.source = source
@@ -112,9 +147,10 @@ class HttpClient:
         self.limiter = limiter
         self.session = requests.Session()
         self.session.headers["User-Agent"] = "co-ther/0.1 (+data pipeline)"
+        self.session.headers["Accept-Encoding"] = "gzip"
 
-    def get(self, url: str, params: dict, where: str, weight: float = 1.0) -> requests.Response:
-        """GET with retries; `where` ("region R, dates A..B") goes into every error."""
+    def get(self, url: str, params: dict, where: str, weight: float = 1.0) -> Answer:
+        """GET with retries, the answer whole; `where` ("region R, dates A..B") goes into every error."""
         policy = self.policy or RetryPolicy()
         problem = ""
         for attempt in range(policy.attempts):
@@ -122,17 +158,20 @@ class HttpClient:
                 self.limiter.acquire(weight)
             wait = policy.backoff(attempt)
             try:
-                response = self.session.get(
-                    url, params=params, timeout=(policy.connect_timeout_s, policy.read_timeout_s)
-                )
-            except requests.Timeout:
+                with self.session.get(
+                    url, params=params, timeout=(policy.connect_timeout_s, policy.read_timeout_s), stream=True
+                ) as response:
+                    answer = received(response)
+            except (requests.Timeout, urllib3.exceptions.ReadTimeoutError):
                 problem = f"timed out after {policy.read_timeout_s:g} s"
             except requests.ConnectionError as error:
                 problem = f"connection failed: {error.__class__.__name__}"
+            except CutShort as error:
+                problem = str(error)
             else:
                 if response.status_code < 400:
-                    return response
-                problem = f"HTTP {response.status_code}: {response.text[:200]!r}"
+                    return answer
+                problem = f"HTTP {response.status_code}: {answer.content[:200].decode('utf-8', errors='replace')!r}"
                 if response.status_code not in RETRIED_STATUS:
                     raise SourceError(f"{self.source}: {where}: {problem}")
                 wait = _retry_after(response, policy.backoff_cap_s) or wait

@@ -55,7 +55,7 @@ class KdcaCases(HttpSource):
             day = start + timedelta(days=offset)
             params = {"pageNo": 1, "numOfRows": ROWS_PER_DAY, "apiType": "JSON", "std_day": day.isoformat()}
             responses.append(
-                (params, self.client.get(self.url, {"serviceKey": key, **params}, where(regions, day, day)).text)
+                (params, self.client.get(self.url, {"serviceKey": key, **params}, where(regions, day, day)))
             )
         return Payload(responses_payload(responses), "jsonl", {"start": start.isoformat(), "end": end.isoformat()})
 
@@ -70,9 +70,9 @@ class KdcaCases(HttpSource):
     def records(self, payload: bytes, regions: list[Region], start: date, end: date) -> dict[str, list]:
         named = self.names(regions)
         grouped: dict[str, list] = {}
-        for response in read_responses(payload):
-            day_text = response["request"]["std_day"]
-            body = parse_json(self, response["body"], None, day_text)
+        for request, answer in read_responses(payload):
+            day_text = request["std_day"]
+            body = parse_json(self, answer, None, day_text)
             if body.get("resultCode") not in (None, "00"):
                 raise self.error(None, day_text, f"the API answered {body.get('resultCode')} {body.get('resultMsg')}")
             items = body.get("items")

@@ -14,6 +14,7 @@ from datetime import date
 
 from cother.core.regions import Region
 from cother.ingest.sources.base import (
+    Answer,
     Payload,
     Source,
     SourceError,
@@ -71,7 +72,7 @@ class KmaAsosWeather(HttpSource):
             raise SourceError(f"{self.name}: region {region.id}: no KMA station in config/regions")
         return region.kma_station
 
-    def pages(self, region: Region, station: str, key: str, start: date, end: date) -> list[tuple[dict, str]]:
+    def pages(self, region: Region, station: str, key: str, start: date, end: date) -> list[tuple[dict, Answer]]:
         """Every page of one station's answer, with the region it was asked for."""
         request = {
             "numOfRows": ROWS_PER_PAGE,
@@ -85,11 +86,11 @@ class KmaAsosWeather(HttpSource):
         responses, page, seen = [], 1, 0
         while True:
             params = {**request, "pageNo": page}
-            text = self.client.get(self.url, {"serviceKey": key, **params}, where([region], start, end)).text
-            responses.append(({**params, "region": region.id}, text))
+            answer = self.client.get(self.url, {"serviceKey": key, **params}, where([region], start, end))
+            responses.append(({**params, "region": region.id}, answer))
             try:
                 records, total = items_of(
-                    self, parse_json(self, text, region, f"{start}..{end}"), region, f"{start}..{end}"
+                    self, parse_json(self, answer, region, f"{start}..{end}"), region, f"{start}..{end}"
                 )
             except SourceError:
                 break  # landed as received; the parser fails this region by name
@@ -102,12 +103,12 @@ class KmaAsosWeather(HttpSource):
     def records(self, payload: bytes, regions: list[Region], start: date, end: date) -> dict[str, list | SourceError]:
         by_id = {region.id: region for region in regions}
         grouped: dict[str, list | SourceError] = {}
-        for response in read_responses(payload):
-            region = by_id.get(response["request"].get("region"))
+        for request, answer in read_responses(payload):
+            region = by_id.get(request.get("region"))
             if region is None or isinstance(grouped.get(region.id), SourceError):
                 continue
             try:
-                body = parse_json(self, response["body"], region, f"{start}..{end}")
+                body = parse_json(self, answer, region, f"{start}..{end}")
                 grouped.setdefault(region.id, []).extend(items_of(self, body, region, f"{start}..{end}")[0])
             except SourceError as error:
                 grouped[region.id] = error

@@ -94,15 +94,15 @@ class OpenMeteoWeather(OpenMeteoTable, HttpSource):
                 "wind_speed_unit": "ms",
             }
             weight = call_weight(len(chunk), days, len(DAILY))
-            response = self.client.get(self.url, params, where(chunk, start, end), weight)
-            responses.append(({**params, "regions": [region.id for region in chunk]}, response.text))
+            answer = self.client.get(self.url, params, where(chunk, start, end), weight)
+            responses.append(({**params, "regions": [region.id for region in chunk]}, answer))
         return Payload(responses_payload(responses), "jsonl", {"requests": len(responses), "places": len(regions)})
 
     def records(self, payload: bytes, regions: list[Region], start: date, end: date) -> dict[str, list | SourceError]:
         grouped: dict[str, list | SourceError] = {}
-        for response in read_responses(payload):
-            asked = response["request"]["regions"]
-            body = parse_json(self, response["body"], None, f"{start}..{end}", expect=(dict, list))
+        for request, answer in read_responses(payload):
+            asked = request["regions"]
+            body = parse_json(self, answer, None, f"{start}..{end}", expect=(dict, list))
             if isinstance(body, dict) and body.get("error"):
                 raise self.error(None, f"{start}..{end}", f"the API answered an error: {body.get('reason')}")
             places = body if isinstance(body, list) else [body]

@@ -22,7 +22,7 @@ from datetime import date, datetime
 
 from cother.core.regions import Region
 from cother.core.settings import get_settings
-from cother.ingest.sources.base import Payload, Source, SourceError, read_responses, responses_payload
+from cother.ingest.sources.base import Answer, Payload, Source, SourceError, read_responses, responses_payload
 from cother.ingest.sources.kma_format import KMA_COLUMNS, KMA_DTYPES, kma_row
 from cother.ingest.sources.open_meteo import DAILY, OpenMeteoTable
 
@@ -63,6 +63,10 @@ def _csv_slice(file_name: str, keep) -> str:
         if keep(dict(zip(header, row, strict=False)))
     ]
     return lines[0] + "".join(kept)
+
+
+def _answer(text: str) -> Answer:
+    return Answer(text.encode("utf-8"))
 
 
 def _rows(text: str) -> list[dict[str, str]]:
@@ -116,7 +120,11 @@ class SampleOpenMeteo(OpenMeteoTable, Source):
         responses = [
             (
                 _params(file_name, sorted(cities), start, end),
-                _csv_slice(file_name, lambda r: f"{r['country']}/{r['city']}" in cities and first <= r["date"] <= last),
+                _answer(
+                    _csv_slice(
+                        file_name, lambda r: f"{r['country']}/{r['city']}" in cities and first <= r["date"] <= last
+                    )
+                ),
             )
             for file_name in OPEN_METEO_FILES
         ]
@@ -125,8 +133,8 @@ class SampleOpenMeteo(OpenMeteoTable, Source):
     def records(self, payload: bytes, regions: list[Region], start: date, end: date) -> dict[str, list]:
         rows = [
             {**row, "place": f"{row.get('country')}/{row.get('city')}"}
-            for response in read_responses(payload)
-            for row in _rows(response["body"])
+            for _, answer in read_responses(payload)
+            for row in _rows(answer.text(self, None, "(payload)"))
         ]
         grouped: dict[str, list] = {}
         for region in regions:  # two regions may share a city (South Chungcheong takes Daejeon's)
@@ -204,16 +212,18 @@ class SampleJhu(Source):
             writer = csv.writer(out, lineterminator="\n")
             writer.writerow([header[i] for i in keep])
             writer.writerows([row[i] for i in keep] for row in rows if len(row) > 1 and row[1] in countries)
-            responses.append(({**_params(file_name, countries, start, end), "measure": measure}, out.getvalue()))
+            responses.append(
+                ({**_params(file_name, countries, start, end), "measure": measure}, _answer(out.getvalue()))
+            )
         return Payload(responses_payload(responses), "jsonl", _params(list(JHU_FILES.values()), countries, start, end))
 
     def records(self, payload: bytes, regions: list[Region], start: date, end: date) -> dict[str, list | SourceError]:
         named = self.names(regions)
         values: dict[str, dict] = {}  # region -> day -> measure -> province -> value
         problems: dict[str, SourceError] = {}
-        for response in read_responses(payload):
-            measure = response["request"].get("measure")
-            reader = csv.reader(io.StringIO(response["body"]))
+        for request, answer in read_responses(payload):
+            measure = request.get("measure")
+            reader = csv.reader(io.StringIO(answer.text(self, None, "(payload)")))
             header = next(reader, [])
             if header[: len(JHU_KEYS)] != JHU_KEYS or measure not in JHU_FILES:
                 raise self.error(None, "(payload)", f"schema change: the {measure} file does not start with {JHU_KEYS}")

@@ -55,9 +55,9 @@ class WhoCases(HttpSource):
 
     def fetch(self, regions: list[Region], start: date, end: date) -> Payload:
         codes = sorted(self.names(regions))
-        response = self.client.get(self.url, {}, where(regions, start, end))
+        answer = self.client.get(self.url, {}, where(regions, start, end))
         params = {"url": self.url, "country_codes": codes, "start": start.isoformat(), "end": end.isoformat()}
-        return Payload(gzip.compress(response.content, mtime=0), "csv.gz", params)
+        return Payload(gzip.compress(answer.content, mtime=0), "csv.gz", params)
 
     def records(self, payload: bytes, regions: list[Region], start: date, end: date) -> dict[str, list | SourceError]:
         named = self.names(regions)
