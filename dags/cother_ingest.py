@@ -26,7 +26,8 @@ connection) when a region's latest published day is more than `COTHER_FRESHNESS_
 every failed region and its rule.
 
 Scheduled daily (09:00 Asia/Seoul) for the day before; trigger with `start_date`/`end_date` to load
-any range in one run. Quarantined batches: `cother quarantine list | show | replay`.
+any range in one run. With a bundled sample source whose data ends before that day, the run skips,
+its `plan` saying so in one line (no quarantine, no alert). Quarantined batches: `cother quarantine list | show | replay`.
 Validation results: [data docs](http://127.0.0.1:8082/index.html) and [dbt docs](http://127.0.0.1:8081/index.html)
 (`make docs`).
 """
@@ -76,12 +77,14 @@ settings = get_settings()  # the params' defaults
 def cother_ingest():
     @task
     def plan(params=None, dag_run=None) -> dict:
-        from airflow.sdk.exceptions import AirflowFailException
+        from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-        from cother.ingest.stages import PlanError, plan
+        from cother.ingest.stages import NothingToLoad, PlanError, plan
 
         try:
             return plan(params, dag_run.logical_date or dag_run.run_after)
+        except NothingToLoad as reason:
+            raise AirflowSkipException(str(reason)) from None  # the run skips its stages, no alert
         except PlanError as error:
             raise AirflowFailException(f"cother_ingest: the run cannot be done: {error}") from None  # no retry
 
@@ -110,9 +113,13 @@ def cother_ingest():
         return announce(dag_run, ti, outlet_events[AssetAlias(RAW_ALIAS.name)])
 
     @task(trigger_rule="all_done")
-    def check_freshness(request: dict, run_id=None) -> dict:
+    def check_freshness(request: dict | None, run_id=None) -> dict:
+        from airflow.sdk.exceptions import AirflowSkipException
+
         from cother.ingest.freshness import check
 
+        if request is None:  # the plan skipped or failed the run: it asked for nothing
+            raise AirflowSkipException("no request to check")
         return check(request, run_id)
 
     @task(trigger_rule="all_done")

@@ -203,6 +203,34 @@ def test_a_failed_task_and_a_late_source_send_alerts_naming_them(first_pipeline_
     }
 
 
+def test_a_scheduled_run_past_the_bundle_says_so_without_alert_or_quarantine(dags, monkeypatch, capsys):
+    """On a fresh install with the sample sources, the first scheduled run (the day before today) failed
+    its gate, quarantined an empty batch and sent an alert."""
+    from airflow.utils.state import DagRunState
+    from fake_api import FakeApi
+
+    from cother.core.warehouse import ensure_warehouse
+    from cother.ingest.stages import today
+
+    ensure_warehouse()
+    webhook = FakeApi()
+    monkeypatch.setenv("COTHER_ALERT_WEBHOOK_URL", webhook.url("/alerts"))
+    quarantined_before = row_count("quarantine.batches")
+    dag_run = dags["cother_ingest"].test()  # no dates: the day before the run, as the schedule asks
+    states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
+    assert dag_run.state == DagRunState.SUCCESS, states
+    assert states["plan"] == "skipped" and states["cases.land"] == "skipped", states
+    assert "failed" not in states.values(), states
+    yesterday = today() - timedelta(days=1)
+    said = [line for line in capsys.readouterr().out.splitlines() if f"nothing to load for {yesterday}" in line]
+    assert said, "the skip is not explained"
+    assert re.search(r"the bundled sample data ends earlier \(.*sample_cases through 2023-09-04\)", said[0])
+    assert "COTHER_CASES_SOURCE" in said[0]
+    assert row_count("quarantine.batches") == quarantined_before
+    assert webhook.posts == []
+    webhook.close()
+
+
 def test_a_training_slice_failing_its_gate_stops_the_retrain_and_keeps_the_champion(
     first_pipeline_run, dags, monkeypatch, capfd
 ):

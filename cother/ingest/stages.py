@@ -27,6 +27,10 @@ class PlanError(ValueError):
     """A run asked for something that cannot be done: the message says what and why."""
 
 
+class NothingToLoad(Exception):
+    """A scheduled run past the end of a bundled source's data: the message says so, in one line."""
+
+
 class RegionsFailed(RuntimeError):
     """Regions of a batch failed their gate: one message per region, naming source, region, dates and rule."""
 
@@ -78,12 +82,30 @@ def plan(params: dict, run_time: datetime) -> dict:
         request[f"{kind}_regions"] = [region.id for region in covered]
     if not request["cases_regions"]:
         raise PlanError(f"the cases source {request['cases_source']} covers none of the regions {request['regions']}")
+    if not params.get("start_date"):
+        past_end(request, end)
     return {
         **request,
         "start": start.isoformat(),
         "end": end.isoformat(),
         "force_fetch": bool(params.get("force_fetch")),
     }
+
+
+def past_end(request: dict, day: date) -> None:
+    """NothingToLoad when a bundled source of the run ends before `day` (the day a scheduled run asks
+    for): a fresh install on the sample sources then says so instead of failing its gate every day."""
+    ended = [
+        f"{name} through {last}"
+        for kind in KINDS
+        if request[f"{kind}_regions"] and (last := SOURCES[name := request[f"{kind}_source"]].last_day()) and last < day
+    ]
+    if ended:
+        raise NothingToLoad(
+            f"nothing to load for {day}: the bundled sample data ends earlier ({', '.join(ended)}); for daily"
+            " data set COTHER_WEATHER_SOURCE and COTHER_CASES_SOURCE to live sources (docs/sources.md),"
+            " or trigger a range of the bundle with start_date and end_date"
+        )
 
 
 def land(request: dict, kind: str) -> dict | None:

@@ -55,6 +55,10 @@ class Source(ABC):
     max_days: int | None = None  # the longest range one run may ask of a source that is asked day by day
     region_names: tuple[str, str] | None = None  # (key in config/regions, what it is) when asked by name
 
+    def last_day(self) -> date | None:
+        """The last day a bundled source holds; None for a live source, which answers up to yesterday."""
+        return None
+
     def covers(self, region: Region) -> bool:
         """Whether the configuration gives this source a way to ask for the region; a region it does not
         cover is not asked (weather is optional: a region without it is trained with its weather missing)."""

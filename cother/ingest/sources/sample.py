@@ -19,6 +19,7 @@ import gzip
 import io
 import json
 from datetime import date, datetime
+from functools import cache
 
 from cother.core.regions import Region
 from cother.core.settings import get_settings
@@ -69,6 +70,12 @@ def _answer(text: str) -> Answer:
     return Answer(text.encode("utf-8"))
 
 
+@cache
+def _last_day(file_name: str, form: str = "%Y-%m-%d") -> date:
+    """The last day in a bundled file's `date` column, written in `form`."""
+    return max(datetime.strptime(row["date"], form).date() for row in _rows(_bundled_text(file_name)))
+
+
 def _rows(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
@@ -94,6 +101,9 @@ class SampleWeather(Source):
     columns = KMA_COLUMNS
     dtypes = KMA_DTYPES
 
+    def last_day(self) -> date:
+        return _last_day(WEATHER_FILE)
+
     def fetch(self, regions: list[Region], start: date, end: date) -> Payload:
         first, last = start.isoformat(), end.isoformat()
         text = _csv_slice(WEATHER_FILE, lambda row: first <= row["date"] <= last)
@@ -113,6 +123,9 @@ class SampleOpenMeteo(OpenMeteoTable, Source):
 
     def covers(self, region: Region) -> bool:
         return self.name in region.weather_names  # 21 countries of the world set, every province
+
+    def last_day(self) -> date:
+        return min(_last_day(file_name) for file_name in OPEN_METEO_FILES)
 
     def fetch(self, regions: list[Region], start: date, end: date) -> Payload:
         cities = set(self.names(regions))
@@ -168,6 +181,9 @@ class SampleCases(Source):
     cumulative_column = "confirmed"
     increasing_columns = ("confirmed", "death")
 
+    def last_day(self) -> date:
+        return _last_day(CASES_FILE, "%Y%m%d")
+
     def fetch(self, regions: list[Region], start: date, end: date) -> Payload:
         names = set(self.names(regions))
         first, last = start.strftime("%Y%m%d"), end.strftime("%Y%m%d")
@@ -200,6 +216,12 @@ class SampleJhu(Source):
     dtypes = {"confirmed": "Int64", "deaths": "Int64"}
     cumulative_column = "confirmed"
     increasing_columns = ("confirmed",)
+
+    def last_day(self) -> date:
+        return max(
+            _jhu_day(self, name)
+            for name in _bundled_text(JHU_FILES["confirmed"]).split("\n", 1)[0].split(",")[len(JHU_KEYS) :]
+        )
 
     def fetch(self, regions: list[Region], start: date, end: date) -> Payload:
         countries = sorted(self.names(regions))
