@@ -94,10 +94,12 @@ def _quarantine(args: argparse.Namespace) -> None:
     if args.action == "list":
         for held in quarantine.list_batches(args.all):
             first = held["failures"][0] if held["failures"] else {}
-            replayed = f"  replayed as {held['replayed_as']}" if held["replayed_as"] else ""
+            status = f"replayed as {held['replayed_as']}" if held["replayed_as"] else "held"
+            if held["resolved_by"] and not held["replayed_as"]:
+                status = f"resolved by {held['resolved_by']}"
             print(
                 f"{held['batch_id']}  {held['source']:<15} {held['region']:<10} {held['first_day']}..{held['last_day']}"
-                f"  {first.get('expectation')} {first.get('column') or ''}{replayed}"
+                f"  {status}: {first.get('expectation')} {first.get('column') or ''}"
             )
     elif args.action == "show":
         print(json.dumps(quarantine.show(args.batch_id, args.region), indent=2, ensure_ascii=False))

@@ -265,3 +265,25 @@ def test_replay_publishes_a_quarantined_batch_once_the_rule_is_fixed(champion, m
     assert held["replayed_as"] == batch["batch_id"] and held["rows"] == 5
     assert len(held["validation_id"]) == 32 and held["expectations_evaluated"] > 20
     assert batch["batch_id"] not in [held["batch_id"] for held in quarantine.list_batches()]
+
+
+def test_a_batch_held_then_covered_by_a_later_published_fetch_is_listed_as_resolved_by_it(
+    champion, monkeypatch, capsys
+):
+    """It was still listed as held after a forced re-fetch of the same range was published."""
+    from cother import cli
+    from cother.ingest import quarantine
+
+    days = (date(2022, 3, 1), date(2022, 3, 5))  # cases no other test publishes
+    monkeypatch.setitem(sources.SOURCES, "sample_cases", tampered("cases", replace_field("20220303", DEATH, "-1")))
+    bad = land("sample_cases", "seoul", *days, force=True)
+    with pytest.raises(RegionsFailed):
+        check(bad)
+    monkeypatch.undo()
+    good = land("sample_cases", "seoul", *days, force=True)
+    assert stages.publish(check(good))["rows"] == {"seoul": 5}
+    [held] = [held for held in quarantine.list_batches() if held["batch_id"] == bad["batch_id"]]
+    assert held["resolved_by"] == good["batch_id"]
+    cli.main(["quarantine", "list"])
+    [line] = [line for line in capsys.readouterr().out.splitlines() if line.startswith(bad["batch_id"])]
+    assert f"resolved by {good['batch_id']}: expect_column_values_to_be_between death" in line

@@ -20,13 +20,20 @@ from cother.ingest.sources import get_source
 
 
 def _select(batch_id: str | None = None, include_replayed: bool = False, region: str | None = None) -> list[dict]:
-    """The regions of one batch by id (or one of them), or all of them (the replayed ones only when asked)."""
+    """The regions of one batch by id (or one of them), or all of them (the replayed ones only when asked);
+    `resolved_by` is the batch last published over the same source, region and days since, if any (a
+    replay's, or a later fetch's)."""
     ensure_warehouse()
     with connect() as conn, conn.cursor() as cur:
         cur.execute(
             "select batch_id, source, region, start_date::text as first_day, end_date::text as last_day, landed_file,"
             " suite, failures, validation_id, expectations_evaluated, jsonb_array_length(records) as rows,"
-            " quarantined_at::text, replayed_at::text, replayed_as from quarantine.batches"
+            " quarantined_at::text, replayed_at::text, replayed_as, ("
+            "   select published.batch_id from raw.batch_log as published"
+            "   where published.source = held.source and published.region = held.region"
+            "   and published.start_date <= held.start_date and published.end_date >= held.end_date"
+            "   and published.published_at > held.quarantined_at order by published.published_at desc limit 1"
+            " ) as resolved_by from quarantine.batches as held"
             " where (batch_id = %(batch_id)s or (%(batch_id)s is null and (%(all)s or replayed_at is null)))"
             " and (%(region)s is null or region = %(region)s) order by quarantined_at, region",
             {"batch_id": batch_id, "all": include_replayed, "region": region},
