@@ -9,11 +9,11 @@ from datetime import date
 
 
 def _db(args: argparse.Namespace) -> None:
-    from cother.core.database import airflow_url, mlflow_url, warehouse_url
+    from cother.core.database import airflow_url, mlflow_url, parsed, warehouse_url
     from cother.local import postgres
 
     if args.action == "start":
-        print(postgres.start())
+        print(parsed(postgres.start()).render_as_string())  # the password hidden: `url` shows it
     elif args.action == "stop":
         postgres.stop()
     elif args.action == "status":
@@ -57,6 +57,7 @@ def _stack(args: argparse.Namespace) -> None:
 
 
 def _mlflow_ui(args: argparse.Namespace) -> None:
+    import os
     import subprocess
 
     from cother.core.database import mlflow_url
@@ -68,8 +69,6 @@ def _mlflow_ui(args: argparse.Namespace) -> None:
     command = [
         "mlflow",
         "server",
-        "--backend-store-uri",
-        mlflow_url(),
         "--default-artifact-root",
         get_settings().mlflow_artifacts.as_uri(),
         "--host",
@@ -77,7 +76,8 @@ def _mlflow_ui(args: argparse.Namespace) -> None:
         "--port",
         str(args.port),
     ]
-    sys.exit(subprocess.run(command, check=False).returncode)
+    env = {**os.environ, "MLFLOW_BACKEND_STORE_URI": mlflow_url()}  # not in argv, which every local user can read
+    sys.exit(subprocess.run(command, env=env, check=False).returncode)
 
 
 def _docs(args: argparse.Namespace) -> None:

@@ -27,8 +27,13 @@ os.environ["COTHER_LANDING_DIR"] = str(TEST_RUNTIME / "landing")
 os.environ["COTHER_PG_PORT"] = os.environ.get("COTHER_TEST_PG_PORT", "55433")
 os.environ["COTHER_REDIS_PORT"] = os.environ.get("COTHER_TEST_REDIS_PORT", "56380")
 
+from cother.local import postgres  # noqa: E402
 from cother.orchestration.airflow_env import configure_airflow  # noqa: E402
 
+# The last session's server stopped and its folder wiped before anything reads the runtime folder:
+# configure_airflow's database URL carries the embedded server's password, generated into it.
+postgres.EmbeddedPostgres().stop()
+shutil.rmtree(TEST_RUNTIME, ignore_errors=True)
 configure_airflow()
 
 RAW_AND_MART_SCHEMAS = ["raw", "quarantine", "ml", "reference", "staging", "intermediate", "marts"]
@@ -36,12 +41,9 @@ RAW_AND_MART_SCHEMAS = ["raw", "quarantine", "ml", "reference", "staging", "inte
 
 @pytest.fixture(scope="session")
 def postgres_server():
-    """A fresh embedded PostgreSQL for the session, with the warehouse, Airflow and MLflow databases."""
-    from cother.local import postgres
-
+    """A fresh embedded PostgreSQL for the session (its folder wiped above), with the warehouse, Airflow
+    and MLflow databases."""
     server = postgres.EmbeddedPostgres()
-    server.stop()
-    shutil.rmtree(TEST_RUNTIME, ignore_errors=True)
     postgres.start()
     yield server
     server.stop()

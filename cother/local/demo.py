@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 from psycopg2 import sql
 
-from cother.core.database import connect
+from cother.core.database import connect, parsed
 from cother.core.settings import get_settings
 from cother.core.warehouse import table_identifier
 from cother.local import postgres
@@ -75,7 +75,7 @@ def run(regions: list[str] | None = None) -> None:
     shown = ",".join(chosen) or f"the {REGION_SET} set"
 
     started = _step("PostgreSQL (embedded unless COTHER_DATABASE_URL is set)")
-    print(f"    {postgres.start()}")
+    print(f"    {parsed(postgres.start()).render_as_string()}")  # the password hidden
     _done(started)
     started = _step("Airflow metadata database (airflow db migrate)")
     migrate(log)

@@ -2,6 +2,11 @@
 
 PostgreSQL refuses to run as root, so when we are root the server runs as a system user of its own.
 With COTHER_DATABASE_URL set, nothing is started here: `ensure_databases` only creates what is missing.
+
+Only the user who runs the project gets in: every connection, loopback or Unix socket (in a 0700
+folder), must give the password generated into the runtime folder (scram-sha-256; see
+cother.core.database.embedded_password). A data folder from before that, which trusted every local
+user, is moved to the password when the server next starts.
 """
 
 from __future__ import annotations
@@ -9,17 +14,30 @@ from __future__ import annotations
 import importlib.util
 import os
 import pwd
+import re
 import subprocess
 import time
 from pathlib import Path
 
 import psycopg2
 from psycopg2 import sql
+from psycopg2.extensions import encrypt_password
 
-from cother.core.database import airflow_url, libpq_url, mlflow_url, parsed, warehouse_url
+from cother.core.database import (
+    PASSWORD_FILE,
+    airflow_url,
+    embedded_password,
+    libpq_url,
+    mlflow_url,
+    parsed,
+    warehouse_url,
+)
+from cother.core.private_files import private_file
 from cother.core.settings import get_settings
 
 SERVER_USER = "cother-pg"
+AUTH = "scram-sha-256"
+TRUST = re.compile(r"^(?!\s*#)(.*\S\s+)trust\b", re.MULTILINE)  # a pg_hba.conf line that asks for no password
 
 
 class PostgresError(RuntimeError):
@@ -36,17 +54,18 @@ def _as_root() -> bool:
     return os.geteuid() == 0
 
 
+def system_user(name: str) -> pwd.struct_passwd:
+    """A system user without a home or a login shell, created when missing (as root)."""
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name], check=True)
+        return pwd.getpwnam(name)
+
+
 def _server_user() -> pwd.struct_passwd | None:
     """The OS user the server runs as: ourselves, or a dedicated system user when we are root."""
-    if not _as_root():
-        return None
-    try:
-        return pwd.getpwnam(SERVER_USER)
-    except KeyError:
-        subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVER_USER], check=True
-        )
-        return pwd.getpwnam(SERVER_USER)
+    return system_user(SERVER_USER) if _as_root() else None
 
 
 def _open_path_to(path: Path) -> None:
@@ -80,28 +99,57 @@ class EmbeddedPostgres:
 
     def _prepare(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
+        self.root.chmod(0o700)  # also the Unix socket's folder (-k): no other user reaches the socket
         user = _server_user()
         if user:
             _open_path_to(Path(_bin("postgres")).parent)
-            _open_path_to(self.root)
+            _open_path_to(self.root.parent)
             for path in [self.root, *self.root.rglob("*")]:
-                os.chown(path, user.pw_uid, user.pw_gid, follow_symlinks=False)
+                if path.name != PASSWORD_FILE:  # the project's user's own
+                    os.chown(path, user.pw_uid, user.pw_gid, follow_symlinks=False)
 
     def _initdb(self) -> None:
-        result = _run(
-            [
-                _bin("initdb"),
-                "-D",
-                str(self.data_dir),
-                "--auth=trust",
-                "--username=postgres",
-                "--encoding=UTF8",
-                "--locale=C",
-            ],
-            check=False,
-        )
+        # initdb reads the password from a file: a copy the server user may read, gone once it has
+        pwfile = private_file(self.root / "initdb-password", embedded_password())
+        user = _server_user()
+        if user:
+            os.chown(pwfile, user.pw_uid, user.pw_gid)
+        try:
+            result = _run(
+                [
+                    _bin("initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    f"--auth={AUTH}",
+                    f"--pwfile={pwfile}",
+                    "--username=postgres",
+                    "--encoding=UTF8",
+                    "--locale=C",
+                ],
+                check=False,
+            )
+        finally:
+            pwfile.unlink()
         if result.returncode != 0:
             raise PostgresError(f"initdb failed in {self.data_dir}:\n{result.stderr}")
+
+    def _require_password(self) -> None:
+        """A data folder made before the password (pg_hba.conf trusting every local user): the password
+        set on `postgres` (sent as its SCRAM verifier, never in clear), trust replaced, the server reloaded."""
+        hba = self.data_dir / "pg_hba.conf"
+        rules = hba.read_text()
+        if not TRUST.search(rules):
+            return
+        conn = psycopg2.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres")
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                verifier = encrypt_password(embedded_password(), "postgres", conn, AUTH)
+                cur.execute("alter role postgres password %s", (verifier,))
+                hba.write_text(TRUST.sub(rf"\g<1>{AUTH}", rules))
+                cur.execute("select pg_reload_conf()")
+        finally:
+            conn.close()
 
     def is_running(self) -> bool:
         if not (self.data_dir / "PG_VERSION").exists():
@@ -109,8 +157,11 @@ class EmbeddedPostgres:
         return _run([_bin("pg_ctl"), "status", "-D", str(self.data_dir)], check=False).returncode == 0
 
     def start(self) -> None:
-        if self.is_running():
-            return
+        if not self.is_running():
+            self._launch()
+        self._require_password()
+
+    def _launch(self) -> None:
         self._prepare()
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb()
