@@ -124,3 +124,26 @@ def test_a_duplicated_day_fails_uniqueness(warehouse, monkeypatch):
     _, validate = validate_with(monkeypatch, DuplicatedCases(), date(2021, 2, 1), date(2021, 2, 10))
     with pytest.raises(RegionsFailed, match="expect_compound_columns_to_be_unique column region,date"):
         validate()
+
+
+def test_a_rule_of_the_whole_table_shows_its_expected_value_beside_the_observed_one(warehouse, monkeypatch, tmp_path):
+    """A gate failure showed `expect_table_row_count_to_equal: observed 139`, without the 140 expected."""
+    import json
+
+    import pandas as pd
+
+    from cother.quality import gate
+
+    (tmp_path / "row_count.json").write_text(
+        json.dumps(
+            {
+                "name": "row_count",
+                "expectations": [{"type": "expect_table_row_count_to_equal", "kwargs": {"value": 140}}],
+            }
+        )
+    )
+    monkeypatch.setattr(gate, "EXPECTATIONS_DIR", tmp_path)
+    frame = pd.DataFrame({"region": ["seoul"] * 139, "date": pd.date_range("2021-01-01", periods=139).date})
+    report = gate.validate(frame, "row_count", {"seoul": "source test, region seoul"})["seoul"]
+    assert not report.passed
+    assert "expect_table_row_count_to_equal: expected 140; observed 139" in report.describe()

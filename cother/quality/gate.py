@@ -201,6 +201,8 @@ def _expected(kwargs: dict) -> str:
         return f"columns {sorted(kwargs['column_set'])}"
     if "type_list" in kwargs:
         return f"types {kwargs['type_list']}"
+    if "value" in kwargs:  # expect_table_row_count_to_equal, expect_table_column_count_to_equal
+        return f"{kwargs['value']}"
     return "not null" if "column" in kwargs else "the rule to hold"
 
 
