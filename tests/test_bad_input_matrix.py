@@ -7,17 +7,18 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from answers import PORTAL_ERROR, kdca_body, kma_body, kma_item, open_meteo_body, who_csv
 from conftest import check, empty_warehouse, land, publish_seoul, registered_model, table_contents
-from fake_api import Answer, FakeApi
+from fake_api import KDCA, KMA, OPEN_METEO, WHO, Answer
 
 from cother.core.database import connect
+from cother.core.settings import get_settings
 from cother.ingest import sources, stages
 from cother.ingest.sources import Payload
-from cother.ingest.sources.base import read_responses
 from cother.ingest.sources.sample import SampleCases, SampleWeather
 from cother.ingest.stages import RegionsFailed
 from cother.ml import registry
@@ -28,7 +29,14 @@ pytestmark = pytest.mark.integration
 
 HISTORY = (date(2020, 10, 5), date(2021, 9, 30))
 WEATHER_DAYS = (date(2021, 10, 1), date(2021, 10, 5))
-PUBLISHED = ["raw.kma_asos_daily", "raw.coronaboard_cases", "raw.open_meteo_daily", "raw.batch_log"]
+PUBLISHED = [
+    "raw.kma_asos_daily",
+    "raw.coronaboard_cases",
+    "raw.open_meteo_daily",
+    "raw.kdca_covid_cases",
+    "raw.who_covid_daily",
+    "raw.batch_log",
+]
 
 
 @dataclass(frozen=True)
@@ -110,31 +118,31 @@ MATRIX = [
         "a value that is not a number",
         "weather",
         replace_field("2021-10-02", AVGTA, "warm"),
-        r"date 2021-10-02: field 'avgTa' is not a number: 'warm'",
+        r"date 2021-10-02: field 'avgTa': expected a number; observed 'warm'",
     ),
     BadInput(
         "an infinite value",
         "weather",
         replace_field("2021-10-02", AVGTA, "Infinity"),
-        r"date 2021-10-02: field 'avgTa' is not a finite number: 'Infinity'",
+        r"date 2021-10-02: field 'avgTa': expected a finite number; observed 'Infinity'",
     ),
     BadInput(
         "NaN spelled out",
         "weather",
         replace_field("2021-10-03", SUMRN, "NaN"),
-        r"date 2021-10-03: field 'sumRn' is not a finite number: 'NaN'",
+        r"date 2021-10-03: field 'sumRn': expected a finite number; observed 'NaN'",
     ),
     BadInput(
         "an absurdly large count",
         "cases",
         replace_field("20211003", CONFIRMED, "1e30"),
-        r"field 'confirmed' is out of range: expected at most 1e\+15 in size, observed '1e30'",
+        r"field 'confirmed': expected at most 1e\+15 in size; observed '1e30'",
     ),
     BadInput(
         "a schema change (column renamed)",
         "weather",
         lambda text: text.replace("avgTa,", "avgTemp,", 1),
-        r"schema change: fields \['avgTa'\] are missing",
+        r"schema change: expected fields \['avgTa'\]; observed a record without them",
     ),
     BadInput(
         "a negative count",
@@ -193,44 +201,218 @@ def quarantined(batch_id: str) -> list:
         return [row[0] for row in cur.fetchall()]
 
 
+def stopped_and_kept(batch: dict, source: str, region: str, error: str, before: dict, champion: str) -> None:
+    """The batch fails its gate with a message naming source, region, dates and rule, the expected value
+    beside the observed one; it is quarantined; its landing file, the published tables and the champion
+    are as they were."""
+    landed = Path(batch["path"]).read_bytes()
+    with pytest.raises(RegionsFailed) as stopped:
+        check(batch)
+    message = str(stopped.value)
+    assert re.search(rf"{source}.*region {region}.*{batch['start']}..{batch['end']}", message, re.S), message
+    assert re.search(error, message), message
+    assert re.search(r"expected .+; observed ", message), message
+    [failures] = quarantined(batch["batch_id"])
+    assert re.search(error.split(":")[0].split(" column ")[0], json.dumps(failures, ensure_ascii=False)), failures
+    assert Path(batch["path"]).read_bytes() == landed
+    assert {table: table_contents(table) for table in PUBLISHED} == before
+    assert registry.champion_version() == champion
+
+
 @pytest.mark.parametrize("bad", MATRIX, ids=[bad.name for bad in MATRIX])
 def test_bad_input_is_stopped_and_kept(champion, bad: BadInput, monkeypatch):
     source_name = f"sample_{bad.kind}"
     monkeypatch.setitem(sources.SOURCES, source_name, tampered(bad.kind, bad.edit))
     before = {table: table_contents(table) for table in PUBLISHED}
-    start, end = bad.days
-    batch = land(source_name, "seoul", start, end, force=True)  # each case is a fresh payload
-    with pytest.raises(RegionsFailed) as stopped:
-        check(batch)
-    message = str(stopped.value)
-    assert re.search(rf"{source_name}.*region seoul.*{start}..{end}", message, re.S), message
-    assert re.search(bad.error, message), message
-    [failures] = quarantined(batch["batch_id"])
-    assert re.search(bad.error.split(":")[0].split(" column ")[0], json.dumps(failures)), failures
-    assert Path(batch["path"]).is_file()
-    assert {table: table_contents(table) for table in PUBLISHED} == before
-    assert registry.champion_version() == champion
+    batch = land(source_name, "seoul", *bad.days, force=True)  # each case is a fresh payload
+    stopped_and_kept(batch, source_name, "seoul", bad.error, before, champion)
 
 
-def test_a_truncated_payload_from_a_live_source_is_stopped_and_kept(champion, monkeypatch):
-    api = FakeApi()
-    try:
-        monkeypatch.setenv("COTHER_OPEN_METEO_URL", api.url("/v1/archive"))
-        api.script("/v1/archive", Answer('{"latitude": 37.5, "daily": {"time": ["2021-10-01", "2021-10-0'))
-        before = {table: table_contents(table) for table in PUBLISHED}
-        batch = land("open_meteo", "seoul", *WEATHER_DAYS)
-        with pytest.raises(
-            RegionsFailed,
-            match=r"open_meteo: every region, date 2021-10-01..2021-10-05: malformed JSON.*region seoul, dates 2021-10-01..2021-10-05",
-        ):
-            check(batch)
-        assert quarantined(batch["batch_id"])[0][0]["expectation"] == "readable payload"
-        [(_, landed)] = read_responses(Path(batch["path"]).read_bytes())  # the answer, as received, in the batch's file
-        assert landed.content == b'{"latitude": 37.5, "daily": {"time": ["2021-10-01", "2021-10-0'
-        assert {table: table_contents(table) for table in PUBLISHED} == before
-        assert registry.champion_version() == champion
-    finally:
-        api.close()
+@dataclass(frozen=True)
+class BadAnswer:
+    name: str
+    source: str
+    answer: object  # the request's parameters -> the Answer the stand-in API sends
+    error: str  # regex the error message must match
+    region: str = "seoul"
+
+
+LIVE_DAYS = [WEATHER_DAYS[0] + timedelta(days=offset) for offset in range(5)]
+LIVE_PATHS = {"open_meteo": OPEN_METEO, "kma_asos": KMA, "kdca": KDCA, "who": WHO}
+
+
+def sends(body: str | bytes, **headers) -> object:
+    return lambda params: Answer(body, headers=headers)
+
+
+def kma(items: list[dict]) -> object:
+    return sends(kma_body(items, total=len(items)))
+
+
+def kdca(def_cnt=lambda day: str(500000 + day.day), provinces=("서울", "부산", "합계")) -> object:
+    def answer(params: dict) -> Answer:
+        day = date.fromisoformat(params["std_day"])
+        return Answer(kdca_body(day, def_cnt(day), provinces))
+
+    return answer
+
+
+OPEN_METEO_ANSWER = open_meteo_body(LIVE_DAYS)
+KMA_ITEMS = [kma_item(day) for day in LIVE_DAYS]
+WHO_FILE = who_csv(LIVE_DAYS)
+
+LIVE_MATRIX = [
+    BadAnswer(
+        "Open-Meteo temperatures in °F",
+        "open_meteo",
+        sends(open_meteo_body(LIVE_DAYS, units={"temperature_2m_mean": "°F"})),
+        r"unit change: expected temperature_2m_mean in °C; observed °F",
+    ),
+    BadAnswer(
+        "Open-Meteo Infinity",
+        "open_meteo",
+        sends(OPEN_METEO_ANSWER.replace('"temperature_2m_max": [2.3', '"temperature_2m_max": [Infinity')),
+        r"date 2021-10-01: field 'temperature_2m_max': expected a finite number; observed inf",
+    ),
+    BadAnswer(
+        "Open-Meteo NaN",
+        "open_meteo",
+        sends(OPEN_METEO_ANSWER.replace('"temperature_2m_mean": [-4.3', '"temperature_2m_mean": [NaN')),
+        r"expect_column_values_to_not_be_null column temperature_2m_mean",
+    ),
+    BadAnswer(
+        "Open-Meteo a daily field with fewer values than days",
+        "open_meteo",
+        sends(open_meteo_body(LIVE_DAYS, extra={"rain_sum": [0.0]})),
+        r"daily fields \['rain_sum'\]: expected one value per day \(5\); observed \[1\]",
+    ),
+    BadAnswer(
+        "Open-Meteo an answer without the place asked for",
+        "open_meteo",
+        sends("[]"),
+        r"places: expected 1, as asked; observed 0 in the answer",
+    ),
+    BadAnswer(
+        "Open-Meteo a truncated answer",
+        "open_meteo",
+        sends(OPEN_METEO_ANSWER[:200]),
+        r"malformed JSON: expected a whole JSON document; observed Unterminated string",
+    ),
+    BadAnswer(
+        "KMA an answer in EUC-KR labelled UTF-8",
+        "kma_asos",
+        sends(kma_body(KMA_ITEMS, total=5).encode("euc-kr"), **{"Content-Type": "application/json;charset=UTF-8"}),
+        r"encoding: expected text in UTF-8, as declared; observed byte 0xbc at position \d+, which is not UTF-8",
+    ),
+    BadAnswer(
+        "KMA an unregistered service key (data.go.kr XML envelope)",
+        "kma_asos",
+        sends(PORTAL_ERROR),
+        r"service error: expected data; observed the error SERVICE_KEY_IS_NOT_REGISTERED_ERROR",
+    ),
+    BadAnswer(
+        "KMA a daily quota spent (resultCode 22)",
+        "kma_asos",
+        sends(kma_body([], 0, code="22", message="LIMITED_NUMBER_OF_SERVICE_REQUESTS_EXCEEDS_ERROR")),
+        r"service error: expected resultCode 00; observed 22 LIMITED_NUMBER_OF_SERVICE_REQUESTS_EXCEEDS_ERROR",
+    ),
+    BadAnswer(
+        "KMA a value that is not a number",
+        "kma_asos",
+        kma([kma_item(day, avgRhm="n/a" if day == LIVE_DAYS[1] else "46.3") for day in LIVE_DAYS]),
+        r"date 2021-10-02: field 'avgRhm': expected a number; observed 'n/a'",
+    ),
+    BadAnswer(
+        "KMA a field renamed",
+        "kma_asos",
+        kma([{("avgTemp" if key == "avgTa" else key): value for key, value in item.items()} for item in KMA_ITEMS]),
+        r"schema change: expected fields \['avgTa'\]; observed a record without them",
+    ),
+    BadAnswer(
+        "KMA humidity above 100 %",
+        "kma_asos",
+        kma([kma_item(day, avgRhm="146") if day == LIVE_DAYS[2] else kma_item(day) for day in LIVE_DAYS]),
+        r"expect_column_values_to_be_between column avgrhm: expected between 0 and 100",
+    ),
+    BadAnswer(
+        "KDCA an infinite count",
+        "kdca",
+        kdca(def_cnt=lambda day: "Infinity"),
+        r"field 'defCnt': expected a finite number; observed 'Infinity'",
+    ),
+    BadAnswer(
+        "KDCA an absurdly large count",
+        "kdca",
+        kdca(def_cnt=lambda day: "1e30"),
+        r"field 'defCnt': expected at most 1e\+15 in size; observed '1e30'",
+    ),
+    BadAnswer(
+        "KDCA an unregistered service key (data.go.kr XML envelope)",
+        "kdca",
+        sends(PORTAL_ERROR),
+        r"service error: expected data; observed the error SERVICE_KEY_IS_NOT_REGISTERED_ERROR",
+    ),
+    BadAnswer(
+        "KDCA a province the source did not answer for",
+        "kdca",
+        kdca(provinces=("부산", "합계")),
+        r"coverage: expected rows for this region; observed none in the answer",
+    ),
+    BadAnswer(
+        "KDCA a cumulative count that falls within the batch",
+        "kdca",
+        kdca(def_cnt=lambda day: str(500000 - day.day)),
+        r"expect_column_values_to_be_in_set column check_def_cnt_increasing: expected values in \[True\]",
+    ),
+    BadAnswer(
+        "KDCA an answer that is not JSON",
+        "kdca",
+        sends("<html>Service Unavailable</html>"),
+        r"malformed JSON: expected a whole JSON document; observed Expecting value at character 0",
+    ),
+    BadAnswer(
+        "WHO a byte that is not UTF-8 in the country's line",
+        "who",
+        sends(WHO_FILE.replace(b"Republic of Korea", b"Republic of Kor\xe9a", 1)),
+        r"encoding: expected UTF-8; observed byte 0xe9 at position \d+ of line \d+",
+        region="kr",
+    ),
+    BadAnswer(
+        "WHO the weekly file where days are expected",
+        "who",
+        sends((get_settings().sample_dir / "who_covid19_global_weekly.csv").read_bytes()),
+        r"daily grain: expected a row every 1 day; observed one every 7 days",
+        region="kr",
+    ),
+    BadAnswer(
+        "WHO a column renamed",
+        "who",
+        sends(WHO_FILE.replace(b"New_cases", b"NewCases")),
+        r"schema change: expected columns \['New_cases'\]; observed a header without them",
+        region="kr",
+    ),
+    BadAnswer(
+        "WHO an absurdly large count",
+        "who",
+        sends(WHO_FILE.replace(b",WPR,5,", b",WPR,1e30,", 2)),
+        r"field 'New_cases': expected at most 1e\+15 in size; observed '1e30'",
+        region="kr",
+    ),
+]
+
+
+@pytest.mark.parametrize("bad", LIVE_MATRIX, ids=[bad.name for bad in LIVE_MATRIX])
+def test_a_bad_answer_from_a_live_source_is_stopped_and_kept(champion, api, bad: BadAnswer):
+    """The same, for what each live API may send, served over HTTP by the loopback stand-in."""
+    api.respond(LIVE_PATHS[bad.source], bad.answer)
+    before = {table: table_contents(table) for table in PUBLISHED}
+    batch = land(bad.source, bad.region, LIVE_DAYS[0], LIVE_DAYS[-1], force=True)
+    stopped_and_kept(batch, bad.source, bad.region, bad.error, before, champion)
+
+
+def test_the_matrix_names_at_least_thirty_bad_inputs():
+    names = [bad.name for bad in MATRIX + LIVE_MATRIX]
+    assert len(set(names)) == len(names) >= 30
 
 
 def test_a_spike_is_published_with_a_warning(champion, monkeypatch):

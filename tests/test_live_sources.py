@@ -6,10 +6,11 @@ import gzip
 import json
 import re
 import time
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import pytest
+from answers import DAYS, END, PORTAL_ERROR, START, kdca_body, kma_body, kma_item, open_meteo_body, who_csv
 from conftest import check, land, row_count
 from fake_api import KDCA, KMA, OPEN_METEO, WHO, Answer
 
@@ -18,66 +19,11 @@ from cother.core.regions import get_region, select
 from cother.ingest import stages
 from cother.ingest.sources import SourceError
 from cother.ingest.sources.base import read_responses
-from cother.ingest.sources.open_meteo import UNITS
 from cother.ingest.stages import RegionsFailed
 
 pytestmark = pytest.mark.integration
 
 SEOUL = get_region("seoul")
-START, END = date(2022, 1, 1), date(2022, 1, 3)
-DAYS = [START + timedelta(days=offset) for offset in range((END - START).days + 1)]
-
-
-def open_meteo_body(days=DAYS, drop=(), rename=None, extra=None, units=None) -> str:
-    daily = {
-        "time": [day.isoformat() for day in days],
-        "temperature_2m_mean": [-4.3] * len(days),
-        "temperature_2m_min": [-10.2] * len(days),
-        "temperature_2m_max": [2.3] * len(days),
-        "precipitation_sum": [0.0] * len(days),
-        "rain_sum": [None] * len(days),
-        "wind_speed_10m_mean": [1.5] * len(days),
-        "wind_speed_10m_max": [4.1] * len(days),
-        "relative_humidity_2m_mean": [46.3] * len(days),
-        "cloud_cover_mean": [14.0] * len(days),
-        "sunshine_duration": [32400.0] * len(days),
-        "pressure_msl_mean": [1030.9] * len(days),
-        "dew_point_2m_mean": [-14.1] * len(days),
-        **(extra or {}),
-    }
-    for name in drop:
-        daily.pop(name)
-    for old, new in (rename or {}).items():
-        daily[new] = daily.pop(old)
-    return json.dumps(
-        {
-            "latitude": 37.56,
-            "longitude": 126.97,
-            "elevation": 38.0,
-            "generationtime_ms": 0.5,
-            "utc_offset_seconds": 32400,
-            "timezone": "Asia/Seoul",
-            "timezone_abbreviation": "KST",
-            "daily_units": {"time": "iso8601", **UNITS, **(units or {})},
-            "daily": daily,
-        }
-    )
-
-
-def kma_item(day: date, **changes) -> dict:
-    item = {
-        "stnId": "108", "stnNm": "서울", "tm": day.isoformat(), "avgTa": "-4.3", "minTa": "-10.2", "maxTa": "2.3",
-        "sumRn": "", "avgWs": "1.5", "maxWs": "4.1", "avgRhm": "46.3", "avgTd": "-14.1", "avgPs": "1030.9",
-        "sumSsHr": "9.0", "avgTca": "1.4",
-    }  # fmt: skip
-    return {**item, **changes}
-
-
-def kma_body(items, total: int, page: int = 1, code: str = "00", message: str = "NORMAL_SERVICE") -> str:
-    body = {"dataType": "JSON", "items": {"item": items}, "pageNo": page, "numOfRows": 999, "totalCount": total}
-    return json.dumps(
-        {"response": {"header": {"resultCode": code, "resultMsg": message}, "body": body}}, ensure_ascii=False
-    )
 
 
 def batch_folder(source: str) -> Path:
@@ -114,8 +60,8 @@ def test_open_meteo_in_other_units_than_asked_is_refused_by_name(warehouse, api)
     api.script(OPEN_METEO, Answer(open_meteo_body(units={"temperature_2m_mean": "°F", "wind_speed_10m_max": "mp/h"})))
     with pytest.raises(
         RegionsFailed,
-        match=r"open_meteo: region seoul, date 2022-01-01: unit change: temperature_2m_mean in °F, expected °C;"
-        r" wind_speed_10m_max in mp/h, expected m/s",
+        match=r"open_meteo: region seoul, date 2022-01-01: unit change: expected temperature_2m_mean in °C; observed °F;"
+        r" expected wind_speed_10m_max in m/s; observed mp/h",
     ):
         land_and_validate("open_meteo")
     assert row_count("raw.open_meteo_daily") == 0
@@ -179,7 +125,7 @@ def test_truncated_json_keeps_the_landing_file_and_quarantines_the_batch(warehou
     batch = land("open_meteo", "seoul", START, END)
     with pytest.raises(
         RegionsFailed,
-        match=r"open_meteo: every region, date 2022-01-01..2022-01-03: malformed JSON .*region seoul, dates 2022-01-01..2022-01-03",
+        match=r"open_meteo: every region, date 2022-01-01..2022-01-03: malformed JSON: expected a whole JSON document; observed .*region seoul, dates 2022-01-01..2022-01-03",
     ):
         check(batch)
     [(_, landed)] = read_responses(open(batch["path"], "rb").read())
@@ -192,7 +138,7 @@ def test_a_missing_field_is_a_schema_change(warehouse, api):
     api.script(OPEN_METEO, Answer(open_meteo_body(drop=["precipitation_sum"])))
     with pytest.raises(
         RegionsFailed,
-        match=r"open_meteo: region seoul, date 2022-01-01: schema change: daily fields \['precipitation_sum'\] are missing",
+        match=r"open_meteo: region seoul, date 2022-01-01: schema change: expected daily fields \['precipitation_sum'\]; observed an answer without them",
     ):
         land_and_validate("open_meteo")
     assert row_count("raw.open_meteo_daily") == 0
@@ -200,7 +146,10 @@ def test_a_missing_field_is_a_schema_change(warehouse, api):
 
 def test_a_renamed_field_is_a_schema_change(warehouse, api):
     api.script(OPEN_METEO, Answer(open_meteo_body(rename={"temperature_2m_mean": "temperature_mean"})))
-    with pytest.raises(RegionsFailed, match=r"schema change: daily fields \['temperature_2m_mean'\] are missing"):
+    with pytest.raises(
+        RegionsFailed,
+        match=r"schema change: expected daily fields \['temperature_2m_mean'\]; observed an answer without them",
+    ):
         land_and_validate("open_meteo")
 
 
@@ -216,7 +165,7 @@ def test_an_empty_result_fails_the_region_as_not_answered(warehouse, api):
     api.script(OPEN_METEO, Answer(open_meteo_body(days=[])))
     with pytest.raises(
         RegionsFailed,
-        match="open_meteo: region seoul, date 2022-01-01..2022-01-03: the source answered without this region",
+        match="open_meteo: region seoul, date 2022-01-01..2022-01-03: coverage: expected rows for this region; observed none in the answer",
     ):
         land_and_validate("open_meteo")
     assert row_count("raw.open_meteo_daily") == 0
@@ -269,7 +218,7 @@ def test_kma_service_errors_are_landed_and_fail_the_region_with_their_code(wareh
     api.script(KMA, Answer(kma_body([], total=0, code="30", message="SERVICE_KEY_IS_NOT_REGISTERED_ERROR")))
     with pytest.raises(
         RegionsFailed,
-        match="kma_asos: region seoul, date 2022-01-01..2022-01-03: the API answered 30 SERVICE_KEY_IS_NOT_REGISTERED_ERROR",
+        match="kma_asos: region seoul, date 2022-01-01..2022-01-03: service error: expected resultCode 00; observed 30 SERVICE_KEY_IS_NOT_REGISTERED_ERROR",
     ):
         land_and_validate("kma_asos")
     assert quarantined("kma_asos")[0][0]["expectation"] == "readable payload"
@@ -338,32 +287,23 @@ def test_kma_asks_one_station_per_request_and_fails_only_the_station_that_errs(w
     assert sorted(params["stnIds"] for params in api.paths(KMA)) == ["108", "159"]
     assert len(verdict["passed"]) == 1 and len(verdict["failed"]) == 1  # which station got the error is a race
     [(region, reason)] = verdict["failed"].items()
-    assert f"kma_asos: region {region}, date 2022-01-01..2022-01-03: the API answered 03 NODATA_ERROR" in reason
+    assert (
+        f"kma_asos: region {region}, date 2022-01-01..2022-01-03: service error: expected resultCode 00; observed 03 NODATA_ERROR"
+        in reason
+    )
 
 
 def test_kma_number_that_is_not_a_number_names_field_and_date(warehouse, api):
     api.script(KMA, Answer(kma_body([kma_item(DAYS[0]), kma_item(DAYS[1], avgRhm="n/a"), kma_item(DAYS[2])], total=3)))
     with pytest.raises(
-        RegionsFailed, match="kma_asos: region seoul, date 2022-01-02: field 'avgRhm' is not a number: 'n/a'"
+        RegionsFailed,
+        match="kma_asos: region seoul, date 2022-01-02: field 'avgRhm': expected a number; observed 'n/a'",
     ):
         land_and_validate("kma_asos")
     assert row_count("raw.kma_asos_daily") == 0
 
 
 # KDCA
-
-
-def kdca_body(day: date, def_cnt: str, provinces=("서울", "부산", "합계")) -> str:
-    items = [
-        {
-            "gubun": name, "gubunEn": "", "stdDay": f"{day:%Y}년 {day:%m}월 {day:%d}일 00시", "defCnt": def_cnt,
-            "incDec": "100", "deathCnt": "10", "isolClearCnt": "5", "localOccCnt": "99", "overFlowCnt": "1",
-        }
-        for name in provinces
-    ]  # fmt: skip
-    return json.dumps(
-        {"items": items, "pageNo": 1, "numOfRows": 30, "totalCount": len(items), "resultCode": "00"}, ensure_ascii=False
-    )
 
 
 def test_kdca_asks_day_by_day_and_publishes_cumulative_counts(warehouse, api):
@@ -396,7 +336,7 @@ def test_kdca_an_item_without_the_cumulative_count_is_a_schema_change_by_name(wa
     api.script(KDCA, Answer(json.dumps(body, ensure_ascii=False)))
     with pytest.raises(
         RegionsFailed,
-        match=r"schema change: fields \['defCnt'\] are missing \(source kdca, region seoul, dates 2022-01-01",
+        match=r"schema change: expected fields \['defCnt'\]; observed an item without them \(source kdca, region seoul, dates 2022-01-01",
     ):
         land_and_validate("kdca", START, START)
 
@@ -417,13 +357,6 @@ def test_kdca_two_items_for_one_province_and_day_the_latest_correction_wins(ware
     assert others == [(1100, None), (1200, None)]
 
 
-PORTAL_ERROR = (
-    "<OpenAPI_ServiceResponse><cmmMsgHeader><errMsg>SERVICE ERROR</errMsg>"
-    "<returnAuthMsg>SERVICE_KEY_IS_NOT_REGISTERED_ERROR</returnAuthMsg><returnReasonCode>30</returnReasonCode>"
-    "</cmmMsgHeader></OpenAPI_ServiceResponse>"
-)
-
-
 @pytest.mark.parametrize("source", ["kdca", "kma_asos"])
 def test_data_go_kr_error_envelope_is_landed_quarantined_and_named_by_its_reason(warehouse, api, source):
     """data.go.kr answers an unregistered key with an XML envelope (HTTP 200), not the JSON asked for."""
@@ -431,7 +364,7 @@ def test_data_go_kr_error_envelope_is_landed_quarantined_and_named_by_its_reason
     batch = land(source, "seoul", START, START)
     with pytest.raises(
         RegionsFailed,
-        match=rf"{source}: (region seoul|every region), date 2022-01-01.*: the API answered an error: SERVICE_KEY_IS_NOT_REGISTERED_ERROR"
+        match=rf"{source}: (region seoul|every region), date 2022-01-01.*: service error: expected data; observed the error SERVICE_KEY_IS_NOT_REGISTERED_ERROR"
         r" \(SERVICE ERROR, reason code 30\)",
     ):
         check(batch)
@@ -452,15 +385,6 @@ def test_kdca_revised_cumulative_count_is_caught(warehouse, api):
 
 
 # WHO
-
-
-def who_csv() -> bytes:
-    lines = ["Date_reported,Country_code,Country,WHO_region,New_cases,Cumulative_cases,New_deaths,Cumulative_deaths"]
-    for day in [DAYS[0] - timedelta(days=1), *DAYS, DAYS[-1] + timedelta(days=1)]:
-        lines.append(f"{day},KR,Republic of Korea,WPR,5,{day.day * 10},0,1")
-        lines.append(f"{day},JP,Japan,WPR,7,{day.day * 20},0,2")
-    lines[3] = lines[3].replace(",5,", ",,")  # KR did not report on 2022-01-01
-    return ("\n".join(lines) + "\n").encode()
 
 
 def test_who_keeps_the_global_file_and_publishes_the_national_series_of_the_range(warehouse, api):
@@ -493,7 +417,7 @@ def test_a_byte_that_is_not_utf8_in_one_countrys_row_fails_that_country_alone_by
     assert gzip.decompress(open(batch["path"], "rb").read()) == broken  # landed as received
     with pytest.raises(
         RegionsFailed,
-        match=r"who: region jp, date 2022-01-01..2022-01-03: encoding: line 7 is not UTF-8 \(byte 0xe9 at position 17\)",
+        match=r"who: region jp, date 2022-01-01..2022-01-03: encoding: expected UTF-8; observed byte 0xe9 at position 17 of line 7",
     ) as failed:
         check(batch)
     assert "region kr" not in str(failed.value)
@@ -526,7 +450,7 @@ def test_the_who_file_is_downloaded_once_for_every_country_and_a_missing_country
     assert len(api.paths(WHO)) == 1 and len(countries) >= 150
     assert verdict["passed"] == ["jp", "kr"]
     assert verdict["failed"]["us"].startswith(
-        "who: region us, date 2022-01-01..2022-01-03: the source answered without this region"
+        "who: region us, date 2022-01-01..2022-01-03: coverage: expected rows for this region; observed none in the answer"
     )
 
 
@@ -536,7 +460,7 @@ def test_the_weekly_who_file_is_refused_where_daily_rows_are_expected(warehouse,
     api.script(WHO, Answer((get_settings().sample_dir / "who_covid19_global_weekly.csv").read_bytes()))
     with pytest.raises(
         RegionsFailed,
-        match=r"who: region kr, date 2022-01-01..2022-01-09: daily grain: expected a row every 1 day, observed one every 7 days",
+        match=r"who: region kr, date 2022-01-01..2022-01-09: daily grain: expected a row every 1 day; observed one every 7 days",
     ):
         land_and_validate("who", date(2022, 1, 1), date(2022, 1, 9), regions="kr")
 
@@ -561,6 +485,7 @@ def test_open_meteo_asks_for_many_places_per_request_and_reads_the_array_in_orde
 def test_who_renamed_column_is_a_schema_change(warehouse, api):
     api.script(WHO, Answer(who_csv().replace(b"New_cases", b"NewCases")))
     with pytest.raises(
-        RegionsFailed, match=r"who: every region, date \(payload\): schema change: columns \['New_cases'\] are missing"
+        RegionsFailed,
+        match=r"who: every region, date \(payload\): schema change: expected columns \['New_cases'\]; observed a header without them",
     ):
         land_and_validate("who", regions="kr")

@@ -69,7 +69,7 @@ def test_a_region_the_payload_does_not_answer_for_fails_alone_by_name():
     parsed = source.parse(payload.content, [SEOUL, busan], date(2021, 1, 1), date(2021, 1, 2))
     assert set(parsed.frame["region"]) == {"seoul"}
     assert parsed.errors == {
-        "busan": "sample_weather: region busan, date 2021-01-01..2021-01-02: the source answered without this region"
+        "busan": "sample_weather: region busan, date 2021-01-01..2021-01-02: coverage: expected rows for this region; observed none in the answer"
     }
 
 
@@ -93,7 +93,7 @@ def test_a_missing_field_is_a_schema_change_naming_source_region_and_date():
     parsed = parse("sample_weather", payload, [SEOUL], date(2021, 1, 1), date(2021, 1, 1))
     assert parsed.frame.empty
     assert parsed.errors["seoul"].startswith(
-        "sample_weather: region seoul, date 2021-01-01: schema change: fields ['minTa'"
+        "sample_weather: region seoul, date 2021-01-01: schema change: expected fields ['minTa'"
     )
 
 
@@ -102,7 +102,7 @@ def test_a_value_that_is_not_a_number_names_the_field_and_fails_that_region_only
     busan = get_region("busan")
     parsed = parse("sample_cases", payload, [SEOUL, busan], date(2021, 1, 1), date(2021, 1, 1))
     assert parsed.errors == {
-        "seoul": "sample_cases: region seoul, date 2021-01-01: field 'confirmed' is not a number: 'lots'"
+        "seoul": "sample_cases: region seoul, date 2021-01-01: field 'confirmed': expected a number; observed 'lots'"
     }
     assert list(parsed.frame["region"]) == ["busan"]
 

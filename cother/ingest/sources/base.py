@@ -86,7 +86,11 @@ class Source(ABC):
                 errors[region.id] = str(found)
             elif not found:
                 errors[region.id] = str(
-                    self.error(region, f"{start}..{end}", "the source answered without this region")
+                    self.error(
+                        region,
+                        f"{start}..{end}",
+                        "coverage: expected rows for this region; observed none in the answer",
+                    )
                 )
             else:
                 try:
@@ -110,14 +114,14 @@ class Source(ABC):
         try:
             number = float(value)
         except (TypeError, ValueError):
-            raise self.error(region, day, f"field {field!r} is not a number: {value!r}") from None
+            raise self.error(region, day, f"field {field!r}: expected a number; observed {value!r}") from None
         if not math.isfinite(number):
-            raise self.error(region, day, f"field {field!r} is not a finite number: {value!r}")
+            raise self.error(region, day, f"field {field!r}: expected a finite number; observed {value!r}")
         if abs(number) > LARGEST:
             raise self.error(
                 region,
                 day,
-                f"field {field!r} is out of range: expected at most {LARGEST:.0e} in size, observed {value!r}",
+                f"field {field!r}: expected at most {LARGEST:.0e} in size; observed {value!r}",
             )
         return number
 
@@ -155,7 +159,7 @@ class Answer:
             return self.content.decode(self.charset)
         except LookupError:
             raise source.error(
-                region, day, f"encoding: the answer declares an unknown charset {self.charset!r}"
+                region, day, f"encoding: expected a charset Python knows; observed {self.charset!r}"
             ) from None
         except UnicodeDecodeError as error:
             raise source.error(
@@ -207,12 +211,16 @@ def portal_error(text: str) -> str | None:
 def parse_json(source: Source, answer: Answer, region: Region | None, day: object, expect=dict) -> dict | list:
     text = answer.text(source, region, day)
     if reason := portal_error(text):
-        raise source.error(region, day, f"the API answered an error: {reason}")
+        raise source.error(region, day, f"service error: expected data; observed the error {reason}")
     try:
         body = json.loads(text)
     except json.JSONDecodeError as error:
-        raise source.error(region, day, f"malformed JSON ({error.msg} at character {error.pos})") from None
+        raise source.error(
+            region,
+            day,
+            f"malformed JSON: expected a whole JSON document; observed {error.msg} at character {error.pos}",
+        ) from None
     if not isinstance(body, expect):
         wanted = " or ".join(JSON_NAMES[kind] for kind in (expect if isinstance(expect, tuple) else (expect,)))
-        raise source.error(region, day, f"expected a JSON {wanted}, got {type(body).__name__}")
+        raise source.error(region, day, f"schema change: expected a JSON {wanted}; observed a {type(body).__name__}")
     return body

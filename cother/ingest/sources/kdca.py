@@ -65,7 +65,7 @@ class KdcaCases(HttpSource):
         try:
             return date(*(int(part) for part in found.groups()))
         except (AttributeError, ValueError):
-            raise self.error(region, value, "stdDay is not a date") from None
+            raise self.error(region, value, f"stdDay: expected a date; observed {value!r}") from None
 
     def records(self, payload: bytes, regions: list[Region], start: date, end: date) -> dict[str, list]:
         named = self.names(regions)
@@ -74,10 +74,14 @@ class KdcaCases(HttpSource):
             day_text = request["std_day"]
             body = parse_json(self, answer, None, day_text)
             if body.get("resultCode") not in (None, "00"):
-                raise self.error(None, day_text, f"the API answered {body.get('resultCode')} {body.get('resultMsg')}")
+                raise self.error(
+                    None,
+                    day_text,
+                    f"service error: expected resultCode 00; observed {body.get('resultCode')} {body.get('resultMsg')}",
+                )
             items = body.get("items")
             if items is None:
-                raise self.error(None, day_text, "schema change: no items in the answer")
+                raise self.error(None, day_text, "schema change: expected items in the answer; observed none")
             for item in [items] if isinstance(items, dict) else items:
                 region = named.get(item.get("gubun")) if isinstance(item, dict) else None
                 if region:
@@ -87,7 +91,9 @@ class KdcaCases(HttpSource):
     def row(self, item: dict, region: Region) -> dict:
         missing = [name for name in REQUIRED if name not in item]
         if missing:
-            raise self.error(region, item.get("stdDay"), f"schema change: fields {missing} are missing")
+            raise self.error(
+                region, item.get("stdDay"), f"schema change: expected fields {missing}; observed an item without them"
+            )
         day = self.day_of(item["stdDay"], region)
         values = {column: self.number(item.get(name), region, day, name) for name, column in FIELDS.items()}
         record = json.dumps(item, ensure_ascii=False, sort_keys=True)

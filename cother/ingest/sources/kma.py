@@ -36,10 +36,14 @@ def items_of(source: Source, body: dict, region: Region, day: object) -> tuple[l
     """The records of one data.go.kr response and the total count; raises on a service error."""
     response = body.get("response")
     if not isinstance(response, dict) or "header" not in response:
-        raise source.error(region, day, "schema change: no response.header in the answer")
+        raise source.error(region, day, "schema change: expected response.header in the answer; observed none")
     header = response["header"]
     if header.get("resultCode") != "00":
-        raise source.error(region, day, f"the API answered {header.get('resultCode')} {header.get('resultMsg')}")
+        raise source.error(
+            region,
+            day,
+            f"service error: expected resultCode 00; observed {header.get('resultCode')} {header.get('resultMsg')}",
+        )
     payload_body = response.get("body") or {}
     items = payload_body.get("items") or {}
     item = items.get("item", []) if isinstance(items, dict) else []

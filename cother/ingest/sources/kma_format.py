@@ -18,11 +18,13 @@ KMA_DTYPES = {field.lower(): "float64" for field in KMA_FIELDS}
 def kma_row(source: Source, record: dict, region: Region) -> dict:
     missing = [field for field in ["tm", "stnId", *KMA_FIELDS] if field not in record]
     if missing:
-        raise source.error(region, record.get("tm"), f"schema change: fields {missing} are missing")
+        raise source.error(
+            region, record.get("tm"), f"schema change: expected fields {missing}; observed a record without them"
+        )
     try:
         day = date.fromisoformat(record["tm"])
     except (TypeError, ValueError):
-        raise source.error(region, record["tm"], "tm is not an ISO date") from None
+        raise source.error(region, record["tm"], f"tm: expected an ISO date; observed {record['tm']!r}") from None
     values = {field.lower(): source.number(record[field], region, day, field) for field in KMA_FIELDS}
     return {
         "region": region.id,

@@ -104,11 +104,15 @@ class OpenMeteoWeather(OpenMeteoTable, HttpSource):
             asked = request["regions"]
             body = parse_json(self, answer, None, f"{start}..{end}", expect=(dict, list))
             if isinstance(body, dict) and body.get("error"):
-                raise self.error(None, f"{start}..{end}", f"the API answered an error: {body.get('reason')}")
+                raise self.error(
+                    None, f"{start}..{end}", f"service error: expected data; observed the error {body.get('reason')}"
+                )
             places = body if isinstance(body, list) else [body]
             if len(places) != len(asked):
                 raise self.error(
-                    None, f"{start}..{end}", f"asked for {len(asked)} places, the answer has {len(places)}"
+                    None,
+                    f"{start}..{end}",
+                    f"places: expected {len(asked)}, as asked; observed {len(places)} in the answer",
                 )
             for region_id, place in zip(asked, places, strict=True):
                 try:
@@ -121,14 +125,16 @@ class OpenMeteoWeather(OpenMeteoTable, HttpSource):
         region = Region(region_id, region_id, math.nan, math.nan)  # for the messages only
         daily = place.get("daily") if isinstance(place, dict) else None
         if not isinstance(daily, dict) or "time" not in daily:
-            raise self.error(region, "(payload)", "schema change: no daily.time in the response")
+            raise self.error(region, "(payload)", "schema change: expected daily.time in the answer; observed none")
         first = daily["time"][0] if daily["time"] else "(payload)"
         missing = [name for name in DAILY if name not in daily]
         if missing:
-            raise self.error(region, first, f"schema change: daily fields {missing} are missing")
+            raise self.error(
+                region, first, f"schema change: expected daily fields {missing}; observed an answer without them"
+            )
         units = place.get("daily_units") or {}
         wrong = [
-            f"{name} in {units[name]}, expected {unit}"
+            f"expected {name} in {unit}; observed {units[name]}"
             for name, unit in UNITS.items()
             if units.get(name) not in (None, "", unit)
         ]
@@ -138,13 +144,20 @@ class OpenMeteoWeather(OpenMeteoTable, HttpSource):
             name for name, values in daily.items() if not isinstance(values, list) or len(values) != len(daily["time"])
         ]
         if ragged:
-            raise self.error(region, "(payload)", f"daily fields {ragged} do not have one value per day")
+            raise self.error(
+                region,
+                "(payload)",
+                f"daily fields {ragged}: expected one value per day ({len(daily['time'])}); observed"
+                f" {[len(daily[name]) if isinstance(daily[name], list) else daily[name] for name in ragged]}",
+            )
         return [{name: values[index] for name, values in daily.items()} for index in range(len(daily["time"]))]
 
     def row(self, record: dict, region: Region) -> dict:
         try:
             day = date.fromisoformat(record["time"])
         except (TypeError, ValueError):
-            raise self.error(region, record["time"], "daily.time is not an ISO date") from None
+            raise self.error(
+                region, record["time"], f"daily.time: expected an ISO date; observed {record['time']!r}"
+            ) from None
         values = {name: self.number(record[name], region, day, name) for name in DAILY}
         return {"region": region.id, "date": day, **values, "record": json.dumps(record, sort_keys=True)}

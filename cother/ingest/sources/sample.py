@@ -159,10 +159,12 @@ class SampleOpenMeteo(OpenMeteoTable, Source):
         try:
             day = date.fromisoformat(record["date"])
         except (KeyError, TypeError, ValueError):
-            raise self.error(region, record.get("date"), "date is not an ISO date") from None
+            raise self.error(
+                region, record.get("date"), f"date: expected an ISO date; observed {record.get('date')!r}"
+            ) from None
         missing = [field for field in OPEN_METEO_FIELDS if field not in record]
         if missing:
-            raise self.error(region, day, f"schema change: fields {missing} are missing")
+            raise self.error(region, day, f"schema change: expected fields {missing}; observed a row without them")
         values = dict.fromkeys(DAILY)
         for field, column in OPEN_METEO_FIELDS.items():
             values[column] = self.number(record[field], region, day, field)
@@ -194,14 +196,18 @@ class SampleCases(Source):
         rows = _rows(payload.decode("utf-8"))
         missing = [field for field in CASE_FIELDS if rows and field not in rows[0]]
         if missing:
-            raise self.error(None, rows[0].get("date"), f"schema change: fields {missing} are missing")
+            raise self.error(
+                None, rows[0].get("date"), f"schema change: expected fields {missing}; observed a file without them"
+            )
         return _by_name(self, rows, "region", self.names(regions))
 
     def row(self, record: dict, region: Region) -> dict:
         try:
             day = datetime.strptime(record["date"], "%Y%m%d").date()
         except (ValueError, KeyError, TypeError):
-            raise self.error(region, record.get("date"), "date is not YYYYMMDD") from None
+            raise self.error(
+                region, record.get("date"), f"date: expected YYYYMMDD; observed {record.get('date')!r}"
+            ) from None
         values = {field: self.number(record.get(field), region, day, field) for field in CASE_FIELDS[2:]}
         return {"region": region.id, "date": day, "region_name": record["region"], **values}
 
@@ -248,7 +254,11 @@ class SampleJhu(Source):
             reader = csv.reader(io.StringIO(answer.text(self, None, "(payload)")))
             header = next(reader, [])
             if header[: len(JHU_KEYS)] != JHU_KEYS or measure not in JHU_FILES:
-                raise self.error(None, "(payload)", f"schema change: the {measure} file does not start with {JHU_KEYS}")
+                raise self.error(
+                    None,
+                    "(payload)",
+                    f"schema change: expected the {measure} file to start with {JHU_KEYS}; observed {header[:4]}",
+                )
             days = [_jhu_day(self, name) for name in header[len(JHU_KEYS) :]]
             seen = set()
             for row in reader:
@@ -256,7 +266,9 @@ class SampleJhu(Source):
                 if region is None:
                     continue
                 if (row[0], row[1]) in seen:
-                    problems[region.id] = self.error(region, "(payload)", f"{row[1]!r} {row[0]!r} is listed twice")
+                    problems[region.id] = self.error(
+                        region, "(payload)", f"expected one row per province; observed {row[1]!r} {row[0]!r} twice"
+                    )
                 seen.add((row[0], row[1]))
                 for day, value in zip(days, row[len(JHU_KEYS) :], strict=False):
                     if start <= day <= end:
@@ -288,7 +300,7 @@ def _jhu_day(source: Source, name: str) -> date:
     try:
         return datetime.strptime(name, "%m/%d/%y").date()
     except ValueError:
-        raise source.error(None, name, "a column of days is not M/D/YY") from None
+        raise source.error(None, name, f"a column of days: expected M/D/YY; observed {name!r}") from None
 
 
 def _in_range(name: str, start: date, end: date) -> bool:

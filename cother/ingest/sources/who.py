@@ -65,7 +65,9 @@ class WhoCases(HttpSource):
         reader = csv.DictReader(io.StringIO(text))
         missing = [name for name in HEADER if name not in (reader.fieldnames or [])]
         if missing:
-            raise self.error(None, "(payload)", f"schema change: columns {missing} are missing")
+            raise self.error(
+                None, "(payload)", f"schema change: expected columns {missing}; observed a header without them"
+            )
         first, last = start.isoformat(), end.isoformat()
         grouped: dict[str, list | SourceError] = {}
         reported: dict[str, list[str]] = {}
@@ -86,14 +88,18 @@ class WhoCases(HttpSource):
                 grouped[region.id] = self.error(
                     region,
                     f"{start}..{end}",
-                    f"daily grain: expected a row every 1 day, observed one every {spacing} days (the weekly file?)",
+                    f"daily grain: expected a row every 1 day; observed one every {spacing} days (the weekly file?)",
                 )
         return grouped
 
     def row(self, record: dict, region: Region) -> dict:
         day = reported_day(record["Date_reported"])
         if day is None:
-            raise self.error(region, record["Date_reported"], "Date_reported is not an ISO date") from None
+            raise self.error(
+                region,
+                record["Date_reported"],
+                f"Date_reported: expected an ISO date; observed {record['Date_reported']!r}",
+            )
         values = {column: self.number(record[name], region, day, name) for name, column in FIELDS.items()}
         raw = json.dumps(record, ensure_ascii=False, sort_keys=True)
         return {"region": region.id, "date": day, "country_code": record["Country_code"], **values, "record": raw}
@@ -111,7 +117,7 @@ def decoded(content: bytes) -> tuple[str, dict[str, str]]:
             country = text.split(",")[1] if text.count(",") else "(header)"
             undecodable.setdefault(
                 country,
-                f"encoding: line {number} is not UTF-8 (byte 0x{line[error.start]:02x} at position {error.start})",
+                f"encoding: expected UTF-8; observed byte 0x{line[error.start]:02x} at position {error.start} of line {number}",
             )
             lines.append(text)
     return "".join(lines), undecodable
