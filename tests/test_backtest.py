@@ -70,3 +70,26 @@ def test_the_folds_fitted_on_two_threads_forecast_as_one_thread_does(frames):
         for workers in (1, 2)
     )
     pd.testing.assert_frame_equal(one, two)
+
+
+def test_a_horizon_whose_model_loses_its_latest_folds_publishes_the_best_naive_forecast(frames):
+    """In the demo the 7-day model lost to the naive forecasters (62.1 against 52.8 MAE), yet its
+    forecasts were published as the model's."""
+    from dataclasses import replace
+
+    from cother.ml.baselines import NAIVE
+    from cother.ml.features import upcoming
+    from cother.ml.fitting import fit
+
+    fitted = fit(frames, list(all_regions()))
+    week = fitted.backtest["horizon"] == 7
+    losing = replace(fitted, backtest=fitted.backtest.assign(model=fitted.backtest["model"].where(~week, 1e6)))
+    choice = losing.published()
+    name = choice[7]["forecaster"]
+    assert name in NAIVE and choice[7]["best_naive"] == name
+    assert choice[7]["mae_model"] > choice[7]["mae_best_naive"]
+    assert choice[1] == fitted.published()[1]  # the other horizon as it was
+    forecasts = losing.forecasts().set_index("horizon")
+    assert forecasts.loc[7, "forecaster"] == name
+    assert forecasts.loc[7, "forecast"] == NAIVE[name](upcoming(frames[7])).iloc[0]
+    assert forecasts.loc[1, "forecaster"] == fitted.published()[1]["forecaster"]

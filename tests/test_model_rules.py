@@ -38,6 +38,18 @@ def test_a_worse_challenger_is_refused_by_the_gate():
     assert promotion.decide(latest.assign(model=99.0), champion, "3", margin=0.01).promote
 
 
+def test_a_horizon_publishes_the_model_only_where_it_beats_the_best_naive_forecaster():
+    latest = pd.DataFrame({"actual": [100.0, 110.0], "model": [90.0, 100.0], "persistence": [95.0, 105.0]})
+    latest = latest.assign(seasonal_naive=80.0, mean_7d=70.0)
+    assert promotion.published(latest) == {
+        "forecaster": "persistence",
+        "mae_model": 10.0,
+        "best_naive": "persistence",
+        "mae_best_naive": 5.0,
+    }
+    assert promotion.published(latest.assign(model=latest["actual"] - 1))["forecaster"] == "model"
+
+
 CORE = ["target", "features", "forecaster", "baselines", "backtest", "promotion", "fitting", "report", "lineage"]
 EDGE = ["cother.core.database", "psycopg2", "sqlalchemy", "airflow", "mlflow", "great_expectations"]
 
@@ -60,8 +72,12 @@ def test_the_model_card_says_which_forecaster_could_not_be_scored_and_carries_no
     summary = pd.DataFrame(
         [{"horizon": 1, "forecaster": "model", **scores}, {"horizon": 1, "forecaster": "project_2021", **unscored}]
     )
+    published = {
+        1: {"forecaster": "persistence", "mae_model": 12.0, "best_naive": "persistence", "mae_best_naive": 9.5}
+    }
     card = report.model_card(
-        "cother_cases_forecaster", {"training_end": "2021-10-05"}, summary, "why", {"h1": {"x": 3}}
+        "cother_cases_forecaster", {"training_end": "2021-10-05"}, summary, "why", {"h1": {"x": 3}}, published
     )
     assert "| 1 | project_2021 | not scored: no day with its inputs |" in card
+    assert "- 1 day(s) ahead: **persistence** (the model's MAE 12.0 does not beat persistence 9.5)" in card
     assert "nan" not in card.lower() and "cases_mean_7d" in card

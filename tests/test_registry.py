@@ -10,6 +10,7 @@ import logging
 import os
 import subprocess
 import urllib.request
+from datetime import timedelta
 
 import pytest
 from conftest import empty_warehouse, publish_seoul, registered_model, row_count
@@ -117,6 +118,24 @@ def test_each_retrain_writes_its_forecasts_for_both_horizons(first):
             (MODEL_NAME, int(first["version"])),
         )
         assert cur.fetchall() == [(1, "2021-10-05", "2021-10-06"), (7, "2021-10-05", "2021-10-12")]
+
+
+def test_each_horizon_publishes_the_forecaster_its_backtest_chose_and_the_registered_model_answers_the_same(first):
+    from cother.ml.predict import predict
+
+    chosen = {int(horizon[1:]): choice["forecaster"] for horizon, choice in first["published"].items()}
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "select horizon_days, forecaster, forecast_new_cases, origin_date from ml.forecasts"
+            " where model_name = %s and model_version = %s order by horizon_days",
+            (MODEL_NAME, first["version"]),
+        )
+        written = cur.fetchall()
+    assert {horizon: forecaster for horizon, forecaster, _, _ in written} == chosen
+    origin = written[0][3]
+    answered = predict("seoul", origin + timedelta(days=1))  # the champion, loaded from the registry
+    assert [(f["horizon_days"], f["forecaster"]) for f in answered["forecasts"]] == sorted(chosen.items())
+    assert [f["forecast_new_cases"] for f in answered["forecasts"]] == [round(value, 1) for _, _, value, _ in written]
 
 
 def test_a_prediction_passes_the_model_only_its_signatures_columns(first):

@@ -7,13 +7,16 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from cother.ml.features import WEATHER_FEATURES
+from cother.ml.features import HORIZONS, WEATHER_FEATURES
+from cother.ml.target import same_weekday_column
 
 NAIVE = {
     "persistence": lambda examples: examples["cases_lag_1"],  # the count on the origin day
     "seasonal_naive": lambda examples: examples["same_weekday"],  # the latest count of the target's weekday
     "mean_7d": lambda examples: examples["cases_mean_7d"],  # the mean of the 7 days up to the origin
 }
+# the mart columns the naive forecasters read besides the anchor (cases_mean_7d), for every horizon
+NAIVE_INPUTS = list(dict.fromkeys(["cases_lag_1", *(same_weekday_column(horizon) for horizon in HORIZONS)]))
 # the 2021 project's 7 weather variables: all the mart's but pressure and sunshine
 PROJECT_2021_FEATURES = [column for column in WEATHER_FEATURES if not column.startswith(("pressure", "sunshine"))]
 

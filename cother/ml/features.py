@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from cother.ml.target import for_horizon, same_weekday_column
+from cother.ml.target import for_horizon
 
 HORIZONS = (1, 7)
 HISTORY_DAYS = 21  # a day's features read this many days before it (cases_lag_21, the oldest weekly mean)
@@ -71,7 +71,6 @@ def examples(mart: pd.DataFrame, horizon: int) -> pd.DataFrame:
         origin_date=mart["date_day"] - pd.Timedelta(days=1),
         target_date=mart["date_day"] + ahead,
         actual=by_region["new_cases"].shift(-(horizon - 1)),
-        same_weekday=mart[same_weekday_column(horizon)],
     )
     return frame
 

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from cother.ml import promotion
 from cother.ml.backtest import BacktestConfig, backtest, scores, summary
+from cother.ml.baselines import NAIVE
 from cother.ml.features import feature_columns, labelled, upcoming
 from cother.ml.forecaster import Forecaster, ForecasterConfig
 
@@ -35,14 +37,23 @@ class Fitted:
         last = self.config.backtest.folds - folds
         return self.backtest[(self.backtest["horizon"] == horizon) & (self.backtest["fold"] > last)]
 
+    def published(self) -> dict[int, dict]:
+        """Per horizon, the forecaster its forecasts are published from (promotion.published): the model,
+        or the naive forecaster that beat it on the latest backtest folds."""
+        return {
+            horizon: promotion.published(self.latest(horizon, promotion.LATEST_FOLDS)) for horizon in self.forecasters
+        }
+
     def forecasts(self) -> pd.DataFrame:
         """From each region's last report, the forecast of every horizon: region, origin_date,
-        target_date, horizon, forecast."""
+        target_date, horizon, forecast, and the forecaster that made it (the published one)."""
         parts = []
-        for horizon, forecaster in self.forecasters.items():
+        for horizon, choice in self.published().items():
             ahead = upcoming(self.examples[horizon])
+            name = choice["forecaster"]
+            forecast = self.forecasters[horizon].predict(ahead) if name == "model" else NAIVE[name](ahead).to_numpy()
             parts.append(
-                ahead[["region", "origin_date", "target_date", "horizon"]].assign(forecast=forecaster.predict(ahead))
+                ahead[["region", "origin_date", "target_date", "horizon"]].assign(forecast=forecast, forecaster=name)
             )
         return pd.concat(parts, ignore_index=True)
 

@@ -11,7 +11,8 @@ from cother.ml.storage import load_mart
 
 def predict(region: str, day: date) -> dict:
     """The champion's forecast for `day` made the evening before, and from that same origin its
-    forecast for the horizon's other days, beside the counts reported since."""
+    forecast for the horizon's other days, beside the counts reported since; each names its forecaster
+    (the model, or the naive forecaster published where the model lost its backtest)."""
     frame = load_mart([region])
     row = frame[frame["date_day"].dt.date == day]
     if row.empty:
@@ -24,6 +25,7 @@ def predict(region: str, day: date) -> dict:
         raise ValueError(f"predict: model {registry.model_uri()} has no champion yet")
     model = registry.load()
     forecast = model.predict(row[model.metadata.get_input_schema().input_names()]).iloc[0]
+    published = (model.model_config or {}).get("published", {})
     actual = frame.set_index(frame["date_day"].dt.date)["new_cases"]
     forecasts = []
     for column, value in forecast.items():
@@ -33,6 +35,7 @@ def predict(region: str, day: date) -> dict:
         forecasts.append(
             {
                 "horizon_days": horizon,
+                "forecaster": published.get(str(horizon), "model"),
                 "date": target.isoformat(),
                 "forecast_new_cases": round(float(value), 1),
                 "actual_new_cases": None if reported is None or reported != reported else int(reported),

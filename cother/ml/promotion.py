@@ -2,7 +2,8 @@
 
 `champion` moves to a new version only if, on the same latest backtest days, it beats the current
 champion by the configured margin (COTHER_PROMOTION_MARGIN) and beats the best baseline; otherwise the
-version becomes the `challenger`. The champion is scored on those days out of sample: with its own
+version becomes the `challenger`. Per horizon, a version publishes the model's forecasts only where the
+model beats the best naive forecaster on those days, and that forecaster's elsewhere (`published`). The champion is scored on those days out of sample: with its own
 backtest forecasts for days it trained on, and with its live forecasts after its training window.
 """
 
@@ -27,11 +28,29 @@ class Decision:
     metrics: dict[str, float]
 
 
+def best_naive(latest: pd.DataFrame) -> tuple[str, float]:
+    """The naive forecaster with the lowest MAE on these backtest rows, and that MAE."""
+    return min(((name, mae(latest["actual"], latest[name])) for name in NAIVE), key=lambda pair: pair[1])
+
+
+def published(latest: pd.DataFrame) -> dict:
+    """The forecaster a horizon's forecasts are published from: the model where its MAE on these latest
+    backtest rows beats the best naive forecaster's, else that naive forecaster; with both figures."""
+    model = mae(latest["actual"], latest["model"])
+    baseline, baseline_mae = best_naive(latest)
+    return {
+        "forecaster": "model" if model < baseline_mae else baseline,
+        "mae_model": round(model, 3),
+        "best_naive": baseline,
+        "mae_best_naive": round(baseline_mae, 3),
+    }
+
+
 def decide(latest: pd.DataFrame, champion: pd.Series | None, champion_version: str | None, margin: float) -> Decision:
     """`latest`: the new version's backtest forecasts (column `model`) and the baselines' on the latest
     folds; `champion`: the champion's out-of-sample forecasts of the same rows (null where it has none)."""
     model = mae(latest["actual"], latest["model"])
-    baseline, baseline_mae = min(((name, mae(latest["actual"], latest[name])) for name in NAIVE), key=lambda x: x[1])
+    baseline, baseline_mae = best_naive(latest)
     metrics = {"gate_mae_model": model, f"gate_mae_{baseline}": baseline_mae}
     days = f"{latest['target_date'].min():%Y-%m-%d}..{latest['target_date'].max():%Y-%m-%d}"
     if model >= baseline_mae:

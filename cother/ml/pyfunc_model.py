@@ -1,10 +1,12 @@
 """The registered model: one LightGBM booster per horizon plus the target transform, as an MLflow pyfunc.
 
 Input: rows of marts.fct_training_features, each the day after a forecast origin (the model's
-features, region, day_of_week and the anchor cases_mean_7d). Output: per row, the
-forecast of new cases for each horizon h, in `forecast_new_cases_h<h>` (the target day is the row's
-date_day + h - 1). Imports nothing from the platform but cother.ml.forecaster and cother.ml.target, so
-`models:/<name>@champion` loads wherever mlflow, lightgbm and pandas are installed.
+features, region, day_of_week, the anchor cases_mean_7d and the lags the naive forecasters read). Output:
+per row, the forecast of new cases for each horizon h, in `forecast_new_cases_h<h>` (the target day is
+the row's date_day + h - 1): the model's, or, for a horizon where the model did not beat the best naive
+forecaster on its latest backtest folds, that forecaster's (model_config["published"]). Imports
+nothing from the platform but cother.ml (forecaster, target, baselines), so `models:/<name>@champion`
+loads wherever mlflow, lightgbm and pandas are installed.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import mlflow.pyfunc
 import pandas as pd
 
 from cother.ml import forecaster
+from cother.ml.baselines import NAIVE
 from cother.ml.target import for_horizon, from_target
 
 OUTPUT_PREFIX = "forecast_new_cases_h"
@@ -33,12 +36,17 @@ class CasesForecastModel(mlflow.pyfunc.PythonModel):
         self.regions = list(model_config["regions"])
         horizons = [int(h) for h in model_config["horizons"]]
         self.boosters = {h: lgb.Booster(model_file=artifacts[f"booster_h{h}"]) for h in horizons}
+        self.published = {int(h): name for h, name in model_config.get("published", {}).items()}
         return self
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         forecasts = {}
         for horizon, booster in self.boosters.items():
             rows = for_horizon(model_input, horizon)
-            log_change = booster.predict(forecaster.model_input(rows, self.features, self.regions))
-            forecasts[output_column(horizon)] = from_target(rows["anchor"], log_change)
+            name = self.published.get(horizon, "model")
+            if name == "model":
+                log_change = booster.predict(forecaster.model_input(rows, self.features, self.regions))
+                forecasts[output_column(horizon)] = from_target(rows["anchor"], log_change)
+            else:
+                forecasts[output_column(horizon)] = NAIVE[name](rows).to_numpy(dtype=float)
         return pd.DataFrame(forecasts, index=model_input.index)

@@ -14,6 +14,7 @@ import psycopg2
 
 from cother.core.database import libpq_url, mlflow_url, parsed
 from cother.core.settings import PROJECT_ROOT, get_settings
+from cother.ml.baselines import NAIVE_INPUTS
 from cother.ml.forecaster import Forecaster
 from cother.ml.promotion import CHAMPION
 from cother.ml.report import BACKTEST_ARTIFACT
@@ -27,7 +28,7 @@ QUIET_MLFLOW = {
     "MLFLOW_DISABLE_TELEMETRY": "true",
     "GIT_PYTHON_REFRESH": "quiet",
 }
-INPUT_COLUMNS = ["day_of_week", ANCHOR]  # besides the features: what the pyfunc reads
+INPUT_COLUMNS = ["day_of_week", ANCHOR, *NAIVE_INPUTS]  # besides the features: what the pyfunc reads
 
 
 class RegistryUnavailable(RuntimeError):
@@ -105,9 +106,11 @@ def log_and_register(
     metrics: dict,
     tags: dict,
     artifacts: Path,
+    published: dict[int, str],
 ) -> tuple[str, str]:
     """Log the fitted forecasters as one pyfunc in a new run with the files in `artifacts`, and
-    register it; returns the new version and the run id."""
+    register it; returns the new version and the run id. `published`: per horizon, the forecaster the
+    pyfunc answers with (the model, or a naive forecaster where the model lost its backtest)."""
     mlflow = configure()
     from mlflow.models import infer_signature
 
@@ -128,6 +131,7 @@ def log_and_register(
             "features": any_forecaster.features,
             "regions": any_forecaster.regions,
             "horizons": list(forecasters),
+            "published": {str(horizon): name for horizon, name in published.items()},
         }
         output = CasesForecastModel().load(boosters, model_config).predict(None, model_input)
         info = mlflow.pyfunc.log_model(

@@ -64,7 +64,9 @@ def plot_backtest(forecasts: pd.DataFrame, path: Path) -> None:
     plt.close(fig)
 
 
-def model_card(name: str, version_tags: dict, summary: pd.DataFrame, decision: str, importance: dict) -> str:
+def model_card(
+    name: str, version_tags: dict, summary: pd.DataFrame, decision: str, importance: dict, published: dict[int, dict]
+) -> str:
     """The Markdown card: what the model is, what it learnt from, how it scored, why it was promoted or not."""
     lines = [
         f"# {name}",
@@ -94,6 +96,19 @@ def model_card(name: str, version_tags: dict, summary: pd.DataFrame, decision: s
         f"Forecasters: {', '.join(FORECASTERS)}. MASE is against seasonal naive on the same days;",
         "project_2021 is the 2021 student project's model (LightGBM on 7 weather variables, the count",
         "itself), scored only on days with weather.",
+        "",
+        "## Published forecasts per horizon",
+        "",
+        "A horizon publishes the model's forecasts only where the model beats the best naive forecaster on",
+        "the latest backtest folds (the promotion gate's days); elsewhere it publishes that forecaster's,",
+        "and says so (ml.forecasts.forecaster, `cother predict`, the registered model's answers).",
+        "",
+        *(
+            f"- {horizon} day(s) ahead: **{choice['forecaster']}** (the model's MAE {choice['mae_model']:.1f}"
+            f" {'beats' if choice['forecaster'] == 'model' else 'does not beat'} {choice['best_naive']}"
+            f" {choice['mae_best_naive']:.1f})"
+            for horizon, choice in published.items()
+        ),
         "",
         "## Promotion",
         "",

@@ -143,11 +143,18 @@ def log_version(fitted: Fitted, decision: promotion.Decision, tags: dict) -> tup
         if pd.notna(getattr(row, metric))
     } | decision.metrics
     importance = fitted.feature_importance()
-    card = report.model_card(registry.model_name(), tags, fitted.summary, decision.reason, importance)
+    published = fitted.published()
+    card = report.model_card(registry.model_name(), tags, fitted.summary, decision.reason, importance, published)
     with tempfile.TemporaryDirectory() as folder:
         report.write(Path(folder), fitted.backtest, fitted.fold_scores, importance, card)
         return registry.log_and_register(
-            fitted.forecasters, fitted.rows.tail(30), fitted.config.forecaster.params, metrics, tags, Path(folder)
+            fitted.forecasters,
+            fitted.rows.tail(30),
+            fitted.config.forecaster.params,
+            metrics,
+            tags,
+            Path(folder),
+            {horizon: choice["forecaster"] for horizon, choice in published.items()},
         )
 
 
@@ -185,6 +192,7 @@ def retrain(
             "decision": registered.reason,
             "training_window": f"{tags['training_start']}..{tags['training_end']}",
             "backtest": scored(fitted.summary),
+            "published": {f"h{horizon}": choice for horizon, choice in fitted.published().items()},
             "model_uri": registry.model_uri(),
             "forecasts_written": written,
         }

@@ -29,13 +29,15 @@ def from_target(anchor, log_change) -> np.ndarray:
     return np.expm1(np.log1p(np.asarray(anchor, dtype=float)) + np.asarray(log_change, dtype=float)).clip(min=0)
 
 
-DERIVED = ["anchor", "target_day_of_week"]  # what for_horizon adds to a mart row
+DERIVED = ["anchor", "target_day_of_week", "same_weekday"]  # what for_horizon adds to a mart row
 
 
 def for_horizon(rows: pd.DataFrame, horizon: int) -> pd.DataFrame:
-    """Mart rows (each the day after a forecast origin) as the horizon's model reads them: with the
-    anchor and the weekday of the target day, h - 1 days after the row's own day."""
+    """Mart rows (each the day after a forecast origin) as the horizon's model and the naive forecasters
+    read them: with the anchor, the weekday of the target day (h - 1 days after the row's own day) and
+    the latest count of that weekday."""
     return rows.assign(
         anchor=rows[ANCHOR],
         target_day_of_week=(rows["day_of_week"] - 1 + horizon - 1) % 7 + 1,
+        same_weekday=rows[same_weekday_column(horizon)],
     )

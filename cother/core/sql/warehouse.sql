@@ -187,6 +187,8 @@ create table if not exists ml.forecasts (
     created_at timestamptz not null default now(),
     primary key (model_name, model_version, region, target_date, horizon_days)
 );
+-- which forecaster made it: the model, or the naive one published where the model loses (added later)
+alter table ml.forecasts add column if not exists forecaster text not null default 'model';
 
 -- ml.model_promotions: every move of a registered model's alias, by the retrain or by hand.
 create table if not exists ml.model_promotions (

@@ -31,6 +31,7 @@ final as (
         forecasts.model_name,
         forecasts.model_version,
         forecasts.model_alias,
+        forecasts.forecaster,
         forecasts.forecast_new_cases,
         reported.new_cases as actual_new_cases,
         abs(forecasts.forecast_new_cases - reported.new_cases) as absolute_error,

@@ -17,6 +17,7 @@ final as (
         horizon_days,
         forecast_new_cases,
         model_alias,
+        forecaster,
         created_at
     from source
 
