@@ -25,9 +25,12 @@ def _db(args: argparse.Namespace) -> None:
 def _airflow(args: argparse.Namespace) -> None:
     from cother.local import postgres
     from cother.orchestration.airflow_runner import airflow, migrate
+    from cother.orchestration.stale_runs import end_stale_runs
 
     postgres.start()
     migrate()
+    if args.command[:2] in (["dags", "test"], ["dags", "trigger"]):  # a stale run would hold the new one queued
+        end_stale_runs()
     sys.exit(airflow(*args.command, check=False))
 
 

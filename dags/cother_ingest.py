@@ -37,7 +37,7 @@ from airflow.timetables.trigger import CronTriggerTimetable
 
 from cother.core.settings import get_settings
 from cother.orchestration.assets import KINDS, RAW_ALIAS
-from cother.orchestration.dag_defaults import DEFAULT_ARGS, START_DATE
+from cother.orchestration.dag_defaults import DAGRUN_TIMEOUT, DEFAULT_ARGS, START_DATE
 
 settings = get_settings()  # the params' defaults
 
@@ -47,6 +47,7 @@ settings = get_settings()  # the params' defaults
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
+    dagrun_timeout=DAGRUN_TIMEOUT,
     default_args=DEFAULT_ARGS,
     doc_md=__doc__,
     tags=["cother", "ingestion"],

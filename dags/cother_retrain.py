@@ -26,7 +26,7 @@ from airflow.sdk import Param, dag, get_current_context, task
 
 from cother.core.settings import get_settings
 from cother.orchestration.assets import MODEL, TRAINING_FEATURES
-from cother.orchestration.dag_defaults import DEFAULT_ARGS, START_DATE
+from cother.orchestration.dag_defaults import DAGRUN_TIMEOUT, DEFAULT_ARGS, START_DATE
 
 
 @dag(
@@ -34,6 +34,7 @@ from cother.orchestration.dag_defaults import DEFAULT_ARGS, START_DATE
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
+    dagrun_timeout=DAGRUN_TIMEOUT,
     default_args=DEFAULT_ARGS,
     doc_md=__doc__,
     tags=["cother", "ml", "quality"],

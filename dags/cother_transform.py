@@ -17,7 +17,7 @@ Models, tests and lineage: [dbt docs](http://127.0.0.1:8081/index.html); validat
 from airflow.sdk import dag, get_current_context, task
 
 from cother.orchestration.assets import MARTS_ALIAS, RAW_CASES, RAW_WEATHER, TRAINING_FEATURES
-from cother.orchestration.dag_defaults import DEFAULT_ARGS, START_DATE
+from cother.orchestration.dag_defaults import DAGRUN_TIMEOUT, DEFAULT_ARGS, START_DATE
 
 
 @dag(
@@ -25,6 +25,7 @@ from cother.orchestration.dag_defaults import DEFAULT_ARGS, START_DATE
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
+    dagrun_timeout=DAGRUN_TIMEOUT,
     default_args=DEFAULT_ARGS,
     doc_md=__doc__,
     tags=["cother", "dbt"],

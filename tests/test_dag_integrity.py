@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -51,11 +52,14 @@ def test_dag_files_import_no_heavy_library(import_probe):
 def test_dagbag_has_no_import_errors_and_every_dag_is_documented():
     from airflow.dag_processing.dagbag import DagBag
 
+    from cother.core.settings import get_settings
+
     bag = DagBag(dag_folder=str(DAGS_DIR))
     assert bag.import_errors == {}
     assert set(bag.dag_ids) == {"cother_ingest", "cother_transform", "cother_retrain"}
     for dag in bag.dags.values():
         assert dag.doc_md and dag.tags and "cother" in dag.tags
+        assert dag.dagrun_timeout == timedelta(hours=get_settings().dagrun_timeout_hours)  # a stale run ends
         for task in dag.tasks:
             assert task.owner == "cother"
             assert task.retries >= 1

@@ -2,7 +2,8 @@
 the middle of a load (in the loading code, and at DAG level through Airflow's task retries), a load
 killed mid-way, two loads of the same partitions at once, a source down and back (in the client, and
 at DAG level), and the MLflow registry unreachable during a retrain. Each ends with the rows a single
-clean run leaves, and nothing published half-way."""
+clean run leaves, and nothing published half-way. And a run whose task process was killed with no one
+to report it: it ends (failed), and the DAG's next run runs."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import sys
 import threading
 from contextlib import contextmanager
 from datetime import date, timedelta
+from pathlib import Path
 
 import psycopg2
 import pytest
@@ -34,7 +36,7 @@ from cother.ingest import stages
 from cother.ingest.sources import SourceError
 from cother.ingest.sources.sample import bundled_period
 from cother.local import postgres
-from cother.orchestration.airflow_runner import wait_for
+from cother.orchestration.airflow_runner import local_stack, metadata_rows, wait_for
 from cother.transform import dbt
 
 pytestmark = pytest.mark.system
@@ -258,3 +260,146 @@ def test_the_registry_unreachable_during_a_retrain_fails_cleanly_and_the_champio
         monkeypatch.undo()
         assert registry.champion_version() == champion
         assert {table: table_contents(table) for table in before} == before
+
+
+COTHER = str(Path(sys.executable).parent / "cother")
+PIPELINE = ("cother_ingest", "cother_transform", "cother_retrain")
+WEEK = {
+    "start_date": "2021-03-01",
+    "end_date": "2021-03-07",
+    "regions": ["seoul"],
+    "weather_source": "sample_weather",
+    "cases_source": "sample_cases",
+}
+DAGRUN_TIMEOUT_S = 90
+
+
+@pytest.fixture(scope="module")
+def stale_stack(airflow_db):
+    """The local stack with the DAGs' dagrun_timeout at DAGRUN_TIMEOUT_S (COTHER_DAGRUN_TIMEOUT_HOURS) and a
+    scheduler that creates no run of its own (no cron run on unpausing: only triggered runs run); the
+    three DAGs paused (none follows an ingestion here)."""
+    settings = {
+        "COTHER_DAGRUN_TIMEOUT_HOURS": str(DAGRUN_TIMEOUT_S / 3600),
+        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+    }
+    with local_stack(TEST_RUNTIME / "logs" / "stale-runs-airflow.log", **settings) as env:
+        count = "select count(*) from dag where dag_id = any(%s)"
+        wait_for(lambda: metadata_rows(count, (list(PIPELINE),))[0][0] == 3, 120, "the DAG processor to list the DAGs")
+        pause = ["airflow", "dags", "pause", "--treat-dag-id-as-regex", "-y", "^cother_"]
+        subprocess.run(pause, env=env, check=True, capture_output=True)
+        try:
+            yield env
+        finally:
+            subprocess.run(pause, env=env, check=True, capture_output=True)
+
+
+def run_state(run_id: str) -> str:
+    return metadata_rows("select state from dag_run where dag_id = 'cother_ingest' and run_id = %s", (run_id,))[0][0]
+
+
+def ended(run_id: str) -> str | None:
+    """The run's state once it has ended."""
+    state = run_state(run_id)
+    return state if state in ("success", "failed") else None
+
+
+def task_states(run_id: str) -> dict[str, str]:
+    rows = metadata_rows(
+        "select task_id, state from task_instance where dag_id = 'cother_ingest' and run_id = %s", (run_id,)
+    )
+    return dict(rows)
+
+
+@contextmanager
+def publish_held():
+    """While the block runs, a publish into raw.coronaboard_cases waits inside its transaction: this
+    session holds the advisory lock it takes first."""
+    with connect() as lock, lock.cursor() as cur:
+        cur.execute("select pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{CASES}/sample_cases",))
+        yield
+        lock.rollback()
+
+
+def publish_waiting(after_run: int) -> tuple | None:
+    """(run_id, pid, queued_by_job_id) of the cases' publish of a cother_ingest run newer than `after_run`
+    (a dag_run id) once it waits for the held lock."""
+    rows = metadata_rows(
+        "select r.run_id, ti.pid, ti.queued_by_job_id from task_instance as ti join dag_run as r using (dag_id, run_id)"
+        " where ti.dag_id = 'cother_ingest' and ti.task_id = 'cases.publish' and ti.state = 'running' and r.id > %s",
+        (after_run,),
+    )
+    return rows[0] if rows and row_count("pg_locks where locktype = 'advisory' and not granted") else None
+
+
+def newest_run() -> int:
+    return metadata_rows("select coalesce(max(id), 0) from dag_run")[0][0]
+
+
+def killed_dags_test(env: dict, while_alive=lambda run_id: None) -> str:
+    """`cother airflow dags test cother_ingest` for a week of Seoul (the DAG paused: no scheduler runs its
+    tasks besides), its task process killed with SIGKILL while the cases' publish waits inside its
+    transaction: `dags test` runs each task inside its own process, which no scheduler queued. Returns
+    the run's id."""
+    subprocess.run(["airflow", "dags", "pause", "cother_ingest"], env=env, check=True, capture_output=True)
+    before = newest_run()
+    with publish_held(), (TEST_RUNTIME / "logs" / "stale-runs-dags-test.log").open("a") as log:
+        command = [COTHER, "airflow", "dags", "test", "cother_ingest", "-c", json.dumps(WEEK)]
+        dags_test = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        run_id, pid, _ = wait_for(lambda: publish_waiting(before), 300, "the dags test's publish to wait", every_s=0.5)
+        while_alive(run_id)
+        os.kill(pid, signal.SIGKILL)
+        dags_test.wait(60)
+    assert run_state(run_id) == "running" and task_states(run_id)["cases.publish"] == "running"  # left so for good
+    return run_id
+
+
+def test_a_run_whose_task_process_was_killed_is_ended_before_the_next_trigger_and_the_next_run_succeeds(
+    warehouse, stale_stack
+):
+    """A `dags test` run killed in the middle of its publish stays `running`: no scheduler queued its
+    task, so none fails it (Airflow's heartbeat timeout covers a scheduler's own tasks), and the DAG
+    allowing one active run, the next would wait behind it for good. `cother airflow dags trigger` (as
+    `dags test` and the local stack's start) first ends it, failed, saying why; the triggered run then
+    runs and succeeds. A run whose task process lives, in `dags test` or under the scheduler, is left."""
+    from cother.orchestration.stale_runs import end_stale_runs
+
+    def left_alone(run_id: str) -> None:
+        assert end_stale_runs() == [] and run_state(run_id) == "running"
+
+    stale = killed_dags_test(stale_stack, while_alive=left_alone)
+    before = newest_run()
+    command = [COTHER, "airflow", "dags", "trigger", "cother_ingest", "--run-id", "next", "-c", json.dumps(WEEK)]
+    trigger = subprocess.run(command, env=stale_stack, check=True, capture_output=True, text=True)
+    assert run_state(stale) == "failed"
+    assert (
+        f"ended the stale run {stale} of cother_ingest (failed): its task cases.publish was running" in trigger.stderr
+    )
+    states = task_states(stale)  # its dead task failed, those yet to run skipped, as "mark failed" leaves them
+    assert states.pop("cases.publish") == "failed" and states["announce"] == "skipped"
+    assert set(states.values()) == {"success", "skipped"}
+    with publish_held():
+        subprocess.run(
+            ["airflow", "dags", "unpause", "cother_ingest"], env=stale_stack, check=True, capture_output=True
+        )
+        run_id, _, job_id = wait_for(lambda: publish_waiting(before), 120, "the next run's publish to wait")
+        assert (run_id, job_id is not None) == ("next", True)  # the scheduler's, its task process alive
+        assert end_stale_runs() == [] and run_state("next") == "running"
+    assert wait_for(lambda: ended("next"), 120, "the next run to end") == "success"
+    assert row_count(f"{CASES} where date between '2021-03-01' and '2021-03-07'") == 7
+
+
+def test_under_the_scheduler_a_stale_run_ends_at_the_dags_dagrun_timeout(warehouse, stale_stack):
+    """Where no project entry point starts (the deployment's own scheduler, a `dags test` killed while
+    the stack runs), the DAGs' dagrun_timeout (COTHER_DAGRUN_TIMEOUT_HOURS; 90 s here) ends the stale
+    run: the scheduler fails it and skips its unfinished tasks."""
+    stale = killed_dags_test(stale_stack)
+    subprocess.run(["airflow", "dags", "unpause", "cother_ingest"], env=stale_stack, check=True, capture_output=True)
+    assert wait_for(lambda: ended(stale), DAGRUN_TIMEOUT_S + 240, "the scheduler to end the stale run") == "failed"
+    assert task_states(stale)["cases.publish"] == "skipped"  # the scheduler's doing: stale_runs fails it
+    ((lasted,),) = metadata_rows(
+        "select extract(epoch from end_date - start_date) from dag_run where dag_id = 'cother_ingest' and run_id = %s",
+        (stale,),
+    )
+    assert lasted >= DAGRUN_TIMEOUT_S

@@ -77,7 +77,7 @@ class Settings:
         "Databases",
         "where MLflow keeps the models' files (unset: <runtime>/mlartifacts)",
     )
-    # Runs: the defaults of the DAGs' params
+    # Runs: the defaults of the DAGs' params, and how long a run may last
     region_set: str = setting("COTHER_REGION_SET", "korea", "Runs", "a region set of config/regions/ (korea, world)")
     regions: tuple[str, ...] = setting(
         "COTHER_REGIONS", "", "Runs", "some regions of the set, comma-separated (empty: all)"
@@ -89,6 +89,14 @@ class Settings:
         "sample_open_meteo, sample_weather, open_meteo or kma_asos",
     )
     cases_source: str = setting("COTHER_CASES_SOURCE", "sample_cases", "Runs", "sample_cases, jhu, kdca or who")
+    dagrun_timeout_hours: float = setting(
+        "COTHER_DAGRUN_TIMEOUT_HOURS",
+        "48",
+        "Runs",
+        "a run still unfinished after this many hours is failed by the scheduler, whatever left it so (0: never);"
+        " the longest legitimate one, a live first load of the world that needs two days of Open-Meteo's free"
+        " quota, lasts a little over 24 hours",
+    )
     # Sources
     data_go_kr_service_key: str | None = setting(
         "COTHER_DATA_GO_KR_SERVICE_KEY",

@@ -61,7 +61,11 @@ def _migrated() -> bool:
 
 
 def test_dag(dag_id: str, conf: dict, log: Path) -> dict[str, list]:
-    """`airflow dags test` one DAG run; returns the tasks' return values, raises DagRunFailed naming the log."""
+    """`airflow dags test` one DAG run (after ending the runs a killed task left running:
+    cother.orchestration.stale_runs); returns the tasks' return values, raises DagRunFailed naming the log."""
+    from cother.orchestration.stale_runs import end_stale_runs
+
+    end_stale_runs()
     code = airflow("dags", "test", dag_id, "-c", json.dumps(conf), log=log, check=False)
     if code != 0:
         raise DagRunFailed(f"{dag_id} failed; its task logs are in {log}")
@@ -159,8 +163,12 @@ def local_stack(
     """Airflow's API server (on 127.0.0.1 and `port`, a free one if None), scheduler, DAG processor and
     triggerer, and with `celery` the broker and the Celery workers besides, each its own process in one
     process group, until the block ends; their output goes to `log` (or to this terminal). Yields the
-    environment that `airflow` commands need to reach them."""
+    environment that `airflow` commands need to reach them. First, the runs a killed task left running
+    are ended (cother.orchestration.stale_runs), so none holds the DAGs' next runs queued."""
     from cother.orchestration import celery_workers
+    from cother.orchestration.stale_runs import end_stale_runs
+
+    end_stale_runs()
 
     port = port or free_port()
     url = celery_workers.broker_url() if celery else ""
