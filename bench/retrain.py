@@ -1,7 +1,9 @@
 """Retraining benchmarks, in the benchmarks' own runtime (.runtime/bench, port 55434):
 
-1. Training plus backtest (8 folds, both horizons, every baseline refitted) for Seoul over the
-   bundled period, with weather (target: under 20 s), and the whole retrain with registration.
+1. Training plus backtest (8 folds, both horizons, every baseline refitted, and the model without the
+   weather features on the same folds) for Seoul over the bundled period, with weather (target: under
+   20 s), the weather test per horizon (MAE with and without, Diebold-Mariano), and the whole retrain
+   with registration.
 2. The same for 17 regions x 3 years of bundled case counts (2020-02-17..2023-02-16, weather off:
    the bundle has Seoul's weather for one year only), one global model.
 3. Model quality for Seoul: for each quarter 2021Q1..2023Q2, the forecaster (one model over all
@@ -28,20 +30,29 @@ from cother.ingest.sources.sample import bundled_period
 from cother.local import postgres
 from cother.ml.backtest import Fold, backtest, scores
 from cother.ml.features import examples, examples_by_horizon, feature_columns, labelled
-from cother.ml.fitting import TrainingConfig, fit
+from cother.ml.fitting import Fitted, TrainingConfig, fit
 from cother.ml.forecaster import Forecaster
 from cother.ml.retrain import retrain
 from cother.ml.storage import load_mart
+from cother.ml.weather_effect import reading
 from cother.transform import dbt
 
 QUARTERS = pd.period_range("2021Q1", "2023Q2", freq="Q")
 
 
-def train_and_backtest(mart: pd.DataFrame, weather: bool) -> float:
-    """Seconds to backtest and refit both horizons."""
+def train_and_backtest(mart: pd.DataFrame, weather: bool) -> tuple[float, Fitted]:
+    """Seconds to backtest and refit both horizons (with weather, the model without it backtested too),
+    and what the fit returned."""
     started = time.perf_counter()
-    fit(examples_by_horizon(mart), get_set("korea").ids, TrainingConfig(weather=weather))
-    return time.perf_counter() - started
+    fitted = fit(examples_by_horizon(mart), get_set("korea").ids, TrainingConfig(weather=weather))
+    return time.perf_counter() - started, fitted
+
+
+def print_weather_test(fitted: Fitted) -> None:
+    """Per horizon, the model with the weather against the model without it on the same backtest days."""
+    print("  does the weather help? the model without the weather features on the same folds:")
+    for row in fitted.weather_effect():
+        print(f"    {reading(row)}")
 
 
 def seoul_bundled_period() -> None:
@@ -50,8 +61,12 @@ def seoul_bundled_period() -> None:
     for source in ("sample_weather", "sample_cases"):
         load(source, ["seoul"], start, end)
     dbt.build()
-    seconds = train_and_backtest(load_mart(["seoul"]), weather=True)
-    print(f"Seoul {start}..{end}, with weather: training plus backtest {seconds:.1f} s (target: under 20 s)")
+    seconds, fitted = train_and_backtest(load_mart(["seoul"]), weather=True)
+    print(
+        f"Seoul {start}..{end}, with weather: training plus backtest, and the backtest without weather,"
+        f" {seconds:.1f} s (target: under 20 s)"
+    )
+    print_weather_test(fitted)
     started = time.perf_counter()
     retrain("korea", ["seoul"], moved_by="bench")
     print(
@@ -69,7 +84,7 @@ def seventeen_regions_three_years() -> None:
     dbt.build()
     mart = load_mart(regions)
     rows = labelled(examples(mart, 1))
-    seconds = train_and_backtest(mart, weather=False)
+    seconds, _ = train_and_backtest(mart, weather=False)
     print(
         f"{rows['region'].nunique()} regions, {len(rows):,} labelled region-days: training plus backtest {seconds:.1f} s"
     )

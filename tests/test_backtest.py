@@ -10,7 +10,8 @@ from conftest import empty_warehouse, publish_seoul
 from cother.core.regions import all_regions
 from cother.ingest.sources.sample import bundled_period
 from cother.ml.backtest import FORECASTERS, BacktestConfig, backtest, folds, scores
-from cother.ml.features import HORIZONS, examples, feature_columns, labelled
+from cother.ml.features import HORIZONS, WEATHER_FEATURES, examples, feature_columns, labelled
+from cother.ml.fitting import NO_WEATHER, TrainingConfig, fit
 from cother.ml.forecaster import Forecaster
 from cother.ml.storage import load_mart
 from cother.transform import dbt
@@ -79,7 +80,6 @@ def test_a_horizon_whose_model_loses_its_latest_folds_publishes_the_best_naive_f
 
     from cother.ml.baselines import NAIVE
     from cother.ml.features import upcoming
-    from cother.ml.fitting import fit
 
     fitted = fit(frames, list(all_regions()))
     week = fitted.backtest["horizon"] == 7
@@ -93,3 +93,17 @@ def test_a_horizon_whose_model_loses_its_latest_folds_publishes_the_best_naive_f
     assert forecasts.loc[7, "forecaster"] == name
     assert forecasts.loc[7, "forecast"] == NAIVE[name](upcoming(frames[7])).iloc[0]
     assert forecasts.loc[1, "forecaster"] == fitted.published()[1]["forecaster"]
+
+
+def test_with_the_weather_off_no_model_without_it_is_fitted_and_the_output_says_so(frames):
+    fitted = fit(frames, list(all_regions()), TrainingConfig(weather=False))
+    assert fitted.without_weather is None and fitted.weather_effect() == NO_WEATHER
+    assert not set(WEATHER_FEATURES) & set(fitted.forecasters[1].features)
+
+
+def test_the_model_without_the_weather_is_backtested_on_the_same_rows_without_the_baselines(frames):
+    plain, next_day = feature_columns(weather=False), {1: frames[1]}
+    forecasts = backtest(next_day, lambda horizon: Forecaster(horizon, plain, list(all_regions())), baselines=False)
+    with_baselines = backtest(next_day, lambda horizon: Forecaster(horizon, plain, list(all_regions())))
+    assert list(forecasts.columns) == ["region", "origin_date", "target_date", "horizon", "actual", "fold", "model"]
+    pd.testing.assert_frame_equal(forecasts, with_baselines[forecasts.columns])

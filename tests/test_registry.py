@@ -82,6 +82,27 @@ def test_a_version_carries_its_lineage_and_artifacts(first):
     assert info.signature is not None and info.saved_input_example_info is not None
 
 
+def test_a_retrain_answers_the_weather_question_in_its_output_card_and_metrics(first):
+    """The model without the weather features on the same folds: per horizon the MAE difference and the
+    Diebold-Mariano test, in the retrain's output (JSON, no NaN), as MLflow metrics and in the card."""
+    import mlflow
+
+    rows = first["weather_effect"]
+    json.dumps(rows, allow_nan=False)
+    assert [row["horizon"] for row in rows] == [1, 7]
+    metrics = mlflow.get_run(first["run_id"]).data.metrics
+    for row in rows:
+        assert row["difference"] == pytest.approx(row["mae_with"] - row["mae_without"], abs=2e-3)
+        assert row["days"] >= 8 * 7 and row["reason"] is None, row  # 8 folds of at least a week
+        assert -50 < row["dm_statistic"] < 50 and 0 <= row["p_value"] <= 1
+        h = row["horizon"]
+        assert metrics[f"h{h}_weather_mae_difference"] == pytest.approx(row["difference"])
+        assert metrics[f"h{h}_weather_dm_statistic"] == pytest.approx(row["dm_statistic"])
+        assert metrics[f"h{h}_weather_dm_p_value"] == pytest.approx(row["p_value"])
+    card = mlflow.artifacts.load_text(f"runs:/{first['run_id']}/model_card.md")
+    assert "## Does the weather help?" in card and "horizon 7: the weather" in card
+
+
 def test_a_challenger_that_does_not_win_leaves_the_champion_where_it_is(first):
     second = retrain("korea", ["seoul"], moved_by="test:second")  # the same data: the same folds, no gain
     assert not second["promoted"] and second["alias"] == "challenger"

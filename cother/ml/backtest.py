@@ -57,9 +57,11 @@ def backtest(
     forecaster: Callable[[int], Forecaster],
     config: BacktestConfig = BacktestConfig(),
     windows: list[Fold] | None = None,
+    baselines: bool = True,
 ) -> pd.DataFrame:
     """Out-of-sample forecasts of every forecaster, one row per (horizon, region, target day) in a
-    fold; the folds are the latest `config.folds` blocks unless `windows` names others. The folds are
+    fold; the folds are the latest `config.folds` blocks unless `windows` names others. Without
+    `baselines`, only the model's forecasts (a second model on the same folds). The folds are
     fitted on `config.workers` threads (LightGBM releases the GIL; each fit is single-threaded and
     deterministic, so the forecasts do not depend on the number of workers)."""
     rows = {horizon: labelled(frame) for horizon, frame in examples.items()}
@@ -72,9 +74,12 @@ def backtest(
         test = labelled_rows[labelled_rows["target_date"].between(fold.start, fold.end)]
         if test.empty:
             return None
-        return test[["region", "origin_date", "target_date", "horizon", "actual"]].assign(
-            fold=fold.number,
-            model=forecaster(horizon).fit(train).predict(test),
+        forecasts = test[["region", "origin_date", "target_date", "horizon", "actual"]].assign(
+            fold=fold.number, model=forecaster(horizon).fit(train).predict(test)
+        )
+        if not baselines:
+            return forecasts
+        return forecasts.assign(
             **{name: naive(test).to_numpy() for name, naive in NAIVE.items()},
             project_2021=project_2021(train, test),
         )

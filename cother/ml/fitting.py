@@ -1,5 +1,6 @@
-"""A region set's model fitted on plain frames: the rolling-origin backtest beside the baselines, then
-the refit of each horizon on every labelled day, and the forecasts from each region's last report.
+"""A region set's model fitted on plain frames: the rolling-origin backtest beside the baselines (and,
+when the model reads the weather, the model without it on the same folds), then the refit of each
+horizon on every labelled day, and the forecasts from each region's last report.
 No database, no registry: cother.ml.retrain reads the mart and keeps what this returns."""
 
 from __future__ import annotations
@@ -9,10 +10,13 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from cother.ml import promotion
-from cother.ml.backtest import BacktestConfig, backtest, scores, summary
+from cother.ml.backtest import BacktestConfig, backtest, folds, scores, summary
 from cother.ml.baselines import NAIVE
 from cother.ml.features import feature_columns, labelled, upcoming
 from cother.ml.forecaster import Forecaster, ForecasterConfig
+from cother.ml.weather_effect import compare
+
+NO_WEATHER = "not measured: the model reads no weather (COTHER_WEATHER_FEATURES=false)"
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,9 @@ class Fitted:
     fold_scores: pd.DataFrame
     summary: pd.DataFrame  # the mean of each metric over the folds, per horizon and forecaster
     forecasters: dict[int, Forecaster]  # refitted on every labelled day
+    # the backtest forecasts of the model without the weather features, on the same folds (None when the
+    # model reads no weather): the model column only, no baselines
+    without_weather: pd.DataFrame | None = None
 
     def latest(self, horizon: int, folds: int) -> pd.DataFrame:
         """The backtest forecasts of a horizon on the last `folds` folds."""
@@ -57,6 +64,13 @@ class Fitted:
             )
         return pd.concat(parts, ignore_index=True)
 
+    def weather_effect(self) -> list[dict] | str:
+        """Per horizon, the model with the weather against the model without it on the same backtest
+        days (cother.ml.weather_effect); a sentence when the model reads no weather."""
+        if self.without_weather is None:
+            return NO_WEATHER
+        return compare(self.backtest, self.without_weather)
+
     def feature_importance(self) -> dict[str, dict[str, int]]:
         return {f"h{horizon}": model.feature_importance() for horizon, model in self.forecasters.items()}
 
@@ -70,10 +84,15 @@ def fit(examples: dict[int, pd.DataFrame], regions: list[str], config: TrainingC
         raise ValueError("no labelled rows: less history than the features read")
     features = feature_columns(config.weather)
 
-    def forecaster(horizon: int) -> Forecaster:
+    def forecaster(horizon: int, features: list[str] = features) -> Forecaster:
         return Forecaster(horizon, features, regions, config.forecaster)
 
-    forecasts = backtest(examples, forecaster, config.backtest)
+    windows = folds(labelled(examples[min(examples)])["target_date"], config.backtest)
+    forecasts = backtest(examples, forecaster, config.backtest, windows)
+    without_weather = None
+    if config.weather:  # the weather question: the same folds without the weather features, no baselines
+        plain = feature_columns(weather=False)
+        without_weather = backtest(examples, lambda h: forecaster(h, plain), config.backtest, windows, baselines=False)
     fold_scores = scores(forecasts)
     return Fitted(
         config=config,
@@ -83,4 +102,5 @@ def fit(examples: dict[int, pd.DataFrame], regions: list[str], config: TrainingC
         fold_scores=fold_scores,
         summary=summary(fold_scores),
         forecasters={horizon: forecaster(horizon).fit(labelled(frame)) for horizon, frame in examples.items()},
+        without_weather=without_weather,
     )

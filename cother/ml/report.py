@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from cother.ml.backtest import FORECASTERS
+from cother.ml.weather_effect import reading
 
 BACKTEST_ARTIFACT = "backtest/forecasts.csv"  # a version's backtest forecasts, read back by the next retrain's gate
 
@@ -65,9 +66,17 @@ def plot_backtest(forecasts: pd.DataFrame, path: Path) -> None:
 
 
 def model_card(
-    name: str, version_tags: dict, summary: pd.DataFrame, decision: str, importance: dict, published: dict[int, dict]
+    name: str,
+    version_tags: dict,
+    summary: pd.DataFrame,
+    decision: str,
+    importance: dict,
+    published: dict[int, dict],
+    weather: list[dict] | str | None,
 ) -> str:
-    """The Markdown card: what the model is, what it learnt from, how it scored, why it was promoted or not."""
+    """The Markdown card: what the model is, what it learnt from, how it scored, which forecaster each
+    horizon publishes (`published`: cother.ml.fitting.Fitted.published), whether the weather helps
+    (`weather`: cother.ml.fitting.Fitted.weather_effect), why it was promoted or not."""
     lines = [
         f"# {name}",
         "",
@@ -110,6 +119,7 @@ def model_card(
             for horizon, choice in published.items()
         ),
         "",
+        *weather_section(weather),
         "## Promotion",
         "",
         decision,
@@ -122,3 +132,32 @@ def model_card(
         lines.append(f"- {horizon}: " + ", ".join(f"{feature} ({count})" for feature, count in top))
     lines += ["", "Plots: feature_importance.png, backtest/actual_vs_forecast.png.", ""]
     return "\n".join(lines)
+
+
+def weather_section(weather: list[dict] | str | None) -> list[str]:
+    """The card's "Does the weather help?": per horizon the model with the weather features against the
+    model without them on the same backtest days, the Diebold-Mariano test, and a one-line reading."""
+    if weather is None:
+        return []
+    lines = ["## Does the weather help?", ""]
+    if isinstance(weather, str):
+        return [*lines, weather[0].upper() + weather[1:] + ".", ""]
+    lines += [
+        "The model refitted without the weather features on the same folds; MAE over the backtest days,",
+        "difference with minus without; Diebold-Mariano test on the absolute errors (Harvey-Leybourne-Newbold",
+        "correction, t with days - 1 degrees of freedom).",
+        "",
+        "| horizon | MAE with | MAE without | difference | DM statistic | p-value | days |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in weather:
+        test = (
+            f"{row['dm_statistic']:.2f} | {row['p_value']:.3f}"
+            if row["p_value"] is not None
+            else f"no test: {row['reason']} |"
+        )
+        lines.append(
+            f"| {row['horizon']} | {row['mae_with']:.1f} | {row['mae_without']:.1f} | {row['difference']:+.1f}"
+            f" | {test} | {row['days']} |"
+        )
+    return [*lines, "", *(f"- {reading(row)}" for row in weather), ""]

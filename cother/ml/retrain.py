@@ -20,6 +20,14 @@ from cother.ml.features import HISTORY_DAYS, examples_by_horizon
 from cother.ml.fitting import Fitted, TrainingConfig, fit
 from cother.ml.pyfunc_model import output_column
 
+# the weather test's keys (cother.ml.weather_effect.compare) and their MLflow metric names, h{horizon}_weather_{name}
+WEATHER_METRICS = {
+    "mae_without": "mae_without",
+    "difference": "mae_difference",
+    "dm_statistic": "dm_statistic",
+    "p_value": "dm_p_value",
+}
+
 
 class NoTrainingRows(ValueError):
     """No region of the set has the history a labelled row reads yet."""
@@ -142,9 +150,13 @@ def log_version(fitted: Fitted, decision: promotion.Decision, tags: dict) -> tup
         for metric in ("mae", "rmse", "mase", "r2")
         if pd.notna(getattr(row, metric))
     } | decision.metrics
+    weather = fitted.weather_effect()
+    metrics |= weather_metrics(weather)
     importance = fitted.feature_importance()
     published = fitted.published()
-    card = report.model_card(registry.model_name(), tags, fitted.summary, decision.reason, importance, published)
+    card = report.model_card(
+        registry.model_name(), tags, fitted.summary, decision.reason, importance, published, weather
+    )
     with tempfile.TemporaryDirectory() as folder:
         report.write(Path(folder), fitted.backtest, fitted.fold_scores, importance, card)
         return registry.log_and_register(
@@ -156,6 +168,18 @@ def log_version(fitted: Fitted, decision: promotion.Decision, tags: dict) -> tup
             Path(folder),
             {horizon: choice["forecaster"] for horizon, choice in published.items()},
         )
+
+
+def weather_metrics(weather: list[dict] | str) -> dict[str, float]:
+    """The weather test as MLflow metrics, h{horizon}_weather_{...}; none where there is no value."""
+    if isinstance(weather, str):
+        return {}
+    return {
+        f"h{row['horizon']}_weather_{name}": float(row[key])
+        for row in weather
+        for key, name in WEATHER_METRICS.items()
+        if row[key] is not None
+    }
 
 
 def scored(table: pd.DataFrame) -> list[dict]:
@@ -175,6 +199,7 @@ def retrain(
         examples, validations = load_and_gate(region_set, regions or get_set(region_set).ids)
         config = TrainingConfig(weather=settings.weather_features)
         fitted = fit(examples, sorted(get_set(region_set).ids), config)
+        weather = fitted.weather_effect()
         decision = judge(fitted, settings.promotion_margin)
         tags = lineage_tags(region_set, fitted, validations, provenance)
         registered = register(fitted, decision, tags, moved_by)
@@ -193,6 +218,7 @@ def retrain(
             "training_window": f"{tags['training_start']}..{tags['training_end']}",
             "backtest": scored(fitted.summary),
             "published": {f"h{horizon}": choice for horizon, choice in fitted.published().items()},
+            "weather_effect": weather,
             "model_uri": registry.model_uri(),
             "forecasts_written": written,
         }
