@@ -47,12 +47,32 @@ def quarantined(source: str) -> list:
 
 def test_open_meteo_documented_answer_is_landed_validated_and_published(warehouse, api):
     api.script(OPEN_METEO, Answer(open_meteo_body()))
-    published = stages.publish(land_and_validate("open_meteo"))
+    validated = land_and_validate("open_meteo")
+    assert validated["warnings"] == {"seoul": 0}  # every variable the model reads, on every day
+    published = stages.publish(validated)
     assert published["rows"] == {"seoul": 3} and published["table"] == "raw.open_meteo_daily"
     [params] = api.paths(OPEN_METEO)
     assert params["timezone"] == "auto" and params["wind_speed_unit"] == "ms"
     assert params["start_date"] == "2022-01-01" and params["end_date"] == "2022-01-03"
     assert "sunshine_duration" in params["daily"].split(",")
+
+
+def test_open_meteo_without_a_variable_for_the_whole_batch_publishes_with_a_warning_naming_it(warehouse, api, capfd):
+    """Nulls for every day of a variable the model reads (Open-Meteo's answer when a model has no value
+    there): the batch publishes, each region's report names the variable, with expected beside observed."""
+    api.script(OPEN_METEO, Answer(open_meteo_body(extra={"sunshine_duration": [None] * len(DAYS)})))
+    validated = land_and_validate("open_meteo")
+    assert validated["passed"] == ["seoul"] and validated["warnings"] == {"seoul": 2}
+    assert stages.publish(validated)["rows"] == {"seoul": 3}
+    output = capfd.readouterr().out
+    assert (
+        "warn: expect_column_values_to_be_between column check_days_with_sunshine_duration: expected at least 1;"
+        " observed 3 unexpected of 3 rows, e.g. 2022-01-01: check_days_with_sunshine_duration 0" in output
+    )
+    assert (
+        "warn: expect_column_values_to_be_between column check_share_with_sunshine_duration: expected at least 0.8;"
+        " observed 3 unexpected of 3 rows, e.g. 2022-01-01: check_share_with_sunshine_duration 0.0" in output
+    )
 
 
 def test_open_meteo_in_other_units_than_asked_is_refused_by_name(warehouse, api):

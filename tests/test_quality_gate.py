@@ -147,3 +147,167 @@ def test_a_rule_of_the_whole_table_shows_its_expected_value_beside_the_observed_
     report = gate.validate(frame, "row_count", {"seoul": "source test, region seoul"})["seoul"]
     assert not report.passed
     assert "expect_table_row_count_to_equal: expected 140; observed 139" in report.describe()
+
+
+def blank_field(field: str, days: tuple[str, ...] | None = None):
+    """An edit of the bundled KMA CSV: `field` left blank on these days (every day when None)."""
+    import csv
+    import io
+
+    def edit(text: str) -> str:
+        rows = list(csv.reader(io.StringIO(text)))
+        column = rows[0].index(field)
+        for row in rows[1:]:
+            if row and (days is None or row[0] in days):
+                row[column] = ""
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(rows)
+        return out.getvalue()
+
+    return edit
+
+
+def test_a_weather_feature_empty_for_the_whole_batch_publishes_with_a_warning_naming_it(warehouse, monkeypatch, capfd):
+    """Four of nine weather features were empty for the whole training window and nothing said so."""
+    _, validate = validate_with(monkeypatch, TamperedWeather(blank_field("avgWs")), date(2021, 1, 1), date(2021, 1, 31))
+    verdict = stages.publish(validate())
+    assert verdict["rows"] == {"seoul": 31} and verdict["failed"] == []
+    output = capfd.readouterr().out
+    assert (
+        "warn: expect_column_values_to_be_between column check_days_with_avgws: expected at least 1;"
+        " observed 31 unexpected of 31 rows, e.g. 2021-01-01: check_days_with_avgws 0" in output
+    )
+    assert (
+        "warn: expect_column_values_to_be_between column check_share_with_avgws: expected at least 0.8;"
+        " observed 31 unexpected of 31 rows, e.g. 2021-01-01: check_share_with_avgws 0.0" in output
+    )
+    assert "check_days_with_maxws" not in output and "check_days_with_avgta" not in output
+
+
+def test_a_weather_feature_present_on_too_few_days_warns_with_its_share(warehouse, monkeypatch, capfd):
+    blanked = tuple(f"2021-01-{day:02d}" for day in range(1, 11))  # 10 of 31 days: present on 68 %
+    source = TamperedWeather(blank_field("sumSsHr", blanked))
+    _, validate = validate_with(monkeypatch, source, date(2021, 1, 1), date(2021, 1, 31))
+    assert validate()["warnings"] == {"seoul": 1}
+    output = capfd.readouterr().out
+    assert (
+        "warn: expect_column_values_to_be_between column check_share_with_sumsshr: expected at least 0.8;"
+        " observed 31 unexpected of 31 rows, e.g. 2021-01-01: check_share_with_sumsshr 0.677" in output
+    )
+    assert "check_days_with_sumsshr" not in output
+
+
+def test_the_bundled_open_meteo_publishes_and_names_the_features_it_does_not_carry(warehouse, capfd):
+    """The bundled reanalysis has no wind, pressure, sunshine or cloud: four warnings each, not a failure."""
+    verdict = check(land("sample_open_meteo", ["seoul", "busan"], date(2021, 1, 1), date(2021, 1, 10)))
+    assert verdict["passed"] == ["seoul", "busan"] and verdict["warnings"] == {"seoul": 8, "busan": 8}
+    output = capfd.readouterr().out
+    for column in ("wind_speed_10m_mean", "pressure_msl_mean", "sunshine_duration", "cloud_cover_mean"):
+        assert f"column check_days_with_{column}: expected at least 1; observed 10 unexpected of 10 rows" in output
+    for column in ("temperature_2m_mean", "precipitation_sum", "relative_humidity_2m_mean"):
+        assert f"check_days_with_{column}" not in output
+
+
+def training_mart(weather: dict[str, dict[str, float | None]], days: int = 60):
+    """marts.fct_training_features rows of these regions from 2021-01-01, with a full lag history from
+    the 22nd day; weather: per region, each weather column's value on every day (absent: the bundled
+    Open-Meteo's five)."""
+    import pandas as pd
+
+    from cother.ml.features import CASE_FEATURES, WEATHER_FEATURES
+
+    parts = []
+    for region, values in weather.items():
+        day = pd.date_range("2021-01-01", periods=days)
+        frame = pd.DataFrame({"region": region, "date_day": day, "new_cases": 100.0 + day.day_of_week * 10.0})
+        for lag in range(1, 22):
+            frame[f"cases_lag_{lag}"] = frame["new_cases"].shift(lag)
+        history = frame["cases_lag_21"].notna()
+        frame["cases_mean_7d"] = frame["new_cases"].shift(1).rolling(7).mean()
+        for feature in CASE_FEATURES:
+            frame[feature] = 0.0
+            frame.loc[~history, feature] = None
+        frame["day_of_week"] = day.day_of_week + 1
+        frame["is_forecast_row"] = False
+        for feature in WEATHER_FEATURES:
+            frame[feature] = values.get(feature.removesuffix("_lag_1"))
+        parts.append(frame)
+    return pd.concat(parts, ignore_index=True).astype(dict.fromkeys(WEATHER_FEATURES, "float64"))
+
+
+OPEN_METEO_SAMPLE = {
+    "temperature_mean_c": 1.0,
+    "temperature_min_c": -2.0,
+    "temperature_max_c": 4.0,
+    "precipitation_mm": 0.5,
+    "relative_humidity_mean_pct": 60.0,
+}
+
+
+def test_a_training_slice_with_a_needed_weather_feature_empty_fails_by_name(monkeypatch):
+    from cother.ml import slice_gate
+    from cother.quality.gate import QualityGateError
+
+    monkeypatch.setenv("COTHER_WEATHER_REQUIRED", "temperature_mean_c,wind_speed_mean_ms")
+    mart = training_mart({"seoul": {**OPEN_METEO_SAMPLE, "wind_speed_mean_ms": 2.0}, "busan": OPEN_METEO_SAMPLE})
+    with pytest.raises(QualityGateError) as failure:
+        slice_gate.validate(mart, ["seoul", "busan"])
+    message = str(failure.value)
+    assert "quality gate failed: suite fct_training_features on marts.fct_training_features, region busan," in message
+    assert "dates 2021-01-22..2021-03-01" in message
+    assert (
+        "error: expect_column_values_to_be_between column check_days_with_needed_wind_speed_mean_ms_lag_1:"
+        " expected at least 1; observed 39 unexpected of 39 rows, e.g. 2021-01-22:"
+        " check_days_with_needed_wind_speed_mean_ms_lag_1 0;" in message
+    )
+    assert "region seoul" not in message
+
+
+def test_the_bundled_weather_trains_with_warnings_naming_the_features_it_lacks(capfd):
+    """By default the needed features are the five every weather source carries: the bundled Open-Meteo
+    (no wind, pressure, sunshine or cloud) passes with a warning per empty feature, and a region no
+    weather source covers passes with one warning, that it has no weather."""
+    from cother.ml import slice_gate
+
+    mart = training_mart({"seoul": OPEN_METEO_SAMPLE, "daegu": {}})
+    validations = slice_gate.validate(mart, ["seoul", "daegu"])
+    assert [v["region"] for v in validations] == ["daegu", "seoul"]
+    output = capfd.readouterr().out
+    for feature in ("wind_speed_mean_ms", "pressure_msl_hpa", "sunshine_hours", "cloud_cover_mean_pct"):
+        assert f"warn: expect_column_values_to_be_between column check_days_with_{feature}_lag_1:" in output
+    assert "check_days_with_temperature_mean_c_lag_1" not in output
+    assert (
+        "warn: expect_column_values_to_be_between column check_days_with_weather: expected at least 1;"
+        " observed 39 unexpected of 39 rows" in output
+    )
+    assert output.count("check_days_with_weather:") == 1
+
+
+def test_an_unknown_needed_weather_feature_is_refused_by_name(monkeypatch):
+    from cother.ml import slice_gate
+
+    monkeypatch.setenv("COTHER_WEATHER_REQUIRED", "temperature_mean_c,wind_speed")
+    with pytest.raises(ValueError, match=r"COTHER_WEATHER_REQUIRED: unknown weather features \['wind_speed'\]"):
+        slice_gate.validate(training_mart({"seoul": OPEN_METEO_SAMPLE}), ["seoul"])
+
+
+@pytest.mark.parametrize(
+    ("mapping", "model"),
+    [
+        ("open_meteo:WEATHER_COLUMNS", "stg_open_meteo__weather_daily"),
+        ("kma_format:KMA_WEATHER_COLUMNS", "stg_kma__weather_daily"),
+    ],
+)
+def test_the_raw_columns_checked_for_weather_are_those_the_models_features_come_from(mapping, model):
+    import importlib
+    import re
+    from pathlib import Path
+
+    from cother.ml.features import WEATHER_FEATURES
+
+    module, name = mapping.split(":")
+    columns = getattr(importlib.import_module(f"cother.ingest.sources.{module}"), name)
+    assert [f"{column}_lag_1" for column in columns] == WEATHER_FEATURES
+    staged = (Path(__file__).parent.parent / "dbt_project" / "models" / "staging" / f"{model}.sql").read_text()
+    for canonical, raw in columns.items():
+        assert re.search(rf"\b{raw}\b[^,\n]* as {canonical},", staged), (raw, canonical)

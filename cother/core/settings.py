@@ -156,6 +156,15 @@ class Settings:
         "the korea set's registered model; another set's is this name, `_`, the set's name",
     )
     weather_features: bool = setting("COTHER_WEATHER_FEATURES", "true", "Model", "whether the model reads the weather")
+    weather_required: tuple[str, ...] = setting(
+        "COTHER_WEATHER_REQUIRED",
+        "temperature_mean_c,temperature_min_c,temperature_max_c,precipitation_mm,relative_humidity_mean_pct",
+        "Model",
+        "the weather the model needs, comma-separated (of temperature_mean_c, temperature_min_c, temperature_max_c,"
+        " precipitation_mm, wind_speed_mean_ms, relative_humidity_mean_pct, pressure_msl_hpa, sunshine_hours,"
+        " cloud_cover_mean_pct): a retrain stops when one is empty over the window of a region with weather;"
+        " the others are reported when empty",
+    )
     promotion_margin: float = setting(
         "COTHER_PROMOTION_MARGIN", "0.01", "Model", "how much lower a challenger's error must be to become champion"
     )

@@ -38,20 +38,19 @@ CALENDAR_FEATURES = [
     "holidays_last_7d",
     "holidays_previous_7d",
 ]
-WEATHER_FEATURES = [
-    f"{column}_lag_1"
-    for column in (
-        "temperature_mean_c",
-        "temperature_min_c",
-        "temperature_max_c",
-        "precipitation_mm",
-        "wind_speed_mean_ms",
-        "relative_humidity_mean_pct",
-        "pressure_msl_hpa",
-        "sunshine_hours",
-        "cloud_cover_mean_pct",
-    )
+# The canonical weather (int_weather__daily_canonical) the model reads, each as the previous day's value
+WEATHER_COLUMNS = [
+    "temperature_mean_c",
+    "temperature_min_c",
+    "temperature_max_c",
+    "precipitation_mm",
+    "wind_speed_mean_ms",
+    "relative_humidity_mean_pct",
+    "pressure_msl_hpa",
+    "sunshine_hours",
+    "cloud_cover_mean_pct",
 ]
+WEATHER_FEATURES = [f"{column}_lag_1" for column in WEATHER_COLUMNS]
 
 
 def feature_columns(weather: bool) -> list[str]:

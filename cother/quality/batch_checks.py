@@ -5,6 +5,10 @@ names its region.
 - check_days_of_region / check_days_expected: the rows of the row's region, and how many days it must
   have (every day of the range, once);
 - check_in_requested_range: the row's day lies in the range asked for;
+- weather: for each raw column a weather feature of the model comes from, check_days_with_<column> and
+  check_share_with_<column>: the days of the row's region that have it, and their share of the range's
+  days (the suites warn, naming the column, when it is empty for the whole batch or present on too few
+  days; the batch still publishes: a region without wind is trained with its wind missing);
 - cases: check_<count>_increasing (a cumulative count never falls within the batch),
   check_not_below_published (nor below the last value already published before the batch),
   check_daily_increase and check_within_recent_range (a day's increase far above the region's recent
@@ -37,6 +41,17 @@ def with_days(frame: pd.DataFrame, first_day: date, last_day: date, date_column:
     )
 
 
+def with_weather_days(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The weather completeness columns of a batch with the day-coverage ones (with_days)."""
+    by_region = frame.groupby("region", sort=False)
+    checks = {}
+    for column in columns:
+        days = by_region[column].transform("count").astype("int64")
+        checks[f"check_days_with_{column}"] = days
+        checks[f"check_share_with_{column}"] = (days / frame["check_days_expected"]).round(3)
+    return frame.assign(**checks)
+
+
 def _published_before(source: Source, regions: list[str], first_day: date) -> pd.DataFrame:
     """The cumulative counts already published in the RECENT_DAYS + 1 days before the batch."""
     column = sql.Identifier(source.cumulative_column)
@@ -57,6 +72,8 @@ def _published_before(source: Source, regions: list[str], first_day: date) -> pd
 def with_checks(source: Source, frame: pd.DataFrame, first_day: date, last_day: date) -> pd.DataFrame:
     """The batch (sorted by region and date) with every check column its suite reads."""
     checked = with_days(frame, first_day, last_day)
+    if source.weather_columns:
+        checked = with_weather_days(checked, list(source.weather_columns.values()))
     if not source.cumulative_column:
         return checked
     by_region = checked.groupby("region", sort=False)

@@ -51,6 +51,8 @@ class Source(ABC):
     dtypes: dict[str, str]  # their pandas types, where not object
     cumulative_column: str | None = None  # cases: the cumulative count checked against what is published
     increasing_columns: tuple[str, ...] = ()  # cumulative counts that may not fall within a batch
+    # weather: the raw column each canonical weather column the model reads comes from (as staged by dbt)
+    weather_columns: dict[str, str] = {}
 
     max_days: int | None = None  # the longest range one run may ask of a source that is asked day by day
     region_names: tuple[str, str] | None = None  # (key in config/regions, what it is) when asked by name

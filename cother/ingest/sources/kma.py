@@ -25,7 +25,7 @@ from cother.ingest.sources.base import (
 )
 from cother.ingest.sources.credentials import data_go_kr_service_key
 from cother.ingest.sources.http import HttpSource, RateLimiter
-from cother.ingest.sources.kma_format import KMA_COLUMNS, KMA_DTYPES, kma_row
+from cother.ingest.sources.kma_format import KMA_COLUMNS, KMA_DTYPES, KMA_WEATHER_COLUMNS, kma_row
 
 ROWS_PER_PAGE = 999
 CONCURRENT_REQUESTS = 4  # one station per request: at most four in flight
@@ -58,6 +58,7 @@ class KmaAsosWeather(HttpSource):
     suite = "raw_kma_asos_daily"
     columns = KMA_COLUMNS
     dtypes = KMA_DTYPES
+    weather_columns = KMA_WEATHER_COLUMNS
     url_setting = "kma_url"
     limiter = LIMITER
 

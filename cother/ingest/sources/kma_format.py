@@ -13,6 +13,18 @@ from cother.ingest.sources.base import Source
 KMA_FIELDS = ["avgTa", "minTa", "maxTa", "sumRn", "avgWs", "maxWs", "avgRhm", "avgTd", "avgPs", "sumSsHr", "avgTca"]
 KMA_COLUMNS = ["region", "date", "stn_id", *(field.lower() for field in KMA_FIELDS), "record"]
 KMA_DTYPES = {field.lower(): "float64" for field in KMA_FIELDS}
+# The fields the model's weather features come from, by canonical column (stg_kma__weather_daily)
+KMA_WEATHER_COLUMNS = {
+    "temperature_mean_c": "avgta",
+    "temperature_min_c": "minta",
+    "temperature_max_c": "maxta",
+    "precipitation_mm": "sumrn",
+    "wind_speed_mean_ms": "avgws",
+    "relative_humidity_mean_pct": "avgrhm",
+    "pressure_msl_hpa": "avgps",
+    "sunshine_hours": "sumsshr",
+    "cloud_cover_mean_pct": "avgtca",
+}
 
 
 def kma_row(source: Source, record: dict, region: Region) -> dict:

@@ -43,6 +43,18 @@ UNITS = {
     "pressure_msl_mean": "hPa",
 }
 COLUMNS = ["region", "date", *DAILY, "record"]
+# The variables the model's weather features come from, by canonical column (stg_open_meteo__weather_daily)
+WEATHER_COLUMNS = {
+    "temperature_mean_c": "temperature_2m_mean",
+    "temperature_min_c": "temperature_2m_min",
+    "temperature_max_c": "temperature_2m_max",
+    "precipitation_mm": "precipitation_sum",
+    "wind_speed_mean_ms": "wind_speed_10m_mean",
+    "relative_humidity_mean_pct": "relative_humidity_2m_mean",
+    "pressure_msl_hpa": "pressure_msl_mean",
+    "sunshine_hours": "sunshine_duration",
+    "cloud_cover_mean_pct": "cloud_cover_mean",
+}
 LIMITER = RateLimiter("open_meteo", "open_meteo_rate_limit")
 PLACES_PER_REQUEST = 50
 ARCHIVE_PATH = "/v1/archive"
@@ -67,6 +79,7 @@ class OpenMeteoTable:
     suite = "raw_open_meteo_daily"
     columns = COLUMNS
     dtypes = dict.fromkeys(DAILY, "float64")
+    weather_columns = WEATHER_COLUMNS
 
 
 class OpenMeteoWeather(OpenMeteoTable, HttpSource):

@@ -24,7 +24,7 @@ from functools import cache
 from cother.core.regions import Region
 from cother.core.settings import get_settings
 from cother.ingest.sources.base import Answer, Payload, Source, SourceError, read_responses, responses_payload
-from cother.ingest.sources.kma_format import KMA_COLUMNS, KMA_DTYPES, kma_row
+from cother.ingest.sources.kma_format import KMA_COLUMNS, KMA_DTYPES, KMA_WEATHER_COLUMNS, kma_row
 from cother.ingest.sources.open_meteo import DAILY, OpenMeteoTable
 
 WEATHER_FILE = "kma_asos_daily_stn108_seoul.csv"
@@ -100,6 +100,7 @@ class SampleWeather(Source):
     suite = "raw_kma_asos_daily"
     columns = KMA_COLUMNS
     dtypes = KMA_DTYPES
+    weather_columns = KMA_WEATHER_COLUMNS
 
     def last_day(self) -> date:
         return _last_day(WEATHER_FILE)
