@@ -72,7 +72,7 @@ def model_card(
     decision: str,
     importance: dict,
     published: dict[int, dict],
-    weather: list[dict] | str | None,
+    weather: list[dict] | str,
 ) -> str:
     """The Markdown card: what the model is, what it learnt from, how it scored, which forecaster each
     horizon publishes (`published`: cother.ml.fitting.Fitted.published), whether the weather helps
@@ -134,11 +134,9 @@ def model_card(
     return "\n".join(lines)
 
 
-def weather_section(weather: list[dict] | str | None) -> list[str]:
+def weather_section(weather: list[dict] | str) -> list[str]:
     """The card's "Does the weather help?": per horizon the model with the weather features against the
     model without them on the same backtest days, the Diebold-Mariano test, and a one-line reading."""
-    if weather is None:
-        return []
     lines = ["## Does the weather help?", ""]
     if isinstance(weather, str):
         return [*lines, weather[0].upper() + weather[1:] + ".", ""]
