@@ -66,6 +66,7 @@ def test_the_model_core_imports_no_database_registry_or_airflow():
 
 def test_the_model_card_says_which_forecaster_could_not_be_scored_and_carries_no_nan():
     from cother.ml import report
+    from cother.ml.fitting import NO_WEATHER
 
     scores = {"mae": 10.0, "rmse": 12.0, "mase": 0.8, "r2": 0.5}
     unscored = dict.fromkeys(scores, float("nan"))
@@ -76,7 +77,13 @@ def test_the_model_card_says_which_forecaster_could_not_be_scored_and_carries_no
         1: {"forecaster": "persistence", "mae_model": 12.0, "best_naive": "persistence", "mae_best_naive": 9.5}
     }
     card = report.model_card(
-        "cother_cases_forecaster", {"training_end": "2021-10-05"}, summary, "why", {"h1": {"x": 3}}, published
+        "cother_cases_forecaster",
+        {"training_end": "2021-10-05"},
+        summary,
+        "why",
+        {"h1": {"x": 3}},
+        published,
+        NO_WEATHER,
     )
     assert "| 1 | project_2021 | not scored: no day with its inputs |" in card
     assert "- 1 day(s) ahead: **persistence** (the model's MAE 12.0 does not beat persistence 9.5)" in card
