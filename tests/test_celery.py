@@ -155,7 +155,7 @@ class LimitedOpenMeteo:
         self.second = threading.Event()
 
     def __call__(self, params: dict) -> Answer:
-        from test_live_sources import open_meteo_body
+        from answers import open_meteo_body
 
         self.arrived.append((time.time(), params["start_date"]))
         if len(self.arrived) == 1:

@@ -172,8 +172,8 @@ def test_two_loads_of_the_same_partitions_at_once_leave_the_rows_of_one(cases_ba
 
 
 def test_a_source_down_then_back_lands_once_and_loads_once(warehouse, api):
+    from answers import open_meteo_body
     from fake_api import OPEN_METEO, Answer
-    from test_live_sources import open_meteo_body
 
     days = [START + timedelta(days=offset) for offset in range(DAYS)]
     api.script(OPEN_METEO, Answer("unavailable", 503))
@@ -222,8 +222,8 @@ def test_a_source_down_beyond_the_clients_retries_is_retried_by_airflow_and_load
     """The same outage at DAG level: Open-Meteo answers 503 longer than the HTTP client retries, so the
     first try of `weather.land` fails; Airflow retries the task (its production retries, after 1 s here
     instead of 30), the source is back, and the run ends with the month landed and loaded once."""
+    from answers import open_meteo_body
     from fake_api import OPEN_METEO, Answer
-    from test_live_sources import open_meteo_body
 
     from cother.core.settings import get_settings
 
@@ -240,7 +240,7 @@ def test_a_source_down_beyond_the_clients_retries_is_retried_by_airflow_and_load
     assert row_count("raw.open_meteo_daily") == DAYS
     assert row_count("raw.batch_log where source = 'open_meteo'") == 1
     landed = get_settings().landing_dir / "open_meteo"
-    assert len([path for path in landed.iterdir() if not path.name.endswith(".meta.json")]) == 1
+    assert len([path for path in landed.glob(f"{START:%Y%m%d}-*") if not path.name.endswith(".meta.json")]) == 1
 
 
 def test_the_registry_unreachable_during_a_retrain_fails_cleanly_and_the_champion_stays(postgres_server, monkeypatch):
