@@ -8,7 +8,10 @@ generate` from the same manifest; only then does it emit `marts.fct_training_fea
 schedules `cother_retrain` (whose first task validates the training slice with Great Expectations).
 `dbt_node` then shows each model (and each tested source) as one mapped task named after it: green
 if it and all its tests passed, red with the failing tests in its log, skipped when something
-upstream failed.
+upstream failed. `check_field_accuracy` then alerts once when the champion has done worse than
+persistence over its last 14 scored days (COTHER_FIELD_ACCURACY_DAYS) of a region and horizon, naming
+them with both MAEs (marts.fct_forecast_accuracy; cother/transform/field_accuracy.py); the next
+retrain's promotion gate reads those alerts.
 
 Models, tests and lineage: [dbt docs](http://127.0.0.1:8081/index.html); validations:
 [data docs](http://127.0.0.1:8082/index.html) (both served by `make docs`).
@@ -59,7 +62,20 @@ def cother_transform():
         except TransformError as failed:
             raise AirflowFailException(str(failed)) from failed
 
-    dbt_node.expand(status=dbt_build())
+    @task
+    def check_field_accuracy(nodes: list[dict]) -> dict:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from cother.transform.field_accuracy import MART, check
+
+        built = [node for node in nodes if node["node"] == MART and node["status"] == "success"]
+        if not built:
+            raise AirflowSkipException(f"{MART} was not built: the forecasts are not scored")
+        return check(get_current_context()["run_id"])
+
+    built = dbt_build()
+    dbt_node.expand(status=built)
+    check_field_accuracy(built)
 
 
 cother_transform()

@@ -88,3 +88,26 @@ def test_the_model_card_says_which_forecaster_could_not_be_scored_and_carries_no
     assert "| 1 | project_2021 | not scored: no day with its inputs |" in card
     assert "- 1 day(s) ahead: **persistence** (the model's MAE 12.0 does not beat persistence 9.5)" in card
     assert "nan" not in card.lower() and "cases_mean_7d" in card
+
+
+def test_a_champion_worse_than_persistence_in_the_field_gives_way_without_the_margin():
+    days = pd.date_range("2021-09-01", periods=28)
+    latest = pd.DataFrame(
+        {"target_date": days, "actual": 100.0, "model": 90.0, "persistence": 80.0, "seasonal_naive": 70.0}
+    ).assign(mean_7d=75.0)
+    champion = pd.Series(95.0, index=latest.index)
+    field = [
+        {
+            "region": "seoul",
+            "horizon_days": 7,
+            "days": "2021-08-18..2021-08-31",
+            "scored_days": 14,
+            "mae": 120.0,
+            "persistence_mae": 40.0,
+        }
+    ]
+    decision = promotion.decide(latest, champion, "3", margin=0.01, field=field)
+    assert decision.promote and decision.metrics["gate_field_flags"] == 1
+    assert "champion v3 is worse than persistence in the field" in decision.reason
+    assert "seoul h7 MAE 120.0 vs persistence 40.0 on 2021-08-18..2021-08-31" in decision.reason
+    assert not promotion.decide(latest.assign(model=100.0 - 35.0), champion, "3", margin=0.01, field=field).promote

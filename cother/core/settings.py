@@ -176,6 +176,13 @@ class Settings:
         "a webhook that receives a JSON alert when a task fails or a source is late (or the Airflow connection cother_alerts, its host the URL)",
     )
     freshness_days: int = setting("COTHER_FRESHNESS_DAYS", "1", "Alerts", "days a source may lag the run's last day")
+    field_accuracy_days: int = setting(
+        "COTHER_FIELD_ACCURACY_DAYS",
+        "14",
+        "Alerts",
+        "the last scored days of a region and horizon over which a champion worse than persistence raises an alert"
+        " (and lets the next retrain promote a version that beats the baselines)",
+    )
     # Airflow UI
     airflow_host: str = setting(
         "COTHER_AIRFLOW_HOST",

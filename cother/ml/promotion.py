@@ -2,7 +2,9 @@
 
 `champion` moves to a new version only if, on the same latest backtest days, it beats the current
 champion by the configured margin (COTHER_PROMOTION_MARGIN) and beats the best baseline; otherwise the
-version becomes the `challenger`. Per horizon, a version publishes the model's forecasts only where the
+version becomes the `challenger`. A champion flagged worse than persistence in the field (its forecasts
+scored once reported, cother/transform/field_accuracy.py) gives way to a version that beats the best
+baseline, without the margin. Per horizon, a version publishes the model's forecasts only where the
 model beats the best naive forecaster on those days, and that forecaster's elsewhere (`published`). The champion is scored on those days out of sample: with its own
 backtest forecasts for days it trained on, and with its live forecasts after its training window.
 """
@@ -46,9 +48,28 @@ def published(latest: pd.DataFrame) -> dict:
     }
 
 
-def decide(latest: pd.DataFrame, champion: pd.Series | None, champion_version: str | None, margin: float) -> Decision:
+def field_verdict(champion_version: str | None, field: list[dict]) -> str:
+    """The field-accuracy alerts of the champion in one sentence: region, horizon, both MAEs, the days."""
+    figures = "; ".join(
+        f"{flag['region']} h{flag['horizon_days']} MAE {flag['mae']:.1f} vs persistence {flag['persistence_mae']:.1f}"
+        f" on {flag['days']}"
+        for flag in field
+    )
+    return f"champion v{champion_version} is worse than persistence in the field ({figures})"
+
+
+def decide(
+    latest: pd.DataFrame,
+    champion: pd.Series | None,
+    champion_version: str | None,
+    margin: float,
+    field: list[dict] | None = None,
+) -> Decision:
     """`latest`: the new version's backtest forecasts (column `model`) and the baselines' on the latest
-    folds; `champion`: the champion's out-of-sample forecasts of the same rows (null where it has none)."""
+    folds; `champion`: the champion's out-of-sample forecasts of the same rows (null where it has none);
+    `field`: the champion's field-accuracy alerts (region, horizon_days, days, mae, persistence_mae).
+    A champion flagged worse than persistence in the field gives way to any version that beats the
+    baselines, whether or not that version beats it on the backtest days."""
     model = mae(latest["actual"], latest["model"])
     baseline, baseline_mae = best_naive(latest)
     metrics = {"gate_mae_model": model, f"gate_mae_{baseline}": baseline_mae}
@@ -64,6 +85,13 @@ def decide(latest: pd.DataFrame, champion: pd.Series | None, champion_version: s
             else f"champion v{champion_version} has no backtest to compare"
         )
         return Decision(True, f"next-day MAE {model:.1f} on {days} beats {baseline} {baseline_mae:.1f}; {why}", metrics)
+    if field:
+        metrics["gate_field_flags"] = len(field)
+        return Decision(
+            True,
+            f"next-day MAE {model:.1f} on {days} beats {baseline} {baseline_mae:.1f}; {field_verdict(champion_version, field)}",
+            metrics,
+        )
     common = champion.notna()
     if not common.any():
         return Decision(

@@ -78,11 +78,13 @@ def champion_out_of_sample(champion, latest: pd.DataFrame, rows: pd.DataFrame) -
 
 
 def judge(fitted: Fitted, margin: float) -> promotion.Decision:
-    """Step 3: the promotion gate, against the current champion scored out of sample on the same days."""
+    """Step 3: the promotion gate, against the current champion scored out of sample on the same days
+    and with the field-accuracy alerts of its forecasts (ml.field_accuracy_alerts)."""
     latest = fitted.latest(promotion.GATE_HORIZON, promotion.LATEST_FOLDS)
     champion = registry.alias_version(promotion.CHAMPION)
     forecasts = champion_out_of_sample(champion, latest, fitted.rows)
-    return promotion.decide(latest, forecasts, None if champion is None else str(champion.version), margin)
+    field = [] if champion is None else storage.field_flags(registry.model_name(), str(champion.version))
+    return promotion.decide(latest, forecasts, None if champion is None else str(champion.version), margin, field)
 
 
 def lineage_tags(region_set: str, fitted: Fitted, validations: list[dict], provenance: dict | None) -> dict:

@@ -112,3 +112,22 @@ def moves(model_name: str, limit: int) -> list[dict]:
         )
         keys = ["moved_at", "alias", "version", "previous", "moved_by", "reason"]
         return [dict(zip(keys, row, strict=True)) for row in cur.fetchall()]
+
+
+FIELD_FLAGS = """
+select distinct on (region, horizon_days)
+    region, horizon_days, stretch_start::text || '..' || stretch_end::text, scored_days, mae, persistence_mae
+from ml.field_accuracy_alerts
+where model_name = %s and model_version = %s
+order by region, horizon_days, stretch_end desc
+"""
+
+
+def field_flags(model_name: str, version: str) -> list[dict]:
+    """The field-accuracy alerts of this version (cother/transform/field_accuracy.py): per region and
+    horizon, the latest stretch of scored days where it did worse than persistence, with both MAEs."""
+    ensure_warehouse()
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute(FIELD_FLAGS, (model_name, version))
+        keys = ["region", "horizon_days", "days", "scored_days", "mae", "persistence_mae"]
+        return [dict(zip(keys, row, strict=True)) for row in cur.fetchall()]

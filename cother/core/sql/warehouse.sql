@@ -202,3 +202,19 @@ create table if not exists ml.model_promotions (
     metrics jsonb not null default '{}',
     moved_at timestamptz not null default now()
 );
+
+-- ml.field_accuracy_alerts: each alert that a champion did worse than persistence over a stretch of
+-- scored days of a region and horizon (cother/transform/field_accuracy.py); the promotion gate reads it.
+create table if not exists ml.field_accuracy_alerts (
+    model_name text not null,
+    model_version text not null,
+    region text not null,
+    horizon_days integer not null,
+    stretch_start date not null,
+    stretch_end date not null,
+    scored_days integer not null,
+    mae double precision not null,
+    persistence_mae double precision not null,
+    alerted_at timestamptz not null default now(),
+    primary key (model_name, model_version, region, horizon_days, stretch_end)
+);

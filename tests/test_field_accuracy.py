@@ -1,0 +1,119 @@
+"""Field accuracy on the test warehouse: the champion's forecasts scored beside persistence's once
+reported (marts.fct_forecast_accuracy), an alert once per stretch where it does worse, read by the gate."""
+
+import json
+from datetime import date, timedelta
+
+import pytest
+from conftest import publish_seoul
+
+from cother.transform import dbt
+
+pytestmark = pytest.mark.integration
+
+STRETCH = [date(2021, 2, 1) + timedelta(days=i) for i in range(14)]
+
+
+@pytest.fixture
+def webhook(monkeypatch):
+    from fake_api import FakeApi
+
+    fake = FakeApi()
+    monkeypatch.setenv("COTHER_ALERT_WEBHOOK_URL", fake.url("/alerts"))
+    yield fake
+    fake.close()
+
+
+def reported() -> dict[date, float]:
+    from cother.core.database import connect
+
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute("select date_day, new_cases from marts.fct_region_daily where region = 'seoul'")
+        return dict(cur.fetchall())
+
+
+def write_forecasts(version: str, alias: str, horizon: int, days: list[date], error) -> None:
+    """Seoul forecasts of these days from the day `horizon` before each, `error(day)` off the count."""
+    from cother.core.database import connect
+
+    counts = reported()
+    rows = [
+        ("cother_cases_forecaster", version, "seoul", day - timedelta(days=horizon), day, horizon)
+        + (max(counts[day] + error(day), 0.0), alias, "model")
+        for day in days
+    ]
+    with connect() as conn, conn.cursor() as cur:
+        cur.executemany(
+            "insert into ml.forecasts (model_name, model_version, region, origin_date, target_date, horizon_days,"
+            " forecast_new_cases, model_alias, forecaster) values (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            rows,
+        )
+
+
+def alerts(webhook) -> list[dict]:
+    return [json.loads(body) for path, body in webhook.posts if path == "/alerts"]
+
+
+def test_a_14_day_stretch_where_the_champion_is_worse_than_persistence_alerts_once(warehouse, webhook):
+    from cother.ml import storage
+    from cother.transform import field_accuracy
+
+    publish_seoul(date(2021, 1, 1), date(2021, 2, 28))
+    dbt.build()
+    write_forecasts("3", "champion", 1, STRETCH, lambda day: 1000.0)  # far off: worse than persistence
+    write_forecasts("3", "champion", 7, STRETCH, lambda day: 0.0)  # exact: better than persistence
+    write_forecasts("4", "challenger", 1, STRETCH, lambda day: 1000.0)  # worse, but not the champion
+    built = dbt.build()
+    assert built["success"]
+
+    first = field_accuracy.check("run-1")
+    (alert,) = alerts(webhook)
+    assert alert["event"] == "champion_worse_than_persistence"
+    (worse,) = alert["worse"]
+    assert (worse["region"], worse["horizon_days"], worse["model_version"]) == ("seoul", 1, "3")
+    assert worse["days"] == "2021-02-01..2021-02-14" and worse["scored_days"] == 14
+    assert worse["mae"] == 1000.0 and worse["persistence_mae"] < worse["mae"]
+    assert "seoul, horizon 1: champion v3 MAE 1000.0 vs persistence" in worse["message"]
+    assert first["alerted"] == [worse]
+
+    assert field_accuracy.check("run-1")["alerted"] == []  # a retry: nothing again
+    assert field_accuracy.check("run-2")["alerted"] == []  # the next run over the same stretch: nothing
+    assert len(alerts(webhook)) == 1
+
+    (flag,) = storage.field_flags("cother_cases_forecaster", "3")  # what the next retrain's gate reads
+    assert (flag["region"], flag["horizon_days"], flag["mae"]) == ("seoul", 1, 1000.0)
+    assert storage.field_flags("cother_cases_forecaster", "4") == []
+
+
+def test_the_mart_scores_each_forecast_beside_persistence_with_a_rolling_28_day_ratio(warehouse):
+    from cother.core.database import connect
+
+    publish_seoul(date(2021, 1, 1), date(2021, 2, 28))
+    dbt.build()
+    write_forecasts("3", "champion", 1, STRETCH, lambda day: 10.0)
+    assert dbt.build()["success"]
+    counts = reported()
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "select date_day, absolute_error, persistence_new_cases, persistence_absolute_error, scored_days_28d,"
+            " mae_28d, persistence_mae_28d, mae_ratio_28d from marts.fct_forecast_accuracy order by date_day"
+        )
+        rows = cur.fetchall()
+    assert [row[0] for row in rows] == STRETCH
+    last = rows[-1]
+    persistence = [abs(counts[day - timedelta(days=1)] - counts[day]) for day in STRETCH]
+    assert last[1] == 10.0 and last[2] == counts[STRETCH[-1] - timedelta(days=1)] and last[3] == persistence[-1]
+    assert last[4] == 14 and last[5] == pytest.approx(10.0)
+    assert last[6] == pytest.approx(sum(persistence) / 14) and last[7] == pytest.approx(10.0 / (sum(persistence) / 14))
+
+
+def test_a_champion_better_than_persistence_or_too_few_scored_days_alerts_nothing(warehouse, webhook):
+    from cother.transform import field_accuracy
+
+    publish_seoul(date(2021, 1, 1), date(2021, 2, 28))
+    dbt.build()
+    write_forecasts("3", "champion", 1, STRETCH, lambda day: 0.0)
+    write_forecasts("3", "champion", 7, STRETCH[:13], lambda day: 1000.0)  # worse, but 13 scored days
+    assert dbt.build()["success"]
+    assert field_accuracy.check("run-1") == {"found": 0, "alerted": []}
+    assert alerts(webhook) == []
