@@ -8,7 +8,9 @@ triggered by hand, the `region_set` param (default `COTHER_REGION_SET`) and opti
 `regions`. Then `train_and_register`, one per set (`cother/ml/retrain.py`): it reads the set's rows
 of the mart and runs their training slice through Great Expectations
 (`expectations/fct_training_features.json`; the summary table is in its log): a slice that fails
-stops that set there, and nothing is trained or registered. On the very rows that passed, a
+stops that set there, and nothing is trained or registered. Each feature of the slice's newest weeks
+is compared with the rest of its window (KL divergence, `COTHER_DRIFT_NEWEST_DAYS`): a drifted feature
+is a warning, in the log, the version's `drifted_features` tag and its card. On the very rows that passed, a
 rolling-origin backtest (8 folds, expanding window) scores the forecaster (one LightGBM per horizon,
 1 and 7 days ahead, over all regions) beside persistence, seasonal naive, the 7-day mean and the 2021
 project's weather model; the model is refitted on every labelled day and registered with its

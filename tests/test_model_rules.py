@@ -84,8 +84,10 @@ def test_the_model_card_says_which_forecaster_could_not_be_scored_and_carries_no
         {"h1": {"x": 3}},
         published,
         NO_WEATHER,
+        {"measured": False, "reason": "the slice has 20 days, none before its newest 28", "drifted": []},
     )
     assert "| 1 | project_2021 | not scored: no day with its inputs |" in card
+    assert "## Drift\n\nNot measured: the slice has 20 days, none before its newest 28." in card
     assert "- 1 day(s) ahead: **persistence** (the model's MAE 12.0 does not beat persistence 9.5)" in card
     assert "nan" not in card.lower() and "cases_mean_7d" in card
 
@@ -111,3 +113,67 @@ def test_a_champion_worse_than_persistence_in_the_field_gives_way_without_the_ma
     assert "champion v3 is worse than persistence in the field" in decision.reason
     assert "seoul h7 MAE 120.0 vs persistence 40.0 on 2021-08-18..2021-08-31" in decision.reason
     assert not promotion.decide(latest.assign(model=100.0 - 35.0), champion, "3", margin=0.01, field=field).promote
+
+
+def drift_slice(days: int = 120):
+    """A training slice of two regions: `steady` the same noise throughout, `shifted` moved up 3 standard
+    deviations in the last 28 days, the calendar as it is, the wind never measured."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    parts = []
+    for region in ("seoul", "busan"):
+        day = pd.date_range("2021-01-01", periods=days)
+        newest = day > day[-1] - pd.Timedelta(days=28)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "region": region,
+                    "date_day": day,
+                    "steady": rng.normal(0, 1, days),
+                    "shifted": rng.normal(0, 1, days) + 3 * newest,
+                    "day_of_week": day.day_of_week + 1,
+                    "wind_speed_mean_ms_lag_1": np.nan,
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_the_drift_of_the_newest_weeks_names_the_shifted_feature_only():
+    """The training slice's newest 28 days against the rest of its window, through GX's KL-divergence
+    expectation: the shifted feature drifted, with figures of both windows; the steady one and the
+    calendar did not; a feature empty in a window is named, never NaN; the card lists what drifted."""
+    import json
+
+    from cother.ml import drift, report
+    from cother.ml.fitting import NO_WEATHER
+
+    features = ["region", "steady", "shifted", "day_of_week", "wind_speed_mean_ms_lag_1"]
+    result = drift.compare(drift_slice(), features, newest_days=28, threshold=0.5)
+    json.dumps(result, allow_nan=False)
+    assert result["measured"] and result["drifted"] == ["shifted"]
+    assert result["training_window"] == "2021-01-01..2021-04-02" and result["newest_window"] == "2021-04-03..2021-04-30"
+    rows = {row["feature"]: row for row in result["features"]}
+    assert rows["shifted"]["kl_divergence"] > 2 and rows["shifted"]["newest"].startswith("median 2.")
+    assert rows["steady"]["kl_divergence"] < 0.5 and not rows["steady"]["drifted"]
+    assert rows["day_of_week"]["kl_divergence"] < 0.05 and rows["region"]["kl_divergence"] == 0
+    assert rows["wind_speed_mean_ms_lag_1"] == {
+        "feature": "wind_speed_mean_ms_lag_1",
+        "kl_divergence": None,
+        "drifted": False,
+        "note": "empty in the training window",
+    }
+    assert len(result["validation_id"]) == 32 and drift.tag(result) == "shifted"
+    summary = pd.DataFrame([{"horizon": 1, "forecaster": "model", "mae": 1.5, "rmse": 2.0, "mase": 0.5, "r2": 0.9}])
+    card = report.model_card("m", {}, summary, "why", {"h1": {"x": 1}}, {}, NO_WEATHER, result)
+    shifted = rows["shifted"]
+    assert "## Drift" in card and "The newest 28 days of the training slice (2021-04-03..2021-04-30)" in card
+    assert f"| shifted | {shifted['kl_divergence']:.3f} | {shifted['training']} | {shifted['newest']} |" in card
+    assert "| steady |" not in card and "Not compared: wind_speed_mean_ms_lag_1 (empty in the training window)." in card
+    assert "nan" not in card.lower()
+    unshifted = drift.compare(drift_slice().assign(shifted=0.0), ["shifted"], newest_days=28, threshold=0.5)
+    assert unshifted["drifted"] == [] and drift.tag(unshifted) == "none"
+    assert "No feature drifted." in report.drift_section(unshifted)
+    short = drift.compare(drift_slice(days=20), features, newest_days=28, threshold=0.5)
+    assert drift.tag(short) == "not measured: the slice has 20 days, none before its newest 28"

@@ -103,6 +103,34 @@ def test_a_retrain_answers_the_weather_question_in_its_output_card_and_metrics(f
     assert "## Does the weather help?" in card and "horizon 7: the weather" in card
 
 
+def test_a_version_carries_the_drift_of_its_training_slice(first):
+    """The slice's newest 28 days against the rest of its window, per model feature: in the retrain's
+    output (JSON, no NaN), as the version's tags, as drift.json on its run, and in the card's "Drift"."""
+    import mlflow
+
+    from cother.ml.features import feature_columns
+
+    drift = first["drift"]
+    json.dumps(drift, allow_nan=False)
+    assert drift["measured"] and drift["newest_days"] == 28 and drift["threshold"] == 0.5
+    assert drift["training_window"] == "2020-10-27..2021-09-07" and drift["newest_window"] == "2021-09-08..2021-10-05"
+    assert [row["feature"] for row in drift["features"]] == feature_columns(True)
+    assert drift["drifted"] == [row["feature"] for row in drift["features"] if row["drifted"]]
+    tags = version_tags(first["version"])
+    assert tags["drifted_features"] == (",".join(drift["drifted"]) or "none")
+    assert tags["drift_validation_id"] == drift["validation_id"]
+    assert json.loads(mlflow.artifacts.load_text(f"runs:/{first['run_id']}/drift.json")) == drift
+    card = mlflow.artifacts.load_text(f"runs:/{first['run_id']}/model_card.md")
+    assert "## Drift" in card and "The newest 28 days of the training slice (2021-09-08..2021-10-05)" in card
+    for row in drift["features"]:
+        divergence = "infinite" if row["kl_divergence"] is None else f"{row['kl_divergence']:.3f}"
+        shown = f"| {row['feature']} | {divergence} |" if row["drifted"] else f"| {row['feature']} |"
+        assert (shown in card) == row["drifted"], row
+        if row["note"]:
+            assert f"{row['feature']} ({row['note']})" in card
+    assert drift["drifted"] or "No feature drifted." in card
+
+
 def test_a_challenger_that_does_not_win_leaves_the_champion_where_it_is(first):
     second = retrain("korea", ["seoul"], moved_by="test:second")  # the same data: the same folds, no gain
     assert not second["promoted"] and second["alias"] == "challenger"

@@ -168,6 +168,18 @@ class Settings:
     promotion_margin: float = setting(
         "COTHER_PROMOTION_MARGIN", "0.01", "Model", "how much lower a challenger's error must be to become champion"
     )
+    drift_newest_days: int = setting(
+        "COTHER_DRIFT_NEWEST_DAYS",
+        "28",
+        "Model",
+        "drift: the newest days of the training slice, compared feature by feature with the rest of its window",
+    )
+    drift_kl_threshold: float = setting(
+        "COTHER_DRIFT_KL_THRESHOLD",
+        "0.5",
+        "Model",
+        "drift: the KL divergence from the training window's distribution above which a feature is reported as drifted",
+    )
     # Alerts
     alert_webhook_url: str | None = setting(
         "COTHER_ALERT_WEBHOOK_URL",

@@ -3,6 +3,7 @@ feature-importance plot, a backtest plot (actual against forecast per fold) and 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -11,10 +12,14 @@ from cother.ml.backtest import FORECASTERS
 from cother.ml.weather_effect import reading
 
 BACKTEST_ARTIFACT = "backtest/forecasts.csv"  # a version's backtest forecasts, read back by the next retrain's gate
+DRIFT_ARTIFACT = "drift.json"  # the training slice's drift (cother.ml.drift.compare)
 
 
-def write(folder: Path, forecasts: pd.DataFrame, fold_scores: pd.DataFrame, importance: dict, card: str) -> None:
+def write(
+    folder: Path, forecasts: pd.DataFrame, fold_scores: pd.DataFrame, importance: dict, card: str, drift: dict
+) -> None:
     (folder / BACKTEST_ARTIFACT).parent.mkdir(parents=True, exist_ok=True)
+    (folder / DRIFT_ARTIFACT).write_text(json.dumps(drift, indent=2, allow_nan=False), encoding="utf-8")
     forecasts.to_csv(folder / BACKTEST_ARTIFACT, index=False)
     fold_scores.to_csv(folder / "backtest" / "scores.csv", index=False)
     plot_importance(importance, folder / "feature_importance.png")
@@ -73,10 +78,12 @@ def model_card(
     importance: dict,
     published: dict[int, dict],
     weather: list[dict] | str,
+    drift: dict,
 ) -> str:
     """The Markdown card: what the model is, what it learnt from, how it scored, which forecaster each
     horizon publishes (`published`: cother.ml.fitting.Fitted.published), whether the weather helps
-    (`weather`: cother.ml.fitting.Fitted.weather_effect), why it was promoted or not."""
+    (`weather`: cother.ml.fitting.Fitted.weather_effect), which features drifted in the training slice's
+    newest weeks (`drift`: cother.ml.drift.compare), why it was promoted or not."""
     lines = [
         f"# {name}",
         "",
@@ -120,6 +127,7 @@ def model_card(
         ),
         "",
         *weather_section(weather),
+        *drift_section(drift),
         "## Promotion",
         "",
         decision,
@@ -159,3 +167,31 @@ def weather_section(weather: list[dict] | str) -> list[str]:
             f" | {test} | {row['days']} |"
         )
     return [*lines, "", *(f"- {reading(row)}" for row in weather), ""]
+
+
+def drift_section(drift: dict) -> list[str]:
+    """The card's "Drift": each feature whose distribution in the training slice's newest weeks is
+    further from the rest of its window than the threshold, with figures of both windows; or that none
+    drifted, or why it was not measured. Features empty in a window are named."""
+    lines = ["## Drift", ""]
+    if not drift["measured"]:
+        return [*lines, f"Not measured: {drift['reason']}.", ""]
+    lines += [
+        f"The newest {drift['newest_days']} days of the training slice ({drift['newest_window']}) against the rest",
+        f"of its window ({drift['training_window']}), feature by feature: KL divergence from the training",
+        "window's distribution (its deciles, or its values for a feature with few), a warning above"
+        f" {drift['threshold']:g} (never a stop).",
+        "",
+    ]
+    rows = [row for row in drift["features"] if row["drifted"]]
+    if rows:
+        lines += ["| feature | KL divergence | training window | newest weeks |", "| --- | --- | --- | --- |"]
+        for row in rows:
+            divergence = "infinite" if row["kl_divergence"] is None else f"{row['kl_divergence']:.3f}"
+            lines.append(f"| {row['feature']} | {divergence} | {row['training']} | {row['newest']} |")
+    else:
+        lines.append("No feature drifted.")
+    empty = [f"{row['feature']} ({row['note']})" for row in drift["features"] if "training" not in row]
+    if empty:
+        lines += ["", f"Not compared: {', '.join(empty)}."]
+    return [*lines, ""]

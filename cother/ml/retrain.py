@@ -15,8 +15,8 @@ import pandas as pd
 
 from cother.core.regions import get_set, select, set_of
 from cother.core.settings import get_settings
-from cother.ml import aliases, lineage, promotion, registry, report, slice_gate, storage
-from cother.ml.features import HISTORY_DAYS, examples_by_horizon
+from cother.ml import aliases, drift, lineage, promotion, registry, report, slice_gate, storage
+from cother.ml.features import HISTORY_DAYS, examples_by_horizon, feature_columns, labelled
 from cother.ml.fitting import Fitted, TrainingConfig, fit
 from cother.ml.pyfunc_model import output_column
 
@@ -45,16 +45,23 @@ def sets_to_train(params: dict, events: list[dict]) -> dict[str, list[str]]:
     return by_set
 
 
-def load_and_gate(region_set: str, regions: list[str]) -> tuple[dict[int, pd.DataFrame], list[dict]]:
+def load_and_gate(region_set: str, regions: list[str]) -> tuple[dict[int, pd.DataFrame], list[dict], dict]:
     """Step 1: the mart rows of these regions, their training slice through its gate (QualityGateError
-    names every failing region); the examples of every horizon of the regions that passed, and the
-    gate's validations. The examples are made from the very rows the gate passed."""
+    names every failing region); the examples of every horizon of the regions that passed, the gate's
+    validations, and the drift of each feature in the slice's newest weeks (cother.ml.drift: a warning,
+    never a stop). The examples are made from the very rows the gate passed."""
+    settings = get_settings()
     mart = storage.load_mart(regions)
     validations = slice_gate.validate(mart, regions)
     if not validations:
         raise NoTrainingRows(f"retrain: set {region_set}: no labelled rows of {regions} in marts.fct_training_features")
     passed = mart[mart["region"].isin([v["region"] for v in validations])]
-    return examples_by_horizon(passed), validations
+    examples = examples_by_horizon(passed)
+    features = feature_columns(settings.weather_features)
+    drifted = drift.compare(
+        labelled(examples[1]), features, settings.drift_newest_days, settings.drift_kl_threshold
+    )  # the next-day slice, the rows the gate checked
+    return examples, validations, drifted
 
 
 def champion_out_of_sample(champion, latest: pd.DataFrame, rows: pd.DataFrame) -> pd.Series | None:
@@ -87,9 +94,11 @@ def judge(fitted: Fitted, margin: float) -> promotion.Decision:
     return promotion.decide(latest, forecasts, None if champion is None else str(champion.version), margin, field)
 
 
-def lineage_tags(region_set: str, fitted: Fitted, validations: list[dict], provenance: dict | None) -> dict:
+def lineage_tags(
+    region_set: str, fitted: Fitted, validations: list[dict], provenance: dict | None, drifted: dict
+) -> dict:
     """What the version learnt from: window, regions, batches and their validations, the slice's
-    validations, a hash of the rows, the code's commit."""
+    validations and the features that drifted in its newest weeks, a hash of the rows, the code's commit."""
     rows = fitted.rows
     start, end = rows["target_date"].min(), rows["target_date"].max()
     first_read = start - pd.Timedelta(days=HISTORY_DAYS)  # the earliest day the training rows' features read
@@ -104,6 +113,8 @@ def lineage_tags(region_set: str, fitted: Fitted, validations: list[dict], prove
         "batch_ids": ",".join(sorted({batch["batch_id"] for batch in batches})),
         "gx_validation_ids": ",".join(sorted({batch["validation_id"] for batch in batches})),
         "slice_validation_ids": ",".join(sorted({v["validation_id"] for v in validations})),
+        "drifted_features": drift.tag(drifted),
+        "drift_validation_id": drifted.get("validation_id") or "none",
         "training_data_sha256": lineage.data_hash(rows),
         "git_commit": lineage.git_commit(),
         "weather_features": str(fitted.config.weather),
@@ -119,7 +130,7 @@ class Registered:
     reason: str  # why the alias went where it went
 
 
-def register(fitted: Fitted, decision: promotion.Decision, tags: dict, moved_by: str) -> Registered:
+def register(fitted: Fitted, decision: promotion.Decision, tags: dict, moved_by: str, drifted: dict) -> Registered:
     """Step 4: log and register the version with its backtest, plots and model card; move `champion`
     to it if the gate said so, else `challenger`.
 
@@ -128,7 +139,7 @@ def register(fitted: Fitted, decision: promotion.Decision, tags: dict, moved_by:
     earlier attempt ended before moving it, and what it returns is what that attempt decided."""
     found = registry.version_registered(tags["training_data_sha256"], moved_by)
     if found is None:
-        version, run_id = log_version(fitted, decision, tags)
+        version, run_id = log_version(fitted, decision, tags, drifted)
         registry.tag_version(
             version, {**tags, "promotion": decision.reason, "run_id": run_id, "registered_by": moved_by}
         )
@@ -143,9 +154,9 @@ def register(fitted: Fitted, decision: promotion.Decision, tags: dict, moved_by:
     return Registered(version, run_id, alias, reason)
 
 
-def log_version(fitted: Fitted, decision: promotion.Decision, tags: dict) -> tuple[str, str]:
-    """A new MLflow run with the model, its metrics, backtest, plots and card, registered; its version
-    and run id."""
+def log_version(fitted: Fitted, decision: promotion.Decision, tags: dict, drifted: dict) -> tuple[str, str]:
+    """A new MLflow run with the model, its metrics, backtest, plots, drift and card, registered; its
+    version and run id."""
     metrics = {
         f"h{row.horizon}_{row.forecaster}_{metric}": float(getattr(row, metric))
         for row in fitted.summary.itertuples()
@@ -157,10 +168,10 @@ def log_version(fitted: Fitted, decision: promotion.Decision, tags: dict) -> tup
     importance = fitted.feature_importance()
     published = fitted.published()
     card = report.model_card(
-        registry.model_name(), tags, fitted.summary, decision.reason, importance, published, weather
+        registry.model_name(), tags, fitted.summary, decision.reason, importance, published, weather, drifted
     )
     with tempfile.TemporaryDirectory() as folder:
-        report.write(Path(folder), fitted.backtest, fitted.fold_scores, importance, card)
+        report.write(Path(folder), fitted.backtest, fitted.fold_scores, importance, card, drifted)
         return registry.log_and_register(
             fitted.forecasters,
             fitted.rows.tail(30),
@@ -198,13 +209,13 @@ def retrain(
     settings = get_settings()
     with registry.for_set(region_set):
         registry.configure()  # an unreachable registry fails the retrain now, before any work, and changes nothing
-        examples, validations = load_and_gate(region_set, regions or get_set(region_set).ids)
+        examples, validations, drifted = load_and_gate(region_set, regions or get_set(region_set).ids)
         config = TrainingConfig(weather=settings.weather_features)
         fitted = fit(examples, sorted(get_set(region_set).ids), config)
         weather = fitted.weather_effect()
         decision = judge(fitted, settings.promotion_margin)
-        tags = lineage_tags(region_set, fitted, validations, provenance)
-        registered = register(fitted, decision, tags, moved_by)
+        tags = lineage_tags(region_set, fitted, validations, provenance, drifted)
+        registered = register(fitted, decision, tags, moved_by, drifted)
         version = registered.version
         written = storage.write_forecasts(registry.model_name(), version, registered.alias, fitted.forecasts())
         return {
@@ -221,6 +232,7 @@ def retrain(
             "backtest": scored(fitted.summary),
             "published": {f"h{horizon}": choice for horizon, choice in fitted.published().items()},
             "weather_effect": weather,
+            "drift": drifted,
             "model_uri": registry.model_uri(),
             "forecasts_written": written,
         }

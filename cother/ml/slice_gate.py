@@ -8,7 +8,10 @@ a region that has weather fails the retrain, naming region, feature and window. 
 reads but does not need (the bundled Open-Meteo carries no wind, pressure, sunshine or cloud), empty
 over the window, is a warning naming it; so is a region with no weather at all in its window (no
 weather source covers it: the model reads its weather as missing). Nothing of this when the model
-reads no weather (COTHER_WEATHER_FEATURES=false)."""
+reads no weather (COTHER_WEATHER_FEATURES=false).
+
+The drift of each feature in the slice's newest weeks, a warning only, is cother.ml.drift's (the
+retrain's load_and_gate runs it on the rows that passed)."""
 
 from __future__ import annotations
 

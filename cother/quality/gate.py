@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 
@@ -40,9 +40,10 @@ class Outcome:
     severity: str
     success: bool
     observed: str
+    value: object = field(default=None, compare=False)  # GX's observed_value of a rule of the whole column
 
     def as_dict(self) -> dict:
-        return self.__dict__.copy()
+        return {key: value for key, value in self.__dict__.items() if key != "value"}
 
 
 @dataclass(frozen=True)
@@ -110,23 +111,28 @@ def _context():
 
 
 def load_suite(name: str):
+    path = EXPECTATIONS_DIR / f"{name}.json"
+    return build_suite(json.loads(path.read_text(encoding="utf-8")), path)
+
+
+def build_suite(spec: dict, where):
+    """A suite from its JSON form (a file's, or one built in code: where names it); raises naming the
+    expectations GX rejected."""
     from great_expectations.core import ExpectationSuite
 
-    path = EXPECTATIONS_DIR / f"{name}.json"
-    spec = json.loads(path.read_text(encoding="utf-8"))
     suite = ExpectationSuite(**spec)
     if len(suite.expectations) != len(spec["expectations"]):
         kept = {e.expectation_type for e in suite.expectations}
         rejected = [e["type"] for e in spec["expectations"] if e["type"] not in kept]
-        raise ValueError(f"{path}: GX rejected expectations {rejected}")
+        raise ValueError(f"{where}: GX rejected expectations {rejected}")
     return suite
 
 
-def _validation(suite_name: str):
+def _validation(suite_name: str, built=None):
     import great_expectations as gx
 
     context = _context()
-    suite = context.suites.add_or_update(load_suite(suite_name))
+    suite = context.suites.add_or_update(built or load_suite(suite_name))
     source = context.data_sources.get("batches")
     try:
         batch = source.get_asset(suite_name).get_batch_definition("whole")
@@ -162,6 +168,7 @@ def _outcomes(frame: pd.DataFrame, results, regions: list[str]) -> dict[str, lis
             "severity": (config.meta or {}).get("severity", "error"),
         }
         details = result.result or {}
+        common["value"] = details.get("observed_value")
         unexpected = details.get("unexpected_index_list")
         failing: dict[str, list[int]] = {}
         if not result.success and unexpected is not None and row_region is not None:
@@ -184,6 +191,8 @@ def _outcomes(frame: pd.DataFrame, results, regions: list[str]) -> dict[str, lis
 
 
 def _expected(kwargs: dict) -> str:
+    if "partition_object" in kwargs:
+        return f"a KL divergence from the training window's distribution of at most {kwargs['threshold']:g}"
     if "value_set" in kwargs:
         return f"values in {kwargs['value_set']}"
     if "min_value" in kwargs or "max_value" in kwargs:
@@ -220,13 +229,14 @@ def _examples(frame: pd.DataFrame, rows: list[int], kwargs: dict) -> str:
     return "; ".join(shown)
 
 
-def validate(frame: pd.DataFrame, suite_name: str, subjects: dict[str, str]) -> dict[str, GateReport]:
+def validate(frame: pd.DataFrame, suite_name: str, subjects: dict[str, str], suite=None) -> dict[str, GateReport]:
     """Validate a batch of many regions in one run; a report per region (subjects: region -> "<what>
-    region <region> <start>..<end>"). Prints one line per region and the failures."""
+    region <region> <start>..<end>"). Prints one line per region and the failures. The suite is
+    expectations/<suite_name>.json unless one built in code is given (build_suite)."""
     from great_expectations.core.run_identifier import RunIdentifier
 
     run_id = uuid.uuid4().hex
-    checkpoint = _validation(suite_name)
+    checkpoint = _validation(suite_name, suite)
     frame = frame.reset_index(drop=True)
     result = checkpoint.run(
         batch_parameters={"dataframe": frame},
