@@ -51,7 +51,7 @@ def train_and_backtest(mart: pd.DataFrame, weather: bool) -> tuple[float, Fitted
 def print_weather_test(fitted: Fitted) -> None:
     """Per horizon, the model with the weather against the model without it on the same backtest days."""
     print("  does the weather help? the model without the weather features on the same folds:")
-    for row in fitted.weather_effect():
+    for row in fitted.weather_effect:
         print(f"    {reading(row)}")
 
 

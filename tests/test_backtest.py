@@ -84,20 +84,20 @@ def test_a_horizon_whose_model_loses_its_latest_folds_publishes_the_best_naive_f
     fitted = fit(frames, list(all_regions()))
     week = fitted.backtest["horizon"] == 7
     losing = replace(fitted, backtest=fitted.backtest.assign(model=fitted.backtest["model"].where(~week, 1e6)))
-    choice = losing.published()
+    choice = losing.published
     name = choice[7]["forecaster"]
     assert name in NAIVE and choice[7]["best_naive"] == name
     assert choice[7]["mae_model"] > choice[7]["mae_best_naive"]
-    assert choice[1] == fitted.published()[1]  # the other horizon as it was
+    assert choice[1] == fitted.published[1]  # the other horizon as it was
     forecasts = losing.forecasts().set_index("horizon")
     assert forecasts.loc[7, "forecaster"] == name
     assert forecasts.loc[7, "forecast"] == NAIVE[name](upcoming(frames[7])).iloc[0]
-    assert forecasts.loc[1, "forecaster"] == fitted.published()[1]["forecaster"]
+    assert forecasts.loc[1, "forecaster"] == fitted.published[1]["forecaster"]
 
 
 def test_with_the_weather_off_no_model_without_it_is_fitted_and_the_output_says_so(frames):
     fitted = fit(frames, list(all_regions()), TrainingConfig(weather=False))
-    assert fitted.without_weather is None and fitted.weather_effect() == NO_WEATHER
+    assert fitted.without_weather is None and fitted.weather_effect == NO_WEATHER
     assert not set(WEATHER_FEATURES) & set(fitted.forecasters[1].features)
 
 

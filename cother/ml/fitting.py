@@ -6,6 +6,7 @@ No database, no registry: cother.ml.retrain reads the mart and keeps what this r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import pandas as pd
 
@@ -44,6 +45,7 @@ class Fitted:
         last = self.config.backtest.folds - folds
         return self.backtest[(self.backtest["horizon"] == horizon) & (self.backtest["fold"] > last)]
 
+    @cached_property
     def published(self) -> dict[int, dict]:
         """Per horizon, the forecaster its forecasts are published from (promotion.published): the model,
         or the naive forecaster that beat it on the latest backtest folds."""
@@ -55,7 +57,7 @@ class Fitted:
         """From each region's last report, the forecast of every horizon: region, origin_date,
         target_date, horizon, forecast, and the forecaster that made it (the published one)."""
         parts = []
-        for horizon, choice in self.published().items():
+        for horizon, choice in self.published.items():
             ahead = upcoming(self.examples[horizon])
             name = choice["forecaster"]
             forecast = self.forecasters[horizon].predict(ahead) if name == "model" else NAIVE[name](ahead).to_numpy()
@@ -64,6 +66,7 @@ class Fitted:
             )
         return pd.concat(parts, ignore_index=True)
 
+    @cached_property
     def weather_effect(self) -> list[dict] | str:
         """Per horizon, the model with the weather against the model without it on the same backtest
         days (cother.ml.weather_effect); a sentence when the model reads no weather."""

@@ -163,10 +163,10 @@ def log_version(fitted: Fitted, decision: promotion.Decision, tags: dict, drifte
         for metric in ("mae", "rmse", "mase", "r2")
         if pd.notna(getattr(row, metric))
     } | decision.metrics
-    weather = fitted.weather_effect()
+    weather = fitted.weather_effect
     metrics |= weather_metrics(weather)
     importance = fitted.feature_importance()
-    published = fitted.published()
+    published = fitted.published
     card = report.model_card(
         registry.model_name(), tags, fitted.summary, decision.reason, importance, published, weather, drifted
     )
@@ -212,7 +212,6 @@ def retrain(
         examples, validations, drifted = load_and_gate(region_set, regions or get_set(region_set).ids)
         config = TrainingConfig(weather=settings.weather_features)
         fitted = fit(examples, sorted(get_set(region_set).ids), config)
-        weather = fitted.weather_effect()
         decision = judge(fitted, settings.promotion_margin)
         tags = lineage_tags(region_set, fitted, validations, provenance, drifted)
         registered = register(fitted, decision, tags, moved_by, drifted)
@@ -230,8 +229,8 @@ def retrain(
             "decision": registered.reason,
             "training_window": f"{tags['training_start']}..{tags['training_end']}",
             "backtest": scored(fitted.summary),
-            "published": {f"h{horizon}": choice for horizon, choice in fitted.published().items()},
-            "weather_effect": weather,
+            "published": {f"h{horizon}": choice for horizon, choice in fitted.published.items()},
+            "weather_effect": fitted.weather_effect,
             "drift": drifted,
             "model_uri": registry.model_uri(),
             "forecasts_written": written,
