@@ -85,6 +85,28 @@ def test_a_14_day_stretch_where_the_champion_is_worse_than_persistence_alerts_on
     assert storage.field_flags("cother_cases_forecaster", "4") == []
 
 
+def test_the_gate_reads_an_alert_until_a_whole_stretch_is_scored_since_without_a_new_one(warehouse, webhook):
+    from cother.ml import storage
+    from cother.transform import field_accuracy
+
+    publish_seoul(date(2021, 1, 1), date(2021, 2, 28))
+    dbt.build()
+    write_forecasts("3", "champion", 1, STRETCH, lambda day: 1000.0)
+    assert dbt.build()["success"]
+    field_accuracy.check("run-1")
+    after = [STRETCH[-1] + timedelta(days=i) for i in range(1, 15)]  # 2021-02-15..2021-02-28, exact
+    write_forecasts("3", "champion", 1, after[:13], lambda day: 0.0)
+    assert dbt.build()["success"]
+    assert field_accuracy.check("run-2")["alerted"] == []
+    (flag,) = storage.field_flags("cother_cases_forecaster", "3")  # 13 days scored since: it still holds
+    assert flag["days"] == "2021-02-01..2021-02-14"
+    write_forecasts("3", "champion", 1, after[13:], lambda day: 0.0)
+    assert dbt.build()["success"]
+    assert field_accuracy.check("run-3")["alerted"] == []
+    assert storage.field_flags("cother_cases_forecaster", "3") == []  # 14: better since, the alert is old
+    assert len(alerts(webhook)) == 1
+
+
 def test_the_mart_scores_each_forecast_beside_persistence_with_a_rolling_28_day_ratio(warehouse):
     from cother.core.database import connect
 

@@ -11,6 +11,7 @@ import pandas as pd
 from psycopg2 import sql
 
 from cother.core.database import connect
+from cother.core.settings import get_settings
 from cother.core.warehouse import ensure_warehouse, table_identifier
 
 
@@ -114,20 +115,38 @@ def moves(model_name: str, limit: int) -> list[dict]:
         return [dict(zip(keys, row, strict=True)) for row in cur.fetchall()]
 
 
+# Per region and horizon, the version's latest alert, if its stretch ended less than `days` days before
+# the last day the version was scored on there: a version still worse alerts again once a whole new
+# stretch is scored, so an older alert means it has not been worse since.
 FIELD_FLAGS = """
-select distinct on (region, horizon_days)
-    region, horizon_days, stretch_start::text || '..' || stretch_end::text, scored_days, mae, persistence_mae
-from ml.field_accuracy_alerts
-where model_name = %s and model_version = %s
-order by region, horizon_days, stretch_end desc
+select distinct on (alert.region, alert.horizon_days)
+    alert.region,
+    alert.horizon_days,
+    alert.stretch_start::text || '..' || alert.stretch_end::text,
+    alert.scored_days,
+    alert.mae,
+    alert.persistence_mae
+from ml.field_accuracy_alerts as alert
+inner join marts.fct_forecast_accuracy as scored
+    on alert.model_name = scored.model_name and alert.model_version = scored.model_version::text
+        and alert.region = scored.region and alert.horizon_days = scored.horizon_days
+where alert.model_name = %(model)s and alert.model_version = %(version)s
+group by alert.region, alert.horizon_days, alert.stretch_start, alert.stretch_end, alert.scored_days, alert.mae,
+    alert.persistence_mae
+having alert.stretch_end > max(scored.date_day) - %(days)s
+order by alert.region, alert.horizon_days, alert.stretch_end desc
 """
 
 
 def field_flags(model_name: str, version: str) -> list[dict]:
-    """The field-accuracy alerts of this version (cother/transform/field_accuracy.py): per region and
-    horizon, the latest stretch of scored days where it did worse than persistence, with both MAEs."""
+    """The field-accuracy alerts of this version that still hold (cother/transform/field_accuracy.py):
+    per region and horizon, the latest stretch of scored days where it did worse than persistence, with
+    both MAEs, unless COTHER_FIELD_ACCURACY_DAYS days have been scored since without a new alert."""
     ensure_warehouse()
     with connect() as conn, conn.cursor() as cur:
-        cur.execute(FIELD_FLAGS, (model_name, version))
+        cur.execute("select exists (select 1 from ml.field_accuracy_alerts where model_name = %s)", (model_name,))
+        if not cur.fetchone()[0]:  # no alert, and perhaps no accuracy mart built yet
+            return []
+        cur.execute(FIELD_FLAGS, {"model": model_name, "version": version, "days": get_settings().field_accuracy_days})
         keys = ["region", "horizon_days", "days", "scored_days", "mae", "persistence_mae"]
         return [dict(zip(keys, row, strict=True)) for row in cur.fetchall()]
