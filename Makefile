@@ -24,9 +24,10 @@ $(CURDIR)/.tools/bin/uv:
 demo: env
 	$(BIN)/cother demo
 
-# Every tier (unit, integration, system; markers in tests/), then the 15 slowest tests.
+# Every tier (unit, integration, system; markers in tests/) on two workers, a test file each at a
+# time (pytest-xdist; each worker has its own PostgreSQL and Redis), then the 15 slowest tests.
 test: env test-tools lint
-	$(BIN)/pytest --durations=15
+	$(BIN)/pytest -n 2 --dist loadfile --durations=15
 
 # The unit tier: no services, seconds.
 test-fast: env test-tools

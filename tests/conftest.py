@@ -2,8 +2,9 @@
 
 Everything lives in .runtime/test (wiped at the start of each session) on port COTHER_TEST_PG_PORT
 (55433 by default; Redis, for the Celery tests, on COTHER_TEST_REDIS_PORT, 56380), so tests never touch
-the demo's data. The environment is set here, before
-anything imports cother.core.settings or airflow.
+the demo's data. Under pytest-xdist (`make test` runs two workers, a test file each at a time) worker N
+has its own: .runtime/test-gwN, both ports plus 100 N. The environment is set here, before anything
+imports cother.core.settings or airflow.
 """
 
 from __future__ import annotations
@@ -17,15 +18,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-TEST_RUNTIME = ROOT / ".runtime" / "test"
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1, ... under pytest-xdist
+TEST_RUNTIME = ROOT / ".runtime" / (f"test-{WORKER}" if WORKER else "test")
+PORT_OFFSET = 100 * int(WORKER.removeprefix("gw")) if WORKER else 0
 
 os.environ.pop("COTHER_DATABASE_URL", None)
 os.environ.pop("COTHER_AIRFLOW_DATABASE_URL", None)
 os.environ.pop("COTHER_MLFLOW_DATABASE_URL", None)
 os.environ["COTHER_RUNTIME_DIR"] = str(TEST_RUNTIME)
 os.environ["COTHER_LANDING_DIR"] = str(TEST_RUNTIME / "landing")
-os.environ["COTHER_PG_PORT"] = os.environ.get("COTHER_TEST_PG_PORT", "55433")
-os.environ["COTHER_REDIS_PORT"] = os.environ.get("COTHER_TEST_REDIS_PORT", "56380")
+os.environ["COTHER_PG_PORT"] = str(int(os.environ.get("COTHER_TEST_PG_PORT", "55433")) + PORT_OFFSET)
+os.environ["COTHER_REDIS_PORT"] = str(int(os.environ.get("COTHER_TEST_REDIS_PORT", "56380")) + PORT_OFFSET)
 
 from cother.local import postgres  # noqa: E402
 from cother.orchestration.airflow_env import configure_airflow  # noqa: E402
@@ -190,7 +193,7 @@ def browser():
 def wait_until(browser, condition):
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(browser, 30).until(condition)
+    return WebDriverWait(browser, 120).until(condition)
 
 
 def screenshot(browser, name: str) -> None:
@@ -203,10 +206,16 @@ TIERS = ("unit", "integration", "system")
 
 def pytest_collection_modifyitems(items):
     """Every test is in exactly one tier (`make test-fast` runs the unit tier), and a unit test uses no
-    service: it may not ask for the embedded PostgreSQL."""
+    service: it may not ask for the embedded PostgreSQL. The files with system tests run first, then
+    those with integration tests, each file's tests together: the longest first, so that the two
+    workers of `make test` end at about the same time."""
+    file_rank: dict = {}
     for item in items:
         tiers = {marker.name for marker in item.iter_markers() if marker.name in TIERS}
         if len(tiers) != 1:
             raise pytest.UsageError(f"{item.nodeid} is in tiers {sorted(tiers)}: mark it with one of {TIERS}")
         if tiers == {"unit"} and "postgres_server" in item.fixturenames:
             raise pytest.UsageError(f"{item.nodeid} is marked unit but uses PostgreSQL: mark it integration or system")
+        rank = TIERS[::-1].index(tiers.pop())
+        file_rank[item.path] = min(rank, file_rank.get(item.path, rank))
+    items.sort(key=lambda item: file_rank[item.path])

@@ -54,12 +54,17 @@ def _as_root() -> bool:
     return os.geteuid() == 0
 
 
+USER_EXISTS = 9  # useradd's exit status when the name is taken
+
+
 def system_user(name: str) -> pwd.struct_passwd:
     """A system user without a home or a login shell, created when missing (as root)."""
     try:
         return pwd.getpwnam(name)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name], check=True)
+        created = subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name])
+        if created.returncode not in (0, USER_EXISTS):  # another process may have created it meanwhile
+            raise subprocess.CalledProcessError(created.returncode, created.args) from None
         return pwd.getpwnam(name)
 
 

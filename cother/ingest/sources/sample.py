@@ -71,9 +71,10 @@ def _answer(text: str) -> Answer:
 
 
 @cache
-def _last_day(file_name: str, form: str = "%Y-%m-%d") -> date:
-    """The last day in a bundled file's `date` column, written in `form`."""
-    return max(datetime.strptime(row["date"], form).date() for row in _rows(_bundled_text(file_name)))
+def _period(file_name: str, form: str = "%Y-%m-%d") -> tuple[date, date]:
+    """The first and last day in a bundled file's `date` column, written in `form`."""
+    days = [datetime.strptime(row["date"], form).date() for row in _rows(_bundled_text(file_name))]
+    return min(days), max(days)
 
 
 def _rows(text: str) -> list[dict[str, str]]:
@@ -103,7 +104,7 @@ class SampleWeather(Source):
     weather_columns = KMA_WEATHER_COLUMNS
 
     def last_day(self) -> date:
-        return _last_day(WEATHER_FILE)
+        return _period(WEATHER_FILE)[1]
 
     def fetch(self, regions: list[Region], start: date, end: date) -> Payload:
         first, last = start.isoformat(), end.isoformat()
@@ -126,7 +127,7 @@ class SampleOpenMeteo(OpenMeteoTable, Source):
         return self.name in region.weather_names  # 21 countries of the world set, every province
 
     def last_day(self) -> date:
-        return min(_last_day(file_name) for file_name in OPEN_METEO_FILES)
+        return min(_period(file_name)[1] for file_name in OPEN_METEO_FILES)
 
     def fetch(self, regions: list[Region], start: date, end: date) -> Payload:
         cities = set(self.names(regions))
@@ -185,7 +186,7 @@ class SampleCases(Source):
     increasing_columns = ("confirmed", "death")
 
     def last_day(self) -> date:
-        return _last_day(CASES_FILE, "%Y%m%d")
+        return _period(CASES_FILE, "%Y%m%d")[1]
 
     def fetch(self, regions: list[Region], start: date, end: date) -> Payload:
         names = set(self.names(regions))
@@ -313,5 +314,4 @@ def _in_range(name: str, start: date, end: date) -> bool:
 
 def bundled_period() -> tuple[date, date]:
     """The days the bundled Seoul station observations cover (the bundled cases cover them and more)."""
-    days = [row["date"] for row in _rows(_bundled_text(WEATHER_FILE))]
-    return date.fromisoformat(min(days)), date.fromisoformat(max(days))
+    return _period(WEATHER_FILE)
