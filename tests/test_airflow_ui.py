@@ -36,7 +36,7 @@ MODEL_NAME = "cother_test_airflow_ui"
 def request(url: str, token: str | None = None, method: str = "GET", body: dict | None = None):
     data = None if body is None else json.dumps(body).encode()
     headers = {"Content-Type": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {})
-    return urllib.request.urlopen(urllib.request.Request(url, data, headers, method=method), timeout=30)
+    return urllib.request.urlopen(urllib.request.Request(url, data, headers, method=method), timeout=120)
 
 
 def get_json(url: str, token: str | None = None, method: str = "GET", body: dict | None = None):

@@ -134,11 +134,11 @@ def clean_run_rows(batch) -> list:
 def test_postgresql_restarted_during_a_load_leaves_nothing_half_written_and_the_retry_completes(cases_batch):
     with table_locked(CASES):
         thread, outcome = in_thread(stages.publish, cases_batch)
-        wait_for(lambda: loads_waiting(CASES), 30, "the load to reach the locked table", every_s=0.2)
+        wait_for(lambda: loads_waiting(CASES), 120, "the load to reach the locked table", every_s=0.2)
         server = postgres.EmbeddedPostgres()
         server.stop()  # fast shutdown: every session is cut, the load's transaction with it
         server.start()
-    thread.join(30)
+    thread.join(120)
     assert isinstance(outcome.get("error"), psycopg2.Error)
     assert row_count(CASES) == 0 and row_count("raw.batch_log") == 0  # nothing half-written
     assert stages.publish(cases_batch)["rows"] == {"seoul": DAYS}  # the retry
@@ -149,10 +149,10 @@ def test_a_load_killed_mid_way_rolls_back_and_the_rerun_leaves_the_same_rows(cas
     code = "import json, sys; from cother.ingest import stages; stages.publish(json.loads(sys.argv[1]))"
     with table_locked(CASES):
         load = subprocess.Popen([sys.executable, "-c", code, json.dumps(cases_batch)], cwd=ROOT, env=os.environ)
-        wait_for(lambda: loads_waiting(CASES), 60, "the load to reach the locked table", every_s=0.2)
+        wait_for(lambda: loads_waiting(CASES), 120, "the load to reach the locked table", every_s=0.2)
         load.send_signal(signal.SIGKILL)
-        load.wait(30)
-    wait_for(lambda: not loads_waiting(CASES), 30, "the killed load's session to end", every_s=0.2)
+        load.wait(120)
+    wait_for(lambda: not loads_waiting(CASES), 120, "the killed load's session to end", every_s=0.2)
     assert row_count(CASES) == 0 and row_count("raw.batch_log") == 0
     rerun = clean_run_rows(cases_batch)
     empty_warehouse()
@@ -163,9 +163,11 @@ def test_two_loads_of_the_same_partitions_at_once_leave_the_rows_of_one(cases_ba
     with table_locked(CASES):
         first, first_outcome = in_thread(stages.publish, cases_batch)
         second, second_outcome = in_thread(stages.publish, cases_batch)
-        wait_for(lambda: loads_waiting(CASES) or first_outcome or second_outcome, 30, "the loads to start", every_s=0.2)
-    first.join(60)
-    second.join(60)
+        wait_for(
+            lambda: loads_waiting(CASES) or first_outcome or second_outcome, 120, "the loads to start", every_s=0.2
+        )
+    first.join(120)
+    second.join(120)
     written = sorted(outcome["value"]["rows"]["seoul"] for outcome in (first_outcome, second_outcome))
     assert written == [0, DAYS]  # one loaded, the other waited and found the batch already there
     assert row_count(CASES) == DAYS and row_count("raw.batch_log") == 1

@@ -231,18 +231,18 @@ def test_mlflow_models_serve_answers_over_http_with_the_champions_forecast(first
             except OSError:
                 return False
 
-        wait_for(ping, 120, "mlflow models serve", every_s=1)
+        wait_for(ping, 300, "mlflow models serve", every_s=1)
         body = {"dataframe_split": json.loads(row[columns].to_json(orient="split", index=False))}
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/invocations",
             data=json.dumps(body).encode(),
             headers={"Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(request, timeout=30) as answer:
+        with urllib.request.urlopen(request, timeout=120) as answer:
             (predicted,) = json.load(answer)["predictions"]
     finally:
         server.terminate()
-        server.wait(30)
+        server.wait(120)
     for horizon in (1, 7):
         assert predicted[output_column(horizon)] == pytest.approx(expected[output_column(horizon)].iloc[0])
 

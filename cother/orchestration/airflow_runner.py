@@ -198,7 +198,7 @@ def local_stack(
             group = group or processes[name].pid
         wait_for(
             lambda: _healthy(port, processes) and (not nodes or celery_workers.answering(url, nodes)),
-            240,
+            600,
             f"the Airflow stack to be healthy (log: {log or 'above'})",
         )
         yield env
