@@ -5,13 +5,30 @@ import json
 from datetime import date, timedelta
 
 import pytest
-from conftest import publish_seoul
+from conftest import empty_warehouse, publish_seoul
 
 from cother.transform import dbt
 
 pytestmark = pytest.mark.integration
 
 STRETCH = [date(2021, 2, 1) + timedelta(days=i) for i in range(14)]
+
+
+@pytest.fixture(scope="module")
+def two_months(postgres_server):
+    """The bundled Seoul counts of 2021-01-01..2021-02-28 published and built, once for the module."""
+    empty_warehouse()
+    publish_seoul(date(2021, 1, 1), date(2021, 2, 28))
+    assert dbt.build()["success"]
+
+
+@pytest.fixture
+def warehouse(two_months):
+    """The module's published counts, with no forecast, promotion or alert yet."""
+    from cother.core.database import connect
+
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute("truncate ml.forecasts, ml.model_promotions, ml.field_accuracy_alerts")
 
 
 @pytest.fixture
@@ -58,8 +75,6 @@ def test_a_14_day_stretch_where_the_champion_is_worse_than_persistence_alerts_on
     from cother.ml import storage
     from cother.transform import field_accuracy
 
-    publish_seoul(date(2021, 1, 1), date(2021, 2, 28))
-    dbt.build()
     write_forecasts("3", "champion", 1, STRETCH, lambda day: 1000.0)  # far off: worse than persistence
     write_forecasts("3", "champion", 7, STRETCH, lambda day: 0.0)  # exact: better than persistence
     write_forecasts("4", "challenger", 1, STRETCH, lambda day: 1000.0)  # worse, but not the champion
@@ -89,8 +104,6 @@ def test_the_gate_reads_an_alert_until_a_whole_stretch_is_scored_since_without_a
     from cother.ml import storage
     from cother.transform import field_accuracy
 
-    publish_seoul(date(2021, 1, 1), date(2021, 2, 28))
-    dbt.build()
     write_forecasts("3", "champion", 1, STRETCH, lambda day: 1000.0)
     assert dbt.build()["success"]
     field_accuracy.check("run-1")
@@ -110,8 +123,6 @@ def test_the_gate_reads_an_alert_until_a_whole_stretch_is_scored_since_without_a
 def test_the_mart_scores_each_forecast_beside_persistence_with_a_rolling_28_day_ratio(warehouse):
     from cother.core.database import connect
 
-    publish_seoul(date(2021, 1, 1), date(2021, 2, 28))
-    dbt.build()
     write_forecasts("3", "champion", 1, STRETCH, lambda day: 10.0)
     assert dbt.build()["success"]
     counts = reported()
@@ -132,8 +143,6 @@ def test_the_mart_scores_each_forecast_beside_persistence_with_a_rolling_28_day_
 def test_a_champion_better_than_persistence_or_too_few_scored_days_alerts_nothing(warehouse, webhook):
     from cother.transform import field_accuracy
 
-    publish_seoul(date(2021, 1, 1), date(2021, 2, 28))
-    dbt.build()
     write_forecasts("3", "champion", 1, STRETCH, lambda day: 0.0)
     write_forecasts("3", "champion", 7, STRETCH[:13], lambda day: 1000.0)  # worse, but 13 scored days
     assert dbt.build()["success"]
