@@ -24,7 +24,7 @@
    deaths fall to 0 on 10 days) is quarantined and, here only, published past the gate, since the
    forecaster reads confirmed counts; the quarterly table marks the quarters that needed it.
 
-Run: cd bench && ../.venv/bin/python retrain.py (about 4 minutes alone on 2 cores)
+Run: cd bench && ../.venv/bin/python retrain.py (3.5 to 7 minutes on 2 cores)
 """
 
 from __future__ import annotations
