@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 
@@ -10,6 +11,7 @@ import pytest
 
 from cother.ml import promotion
 from cother.ml.backtest import folds
+from cother.ml.target import for_horizon, from_target
 
 pytestmark = pytest.mark.unit
 
@@ -48,6 +50,20 @@ def test_a_horizon_publishes_the_model_only_where_it_beats_the_best_naive_foreca
         "mae_best_naive": 5.0,
     }
     assert promotion.published(latest.assign(model=latest["actual"] - 1))["forecaster"] == "model"
+
+
+def test_the_next_day_anchor_is_the_weekly_mean_and_seven_days_ahead_a_damped_same_weekday_count():
+    """A week ahead: the origin's count (the target's weekday) grown by 40 % of the weekly log growth,
+    moved by 30 % of the model's predicted change; the next day: the weekly mean, the whole change."""
+    rows = pd.DataFrame({"day_of_week": [3], "cases_mean_7d": [50.0], "cases_lag_1": [99.0], "cases_lag_7": [40.0]})
+    rows = rows.assign(cases_growth_7d=2 * math.log(2))  # the weekly mean grew 4-fold: 40 % of it is 2 ** 0.8
+    assert for_horizon(rows, 1)["anchor"].item() == 50.0
+    seven_days = for_horizon(rows, 7)
+    assert seven_days["anchor"].item() == pytest.approx(100 * 2**0.8 - 1)
+    assert seven_days["same_weekday"].item() == 99.0
+    doubled = from_target(seven_days["anchor"], [math.log(2) / 0.3], horizon=7)  # 30 % of it: a doubling
+    assert doubled.item() == pytest.approx(2 * 100 * 2**0.8 - 1)
+    assert from_target([50.0], [math.log(2)], horizon=1).item() == pytest.approx(101.0)
 
 
 CORE = ["target", "features", "forecaster", "baselines", "backtest", "promotion", "fitting", "report", "lineage"]

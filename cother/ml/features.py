@@ -4,7 +4,8 @@ The features are computed once, in dbt (marts.fct_training_features): each row h
 on the evening before its date_day. A forecast made at an origin day reads the row of the day after
 the origin; for a horizon of h days its target is the count h - 1 days after that row. This module
 only pairs those rows (cother.ml.storage.load_mart reads them) with their targets; the model uses
-the level-free features (log ratios of lags, weekly growth, calendar, weather) and the region.
+the level-free features (log ratios of lags, weekly growth, the growth of the region's whole set,
+calendar, weather) and the region.
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ CASE_FEATURES = [
     "cases_day_change_lag_7",
     "cases_day_change_lag_14",
     "cases_volatility_7d",
+    # the growth of the region's whole set on the same day: the regions lead and lag each other
+    "region_set_growth_7d",
+    "region_set_growth_7d_previous",
+    "region_set_growth_3d",
+    "region_set_log_ratio_lag_1_to_mean_7d",
 ]
 CALENDAR_FEATURES = [
     "day_of_week",

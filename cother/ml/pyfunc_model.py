@@ -1,7 +1,7 @@
 """The registered model: one LightGBM booster per horizon plus the target transform, as an MLflow pyfunc.
 
 Input: rows of marts.fct_training_features, each the day after a forecast origin (the model's
-features, region, day_of_week, the anchor cases_mean_7d and the lags the naive forecasters read). Output:
+features, region, day_of_week, the columns the anchors read and the lags the naive forecasters read). Output:
 per row, the forecast of new cases for each horizon h, in `forecast_new_cases_h<h>` (the target day is
 the row's date_day + h - 1): the model's, or, for a horizon where the model did not beat the best naive
 forecaster on its latest backtest folds, that forecaster's (model_config["published"]). Imports
@@ -46,7 +46,7 @@ class CasesForecastModel(mlflow.pyfunc.PythonModel):
             name = self.published.get(horizon, "model")
             if name == "model":
                 log_change = booster.predict(forecaster.model_input(rows, self.features, self.regions))
-                forecasts[output_column(horizon)] = from_target(rows["anchor"], log_change)
+                forecasts[output_column(horizon)] = from_target(rows["anchor"], log_change, horizon)
             else:
                 forecasts[output_column(horizon)] = NAIVE[name](rows).to_numpy(dtype=float)
         return pd.DataFrame(forecasts, index=model_input.index)

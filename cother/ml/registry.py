@@ -18,7 +18,7 @@ from cother.ml.baselines import NAIVE_INPUTS
 from cother.ml.forecaster import Forecaster
 from cother.ml.promotion import CHAMPION
 from cother.ml.report import BACKTEST_ARTIFACT
-from cother.ml.target import ANCHOR, DERIVED
+from cother.ml.target import ANCHOR_INPUTS, DERIVED
 
 # No uv export into every model (it would list the whole platform), no telemetry, no progress bars.
 QUIET_MLFLOW = {
@@ -28,7 +28,7 @@ QUIET_MLFLOW = {
     "MLFLOW_DISABLE_TELEMETRY": "true",
     "GIT_PYTHON_REFRESH": "quiet",
 }
-INPUT_COLUMNS = ["day_of_week", ANCHOR, *NAIVE_INPUTS]  # besides the features: what the pyfunc reads
+INPUT_COLUMNS = ["day_of_week", *ANCHOR_INPUTS, *NAIVE_INPUTS]  # besides the features: what the pyfunc reads
 
 
 class RegistryUnavailable(RuntimeError):

@@ -1,7 +1,10 @@
 -- Features per region and day for the next-day forecast of new cases. Every feature of a day is
 -- computed from earlier days only, so the row of the day after the last report exists with its
 -- features and a null target: the forecast row. cases_mean_7d, the mean of the 7 days before, is the
--- anchor the model's target is relative to (cother/ml/target.py).
+-- anchor the next-day model's target is relative to (cother/ml/target.py). The region_set_ columns
+-- are the same growth over the region's whole set (every province of Korea; every country of the
+-- world set) on the same day: the regions lead and lag each other. They sum the lags of the set's
+-- regions with a row that day, so they too read only days before the row's day.
 
 {%- set lags = range(1, 22) %}
 {%- set ratio_lags = range(1, 15) %}
@@ -29,6 +32,12 @@ weather as (
 calendar as (
 
     select * from {{ ref('int_calendar__days_classified') }}
+
+),
+
+regions as (
+
+    select * from {{ source('raw', 'regions') }}
 
 ),
 
@@ -101,6 +110,8 @@ lagged as (
         avg(new_cases) over (by_region rows between 7 preceding and 1 preceding) as cases_mean_7d,
         avg(new_cases) over (by_region rows between 14 preceding and 8 preceding) as cases_mean_previous_7d,
         avg(new_cases) over (by_region rows between 21 preceding and 15 preceding) as cases_mean_7d_two_weeks_before,
+        avg(new_cases) over (by_region rows between 3 preceding and 1 preceding) as cases_mean_3d,
+        avg(new_cases) over (by_region rows between 6 preceding and 4 preceding) as cases_mean_previous_3d,
         stddev_samp(log_change) over (by_region rows between 7 preceding and 1 preceding) as cases_volatility_7d,
         day_type,
         {%- for lag in day_type_lags %}
@@ -115,6 +126,23 @@ lagged as (
     {%- endfor %}
     from changes
     window by_region as (partition by region order by date_day)
+
+),
+
+set_sums as (
+
+    select
+        lagged.*,
+        regions.region_set,
+        sum(lagged.cases_lag_1) over by_set_day as set_cases_lag_1,
+        sum(lagged.cases_mean_3d) over by_set_day as set_cases_mean_3d,
+        sum(lagged.cases_mean_previous_3d) over by_set_day as set_cases_mean_previous_3d,
+        sum(lagged.cases_mean_7d) over by_set_day as set_cases_mean_7d,
+        sum(lagged.cases_mean_previous_7d) over by_set_day as set_cases_mean_previous_7d,
+        sum(lagged.cases_mean_7d_two_weeks_before) over by_set_day as set_cases_mean_7d_two_weeks_before
+    from lagged
+    left join regions on lagged.region = regions.region
+    window by_set_day as (partition by regions.region_set, lagged.date_day)
 
 ),
 
@@ -147,6 +175,11 @@ final as (
         ln(1 + cases_lag_7) - ln(1 + cases_lag_8) as cases_day_change_lag_7,
         ln(1 + cases_lag_14) - ln(1 + cases_lag_15) as cases_day_change_lag_14,
         cases_volatility_7d,
+        ln(1 + set_cases_mean_7d) - ln(1 + set_cases_mean_previous_7d) as region_set_growth_7d,
+        ln(1 + set_cases_mean_previous_7d) - ln(1 + set_cases_mean_7d_two_weeks_before)
+            as region_set_growth_7d_previous,
+        ln(1 + set_cases_mean_3d) - ln(1 + set_cases_mean_previous_3d) as region_set_growth_3d,
+        ln(1 + set_cases_lag_1) - ln(1 + set_cases_mean_7d) as region_set_log_ratio_lag_1_to_mean_7d,
         extract(isodow from date_day)::int as day_of_week,
         day_type,
         {%- for lag in day_type_lags %}
@@ -160,7 +193,7 @@ final as (
             {{ column }}_lag_1,
         {%- endfor %}
         is_forecast_row
-    from lagged
+    from set_sums
 
 )
 
