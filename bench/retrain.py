@@ -148,17 +148,24 @@ def period_mae(forecasts: pd.DataFrame) -> pd.DataFrame:
     return errors.groupby(forecasts["period"]).mean()
 
 
+def heading(forecasts: pd.DataFrame, title: str, period: str, header: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Print a table's title and its two-sided header; the per-period MAEs of Seoul and of the 17 provinces."""
+    print(title)
+    print(f"  {'':<8} {'Seoul':<{len(header) + 1}}| 17 provinces")
+    print(f"  {period:<8} {header} | {header}")
+    return period_mae(forecasts[forecasts["region"] == "seoul"]), period_mae(forecasts)
+
+
 def print_quarters(forecasts: pd.DataFrame, horizon: int, refused: set) -> None:
     """Per quarter, the model's MAE against the best naive forecaster's, for Seoul and the 17 provinces;
     and how many provinces meet the targets."""
-    print(
+    seoul, pooled = heading(
+        forecasts,
         f"Horizon {horizon}: MAE per quarter; one model over all regions (weather off), fitted once on the days"
-        " before the quarter; ratio = model / the best naive forecaster of the quarter"
+        " before the quarter; ratio = model / the best naive forecaster of the quarter",
+        "quarter",
+        f"{'model':>9} {'best naive':>9} {'(which)':<15} {'ratio':>6}",
     )
-    print(f"  {'':<8} {'Seoul':<44}| 17 provinces")
-    header = f"{'model':>9} {'best naive':>9} {'(which)':<15} {'ratio':>6}"
-    print(f"  {'quarter':<8} {header} | {header}")
-    seoul, pooled = period_mae(forecasts[forecasts["region"] == "seoul"]), period_mae(forecasts)
     for quarter in seoul.index:
         mark = "  * its batch was published past the gate" if quarter in refused else ""
         print(f"  {quarter!s:<8} {against_best(seoul.loc[quarter])} | {against_best(pooled.loc[quarter])}{mark}")
@@ -190,14 +197,13 @@ def below_best(mae: pd.DataFrame) -> tuple[int, float]:
 
 def print_months(forecasts: pd.DataFrame, horizon: int) -> None:
     """Per month of 2021-2022, the model refitted every week against persistence."""
-    print(
+    seoul, pooled = heading(
+        forecasts,
         f"Horizon {horizon}: MAE per month, the model refitted every week on all the days before it;"
-        " ratio = model / persistence"
+        " ratio = model / persistence",
+        "month",
+        f"{'model':>9} {'persistence':>12} {'ratio':>6}",
     )
-    print(f"  {'':<8} {'Seoul':<30}| 17 provinces")
-    header = f"{'model':>9} {'persistence':>12} {'ratio':>6}"
-    print(f"  {'month':<8} {header} | {header}")
-    seoul, pooled = period_mae(forecasts[forecasts["region"] == "seoul"]), period_mae(forecasts)
     ratio, ratio_all = seoul["model"] / seoul["persistence"], pooled["model"] / pooled["persistence"]
     for month in seoul.index:
         cells = [f"{mae.loc[month, 'model']:>9.1f} {mae.loc[month, 'persistence']:>12.1f}" for mae in (seoul, pooled)]
