@@ -60,6 +60,13 @@ def test_a_model_page_shows_every_column_with_its_description(docs_url, browser)
     screenshot(browser, "dbt-docs-model-page.png")
 
 
+def graph_label(node: dict) -> str:
+    """How the lineage graph names a node: an exposure by its label, a source as source.table."""
+    if node["resource_type"] == "source":
+        return f"{node['source_name']}.{node['name']}"
+    return node.get("label") or node["name"]
+
+
 def test_the_lineage_graph_draws_the_models_parents_and_consumers(docs_url, browser):
     from selenium.webdriver.common.by import By
 
@@ -67,7 +74,7 @@ def test_the_lineage_graph_draws_the_models_parents_and_consumers(docs_url, brow
     unique_id = f"model.cother.{MODEL}"
     nodes = {**manifest["nodes"], **manifest["sources"], **manifest["exposures"]}
     neighbours = [*manifest["parent_map"][unique_id], *manifest["child_map"][unique_id], unique_id]
-    expected = {nodes[node].get("label") or nodes[node]["name"] for node in neighbours if not node.startswith("test.")}
+    expected = {graph_label(nodes[node]) for node in neighbours if not node.startswith("test.")}
 
     browser.get(f"{docs_url}#!/model/{unique_id}")
     wait_until(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "a[title='View Lineage Graph']"))[0].click()
