@@ -36,7 +36,7 @@ def to_target(actual: pd.Series, anchor: pd.Series) -> pd.Series:
     return np.log1p(actual) - np.log1p(anchor)
 
 
-def from_target(anchor, log_change, horizon: int = 1) -> np.ndarray:
+def from_target(anchor, log_change, horizon: int) -> np.ndarray:
     """The forecast count: the anchor moved by the horizon's kept share of the predicted log change."""
     kept = CHANGE_KEPT.get(horizon, 1.0) * np.asarray(log_change, dtype=float)
     return np.expm1(np.log1p(np.asarray(anchor, dtype=float)) + kept).clip(min=0)
