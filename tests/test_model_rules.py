@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import pytest
 
 from cother.ml import promotion
 from cother.ml.backtest import folds
-from cother.ml.target import for_horizon, from_target
+from cother.ml.target import ANCHORING, Anchoring
 
 pytestmark = pytest.mark.unit
 
@@ -40,6 +41,21 @@ def test_a_worse_challenger_is_refused_by_the_gate():
     assert promotion.decide(latest.assign(model=99.0), champion, "3", margin=0.01).promote
 
 
+def test_a_champion_that_cannot_forecast_the_current_rows_is_compared_on_its_backtest_days_or_gives_way():
+    days = pd.date_range("2021-09-01", periods=28)
+    latest = pd.DataFrame({"target_date": days, "actual": 100.0, "model": 90.0, "persistence": 80.0})
+    latest = latest.assign(seasonal_naive=70.0, mean_7d=75.0)
+    failure = "champion v3 cannot forecast the current rows (MlflowException: Model is missing inputs)"
+    backtest_days_only = pd.Series(95.0, index=latest.index).where(latest["target_date"] < "2021-09-10")
+    decision = promotion.decide(latest, backtest_days_only, "3", margin=0.01, cannot_run=failure)
+    assert not decision.promote and decision.metrics["gate_common_days"] == 9
+    assert f"does not beat champion v3 5.0 by 1% ({failure}: compared on its backtest days alone)" in decision.reason
+    none_of_these = pd.Series(float("nan"), index=latest.index)
+    decision = promotion.decide(latest, none_of_these, "3", margin=0.01, cannot_run=failure)
+    assert decision.promote and decision.reason.endswith(f"beats persistence 20.0; {failure}")
+    assert not promotion.decide(latest, none_of_these, "3", margin=0.01).promote  # no reason: no day to compare
+
+
 def test_a_horizon_publishes_the_model_only_where_it_beats_the_best_naive_forecaster():
     latest = pd.DataFrame({"actual": [100.0, 110.0], "model": [90.0, 100.0], "persistence": [95.0, 105.0]})
     latest = latest.assign(seasonal_naive=80.0, mean_7d=70.0)
@@ -57,13 +73,25 @@ def test_the_next_day_anchor_is_the_weekly_mean_and_seven_days_ahead_a_damped_sa
     moved by 30 % of the model's predicted change; the next day: the weekly mean, the whole change."""
     rows = pd.DataFrame({"day_of_week": [3], "cases_mean_7d": [50.0], "cases_lag_1": [99.0], "cases_lag_7": [40.0]})
     rows = rows.assign(cases_growth_7d=2 * math.log(2))  # the weekly mean grew 4-fold: 40 % of it is 2 ** 0.8
-    assert for_horizon(rows, 1)["anchor"].item() == 50.0
-    seven_days = for_horizon(rows, 7)
+    assert ANCHORING.for_horizon(rows, 1)["anchor"].item() == 50.0
+    seven_days = ANCHORING.for_horizon(rows, 7)
     assert seven_days["anchor"].item() == pytest.approx(100 * 2**0.8 - 1)
     assert seven_days["same_weekday"].item() == 99.0
-    doubled = from_target(seven_days["anchor"], [math.log(2) / 0.3], horizon=7)  # 30 % of it: a doubling
+    doubled = ANCHORING.from_target(seven_days["anchor"], [math.log(2) / 0.3], horizon=7)  # 30 % of it: a doubling
     assert doubled.item() == pytest.approx(2 * 100 * 2**0.8 - 1)
-    assert from_target([50.0], [math.log(2)], horizon=1).item() == pytest.approx(101.0)
+    assert ANCHORING.from_target([50.0], [math.log(2)], horizon=1).item() == pytest.approx(101.0)
+
+
+def test_a_version_forecasts_with_the_anchoring_it_recorded_and_one_that_recorded_none_with_the_weekly_mean():
+    """The registry may run a version registered by older code: its recorded shares, not the current ones;
+    a version from before the 7-day anchor records none and has no lags in its input."""
+    recorded = json.loads(json.dumps({"features": [], "anchoring": ANCHORING.config()}))  # as MLflow keeps it
+    assert Anchoring.of_version(recorded) == ANCHORING
+    older = Anchoring.of_version({"features": []})
+    rows = pd.DataFrame({"day_of_week": [3], "cases_mean_7d": [50.0], "cases_growth_7d": [1.0]})
+    seven_days = older.for_horizon(rows, 7)
+    assert seven_days["anchor"].item() == 50.0 and "same_weekday" not in seven_days
+    assert older.from_target(seven_days["anchor"], [math.log(2)], horizon=7).item() == pytest.approx(101.0)
 
 
 CORE = ["target", "features", "forecaster", "baselines", "backtest", "promotion", "fitting", "report", "lineage"]

@@ -8,10 +8,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
 import urllib.request
 from datetime import timedelta
 
+import numpy as np
+import pandas as pd
 import pytest
 from conftest import empty_warehouse, publish_seoul, registered_model, row_count
 
@@ -259,3 +262,93 @@ def test_a_retried_retrain_registers_nothing_and_moves_no_alias_again(first):
         assert again[key] == once[key], key
     assert len(registry.client().search_model_versions(f"name = '{MODEL_NAME}'")) == len(versions)
     assert aliases.history(1000) == moves
+
+
+def register_as_older_code(first, days_before_end: int, gone_columns: tuple[str, ...] = ()) -> str:
+    """`first`'s boosters registered as the code before the 7-day anchor did, and made champion: no
+    anchoring and no published forecasters in its model_config, neither the naive forecasters' lags nor
+    the anchors' growth among its input's own columns, and `gone_columns` in its input, which the mart no
+    longer has. Its backtest is `first`'s, its training end `days_before_end` days before `first`'s."""
+    import tempfile
+    from pathlib import Path
+
+    import mlflow
+    from mlflow.models import infer_signature
+
+    from cother.ml.pyfunc_model import CasesForecastModel
+    from cother.ml.report import BACKTEST_ARTIFACT
+    from cother.ml.target import DERIVED
+
+    current = registry.load(first["version"]).unwrap_python_model()
+    config = {"features": current.features, "regions": current.regions, "horizons": list(current.boosters)}
+    columns = list(dict.fromkeys([*(f for f in current.features if f not in DERIVED), "day_of_week", "cases_mean_7d"]))
+    rows = load_mart(["seoul"]).dropna(subset=columns).tail(30)
+    example = (
+        rows[columns]
+        .astype({c: "float64" for c in columns if c != "region"})
+        .assign(**dict.fromkeys(gone_columns, 1.0))
+    )
+    registry.configure()
+    with mlflow.start_run() as run, tempfile.TemporaryDirectory() as folder:
+        boosters = {f"booster_h{h}": str(Path(folder) / f"booster_h{h}.txt") for h in current.boosters}
+        for h, booster in current.boosters.items():
+            booster.save_model(boosters[f"booster_h{h}"])
+        backtest = mlflow.artifacts.download_artifacts(
+            run_id=first["run_id"], artifact_path=BACKTEST_ARTIFACT, dst_path=folder
+        )
+        mlflow.log_artifact(backtest, artifact_path=str(Path(BACKTEST_ARTIFACT).parent))
+        output = CasesForecastModel().load(boosters, config).predict(None, example)
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=CasesForecastModel(),
+            artifacts=boosters,
+            model_config=config,
+            signature=infer_signature(example, output),
+            pip_requirements=["mlflow"],
+            registered_model_name=MODEL_NAME,
+        )
+    version = str(info.registered_model_version)
+    training_end = pd.Timestamp(version_tags(first["version"])["training_end"]) - pd.Timedelta(days=days_before_end)
+    registry.tag_version(version, {"training_end": f"{training_end:%Y-%m-%d}", "run_id": run.info.run_id})
+    registry.set_alias(version)
+    return version
+
+
+def common_days(decision: str) -> tuple[int, int]:
+    """From a gate's reason: the days the new version and the champion were compared on, and the gate's days."""
+    count, start, end = re.search(r"on (\d+) common days (\S+)\.\.(\S+)", decision).groups()
+    return int(count), (pd.Timestamp(end) - pd.Timestamp(start)).days + 1
+
+
+def test_a_champion_registered_by_older_code_forecasts_as_it_learnt_and_the_gate_runs_it_after_its_training(first):
+    """The registry runs an older version with the current code: its own anchoring (the 7-day mean and
+    the whole change at 7 days too), its own input; the next retrain's gate forecasts with it live."""
+    from cother.ml.forecaster import model_input
+
+    older = register_as_older_code(first, days_before_end=14)
+    try:
+        rows = load_mart(["seoul"]).dropna(subset=["cases_mean_7d", "cases_log_ratio_lag_1"]).tail(10)
+        model = registry.load(older)
+        learnt = model.unwrap_python_model()
+        seven_days = learnt.anchoring.for_horizon(rows, 7)
+        change = learnt.boosters[7].predict(model_input(seven_days, learnt.features, learnt.regions))
+        expected = np.expm1(np.log1p(rows["cases_mean_7d"].to_numpy()) + change)
+        assert model.predict(rows)[output_column(7)].to_numpy() == pytest.approx(expected)
+        after = retrain("korea", ["seoul"], moved_by="test:after-an-older-champion")
+        assert f"champion v{older}" in after["decision"] and "cannot forecast" not in after["decision"]
+        compared, gate_days = common_days(after["decision"])
+        assert compared == gate_days  # 14 of them forecast live
+    finally:
+        registry.set_alias(first["version"])
+
+
+def test_a_champion_whose_input_the_mart_no_longer_has_is_compared_on_its_backtest_days_alone(first):
+    older = register_as_older_code(first, days_before_end=14, gone_columns=("month_of_year",))
+    try:
+        after = retrain("korea", ["seoul"], moved_by="test:after-a-champion-that-cannot-run")
+        assert f"champion v{older} cannot forecast the current rows (MlflowException" in after["decision"]
+        assert "month_of_year" in after["decision"] and "compared on its backtest days alone" in after["decision"]
+        compared, gate_days = common_days(after["decision"])
+        assert compared == gate_days - 14
+    finally:
+        registry.set_alias(first["version"])

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from cother.ml.target import for_horizon
+from cother.ml.target import ANCHORING
 
 HORIZONS = (1, 7)
 HISTORY_DAYS = 21  # a day's features read this many days before it (cases_lag_21, the oldest weekly mean)
@@ -71,7 +71,7 @@ def examples(mart: pd.DataFrame, horizon: int) -> pd.DataFrame:
     ahead = pd.Timedelta(days=horizon - 1)
     if not (target_day.isna() | (target_day - mart["date_day"] == ahead)).all():
         raise ValueError("marts.fct_training_features: the days of a region are not consecutive")
-    frame = for_horizon(mart, horizon).assign(
+    frame = ANCHORING.for_horizon(mart, horizon).assign(
         horizon=horizon,
         origin_date=mart["date_day"] - pd.Timedelta(days=1),
         target_date=mart["date_day"] + ahead,

@@ -14,7 +14,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from cother.ml.target import from_target, to_target
+from cother.ml.target import ANCHORING, to_target
 
 PARAMS = {
     "objective": "l1",
@@ -78,7 +78,7 @@ class Forecaster:
         if self.model is None:
             raise RuntimeError("the forecaster is not fitted")
         log_change = self.model.predict(model_input(examples, self.features, self.regions))
-        return from_target(examples["anchor"], log_change, self.horizon)
+        return ANCHORING.from_target(examples["anchor"], log_change, self.horizon)
 
     def feature_importance(self) -> dict[str, int]:
         return dict(zip(self.features, (int(v) for v in self.model.feature_importances_), strict=True))

@@ -6,7 +6,9 @@ version becomes the `challenger`. A champion flagged worse than persistence in t
 scored once reported, cother/transform/field_accuracy.py) gives way to a version that beats the best
 baseline, without the margin. Per horizon, a version publishes the model's forecasts only where the
 model beats the best naive forecaster on those days, and that forecaster's elsewhere (`published`). The champion is scored on those days out of sample: with its own
-backtest forecasts for days it trained on, and with its live forecasts after its training window.
+backtest forecasts for days it trained on, and with its live forecasts after its training window; a
+champion that cannot forecast them (registered by older code, its input no longer in the mart) is
+compared on its backtest days alone, and gives way to a version that beats the baselines if it has none.
 """
 
 from __future__ import annotations
@@ -64,12 +66,15 @@ def decide(
     champion_version: str | None,
     margin: float,
     field: list[dict] | None = None,
+    cannot_run: str | None = None,
 ) -> Decision:
     """`latest`: the new version's backtest forecasts (column `model`) and the baselines' on the latest
     folds; `champion`: the champion's out-of-sample forecasts of the same rows (null where it has none);
     `field`: the champion's field-accuracy alerts (region, horizon_days, days, mae, persistence_mae).
     A champion flagged worse than persistence in the field gives way to any version that beats the
-    baselines, whether or not that version beats it on the backtest days."""
+    baselines, whether or not that version beats it on the backtest days. `cannot_run`: why the champion
+    could not forecast the days after its training end (an older version whose input the mart no longer
+    has); it is then compared on its backtest days alone, and gives way if none of them is among these."""
     model = mae(latest["actual"], latest["model"])
     baseline, baseline_mae = best_naive(latest)
     metrics = {"gate_mae_model": model, f"gate_mae_{baseline}": baseline_mae}
@@ -93,16 +98,23 @@ def decide(
             metrics,
         )
     common = champion.notna()
+    if not common.any() and cannot_run:
+        return Decision(
+            True, f"next-day MAE {model:.1f} on {days} beats {baseline} {baseline_mae:.1f}; {cannot_run}", metrics
+        )
     if not common.any():
         return Decision(
             False, f"no day of {days} has an out-of-sample forecast of champion v{champion_version}", metrics
         )
     new, old = mae(latest["actual"][common], latest["model"][common]), mae(latest["actual"][common], champion[common])
     metrics.update(gate_mae_model_common=new, gate_mae_champion=old, gate_common_days=int(common.sum()))
+    scope = "" if cannot_run is None else f" ({cannot_run}: compared on its backtest days alone)"
     if new <= (1 - margin) * old:
         verdict = (
             f"beats champion v{champion_version} {old:.1f} by at least {margin:.0%} and {baseline} {baseline_mae:.1f}"
         )
-        return Decision(True, f"next-day MAE {new:.1f} on {int(common.sum())} common days {days} {verdict}", metrics)
-    reason = f"next-day MAE {new:.1f} on {int(common.sum())} common days {days} does not beat champion v{champion_version} {old:.1f} by {margin:.0%}"
+        return Decision(
+            True, f"next-day MAE {new:.1f} on {int(common.sum())} common days {days} {verdict}{scope}", metrics
+        )
+    reason = f"next-day MAE {new:.1f} on {int(common.sum())} common days {days} does not beat champion v{champion_version} {old:.1f} by {margin:.0%}{scope}"
     return Decision(False, reason, metrics)

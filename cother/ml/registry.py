@@ -18,7 +18,7 @@ from cother.ml.baselines import NAIVE_INPUTS
 from cother.ml.forecaster import Forecaster
 from cother.ml.promotion import CHAMPION
 from cother.ml.report import BACKTEST_ARTIFACT
-from cother.ml.target import ANCHOR_INPUTS, DERIVED
+from cother.ml.target import ANCHOR_INPUTS, ANCHORING, DERIVED
 
 # No uv export into every model (it would list the whole platform), no telemetry, no progress bars.
 QUIET_MLFLOW = {
@@ -132,6 +132,7 @@ def log_and_register(
             "regions": any_forecaster.regions,
             "horizons": list(forecasters),
             "published": {str(horizon): name for horizon, name in published.items()},
+            "anchoring": ANCHORING.config(),
         }
         output = CasesForecastModel().load(boosters, model_config).predict(None, model_input)
         info = mlflow.pyfunc.log_model(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from cother.ml.backtest import FORECASTERS
-from cother.ml.target import CHANGE_KEPT, TREND_SHARE
+from cother.ml.target import ANCHORING
 from cother.ml.weather_effect import reading
 
 BACKTEST_ARTIFACT = "backtest/forecasts.csv"  # a version's backtest forecasts, read back by the next retrain's gate
@@ -91,8 +91,8 @@ def model_card(
         "Forecasts of daily new COVID-19 cases per region, 1 and 7 days ahead: one LightGBM per horizon over",
         "all regions (the region is a categorical feature), predicting the log change against an anchor:",
         "next day, the mean count of the 7 days up to the origin (cases_mean_7d); 7 days ahead, the origin's",
-        f"count grown by {TREND_SHARE[7]:.0%} of the last week's log growth (a damped trend), and the forecast",
-        f"keeps {CHANGE_KEPT[7]:.0%} of the model's predicted change.",
+        f"count grown by {ANCHORING.trend_share[7]:.0%} of the last week's log growth (a damped trend), and the forecast",
+        f"keeps {ANCHORING.change_kept[7]:.0%} of the model's predicted change.",
         "Input: rows of marts.fct_training_features.",
         "",
         "## Lineage",

@@ -64,24 +64,34 @@ def load_and_gate(region_set: str, regions: list[str]) -> tuple[dict[int, pd.Dat
     return examples, validations, drifted
 
 
-def champion_out_of_sample(champion, latest: pd.DataFrame, rows: pd.DataFrame) -> pd.Series | None:
+def champion_out_of_sample(champion, latest: pd.DataFrame, rows: pd.DataFrame) -> tuple[pd.Series | None, str | None]:
     """The champion's next-day forecasts of `latest`'s (region, target day) rows, each made without
-    that day: from its own backtest up to its training end, live after it. None if it has no backtest."""
+    that day: from its own backtest up to its training end, live after it. None if it has no backtest.
+    Second, why it could not forecast live, if it could not: a version registered by older code whose
+    input the mart no longer has (it then has forecasts of its backtest days only)."""
     stored = None if champion is None else registry.load_backtest(champion.run_id)
     if stored is None or "training_end" not in champion.tags:
-        return None
+        return None, None
     training_end = pd.Timestamp(champion.tags["training_end"])
     keys = latest[["region", "target_date"]]
     known = stored[(stored["horizon"] == promotion.GATE_HORIZON) & (stored["target_date"] <= training_end)]
     forecast = keys.merge(known[["region", "target_date", "model"]], how="left")["model"]
     live = rows.merge(keys[keys["target_date"] > training_end], on=["region", "target_date"])
+    failure = None
     if not live.empty:
-        model = registry.load(str(champion.version))
-        predicted = live[["region", "target_date"]].assign(
-            live=model.predict(live)[output_column(promotion.GATE_HORIZON)].to_numpy()
-        )
-        forecast = forecast.fillna(keys.merge(predicted, how="left")["live"])
-    return pd.Series(forecast.to_numpy(), index=latest.index)
+        from mlflow.exceptions import MlflowException
+
+        try:
+            model = registry.load(str(champion.version))
+            predicted = live[["region", "target_date"]].assign(
+                live=model.predict(live)[output_column(promotion.GATE_HORIZON)].to_numpy()
+            )
+            forecast = forecast.fillna(keys.merge(predicted, how="left")["live"])
+        except (MlflowException, KeyError) as failed:
+            failure = (
+                f"champion v{champion.version} cannot forecast the current rows ({type(failed).__name__}: {failed})"
+            )
+    return pd.Series(forecast.to_numpy(), index=latest.index), failure
 
 
 def judge(fitted: Fitted, margin: float) -> promotion.Decision:
@@ -89,9 +99,10 @@ def judge(fitted: Fitted, margin: float) -> promotion.Decision:
     and with the field-accuracy alerts of its forecasts (ml.field_accuracy_alerts)."""
     latest = fitted.latest(promotion.GATE_HORIZON, promotion.LATEST_FOLDS)
     champion = registry.alias_version(promotion.CHAMPION)
-    forecasts = champion_out_of_sample(champion, latest, fitted.rows)
+    forecasts, failure = champion_out_of_sample(champion, latest, fitted.rows)
     field = [] if champion is None else storage.field_flags(registry.model_name(), str(champion.version))
-    return promotion.decide(latest, forecasts, None if champion is None else str(champion.version), margin, field)
+    version = None if champion is None else str(champion.version)
+    return promotion.decide(latest, forecasts, version, margin, field, failure)
 
 
 def lineage_tags(

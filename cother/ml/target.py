@@ -8,6 +8,11 @@
   is noise: on bench/retrain.py's quarters, the full change against the 7-day mean lost to the
   same-weekday count in 7 of 10 (docs/model.md).
 
+Each registered version records the anchoring it learnt against in its model_config (`ANCHORING`,
+`Anchoring.config`), and its pyfunc forecasts with that one: a version registered before the 7-day
+anchor existed (it records none) keeps the 7-day mean and the whole change at every horizon
+(`Anchoring()`), whatever this module's current shares are.
+
 Trees cannot extrapolate beyond the levels they saw; a change relative to a recent level holds when
 counts leave the range of the training window. Pure numpy/pandas, so the registered model can carry it.
 """
@@ -15,15 +20,15 @@ counts leave the range of the training window. Pure numpy/pandas, so the registe
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-ANCHOR = "cases_mean_7d"  # the next-day anchor
+MEAN_7D = "cases_mean_7d"  # the next-day anchor
 TREND = "cases_growth_7d"  # the weekly growth the 7-day anchor is grown by
-ANCHOR_INPUTS = [ANCHOR, TREND]  # the mart columns the anchors read besides the same-weekday count
-TREND_SHARE = {7: 0.4}  # per horizon after the next day: the share of the weekly growth in the anchor
-CHANGE_KEPT = {7: 0.3}  # per horizon after the next day: the share of the model's predicted change kept
+ANCHOR_INPUTS = [MEAN_7D, TREND]  # the mart columns the anchors read besides the same-weekday count
+DERIVED = ["anchor", "target_day_of_week", "same_weekday"]  # what for_horizon adds to a mart row
 
 
 def same_weekday_column(horizon: int) -> str:
@@ -36,30 +41,50 @@ def to_target(actual: pd.Series, anchor: pd.Series) -> pd.Series:
     return np.log1p(actual) - np.log1p(anchor)
 
 
-def from_target(anchor, log_change, horizon: int) -> np.ndarray:
-    """The forecast count: the anchor moved by the horizon's kept share of the predicted log change."""
-    kept = CHANGE_KEPT.get(horizon, 1.0) * np.asarray(log_change, dtype=float)
-    return np.expm1(np.log1p(np.asarray(anchor, dtype=float)) + kept).clip(min=0)
+@dataclass(frozen=True)
+class Anchoring:
+    """Per horizon: the share of the last week's log growth in the anchor (`trend_share`; a horizon
+    without one is anchored on the 7-day mean), and the share of the model's predicted change the
+    forecast keeps (`change_kept`; all of it where none is given)."""
+
+    trend_share: dict[int, float] = field(default_factory=dict)
+    change_kept: dict[int, float] = field(default_factory=dict)
+
+    def config(self) -> dict:
+        """As a registered version's model_config records it (JSON: string keys)."""
+        return {name: {str(h): share for h, share in shares.items()} for name, shares in vars(self).items()}
+
+    @classmethod
+    def of_version(cls, model_config: dict) -> Anchoring:
+        """The anchoring a registered version recorded; the 7-day mean everywhere if it recorded none."""
+        recorded = model_config.get("anchoring", {})
+        return cls(**{name: {int(h): share for h, share in shares.items()} for name, shares in recorded.items()})
+
+    def from_target(self, anchor, log_change, horizon: int) -> np.ndarray:
+        """The forecast count: the anchor moved by the horizon's kept share of the predicted log change."""
+        kept = self.change_kept.get(horizon, 1.0) * np.asarray(log_change, dtype=float)
+        return np.expm1(np.log1p(np.asarray(anchor, dtype=float)) + kept).clip(min=0)
+
+    def anchor(self, rows: pd.DataFrame, horizon: int) -> pd.Series:
+        """The horizon's anchor of mart rows: the 7-day mean, or the same-weekday count grown by the
+        horizon's share of the last week's log growth."""
+        if horizon not in self.trend_share:
+            return rows[MEAN_7D]
+        same_weekday = np.log1p(rows[same_weekday_column(horizon)].astype("float64"))
+        return np.expm1(same_weekday + self.trend_share[horizon] * rows[TREND].astype("float64"))
+
+    def for_horizon(self, rows: pd.DataFrame, horizon: int) -> pd.DataFrame:
+        """Mart rows (each the day after a forecast origin) as the horizon's model and the naive
+        forecasters read them: with the anchor, the weekday of the target day (h - 1 days after the
+        row's own day) and, where the rows have it, the latest count of that weekday (a version
+        registered before the naive forecasters were published takes no lags in its input)."""
+        derived = {
+            "anchor": self.anchor(rows, horizon),
+            "target_day_of_week": (rows["day_of_week"] - 1 + horizon - 1) % 7 + 1,
+        }
+        if same_weekday_column(horizon) in rows:
+            derived["same_weekday"] = rows[same_weekday_column(horizon)]
+        return rows.assign(**derived)
 
 
-def anchor(rows: pd.DataFrame, horizon: int) -> pd.Series:
-    """The horizon's anchor of mart rows: the 7-day mean for the next day; later, the same-weekday count
-    grown by TREND_SHARE of the last week's log growth."""
-    if horizon not in TREND_SHARE:
-        return rows[ANCHOR]
-    same_weekday = np.log1p(rows[same_weekday_column(horizon)].astype("float64"))
-    return np.expm1(same_weekday + TREND_SHARE[horizon] * rows[TREND].astype("float64"))
-
-
-DERIVED = ["anchor", "target_day_of_week", "same_weekday"]  # what for_horizon adds to a mart row
-
-
-def for_horizon(rows: pd.DataFrame, horizon: int) -> pd.DataFrame:
-    """Mart rows (each the day after a forecast origin) as the horizon's model and the naive forecasters
-    read them: with the anchor, the weekday of the target day (h - 1 days after the row's own day) and
-    the latest count of that weekday."""
-    return rows.assign(
-        anchor=anchor(rows, horizon),
-        target_day_of_week=(rows["day_of_week"] - 1 + horizon - 1) % 7 + 1,
-        same_weekday=rows[same_weekday_column(horizon)],
-    )
+ANCHORING = Anchoring(trend_share={7: 0.4}, change_kept={7: 0.3})  # what a retrain fits and registers now
