@@ -153,6 +153,22 @@ def table_contents(table: str) -> list[tuple]:
         return sorted(tuple(str(row[i]) for i in keep) for row in cur.fetchall())
 
 
+def card_of(summary, weather, drift) -> str:
+    """The model card of a model `m` with these backtest scores, weather test and drift, and nothing else of note."""
+    from cother.ml import report
+
+    return report.model_card(
+        "m",
+        version_tags={},
+        summary=summary,
+        decision="why",
+        importance={"h1": {"x": 1}},
+        published={},
+        weather=weather,
+        drift=drift,
+    )
+
+
 def row_count(table: str) -> int:
     from cother.core.database import connect
 

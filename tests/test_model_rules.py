@@ -9,6 +9,7 @@ import sys
 
 import pandas as pd
 import pytest
+from conftest import card_of
 
 from cother.ml import promotion
 from cother.ml.backtest import folds
@@ -122,13 +123,13 @@ def test_the_model_card_says_which_forecaster_could_not_be_scored_and_carries_no
     }
     card = report.model_card(
         "cother_cases_forecaster",
-        {"training_end": "2021-10-05"},
-        summary,
-        "why",
-        {"h1": {"x": 3}},
-        published,
-        NO_WEATHER,
-        {"measured": False, "reason": "the slice has 20 days, none before its newest 28", "drifted": []},
+        version_tags={"training_end": "2021-10-05"},
+        summary=summary,
+        decision="why",
+        importance={"h1": {"x": 3}},
+        published=published,
+        weather=NO_WEATHER,
+        drift={"measured": False, "reason": "the slice has 20 days, none before its newest 28", "drifted": []},
     )
     assert "| 1 | project_2021 | not scored: no day with its inputs |" in card
     assert "## Drift\n\nNot measured: the slice has 20 days, none before its newest 28." in card
@@ -210,7 +211,7 @@ def test_the_drift_of_the_newest_weeks_names_the_shifted_feature_only():
     }
     assert len(result["validation_id"]) == 32 and drift.tag(result) == "shifted"
     summary = pd.DataFrame([{"horizon": 1, "forecaster": "model", "mae": 1.5, "rmse": 2.0, "mase": 0.5, "r2": 0.9}])
-    card = report.model_card("m", {}, summary, "why", {"h1": {"x": 1}}, {}, NO_WEATHER, result)
+    card = card_of(summary, weather=NO_WEATHER, drift=result)
     shifted = rows["shifted"]
     assert "## Drift" in card and "The newest 28 days of the training slice (2021-04-03..2021-04-30)" in card
     assert f"| shifted | {shifted['kl_divergence']:.3f} | {shifted['training']} | {shifted['newest']} |" in card

@@ -8,8 +8,8 @@ import math
 
 import pandas as pd
 import pytest
+from conftest import card_of
 
-from cother.ml import report
 from cother.ml.fitting import NO_WEATHER
 from cother.ml.weather_effect import compare, diebold_mariano, reading
 
@@ -89,8 +89,8 @@ def test_compare_reports_each_horizon_as_json_and_the_card_reads_it_without_nan(
     assert seventh["dm_statistic"] is None and seventh["reason"] == "too few days: 3 (at least 14 for horizon 7)"
     assert reading(first).endswith(": significant at 5 %") and "lowers the MAE by 2.0" in reading(first)
     summary = pd.DataFrame([{"horizon": 1, "forecaster": "model", "mae": 1.5, "rmse": 2.0, "mase": 0.5, "r2": 0.9}])
-    card = report.model_card("m", {}, summary, "why", {"h1": {"x": 1}}, {}, rows, NO_DRIFT)
+    card = card_of(summary, weather=rows, drift=NO_DRIFT)
     assert "## Does the weather help?" in card and "| 1 | 1.5 | 3.5 | -2.0 | -4.32 | 0.004 | 8 |" in card
     assert "no test: too few days" in card and "nan" not in card.lower()
-    off = report.model_card("m", {}, summary, "why", {"h1": {"x": 1}}, {}, NO_WEATHER, NO_DRIFT)
+    off = card_of(summary, weather=NO_WEATHER, drift=NO_DRIFT)
     assert "Not measured: the model reads no weather (COTHER_WEATHER_FEATURES=false)." in off

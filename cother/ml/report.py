@@ -73,6 +73,7 @@ def plot_backtest(forecasts: pd.DataFrame, path: Path) -> None:
 
 def model_card(
     name: str,
+    *,
     version_tags: dict,
     summary: pd.DataFrame,
     decision: str,

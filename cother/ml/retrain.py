@@ -177,9 +177,15 @@ def log_version(fitted: Fitted, decision: promotion.Decision, tags: dict, drifte
     weather = fitted.weather_effect
     metrics |= weather_metrics(weather)
     importance = fitted.feature_importance()
-    published = fitted.published
     card = report.model_card(
-        registry.model_name(), tags, fitted.summary, decision.reason, importance, published, weather, drifted
+        registry.model_name(),
+        version_tags=tags,
+        summary=fitted.summary,
+        decision=decision.reason,
+        importance=importance,
+        published=fitted.published,
+        weather=weather,
+        drift=drifted,
     )
     with tempfile.TemporaryDirectory() as folder:
         report.write(Path(folder), fitted.backtest, fitted.fold_scores, importance, card, drifted)
@@ -190,7 +196,7 @@ def log_version(fitted: Fitted, decision: promotion.Decision, tags: dict, drifte
             metrics,
             tags,
             Path(folder),
-            {horizon: choice["forecaster"] for horizon, choice in published.items()},
+            {horizon: choice["forecaster"] for horizon, choice in fitted.published.items()},
         )
 
 
