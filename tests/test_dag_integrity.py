@@ -18,12 +18,12 @@ HEAVY = ["pandas", "great_expectations", "mlflow", "lightgbm", "dbt", "sklearn"]
 PROBE = """
 import importlib.util, json, sys, time
 import airflow.sdk  # Airflow itself is loaded before any DAG file, as in the DAG processor
-timings = {}
+timings = {}  # CPU seconds: what a file costs the DAG processor (wall time on a busy machine measures the machine)
 for path in sys.argv[1:]:
-    started = time.perf_counter()
+    started = time.process_time()
     spec = importlib.util.spec_from_file_location(path.rsplit("/", 1)[1][:-3], path)
     spec.loader.exec_module(importlib.util.module_from_spec(spec))
-    timings[path] = time.perf_counter() - started
+    timings[path] = time.process_time() - started
 print(json.dumps({"timings": timings, "modules": sorted(name.split(".")[0] for name in sys.modules)}))
 """
 
@@ -41,7 +41,7 @@ def test_dag_files_exist():
 
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda path: path.stem)
-def test_dag_file_imports_in_under_half_a_second(import_probe, path):
+def test_dag_file_imports_in_under_half_a_second_of_cpu(import_probe, path):
     assert import_probe["timings"][str(path)] < 0.5
 
 
