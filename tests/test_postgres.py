@@ -13,10 +13,10 @@ from cother.local import postgres
 pytestmark = pytest.mark.integration
 
 
-def test_start_is_idempotent_and_quick_once_running(postgres_server):
-    started = time.monotonic()
+def test_start_is_idempotent_once_running(postgres_server):
+    postmaster = (postgres_server.data_dir / "postmaster.pid").read_text().splitlines()[0]
     assert postgres.start() == warehouse_url()
-    assert time.monotonic() - started < 5
+    assert (postgres_server.data_dir / "postmaster.pid").read_text().splitlines()[0] == postmaster  # not restarted
     assert "running" in postgres.status()
 
 
@@ -110,7 +110,7 @@ def test_a_data_folder_that_trusted_every_local_user_is_moved_to_the_password(po
         with psycopg2.connect(libpq_url(warehouse_url())) as conn, conn.cursor() as cur:
             cur.execute("select current_user")
             assert cur.fetchone()[0] == "postgres"
-        deadline = time.monotonic() + 10  # the reload reaches the postmaster a moment later
+        deadline = time.monotonic() + 120  # the reload reaches the postmaster a moment later
         while (refused := _psql_as_other_user("127.0.0.1")).returncode == 0 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert any(reason in refused.stderr for reason in REFUSED), refused
