@@ -273,9 +273,7 @@ def register_as_older_code(first, days_before_end: int, gone_columns: tuple[str,
     from pathlib import Path
 
     import mlflow
-    from mlflow.models import infer_signature
 
-    from cother.ml.pyfunc_model import CasesForecastModel
     from cother.ml.report import BACKTEST_ARTIFACT
     from cother.ml.target import DERIVED
 
@@ -283,11 +281,7 @@ def register_as_older_code(first, days_before_end: int, gone_columns: tuple[str,
     config = {"features": current.features, "regions": current.regions, "horizons": list(current.boosters)}
     columns = list(dict.fromkeys([*(f for f in current.features if f not in DERIVED), "day_of_week", "cases_mean_7d"]))
     rows = load_mart(["seoul"]).dropna(subset=columns).tail(30)
-    example = (
-        rows[columns]
-        .astype({c: "float64" for c in columns if c != "region"})
-        .assign(**dict.fromkeys(gone_columns, 1.0))
-    )
+    example = rows[columns].astype({c: "float64" for c in columns if c != "region"})
     registry.configure()
     with mlflow.start_run() as run, tempfile.TemporaryDirectory() as folder:
         boosters = {f"booster_h{h}": str(Path(folder) / f"booster_h{h}.txt") for h in current.boosters}
@@ -297,17 +291,7 @@ def register_as_older_code(first, days_before_end: int, gone_columns: tuple[str,
             run_id=first["run_id"], artifact_path=BACKTEST_ARTIFACT, dst_path=folder
         )
         mlflow.log_artifact(backtest, artifact_path=str(Path(BACKTEST_ARTIFACT).parent))
-        output = CasesForecastModel().load(boosters, config).predict(None, example)
-        info = mlflow.pyfunc.log_model(
-            name="model",
-            python_model=CasesForecastModel(),
-            artifacts=boosters,
-            model_config=config,
-            signature=infer_signature(example, output),
-            pip_requirements=["mlflow"],
-            registered_model_name=MODEL_NAME,
-        )
-    version = str(info.registered_model_version)
+        version = registry.log_pyfunc(boosters, config, example.assign(**dict.fromkeys(gone_columns, 1.0)))
     training_end = pd.Timestamp(version_tags(first["version"])["training_end"]) - pd.Timedelta(days=days_before_end)
     registry.tag_version(version, {"training_end": f"{training_end:%Y-%m-%d}", "run_id": run.info.run_id})
     registry.set_alias(version)

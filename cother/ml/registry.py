@@ -112,13 +112,8 @@ def log_and_register(
     register it; returns the new version and the run id. `published`: per horizon, the forecaster the
     pyfunc answers with (the model, or a naive forecaster where the model lost its backtest)."""
     mlflow = configure()
-    from mlflow.models import infer_signature
-
-    from cother.ml.pyfunc_model import CasesForecastModel
-
     any_forecaster = next(iter(forecasters.values()))
     model_input = model_input_example(forecasters, example)
-    requirements = [f"{name}=={installed_version(name)}" for name in ("mlflow", "lightgbm", "pandas", "numpy")]
     with mlflow.start_run(tags=tags) as run, tempfile.TemporaryDirectory() as folder:
         mlflow.log_params(params)
         mlflow.log_metrics(metrics)
@@ -134,19 +129,32 @@ def log_and_register(
             "published": {str(horizon): name for horizon, name in published.items()},
             "anchoring": ANCHORING.config(),
         }
-        output = CasesForecastModel().load(boosters, model_config).predict(None, model_input)
-        info = mlflow.pyfunc.log_model(
-            name="model",
-            python_model=CasesForecastModel(),
-            artifacts=boosters,
-            model_config=model_config,
-            code_paths=[str(PROJECT_ROOT / "cother")],
-            signature=infer_signature(model_input, output),
-            input_example=model_input.head(5),
-            pip_requirements=requirements,
-            registered_model_name=model_name(),
-        )
-    return str(info.registered_model_version), run.info.run_id
+        version = log_pyfunc(boosters, model_config, model_input)
+    return version, run.info.run_id
+
+
+def log_pyfunc(boosters: dict[str, str], model_config: dict, model_input: pd.DataFrame) -> str:
+    """The pyfunc of these booster files (`booster_h<horizon>`) and model_config, logged in the active
+    run with the signature of `model_input` and registered; its version."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    from cother.ml.pyfunc_model import CasesForecastModel
+
+    requirements = [f"{name}=={installed_version(name)}" for name in ("mlflow", "lightgbm", "pandas", "numpy")]
+    output = CasesForecastModel().load(boosters, model_config).predict(None, model_input)
+    info = mlflow.pyfunc.log_model(
+        name="model",
+        python_model=CasesForecastModel(),
+        artifacts=boosters,
+        model_config=model_config,
+        code_paths=[str(PROJECT_ROOT / "cother")],
+        signature=infer_signature(model_input, output),
+        input_example=model_input.head(5),
+        pip_requirements=requirements,
+        registered_model_name=model_name(),
+    )
+    return str(info.registered_model_version)
 
 
 def client():
