@@ -14,7 +14,7 @@ from conftest import TEST_RUNTIME, empty_warehouse, row_count
 
 from cother.core.regions import get_set
 from cother.orchestration import airflow_runner
-from cother.orchestration.airflow_runner import dag_runs, metadata_rows, wait_for
+from cother.orchestration.airflow_runner import dag_runs, latest_run_id, metadata_rows, wait_for
 
 pytestmark = pytest.mark.system
 
@@ -66,6 +66,7 @@ def airflow_cli(env: dict, *args: str) -> None:
 
 
 def test_a_world_backfill_reprocesses_its_days_and_leads_to_one_transform_and_one_retrain(airflow_stack):
+    before = latest_run_id()  # the runs of this worker's earlier test files stay in its metadata database
     history_rows = row_count("raw.jhu_covid_cases")
     countries = len(get_set("world").regions)
     airflow_cli(
@@ -76,7 +77,7 @@ def test_a_world_backfill_reprocesses_its_days_and_leads_to_one_transform_and_on
         airflow_cli(airflow_stack, "dags", "unpause", dag_id)
 
     def backfill_done():
-        runs = [state for run_type, state in dag_runs("cother_ingest") if run_type == "backfill"]
+        runs = [state for run_type, state in dag_runs("cother_ingest", before) if run_type == "backfill"]
         return len(runs) == 5 and all(state in ("success", "failed") for state in runs) and runs
 
     assert wait_for(backfill_done, 600, "the five backfill runs") == ["success"] * 5
@@ -84,14 +85,14 @@ def test_a_world_backfill_reprocesses_its_days_and_leads_to_one_transform_and_on
     assert row_count("raw.batch_log where start_date between '2021-03-04' and '2021-03-08'") == 5 * (countries + 21)
 
     def retrained():
-        runs = dag_runs("cother_retrain")
+        runs = dag_runs("cother_retrain", before)
         return runs and all(state in ("success", "failed") for _, state in runs) and runs
 
     assert wait_for(retrained, 300, "the retrain after the backfill") == [("asset_triggered", "success")]
     # no asset event left queued for a DAG: the scheduler has nothing from which to start a second run
     wait_for(lambda: not queued_asset_events(), 120, "the scheduler to consume every queued asset event")
-    assert dag_runs("cother_transform") == [("asset_triggered", "success")]
-    assert dag_runs("cother_retrain") == [("asset_triggered", "success")]
+    assert dag_runs("cother_transform", before) == [("asset_triggered", "success")]
+    assert dag_runs("cother_retrain", before) == [("asset_triggered", "success")]
     from cother.ml import registry
 
     with registry.for_set("world"):  # the retrain trained the world set's own model

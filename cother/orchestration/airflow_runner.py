@@ -87,9 +87,17 @@ def last_run_results(dag_id: str) -> dict[str, list]:
     return results
 
 
-def dag_runs(dag_id: str) -> list[tuple[str, str]]:
-    """(run_type, state) of every run of the DAG, oldest first, from the metadata database."""
-    return metadata_rows("select run_type, state from dag_run where dag_id = %s order by id", (dag_id,))
+def latest_run_id() -> int:
+    """The id of the newest run of any DAG in the metadata database, 0 if there is none."""
+    return metadata_rows("select coalesce(max(id), 0) from dag_run")[0][0]
+
+
+def dag_runs(dag_id: str, after: int = 0) -> list[tuple[str, str]]:
+    """(run_type, state) of the DAG's runs newer than the run id `after` (latest_run_id), oldest first,
+    from the metadata database."""
+    return metadata_rows(
+        "select run_type, state from dag_run where dag_id = %s and id > %s order by id", (dag_id, after)
+    )
 
 
 def unpause(env: dict[str, str], *dag_ids: str) -> None:
