@@ -218,13 +218,24 @@ def screenshot(browser, name: str) -> None:
 
 
 TIERS = ("unit", "integration", "system")
+# The files that take longest under `make test` (about four minutes or more each), started first so that no
+# worker is left with one of them at the end. test_backfill counts every run of the DAGs, so it goes
+# first: the first file of its worker (and of a run without workers), after no other test's runs.
+SLOWEST_FIRST = ("test_backfill.py", "test_celery.py", "test_airflow_ui.py", "test_faults.py", "test_end_to_end.py")
+
+
+def pytest_configure(config):
+    """pytest-xdist hands the files to its workers in the order below (by default it would reorder them,
+    the files with the most tests first)."""
+    if config.pluginmanager.hasplugin("xdist"):
+        config.option.loadscopereorder = False
 
 
 def pytest_collection_modifyitems(items):
     """Every test is in exactly one tier (`make test-fast` runs the unit tier), and a unit test uses no
-    service: it may not ask for the embedded PostgreSQL. The files with system tests run first, then
-    those with integration tests, each file's tests together: the longest first, so that the two
-    workers of `make test` end at about the same time."""
+    service: it may not ask for the embedded PostgreSQL. The slowest files (SLOWEST_FIRST) run first,
+    then those with system tests, then those with integration tests, each file's tests together, so
+    that the two workers of `make test` end at about the same time."""
     file_rank: dict = {}
     for item in items:
         tiers = {marker.name for marker in item.iter_markers() if marker.name in TIERS}
@@ -233,5 +244,7 @@ def pytest_collection_modifyitems(items):
         if tiers == {"unit"} and "postgres_server" in item.fixturenames:
             raise pytest.UsageError(f"{item.nodeid} is marked unit but uses PostgreSQL: mark it integration or system")
         rank = TIERS[::-1].index(tiers.pop())
+        if item.path.name in SLOWEST_FIRST:
+            rank = SLOWEST_FIRST.index(item.path.name) - len(SLOWEST_FIRST)
         file_rank[item.path] = min(rank, file_rank.get(item.path, rank))
     items.sort(key=lambda item: file_rank[item.path])

@@ -1,14 +1,18 @@
-"""The Airflow UI in headless Chromium: log into a real Airflow stack started here, see the three
-DAGs listed with no import error, open a DAG's page with its grid of tasks and task groups; after one run
-of the three DAGs, see the asset graph go from the raw tables through the mart to the model, and go from
-the retrain's task to the MLflow run that registered its model version in one click (plugins/cother_ui.py,
-against a real MLflow UI started here), and open the Forecasts page from the navigation, every region
-at a glance and one region's chart; screenshots go to test-artifacts/."""
+"""`cother demo`, the core of the README's first command, end to end on the test database: the 17
+provinces over a year, run twice with the same row counts. Then the Airflow UI in headless Chromium over
+what the demo ran: log into a real Airflow stack started here, see the three DAGs listed with no import
+error, open a DAG's page with its grid of tasks and task groups; see the asset graph go from the raw
+tables through the mart to the model, and go from the retrain's task to the MLflow run that registered
+its model version in one click (plugins/cother_ui.py, against a real MLflow UI started here), and open
+the Forecasts page from the navigation, every region at a glance and one region's chart; screenshots go
+to test-artifacts/. (The demo and the UI share one module so that the pipeline over the 17 provinces
+runs once for both.)"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -22,12 +26,10 @@ from conftest import TEST_RUNTIME, empty_warehouse, registered_model, screenshot
 
 from cother.core.regions import get_set, region_sets
 from cother.core.settings import get_settings
-from cother.ingest.sources.sample import bundled_period
-from cother.orchestration.airflow_runner import free_port, local_stack, wait_for
+from cother.orchestration.airflow_runner import free_port, local_stack, metadata_rows, wait_for
 
 pytestmark = pytest.mark.system
 
-DAGS_DIR = Path(__file__).resolve().parent.parent / "dags"
 DAG_IDS = ["cother_ingest", "cother_retrain", "cother_transform"]
 ASSETS = ["raw.weather", "raw.cases", "marts.fct_training_features", "model.cother_cases_forecaster"]
 MODEL_NAME = "cother_test_airflow_ui"
@@ -79,35 +81,37 @@ def mlflow_ui(postgres_server):
             wait_for(lambda: group_ended(process.pid), 60, "the MLflow UI to stop", every_s=0.5)
 
 
+def demo() -> str:
+    done = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "cother"), "demo"],
+        capture_output=True,
+        text=True,
+        env=os.environ,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout
+
+
 @pytest.fixture(scope="module")
 def pipeline(airflow_db):
-    """One run of each DAG over the bundled period for the 17 provinces with dag.test(), as `make demo`
-    does, before the stack starts (its scheduler and dag.test() would otherwise update the same rows at
-    once), registering under a model name of this module's own; yields the run ids."""
-    from airflow.dag_processing.dagbag import DagBag
-
-    start, end = bundled_period()
-    confs = {
-        "cother_ingest": {"start_date": str(start), "end_date": str(end)},
-        "cother_transform": {},
-        "cother_retrain": {},
-    }
-    dags = DagBag(dag_folder=str(DAGS_DIR)).dags
+    """`cother demo` twice on an empty warehouse (as on a fresh install), before the stack starts (its
+    scheduler and the demo's `airflow dags test` would otherwise update the same rows at once): each time
+    one run of each DAG over the bundled period for the 17 provinces, registering under a model name of
+    this module's own. Yields both outputs, the DAG runs the demos made (dag_id, run_id) and the latest
+    run id of each DAG (the second demo's)."""
     with registered_model(MODEL_NAME):
         empty_warehouse()
-        runs = {}
-        for dag_id, conf in confs.items():
-            dag_run = dags[dag_id].test(run_conf=conf)
-            runs[dag_id] = dag_run.run_id
-            assert dag_run.state == "success", f"{dag_id} failed"
-        yield runs
+        (before,) = metadata_rows("select coalesce(max(id), 0) from dag_run")[0]
+        outputs = (demo(), demo())
+        runs = metadata_rows("select dag_id, run_id from dag_run where id > %s order by id", (before,))
+        yield {"outputs": outputs, "runs": runs, "latest": dict(runs)}
 
 
 @pytest.fixture(scope="module")
 def airflow_ui(pipeline, mlflow_ui):
     """The Airflow stack, its "MLflow run" links to the MLflow UI above (COTHER_MLFLOW_UI_URL); yields
-    its address, the admin password and a REST API token. The pipeline's runs are deleted at the end,
-    so that the other tests' counts of DAG runs stay theirs."""
+    its address, the admin password and a REST API token. The demos' runs are deleted at the end, so that
+    the other tests' counts of DAG runs stay theirs."""
     with local_stack(TEST_RUNTIME / "logs" / "ui-airflow.log", COTHER_MLFLOW_UI_URL=mlflow_ui) as env:
         url = f"http://127.0.0.1:{env['AIRFLOW__API__PORT']}"
         passwords = get_settings().airflow_home / "simple_auth_manager_passwords.json.generated"
@@ -117,8 +121,26 @@ def airflow_ui(pipeline, mlflow_ui):
         try:
             yield {"url": url, "password": password, "token": token["access_token"]}
         finally:
-            for dag_id, run_id in pipeline.items():
+            for dag_id, run_id in pipeline["runs"]:
                 get_json(f"{url}/api/v2/dags/{dag_id}/dagRuns/{run_id}", token["access_token"], "DELETE")
+
+
+def rows_per_table(output: str) -> str:
+    return re.search(r"Rows per table\n((?:  .*\n)+)", output)[1]
+
+
+def test_the_demo_runs_the_three_dags_for_the_17_provinces_twice_with_the_same_rows(pipeline):
+    first, second = pipeline["outputs"]
+    for heading in ("Per region: rows published", "Rows per table", "Validation (Great Expectations)", "dbt build"):
+        assert heading in first
+    assert "raw_coronaboard_cases            17 regions passed, failed: none" in first
+    assert "fct_training_features            17 regions passed" in first
+    table = re.search(r"Per region: .*\n  region .*\n((?:  \w+ .*\n)+)", first)[1]
+    assert len(table.splitlines()) == 17 and "seoul" in table and "jeju" in table
+    assert re.search(r"raw.coronaboard_cases\s+6222\n", rows_per_table(first))  # 17 provinces x 366 days
+    assert f'Load it with: mlflow.pyfunc.load_model("models:/{MODEL_NAME}@champion")' in first
+    assert rows_per_table(second) == rows_per_table(first)
+    assert "unchanged unchanged" in second
 
 
 @pytest.fixture(scope="module")
@@ -172,7 +194,7 @@ def test_the_retrain_task_links_the_mlflow_run_of_its_model_version(
 ):
     from selenium.webdriver.common.by import By
 
-    run_id, token = pipeline["cother_retrain"], airflow_ui["token"]
+    run_id, token = pipeline["latest"]["cother_retrain"], airflow_ui["token"]
     task_instances = f"{logged_in}/api/v2/dags/cother_retrain/dagRuns/{run_id}/taskInstances"
     # one train_and_register per region set: the korea set's is map index 0
     returned = get_json(f"{task_instances}/train_and_register/xcomEntries/return_value?map_index=0", token)["value"]
