@@ -219,8 +219,7 @@ def screenshot(browser, name: str) -> None:
 
 TIERS = ("unit", "integration", "system")
 # The files that take longest under `make test` (about four minutes or more each), started first so that no
-# worker is left with one of them at the end. test_backfill counts every run of the DAGs, so it goes
-# first: the first file of its worker (and of a run without workers), after no other test's runs.
+# worker is left with one of them at the end.
 SLOWEST_FIRST = ("test_backfill.py", "test_celery.py", "test_airflow_ui.py", "test_faults.py", "test_end_to_end.py")
 
 

@@ -26,7 +26,7 @@ from conftest import TEST_RUNTIME, empty_warehouse, registered_model, screenshot
 
 from cother.core.regions import get_set, region_sets
 from cother.core.settings import get_settings
-from cother.orchestration.airflow_runner import free_port, local_stack, metadata_rows, wait_for
+from cother.orchestration.airflow_runner import free_port, latest_run_id, local_stack, metadata_rows, wait_for
 
 pytestmark = pytest.mark.system
 
@@ -101,7 +101,7 @@ def pipeline(airflow_db):
     run id of each DAG (the second demo's)."""
     with registered_model(MODEL_NAME):
         empty_warehouse()
-        (before,) = metadata_rows("select coalesce(max(id), 0) from dag_run")[0]
+        before = latest_run_id()
         outputs = (demo(), demo())
         runs = metadata_rows("select dag_id, run_id from dag_run where id > %s order by id", (before,))
         yield {"outputs": outputs, "runs": runs, "latest": dict(runs)}

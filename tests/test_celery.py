@@ -28,7 +28,7 @@ from cother.core.database import connect
 from cother.ingest.load import claim_unannounced
 from cother.ingest.sources.sample import bundled_period
 from cother.orchestration import celery_workers
-from cother.orchestration.airflow_runner import local_stack, metadata_rows, unpause, wait_for
+from cother.orchestration.airflow_runner import latest_run_id, local_stack, metadata_rows, unpause, wait_for
 
 pytestmark = pytest.mark.system
 
@@ -236,7 +236,7 @@ def test_two_lands_of_one_source_on_two_workers_keep_to_its_one_rate_limit(celer
     the first has left the limit's window, while the first is still unanswered."""
     responder = open_meteo.responders[OPEN_METEO]
     live = {"weather_source": "open_meteo"}
-    (last_run,) = metadata_rows("select coalesce(max(id), 0) from dag_run")[0]  # other modules' backfills came before
+    last_run = latest_run_id()  # other modules' backfills came before
     triggered = trigger(celery_stack, LIMITED_DAY, **live)
     after = BACKFILLED_DAY + timedelta(days=1)  # a backfill's run loads the day before its logical date
     subprocess.run(

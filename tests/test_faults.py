@@ -36,7 +36,7 @@ from cother.ingest import stages
 from cother.ingest.sources import SourceError
 from cother.ingest.sources.sample import bundled_period
 from cother.local import postgres
-from cother.orchestration.airflow_runner import local_stack, metadata_rows, wait_for
+from cother.orchestration.airflow_runner import latest_run_id, local_stack, metadata_rows, wait_for
 from cother.transform import dbt
 
 pytestmark = pytest.mark.system
@@ -335,17 +335,13 @@ def publish_waiting(after_run: int) -> tuple | None:
     return rows[0] if rows and row_count("pg_locks where locktype = 'advisory' and not granted") else None
 
 
-def newest_run() -> int:
-    return metadata_rows("select coalesce(max(id), 0) from dag_run")[0][0]
-
-
 def killed_dags_test(env: dict, while_alive=lambda run_id: None) -> str:
     """`cother airflow dags test cother_ingest` for a week of Seoul (the DAG paused: no scheduler runs its
     tasks besides), its task process killed with SIGKILL while the cases' publish waits inside its
     transaction: `dags test` runs each task inside its own process, which no scheduler queued. Returns
     the run's id."""
     subprocess.run(["airflow", "dags", "pause", "cother_ingest"], env=env, check=True, capture_output=True)
-    before = newest_run()
+    before = latest_run_id()
     with publish_held(), (TEST_RUNTIME / "logs" / "stale-runs-dags-test.log").open("a") as log:
         command = [COTHER, "airflow", "dags", "test", "cother_ingest", "-c", json.dumps(WEEK)]
         dags_test = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -371,7 +367,7 @@ def test_a_run_whose_task_process_was_killed_is_ended_before_the_next_trigger_an
         assert end_stale_runs() == [] and run_state(run_id) == "running"
 
     stale = killed_dags_test(stale_stack, while_alive=left_alone)
-    before = newest_run()
+    before = latest_run_id()
     command = [COTHER, "airflow", "dags", "trigger", "cother_ingest", "--run-id", "next", "-c", json.dumps(WEEK)]
     trigger = subprocess.run(command, env=stale_stack, check=True, capture_output=True, text=True)
     assert run_state(stale) == "failed"
