@@ -25,6 +25,7 @@ BACKFILL_FROM, BACKFILL_TO = "2021-03-05", "2021-03-10"
 WORLD = {"region_set": "world", "cases_source": "jhu", "weather_source": "sample_open_meteo"}
 # Countries whose cumulative count falls in the history (real revisions): quarantined by the gate.
 REVISED = ["ci", "es", "fr", "is", "mh", "nz", "sc"]
+DAG_IDS = ("cother_transform", "cother_retrain", "cother_ingest")
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,10 @@ def airflow_stack(history):
     with airflow_runner.local_stack(
         TEST_RUNTIME / "logs" / "airflow-stack.log", AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC="2"
     ) as env:
-        yield env
+        try:
+            yield env
+        finally:  # as they were: a later file's stack would otherwise run what its own runs queue
+            airflow_runner.set_paused(env, True, *DAG_IDS)
 
 
 def queued_asset_events() -> list[tuple]:
@@ -73,8 +77,7 @@ def test_a_world_backfill_reprocesses_its_days_and_leads_to_one_transform_and_on
         airflow_stack, "backfill", "create", "--dag-id", "cother_ingest", "--from-date", BACKFILL_FROM, "--to-date", BACKFILL_TO,
         "--max-active-runs", "1", "--dag-run-conf", json.dumps(WORLD),
     )  # fmt: skip
-    for dag_id in ("cother_transform", "cother_retrain", "cother_ingest"):
-        airflow_cli(airflow_stack, "dags", "unpause", dag_id)
+    airflow_runner.set_paused(airflow_stack, False, *DAG_IDS)
 
     def backfill_done():
         runs = [state for run_type, state in dag_runs("cother_ingest", before) if run_type == "backfill"]

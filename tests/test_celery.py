@@ -28,7 +28,7 @@ from cother.core.database import connect
 from cother.ingest.load import claim_unannounced
 from cother.ingest.sources.sample import bundled_period
 from cother.orchestration import celery_workers
-from cother.orchestration.airflow_runner import latest_run_id, local_stack, metadata_rows, unpause, wait_for
+from cother.orchestration.airflow_runner import latest_run_id, local_stack, metadata_rows, set_paused, unpause, wait_for
 
 pytestmark = pytest.mark.system
 
@@ -141,8 +141,7 @@ def local_rows(airflow_db):
             unpause(env, *PIPELINE)
             daily_pipeline(env)
             rows = contents()
-            for dag_id in PIPELINE:
-                subprocess.run(["airflow", "dags", "pause", dag_id], env=env, check=True, capture_output=True)
+            set_paused(env, True, *PIPELINE)
     return rows
 
 
@@ -188,8 +187,7 @@ def celery_stack(local_rows, open_meteo):
             try:
                 yield env
             finally:
-                for dag_id in PIPELINE:
-                    subprocess.run(["airflow", "dags", "pause", dag_id], env=env, check=True, capture_output=True)
+                set_paused(env, True, *PIPELINE)
                 for redis in RESTARTED:
                     redis.terminate()
                     redis.wait(60)
@@ -226,8 +224,9 @@ def test_the_daily_pipeline_runs_on_both_workers_and_leaves_the_local_executors_
         (list(PIPELINE), run_id),
     )
     assert {host for (host,) in hosts} == {celery_workers.node(name) for name in ("worker-1", "worker-2")}
-    for dag_id in ("cother_transform", "cother_retrain"):  # the fault tests below need only the ingestion
-        subprocess.run(["airflow", "dags", "pause", dag_id], env=celery_stack, check=True, capture_output=True)
+    set_paused(
+        celery_stack, True, "cother_transform", "cother_retrain"
+    )  # the fault tests below need only the ingestion
 
 
 def test_two_lands_of_one_source_on_two_workers_keep_to_its_one_rate_limit(celery_stack, open_meteo):

@@ -36,7 +36,7 @@ from cother.ingest import stages
 from cother.ingest.sources import SourceError
 from cother.ingest.sources.sample import bundled_period
 from cother.local import postgres
-from cother.orchestration.airflow_runner import latest_run_id, local_stack, metadata_rows, wait_for
+from cother.orchestration.airflow_runner import latest_run_id, local_stack, metadata_rows, set_paused, wait_for
 from cother.transform import dbt
 
 pytestmark = pytest.mark.system
@@ -289,12 +289,11 @@ def stale_stack(airflow_db):
     with local_stack(TEST_RUNTIME / "logs" / "stale-runs-airflow.log", **settings) as env:
         count = "select count(*) from dag where dag_id = any(%s)"
         wait_for(lambda: metadata_rows(count, (list(PIPELINE),))[0][0] == 3, 120, "the DAG processor to list the DAGs")
-        pause = ["airflow", "dags", "pause", "--treat-dag-id-as-regex", "-y", "^cother_"]
-        subprocess.run(pause, env=env, check=True, capture_output=True)
+        set_paused(env, True, *PIPELINE)
         try:
             yield env
         finally:
-            subprocess.run(pause, env=env, check=True, capture_output=True)
+            set_paused(env, True, *PIPELINE)
 
 
 def run_state(run_id: str) -> str:
@@ -340,7 +339,7 @@ def killed_dags_test(env: dict, while_alive=lambda run_id: None) -> str:
     tasks besides), its task process killed with SIGKILL while the cases' publish waits inside its
     transaction: `dags test` runs each task inside its own process, which no scheduler queued. Returns
     the run's id."""
-    subprocess.run(["airflow", "dags", "pause", "cother_ingest"], env=env, check=True, capture_output=True)
+    set_paused(env, True, "cother_ingest")
     before = latest_run_id()
     with publish_held(), (TEST_RUNTIME / "logs" / "stale-runs-dags-test.log").open("a") as log:
         command = [COTHER, "airflow", "dags", "test", "cother_ingest", "-c", json.dumps(WEEK)]
@@ -378,9 +377,7 @@ def test_a_run_whose_task_process_was_killed_is_ended_before_the_next_trigger_an
     assert states.pop("cases.publish") == "failed" and states["announce"] == "skipped"
     assert set(states.values()) == {"success", "skipped"}
     with publish_held():
-        subprocess.run(
-            ["airflow", "dags", "unpause", "cother_ingest"], env=stale_stack, check=True, capture_output=True
-        )
+        set_paused(stale_stack, False, "cother_ingest")
         run_id, _, job_id = wait_for(lambda: publish_waiting(before), 120, "the next run's publish to wait")
         assert (run_id, job_id is not None) == ("next", True)  # the scheduler's, its task process alive
         assert end_stale_runs() == [] and run_state("next") == "running"
@@ -393,7 +390,7 @@ def test_under_the_scheduler_a_stale_run_ends_at_the_dags_dagrun_timeout(warehou
     the stack runs), the DAGs' dagrun_timeout (COTHER_DAGRUN_TIMEOUT_HOURS; 90 s here) ends the stale
     run: the scheduler fails it and skips its unfinished tasks."""
     stale = killed_dags_test(stale_stack)
-    subprocess.run(["airflow", "dags", "unpause", "cother_ingest"], env=stale_stack, check=True, capture_output=True)
+    set_paused(stale_stack, False, "cother_ingest")
     assert wait_for(lambda: ended(stale), DAGRUN_TIMEOUT_S + 240, "the scheduler to end the stale run") == "failed"
     assert task_states(stale)["cases.publish"] == "skipped"  # the scheduler's doing: stale_runs fails it
     ((lasted,),) = metadata_rows(

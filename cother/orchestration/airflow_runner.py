@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -100,11 +101,17 @@ def dag_runs(dag_id: str, after: int = 0) -> list[tuple[str, str]]:
     )
 
 
+def set_paused(env: dict[str, str], paused: bool, *dag_ids: str) -> None:
+    """Pause or unpause the DAGs on a running stack, in one `airflow` command (each takes seconds to start)."""
+    pattern = "^(" + "|".join(re.escape(dag_id) for dag_id in dag_ids) + ")$"
+    command = ["airflow", "dags", "pause" if paused else "unpause", "--treat-dag-id-as-regex", "-y", pattern]
+    subprocess.run(command, env=env, check=True, capture_output=True)
+
+
 def unpause(env: dict[str, str], *dag_ids: str) -> None:
     """Unpause the DAGs on a running stack, then wait for what the scheduler starts of its own at once (a
     cron DAG's run for its latest interval) to end: runs triggered after this are the only ones running."""
-    for dag_id in dag_ids:
-        subprocess.run(["airflow", "dags", "unpause", dag_id], env=env, check=True, capture_output=True)
+    set_paused(env, False, *dag_ids)
 
     def settled() -> bool:
         due = metadata_rows(
