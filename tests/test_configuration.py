@@ -47,3 +47,12 @@ def test_a_setting_is_read_from_the_environment_each_time(monkeypatch):
     monkeypatch.setenv("COTHER_HTTP_ATTEMPTS", "2")
     assert get_settings().http_attempts == 2
     assert len({v.name for v in variables()}) == len(Settings.__dataclass_fields__)
+
+
+def test_the_readme_loads_the_champion_of_the_default_model_name(monkeypatch):
+    """The demo prints the configured name in its load line (tests/test_airflow_ui.py runs it under a
+    name of its own); without one, it is the README's."""
+    monkeypatch.delenv("COTHER_MODEL_NAME", raising=False)
+    assert get_settings().model_name == "cother_cases_forecaster"
+    readme = (ROOT / "README.md").read_text()
+    assert f'mlflow.pyfunc.load_model("models:/{get_settings().model_name}@champion")' in readme
