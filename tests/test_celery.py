@@ -224,9 +224,8 @@ def test_the_daily_pipeline_runs_on_both_workers_and_leaves_the_local_executors_
         (list(PIPELINE), run_id),
     )
     assert {host for (host,) in hosts} == {celery_workers.node(name) for name in ("worker-1", "worker-2")}
-    set_paused(
-        celery_stack, True, "cother_transform", "cother_retrain"
-    )  # the fault tests below need only the ingestion
+    # the fault tests below need only the ingestion
+    set_paused(celery_stack, True, "cother_transform", "cother_retrain")
 
 
 def test_two_lands_of_one_source_on_two_workers_keep_to_its_one_rate_limit(celery_stack, open_meteo):

@@ -98,11 +98,11 @@ def decide(
             metrics,
         )
     common = champion.notna()
-    if not common.any() and cannot_run:
-        return Decision(
-            True, f"next-day MAE {model:.1f} on {days} beats {baseline} {baseline_mae:.1f}; {cannot_run}", metrics
-        )
     if not common.any():
+        if cannot_run:
+            return Decision(
+                True, f"next-day MAE {model:.1f} on {days} beats {baseline} {baseline_mae:.1f}; {cannot_run}", metrics
+            )
         return Decision(
             False, f"no day of {days} has an out-of-sample forecast of champion v{champion_version}", metrics
         )

@@ -100,8 +100,8 @@ def judge(fitted: Fitted, margin: float) -> promotion.Decision:
     latest = fitted.latest(promotion.GATE_HORIZON, promotion.LATEST_FOLDS)
     champion = registry.alias_version(promotion.CHAMPION)
     forecasts, failure = champion_out_of_sample(champion, latest, fitted.rows)
-    field = [] if champion is None else storage.field_flags(registry.model_name(), str(champion.version))
     version = None if champion is None else str(champion.version)
+    field = [] if version is None else storage.field_flags(registry.model_name(), version)
     return promotion.decide(latest, forecasts, version, margin, field, failure)
 
 
