@@ -1,4 +1,6 @@
+import multiprocessing
 import os
+import pwd
 import stat
 import subprocess
 import time
@@ -33,6 +35,23 @@ def test_the_server_does_not_run_as_root(postgres_server):
         pid = cur.fetchone()[0]
     uid = int(next(line.split()[1] for line in open(f"/proc/{pid}/status") if line.startswith("Uid:")))
     assert uid != 0
+
+
+def test_processes_that_create_the_server_user_at_once_all_get_the_one_it_has():
+    """As the two workers of `make test` do on a fresh machine (as root): each process goes on with the
+    uid the user keeps, not one that a concurrent `useradd` overwrote."""
+    name = "cother-race"
+    subprocess.run(["userdel", name], capture_output=True, check=False)
+    try:
+        with multiprocessing.get_context("fork").Pool(4) as pool:
+            uids = pool.map(_uid_of_created, [name] * 4)
+        assert set(uids) == {pwd.getpwnam(name).pw_uid}
+    finally:
+        subprocess.run(["userdel", name], capture_output=True, check=False)
+
+
+def _uid_of_created(name: str) -> int:
+    return postgres.system_user(name).pw_uid
 
 
 def test_an_existing_server_is_used_when_cother_database_url_is_set(postgres_server, monkeypatch):

@@ -11,6 +11,7 @@ user, is moved to the password when the server next starts.
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import os
 import pwd
@@ -55,17 +56,28 @@ def _as_root() -> bool:
 
 
 USER_EXISTS = 9  # useradd's exit status when the name is taken
+USERADD_LOCK = "/run/lock/cother-useradd.lock"
 
 
 def system_user(name: str) -> pwd.struct_passwd:
-    """A system user without a home or a login shell, created when missing (as root)."""
+    """A system user without a home or a login shell, created when missing (as root).
+
+    One process at a time creates it (a lock file in /run/lock): two `useradd` at once both succeed,
+    with two different uids, and the second overwrites the first's entry, so the first process would
+    go on with a uid that no user has (seen with the two workers of `make test` on a fresh machine)."""
     try:
         return pwd.getpwnam(name)
     except KeyError:
-        created = subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name])
-        if created.returncode not in (0, USER_EXISTS):  # another process may have created it meanwhile
-            raise subprocess.CalledProcessError(created.returncode, created.args) from None
-        return pwd.getpwnam(name)
+        pass
+    with open(USERADD_LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return pwd.getpwnam(name)  # another process created it while this one waited
+        except KeyError:
+            created = subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name])
+            if created.returncode not in (0, USER_EXISTS):  # created outside this lock meanwhile
+                raise subprocess.CalledProcessError(created.returncode, created.args) from None
+            return pwd.getpwnam(name)
 
 
 def _server_user() -> pwd.struct_passwd | None:
