@@ -78,6 +78,8 @@ def _mlflow_ui(args: argparse.Namespace) -> None:
         "127.0.0.1",
         "--port",
         str(args.port),
+        "--workers",  # one person's UI on this machine: one server process, not MLflow's default four
+        "1",
     ]
     env = {**os.environ, "MLFLOW_BACKEND_STORE_URI": mlflow_url()}  # not in argv, which every local user can read
     sys.exit(subprocess.run(command, env=env, check=False).returncode)

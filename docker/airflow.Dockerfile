@@ -12,7 +12,7 @@ USER airflow
 WORKDIR /opt/cother
 COPY --chown=airflow:root pyproject.toml uv.lock ./
 RUN uv export --frozen --no-dev --no-emit-project --no-hashes > /tmp/requirements.txt \
-    && uv pip install --no-cache --python "$(command -v python)" -r /tmp/requirements.txt
+    && uv pip install --no-cache --compile-bytecode --python "$(command -v python)" -r /tmp/requirements.txt
 COPY --chown=airflow:root . .
 # Editable: the code finds the project's files (dbt_project/, expectations/, config/) beside it.
 RUN uv pip install --no-cache --no-deps --python "$(command -v python)" -e .
