@@ -1,7 +1,7 @@
 """Airflow on Celery workers for real, as `make celery` runs it (cother.orchestration.celery_workers): the
 project's Redis, two named workers running one task at a time each, the scheduler, on the test
-database. The same daily pipeline (ingest -> transform -> retrain) for three provinces runs first on
-the LocalExecutor, then on the workers: the rows are the same, and the task instances ran on both.
+database. The same daily pipeline (ingest -> transform -> retrain) for three provinces runs first without
+Airflow, then on the workers: the rows are the same, and the task instances ran on both workers.
 Then, on the workers: two lands of the same live source at once (a backfill beside a triggered run)
 keep to the one rate limit; Redis restarted in the middle of a run; a worker killed with SIGKILL in the
 middle of a publish. And a broker that does not answer stops `cother stack --celery` at once, by name."""
@@ -133,16 +133,20 @@ def daily_pipeline(env: dict) -> str:
 
 
 @pytest.fixture(scope="module")
-def local_rows(airflow_db):
-    """The daily pipeline on the LocalExecutor: the rows it leaves."""
+def local_rows(postgres_server):
+    """The daily pipeline's steps run in this process, without Airflow: DAY's batches published, dbt built,
+    the model retrained; the rows they leave. (The pipeline on the LocalExecutor, under a scheduler, is
+    test_backfill's.)"""
+    from cother.ml.retrain import retrain
+    from cother.transform import dbt
+
     history()
+    for source in ("sample_open_meteo", "sample_cases"):
+        load(source, REGIONS, DAY, DAY)
+    assert dbt.build()["success"]
     with registered_model("cother_test_celery_local"):
-        with local_stack(TEST_RUNTIME / "logs" / "celery-local-airflow.log", **STACK_SETTINGS) as env:
-            unpause(env, *PIPELINE)
-            daily_pipeline(env)
-            rows = contents()
-            set_paused(env, True, *PIPELINE)
-    return rows
+        retrain(SAMPLE["region_set"], REGIONS)
+        return contents()
 
 
 class LimitedOpenMeteo:
@@ -177,7 +181,7 @@ def open_meteo():
 
 
 @pytest.fixture(scope="module")
-def celery_stack(local_rows, open_meteo):
+def celery_stack(airflow_db, local_rows, open_meteo):
     """The same history, then the stack on two Celery workers; yields its environment."""
     history()
     settings = {**STACK_SETTINGS, "COTHER_OPEN_METEO_URL": open_meteo.url(OPEN_METEO)}
@@ -215,7 +219,9 @@ def kill_worker(node: str) -> None:
     wait_for(lambda: all(dead(process) for process in family), 60, f"worker {node} to die", every_s=0.2)
 
 
-def test_the_daily_pipeline_runs_on_both_workers_and_leaves_the_local_executors_rows(celery_stack, local_rows):
+def test_the_daily_pipeline_runs_on_both_workers_and_leaves_the_rows_of_its_steps_run_without_airflow(
+    celery_stack, local_rows
+):
     run_id = daily_pipeline(celery_stack)
     assert contents() == local_rows
     hosts = metadata_rows(
