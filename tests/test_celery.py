@@ -133,7 +133,7 @@ def daily_pipeline(env: dict) -> str:
 
 
 @pytest.fixture(scope="module")
-def local_rows(postgres_server):
+def rows_without_airflow(postgres_server):
     """The daily pipeline's steps run in this process, without Airflow: DAY's batches published, dbt built,
     the model retrained; the rows they leave. (The pipeline on the LocalExecutor, under a scheduler, is
     test_backfill's.)"""
@@ -181,7 +181,7 @@ def open_meteo():
 
 
 @pytest.fixture(scope="module")
-def celery_stack(airflow_db, local_rows, open_meteo):
+def celery_stack(airflow_db, rows_without_airflow, open_meteo):
     """The same history, then the stack on two Celery workers; yields its environment."""
     history()
     settings = {**STACK_SETTINGS, "COTHER_OPEN_METEO_URL": open_meteo.url(OPEN_METEO)}
@@ -220,10 +220,10 @@ def kill_worker(node: str) -> None:
 
 
 def test_the_daily_pipeline_runs_on_both_workers_and_leaves_the_rows_of_its_steps_run_without_airflow(
-    celery_stack, local_rows
+    celery_stack, rows_without_airflow
 ):
     run_id = daily_pipeline(celery_stack)
-    assert contents() == local_rows
+    assert contents() == rows_without_airflow
     hosts = metadata_rows(
         "select distinct hostname from task_instance where dag_id = any(%s) and start_date >="
         " (select start_date from dag_run where run_id = %s)",
