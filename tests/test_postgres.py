@@ -37,21 +37,39 @@ def test_the_server_does_not_run_as_root(postgres_server):
     assert uid != 0
 
 
+WAIT_S = 300  # for the four processes to start and create the user, on a busy machine
+
+
 def test_processes_that_create_the_server_user_at_once_all_get_the_one_it_has():
     """As the two workers of `make test` do on a fresh machine (as root): each process goes on with the
-    uid the user keeps, not one that a concurrent `useradd` overwrote."""
+    uid the user keeps, not one that a concurrent `useradd` overwrote.
+
+    The four are new interpreters, not forks of this worker: a fork copies the locks that the worker's
+    other threads hold at that instant, and the forking version of this test once stopped CI until its limit."""
     name = "cother-race"
     subprocess.run(["userdel", name], capture_output=True, check=False)
+    spawn = multiprocessing.get_context("spawn")
+    together, created = spawn.Barrier(4), spawn.Queue()
+    processes = [spawn.Process(target=_create_with_the_others, args=(name, together, created)) for _ in range(4)]
     try:
-        with multiprocessing.get_context("fork").Pool(4) as pool:
-            uids = pool.map(_uid_of_created, [name] * 4)
-        assert set(uids) == {pwd.getpwnam(name).pw_uid}
+        for process in processes:
+            process.start()
+        uids = [created.get(timeout=WAIT_S) for _ in processes]
+        assert set(uids) == {pwd.getpwnam(name).pw_uid}, uids
     finally:
+        for process in processes:
+            if process.is_alive():
+                process.kill()
         subprocess.run(["userdel", name], capture_output=True, check=False)
 
 
-def _uid_of_created(name: str) -> int:
-    return postgres.system_user(name).pw_uid
+def _create_with_the_others(name: str, together, created) -> None:
+    """Creates the user once all four processes are up, and reports its uid or what went wrong."""
+    try:
+        together.wait(WAIT_S)
+        created.put(postgres.system_user(name).pw_uid)
+    except Exception as error:
+        created.put(repr(error))
 
 
 def test_an_existing_server_is_used_when_cother_database_url_is_set(postgres_server, monkeypatch):
