@@ -91,7 +91,7 @@ def test_a_world_backfill_reprocesses_its_days_and_leads_to_one_transform_and_on
         runs = dag_runs("cother_retrain", before)
         return runs and all(state in ("success", "failed") for _, state in runs) and runs
 
-    assert wait_for(retrained, 300, "the retrain after the backfill") == [("asset_triggered", "success")]
+    assert wait_for(retrained, 900, "the retrain after the backfill") == [("asset_triggered", "success")]
     # no asset event left queued for a DAG: the scheduler has nothing from which to start a second run
     wait_for(lambda: not queued_asset_events(), 120, "the scheduler to consume every queued asset event")
     assert dag_runs("cother_transform", before) == [("asset_triggered", "success")]
