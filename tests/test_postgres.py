@@ -37,20 +37,21 @@ def test_the_server_does_not_run_as_root(postgres_server):
     assert uid != 0
 
 
-WAIT_S = 300  # for the four processes to start and create the user, on a busy machine
+CREATORS = 4  # processes creating the user at once
+WAIT_S = 300  # for them to start and create it, on a busy machine
 
 
 def test_processes_that_create_the_server_user_at_once_all_get_the_one_it_has():
     """As the two workers of `make test` do on a fresh machine (as root): each process goes on with the
     uid the user keeps, not one that a concurrent `useradd` overwrote.
 
-    The four are new interpreters, not forks of this worker: a fork copies the locks that the worker's
-    other threads hold at that instant, and the forking version of this test once stopped CI until its limit."""
+    They are new interpreters, not forks of this worker: a fork copies the locks that the worker's
+    other threads hold at that instant, and the forking version of this test is where a CI run stopped, until its limit."""
     name = "cother-race"
     subprocess.run(["userdel", name], capture_output=True, check=False)
     spawn = multiprocessing.get_context("spawn")
-    together, created = spawn.Barrier(4), spawn.Queue()
-    processes = [spawn.Process(target=_create_with_the_others, args=(name, together, created)) for _ in range(4)]
+    together, created = spawn.Barrier(CREATORS), spawn.Queue()
+    processes = [spawn.Process(target=_create_with_the_others, args=(name, together, created)) for _ in range(CREATORS)]
     try:
         for process in processes:
             process.start()
@@ -64,7 +65,7 @@ def test_processes_that_create_the_server_user_at_once_all_get_the_one_it_has():
 
 
 def _create_with_the_others(name: str, together, created) -> None:
-    """Creates the user once all four processes are up, and reports its uid or what went wrong."""
+    """Creates the user once all the creating processes are up, and reports its uid or what went wrong."""
     try:
         together.wait(WAIT_S)
         created.put(postgres.system_user(name).pw_uid)
