@@ -137,7 +137,7 @@ def test_a_batch_failing_its_gate_publishes_nothing_and_keeps_the_landing_file(f
     before = {table: table_contents(table) for table in RAW_TABLES}
     champion = champion_version()
     succeeded, failed = run(
-        dags["cother_ingest"], {"start_date": "2023-08-25", "end_date": "2023-09-04", "regions": ["seoul"], **WEATHER}
+        dags["cother_ingest"], {"start_date": "2023-09-05", "end_date": "2023-09-06", "regions": ["seoul"], **WEATHER}
     )
     assert not succeeded
     assert failed == ["fail_if_any_region_failed"]  # after the stages ran, announced and checked freshness
@@ -182,7 +182,7 @@ def test_a_failed_task_and_a_late_source_send_alerts_naming_them(first_pipeline_
     webhook = FakeApi()
     monkeypatch.setenv("COTHER_ALERT_WEBHOOK_URL", webhook.url("/alerts"))
     succeeded, failed = run(
-        dags["cother_ingest"], {"start_date": "2023-08-25", "end_date": "2023-09-04", "regions": ["seoul"], **WEATHER}
+        dags["cother_ingest"], {"start_date": "2023-09-05", "end_date": "2023-09-06", "regions": ["seoul"], **WEATHER}
     )
     assert not succeeded
     alerts = [json.loads(body) for path, body in webhook.posts if path == "/alerts"]
@@ -192,8 +192,8 @@ def test_a_failed_task_and_a_late_source_send_alerts_naming_them(first_pipeline_
     for named_in_error in (
         "sample_cases",
         "region seoul",
-        "2023-08-25..2023-09-04",
-        "check_confirmed_increasing",
+        "2023-09-05..2023-09-06",
+        "coverage: expected rows for this region; observed none in the answer",
     ):
         assert named_in_error in failure["error"]
     (late,) = [alert for alert in alerts if alert["event"] == "source_late"]

@@ -392,16 +392,20 @@ def test_data_go_kr_error_envelope_is_landed_quarantined_and_named_by_its_reason
     assert quarantined(source) and row_count("raw.batch_log") == 0
 
 
-def test_kdca_revised_cumulative_count_is_caught(warehouse, api):
+def test_kdca_revised_cumulative_count_is_published_as_a_correction(warehouse, api, capsys):
+    """Seoul's cumulative count falls from 1,100 to 1,050 (4.5 %): a plain correction, published with a
+    warning naming the day and both figures (a KDCA count that falls by one a day, once in the bad-input
+    matrix, is the same)."""
     api.script(
         KDCA, Answer(kdca_body(DAYS[0], "1000")), Answer(kdca_body(DAYS[1], "1100")), Answer(kdca_body(DAYS[2], "1050"))
     )
-    with pytest.raises(
-        RegionsFailed,
-        match="source kdca, region seoul, dates 2022-01-01..2022-01-03.*\n.*expect_column_values_to_be_in_set column check_def_cnt_increasing",
-    ):
-        land_and_validate("kdca")
-    assert row_count("raw.kdca_covid_cases") == 0
+    verdict = land_and_validate("kdca")
+    assert verdict["warnings"] == {"seoul": 1} and verdict["held"] == {} and verdict["failed"] == {}
+    assert (
+        "expected def_cnt at least check_def_cnt_before; observed 1 unexpected of 3 rows,"
+        " e.g. 2022-01-03: def_cnt 1050, check_def_cnt_before 1100" in capsys.readouterr().out
+    )
+    assert stages.publish(verdict)["rows"] == {"seoul": 3}
 
 
 # WHO

@@ -4,7 +4,7 @@ import pytest
 from conftest import check, land, row_count
 
 from cother.core.database import connect
-from cother.ingest import stages
+from cother.ingest import sources, stages
 from cother.ingest.sources import Payload
 from cother.ingest.sources.sample import SampleCases, SampleWeather
 from cother.ingest.stages import RegionsFailed
@@ -86,8 +86,9 @@ def test_one_regions_bad_rows_in_a_multi_region_payload_quarantine_that_region_o
 
         def fetch(self, regions, start, end):
             payload = super().fetch(regions, start, end)
-            text = payload.content.decode().replace("20210203,부산,", "20210203,부산,-").encode()
-            return Payload(text, payload.extension, payload.params)
+            lines = payload.content.decode().splitlines(keepends=True)
+            text = "".join(line for line in lines if not line.startswith("20210203,부산,"))  # a missing day
+            return Payload(text.encode(), payload.extension, payload.params)
 
     provinces = ["seoul", "busan", "daegu"]
     batch, _ = validate_with(monkeypatch, OneBadProvince(), date(2021, 2, 1), date(2021, 2, 10), provinces)
@@ -95,7 +96,7 @@ def test_one_regions_bad_rows_in_a_multi_region_payload_quarantine_that_region_o
     assert verdict["passed"] == ["seoul", "daegu"]
     assert list(verdict["failed"]) == ["busan"]
     assert "source one_bad_province, region busan, dates 2021-02-01..2021-02-10" in verdict["failed"]["busan"]
-    assert "expect_column_values_to_be_between column confirmed: expected at least 0" in verdict["failed"]["busan"]
+    assert "check_days_of_region: expected check_days_of_region = check_days_expected" in verdict["failed"]["busan"]
     published = stages.publish(verdict)
     assert published["rows"] == {"seoul": 10, "daegu": 10} and published["failed"] == ["busan"]
     assert [row[1] for row in quarantined("one_bad_province")] == ["busan"]
@@ -103,13 +104,82 @@ def test_one_regions_bad_rows_in_a_multi_region_payload_quarantine_that_region_o
     assert row_count("raw.batch_log") == 2
 
 
-def test_the_real_downward_revision_in_the_bundled_cases_is_caught(warehouse):
-    """Coronaboard's Seoul cumulative count falls on 2023-09-01: not a valid daily count."""
-    batch = land("sample_cases", "seoul", date(2023, 8, 25), date(2023, 9, 4))
-    with pytest.raises(RegionsFailed, match="expect_column_values_to_be_in_set column check_confirmed_increasing"):
-        check(batch)
-    assert [row[0] for row in quarantined("sample_cases")] == [batch["batch_id"]]
-    assert row_count("raw.coronaboard_cases") == 0
+class EditedCases(SampleCases):
+    """The bundled cases with `edit(day, confirmed) -> confirmed` applied to every row of the payload, as
+    a source that corrects or breaks its counts would send them."""
+
+    name = "edited_cases"
+
+    def __init__(self, edit) -> None:
+        self.edit = edit
+
+    def fetch(self, regions, start, end) -> Payload:
+        payload = super().fetch(regions, start, end)
+        header, *rows = payload.content.decode().splitlines()
+        edited = [header]
+        for row in rows:
+            day, region, confirmed, *rest = row.split(",")
+            edited.append(",".join([day, region, str(self.edit(day, int(confirmed))), *rest]))
+        return Payload(("\n".join(edited) + "\n").encode(), payload.extension, payload.params)
+
+
+def test_a_day_that_cannot_be_true_is_held_back_alone_and_the_rest_of_the_region_publishes(warehouse, monkeypatch):
+    """A negative cumulative count on one day: that day waits in quarantine with its rule; the other nine
+    days of the province publish."""
+    source = EditedCases(lambda day, confirmed: -confirmed if day == "20210203" else confirmed)
+    batch, _ = validate_with(monkeypatch, source, date(2021, 2, 1), date(2021, 2, 10), ["busan"])
+    verdict = stages.validate(batch)
+    assert verdict["passed"] == ["busan"] and verdict["failed"] == {}
+    assert verdict["held"] == {"busan": {"days": ["2021-02-03"], "cells": {}}}
+    assert stages.publish(verdict)["rows"] == {"busan": 9}
+    assert row_count("raw.coronaboard_cases where region = 'busan' and date = '2021-02-03'") == 0
+    [(batch_id, region, _, failures)] = quarantined("edited_cases")
+    assert (batch_id, region) == (batch["batch_id"], "busan")
+    rules = {(failure["expectation"], failure["column"], failure["grain"]) for failure in failures}
+    assert ("expect_column_values_to_be_between", "confirmed", "day") in rules
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute("select records from quarantine.batches where batch_id = %s", (batch_id,))
+        [[held]] = cur.fetchall()
+    assert [(row["date"][:10], row["confirmed"]) for row in held] == [("2021-02-03", -2802)]
+
+
+def test_seouls_real_zero_deaths_of_2023_hold_back_those_cells_only(warehouse):
+    """The bundled Coronaboard file reads 0 cumulative deaths for Seoul on three days of April 2023 (6,377
+    on the 1st): the model does not read deaths, so those cells wait in quarantine and every day's cases
+    publish."""
+    batch = land("sample_cases", "seoul", date(2023, 4, 1), date(2023, 4, 30))
+    verdict = check(batch)
+    assert verdict["held"] == {"seoul": {"days": [], "cells": {"death": ["2023-04-09", "2023-04-16", "2023-04-30"]}}}
+    assert stages.publish(verdict)["rows"] == {"seoul": 30}
+    assert row_count("raw.coronaboard_cases where region = 'seoul' and death is null") == 3
+    assert row_count("raw.coronaboard_cases where region = 'seoul' and confirmed is not null") == 30
+
+
+def test_the_real_downward_revision_in_the_bundled_cases_is_published_as_a_correction(warehouse, capsys):
+    """Coronaboard's Seoul cumulative count falls on 2023-09-01, from 6,751,223 (2023-08-31, published) to
+    6,679,535: a correction of 1.1 %. The batch publishes with a warning naming the day and both figures."""
+    stages.publish(check(land("sample_cases", "seoul", date(2023, 8, 25), date(2023, 8, 31))))
+    verdict = check(land("sample_cases", "seoul", date(2023, 9, 1), date(2023, 9, 4)))
+    assert verdict["warnings"] == {"seoul": 1} and verdict["held"] == {}
+    assert (
+        "warn: expect_column_pair_values_a_to_be_greater_than_b column confirmed: expected confirmed at least"
+        " check_confirmed_before; observed 1 unexpected of 4 rows, e.g. 2023-09-01: confirmed 6679535,"
+        " check_confirmed_before 6751223" in capsys.readouterr().out
+    )
+    assert stages.publish(verdict)["rows"] == {"seoul": 4}
+
+
+def test_a_correction_that_stands_keeps_the_region_publishing(warehouse, monkeypatch):
+    """The source lowers Seoul's cumulative count by 5,000 from 2021-03-01 on and keeps it lowered: the
+    batch that brings the fall publishes with a warning, and every later batch publishes without one."""
+    source = EditedCases(lambda day, confirmed: confirmed - 5000 * (day >= "20210301"))
+    monkeypatch.setitem(sources.SOURCES, source.name, source)
+    stages.publish(check(land(source.name, "seoul", date(2021, 2, 1), date(2021, 2, 28))))
+    for start, end, warnings in [(1, 3, 1), (4, 6, 0), (7, 9, 0)]:
+        verdict = check(land(source.name, "seoul", date(2021, 3, start), date(2021, 3, end)))
+        assert (verdict["warnings"], verdict["held"]) == ({"seoul": warnings}, {}), (start, verdict)
+        assert stages.publish(verdict)["rows"] == {"seoul": 3}
+    assert row_count("raw.coronaboard_cases where region = 'seoul'") == 28 + 9
 
 
 def test_a_duplicated_day_fails_uniqueness(warehouse, monkeypatch):

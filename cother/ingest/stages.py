@@ -148,7 +148,7 @@ def validate(batch_values: dict | None) -> dict | None:
     if readable:
         checked = with_checks(source, parsed.frame, batch.first_day, batch.last_day)
         reports = run_suite(checked, source.suite, {region: batch.describe(region) for region in readable})
-    failed, warnings = {}, {}
+    failed, warnings, held = {}, {}, {}
     for region, error in parsed.errors.items():
         print(error)
         unreadable = Outcome("readable payload", None, "error", False, error)
@@ -156,11 +156,15 @@ def validate(batch_values: dict | None) -> dict | None:
         failed[region] = error
     for region, report in reports.items():
         warnings[region] = len(report.warnings)
+        validation = {"id": report.run_id, "evaluated": len(report.outcomes)}
         if not report.passed:
             rows = parsed.frame[parsed.frame["region"] == region]
-            validation = {"id": report.run_id, "evaluated": len(report.outcomes)}
             load.quarantine(batch, region, rows, source.suite, [o.as_dict() for o in report.failures], validation)
             failed[region] = report.describe()
+        elif report.held:
+            held[region] = held_back(report.held, parsed.frame)
+            rows = parsed.frame.loc[sorted({row for outcome in report.held for row in outcome.rows})]
+            load.quarantine(batch, region, rows, source.suite, [o.as_dict() for o in report.held], validation)
     passed = [region for region in batch.regions if region not in failed]
     run_id = next(iter(reports.values())).run_id if reports else None
     return {
@@ -169,8 +173,39 @@ def validate(batch_values: dict | None) -> dict | None:
         "validation_id": run_id,
         "passed": passed,
         "failed": failed,
+        "held": held,
         "warnings": warnings,
     }
+
+
+def held_back(outcomes: list, frame: pd.DataFrame) -> dict:
+    """What a passing region's batch publishes without: the days a day rule failed on, and per column
+    the days a cell rule failed on (ISO dates: the verdict travels as JSON between tasks)."""
+
+    def days(rows) -> set[str]:
+        return set(frame.loc[list(rows), "date"].astype(str))
+
+    cells: dict[str, set[str]] = {}
+    for outcome in outcomes:
+        if outcome.grain == "cell":
+            cells.setdefault(outcome.column, set()).update(days(outcome.rows))
+    return {
+        "days": sorted(days(row for outcome in outcomes if outcome.grain == "day" for row in outcome.rows)),
+        "cells": {column: sorted(held) for column, held in cells.items()},
+    }
+
+
+def without_held(frame: pd.DataFrame, held: dict) -> pd.DataFrame:
+    """The parsed rows to publish: the held days left out, the held cells null."""
+    kept = frame.copy()
+    day = kept["date"].astype(str)
+    for region, parts in held.items():
+        of_region = kept["region"] == region
+        for column, days in parts["cells"].items():
+            kept[column] = kept[column].mask(of_region & day.isin(days))
+        kept = kept[~(of_region & day.isin(parts["days"]))]
+        day = day[kept.index]
+    return kept.reset_index(drop=True)
 
 
 def publish(validated: dict | None) -> dict | None:
@@ -183,6 +218,7 @@ def publish(validated: dict | None) -> dict | None:
     rows: dict[str, int] = {}
     if validated["passed"]:
         frame = parse(LandedBatch.from_dict({**validated["batch"], "regions": validated["passed"]})).frame
+        frame = without_held(frame, validated.get("held", {}))
         rows = load.publish(batch, frame, source.raw_table, source.kind, validated["validation_id"])
     return {
         "table": source.raw_table,

@@ -9,10 +9,13 @@ names its region.
   check_share_with_<column>: the days of the row's region that have it, and their share of the range's
   days (the suites warn, naming the column, when it is empty for the whole batch or present on too few
   days; the batch still publishes: a region without wind is trained with its wind missing);
-- cases: check_<count>_increasing (a cumulative count never falls within the batch),
-  check_not_below_published (nor below the last value already published before the batch),
-  check_daily_increase and check_within_recent_range (a day's increase far above the region's recent
-  maximum is flagged, severity warn).
+- cases, for each cumulative count: check_<count>_before, the count of the day before (in the batch,
+  or the last one already published), which a count below it is a correction of (severity warn: the
+  day publishes and the fall is recorded by dbt in fct_case_revisions); check_<count>_floor, half of
+  the highest count reported before (from FLOOR_FROM on), below which a count has lost most of itself
+  and cannot be true (severity error, held back alone: the day, or the cell of a count the model does
+  not read); check_daily_increase and check_within_recent_range (a day's increase far above the
+  region's recent maximum is flagged, severity warn).
 """
 
 from __future__ import annotations
@@ -29,6 +32,12 @@ from cother.ingest.sources import Source
 RECENT_DAYS = 28
 SPIKE_FACTOR = 3.0  # flagged when the day's increase exceeds 3x the largest of the previous 28 days
 SPIKE_FLOOR = 100  # ... and exceeds 100 cases: small counts jump by large factors
+# A cumulative count that falls below half of its highest earlier value has lost most of itself: not a
+# correction (the largest real one in the bundled Johns Hopkins series takes Benin's 339 to 130, 62 %;
+# the next largest, France's 64,452 to 47,376, 26 %), but a count gone to zero or a broken row. Counts
+# below FLOOR_FROM are too small for a share to mean much (Guyana's 20 went to 5 in March 2020).
+KEPT_SHARE = 0.5
+FLOOR_FROM = 100
 
 
 def with_days(frame: pd.DataFrame, first_day: date, last_day: date, date_column: str = "date") -> pd.DataFrame:
@@ -54,19 +63,20 @@ def with_weather_days(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 def _published_before(source: Source, regions: list[str], first_day: date) -> pd.DataFrame:
     """The cumulative counts already published in the RECENT_DAYS + 1 days before the batch."""
-    column = sql.Identifier(source.cumulative_column)
+    columns = list(dict.fromkeys([source.cumulative_column, *source.increasing_columns]))
+    selected = sql.SQL(", ").join(sql.SQL("{}::double precision").format(sql.Identifier(c)) for c in columns)
     with connect() as conn, conn.cursor() as cur:
         cur.execute("select to_regclass(%s) is not null", (source.raw_table,))
         if not cur.fetchone()[0]:
-            return pd.DataFrame(columns=["region", "date", "value"])
+            return pd.DataFrame(columns=["region", "date", *columns])
         cur.execute(
             sql.SQL(
-                "select region, date, {}::double precision from {} where source = %s and region = any(%s)"
+                "select region, date, {} from {} where source = %s and region = any(%s)"
                 " and date between %s and %s order by region, date"
-            ).format(column, table_identifier(source.raw_table)),
+            ).format(selected, table_identifier(source.raw_table)),
             (source.name, regions, first_day - timedelta(days=RECENT_DAYS + 1), first_day - timedelta(days=1)),
         )
-        return pd.DataFrame(cur.fetchall(), columns=["region", "date", "value"])
+        return pd.DataFrame(cur.fetchall(), columns=["region", "date", *columns])
 
 
 def with_checks(source: Source, frame: pd.DataFrame, first_day: date, last_day: date) -> pd.DataFrame:
@@ -76,26 +86,26 @@ def with_checks(source: Source, frame: pd.DataFrame, first_day: date, last_day: 
         checked = with_weather_days(checked, list(source.weather_columns.values()))
     if not source.cumulative_column:
         return checked
-    by_region = checked.groupby("region", sort=False)
-    for column in source.increasing_columns:
-        running_max = by_region[column].transform(lambda values: values.astype("float64").cummax().shift(1))
-        values = checked[column].astype("float64")
-        checked[f"check_{column}_increasing"] = ~(values < running_max).fillna(False).astype(bool)
     published = _published_before(source, sorted(checked["region"].unique()), first_day)
-    last_published = published.groupby("region")["value"].last()
-    values = checked[source.cumulative_column].astype("float64")
-    floor = checked["region"].map(last_published).astype("float64")
-    checked["check_not_below_published"] = ~(values < floor).fillna(False).astype(bool)
+    counts = list(published.columns[2:])
     series = pd.concat(
-        [published.assign(in_batch=False), checked[["region", "date"]].assign(value=values, in_batch=True)],
+        [
+            published.assign(in_batch=False),
+            checked[["region", "date", *counts]].astype({c: "float64" for c in counts}).assign(in_batch=True),
+        ],
         ignore_index=True,
     )
-    daily = series.groupby("region", sort=False)["value"].diff()
+    in_batch = series["in_batch"].to_numpy()
+    by_region = series.groupby("region", sort=False)
+    for column in source.increasing_columns:
+        highest = by_region[column].transform(lambda values: values.cummax().shift(1))
+        checked[f"check_{column}_before"] = by_region[column].shift(1)[in_batch].to_numpy()
+        checked[f"check_{column}_floor"] = (highest * KEPT_SHARE).where(highest >= FLOOR_FROM)[in_batch].to_numpy()
+    daily = by_region[source.cumulative_column].diff()
     recent_max = daily.groupby(series["region"], sort=False).transform(
         lambda increases: increases.shift(1).rolling(RECENT_DAYS, min_periods=7).max()
     )
     limit = (recent_max * SPIKE_FACTOR).clip(lower=SPIKE_FLOOR)
-    in_batch = series["in_batch"].to_numpy()
     checked["check_daily_increase"] = daily[in_batch].to_numpy()
     checked["check_within_recent_range"] = ~(daily > limit)[in_batch].to_numpy()
     return checked

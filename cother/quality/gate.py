@@ -1,7 +1,10 @@
 """The quality gate: a batch is validated with its Great Expectations suite before it is published.
 
 Suites live in expectations/<suite>.json (reviewed like code). Each expectation carries a severity in
-its meta: `error` blocks the batch, `warn` lets it through and is reported. A batch holds many regions
+its meta: `error` stops what it fails, `warn` lets it through and is reported; and a grain: what an
+error stops. `region` (the default) refuses the region's whole batch; `day` holds back the failing days
+and `cell` the failing column's values on them (a count the model does not read), while the rest of the
+region's batch publishes; a day rule that fails every day of a region refuses it whole. A batch holds many regions
 and is validated in one run; every rule is judged row by row (cother.quality.batch_checks adds the columns
 that make whole-region rules row-wise), so each region gets its own verdict: the failing rows name
 their regions. The gate prints a line per region and each failure in full (it lands in the Airflow
@@ -40,10 +43,12 @@ class Outcome:
     severity: str
     success: bool
     observed: str
+    grain: str = "region"  # what an error stops: the region's batch, the failing days, or their cells
     value: object = field(default=None, compare=False)  # GX's observed_value of a rule of the whole column
+    rows: tuple[int, ...] = field(default=(), compare=False)  # the failing rows of the region (frame index)
 
     def as_dict(self) -> dict:
-        return {key: value for key, value in self.__dict__.items() if key != "value"}
+        return {key: value for key, value in self.__dict__.items() if key not in ("value", "rows")}
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,13 @@ class GateReport:
 
     @property
     def failures(self) -> list[Outcome]:
-        return [o for o in self.outcomes if not o.success and o.severity == "error"]
+        """The errors that refuse the region's batch."""
+        return [o for o in self.outcomes if not o.success and o.severity == "error" and o.grain == "region"]
+
+    @property
+    def held(self) -> list[Outcome]:
+        """The errors that hold back days or cells of the batch while the rest publishes."""
+        return [o for o in self.outcomes if not o.success and o.severity == "error" and o.grain != "region"]
 
     @property
     def warnings(self) -> list[Outcome]:
@@ -66,11 +77,12 @@ class GateReport:
         return not self.failures
 
     def describe(self) -> str:
-        verdict = "passed" if self.passed else "failed"
+        verdict = "failed" if not self.passed else "passed, parts held back" if self.held else "passed"
         lines = [f"quality gate {verdict}: suite {self.suite} on {self.subject} (validation {self.run_id})"]
-        for o in self.failures + self.warnings:
+        for o in self.failures + self.held + self.warnings:
             where = f" column {o.column}" if o.column else ""
-            lines.append(f"  {o.severity}: {o.expectation}{where}: {o.observed}")
+            held = f", {o.grain}s held back" if o.grain != "region" and o.severity == "error" else ""
+            lines.append(f"  {o.severity}{held}: {o.expectation}{where}: {o.observed}")
         return "\n".join(lines)
 
 
@@ -166,13 +178,14 @@ def _outcomes(frame: pd.DataFrame, results, regions: list[str]) -> dict[str, lis
     for result in results:
         config = result.expectation_config
         kwargs = config.kwargs
+        meta = config.meta or {}
         common = {
             "expectation": config.type,
             "column": kwargs.get("column")
             or kwargs.get("column_A")
             or ",".join(kwargs.get("column_list") or [])
             or None,
-            "severity": (config.meta or {}).get("severity", "error"),
+            "severity": meta.get("severity", "error"),
         }
         details = result.result or {}
         common["value"] = details.get("observed_value")
@@ -189,7 +202,10 @@ def _outcomes(frame: pd.DataFrame, results, regions: list[str]) -> dict[str, lis
                 of = int((row_region == region).sum())
                 shown = _examples(frame, rows, kwargs)
                 observed = f"expected {_expected(kwargs)}; observed {len(rows)} unexpected of {of} rows, e.g. {shown}"
-                outcome = Outcome(**common, success=False, observed=observed)
+                grain = meta.get("grain", "region")
+                if grain == "day" and len(rows) == of:  # no day of the region can be trusted: refuse it whole
+                    grain = "region"
+                outcome = Outcome(**common, success=False, observed=observed, grain=grain, rows=tuple(rows))
             else:
                 observed = _observed(details, result.exception_info, expected=_expected(kwargs))
                 outcome = Outcome(**common, success=False, observed=observed)
@@ -210,7 +226,8 @@ def _expected(kwargs: dict) -> str:
             return f"at most {high:g}"
         return f"between {low:g} and {high:g}"
     if "column_A" in kwargs:
-        return f"{kwargs['column_A']} = {kwargs['column_B']}"
+        relation = "at least" if kwargs.get("or_equal") else "="
+        return f"{kwargs['column_A']} {relation} {kwargs['column_B']}"
     if "column_list" in kwargs:
         return f"one row per {', '.join(kwargs['column_list'])}"
     if "column_set" in kwargs:
@@ -260,14 +277,15 @@ def validate(frame: pd.DataFrame, suite_name: str, subjects: dict[str, str], sui
 
 
 def summary(reports: dict[str, GateReport]) -> str:
-    """One line per region (passed, warnings, failed with the first failure), then each failure in full."""
+    """One line per region (passed, held back in part, warnings, failed with the first failure), then
+    each failure in full."""
     lines = [f"{'region':<16} {'verdict':<8} {'warnings':>8}  first failure"]
     for region, report in reports.items():
-        verdict = "passed" if report.passed else "FAILED"
-        first = report.failures[0] if report.failures else None
+        verdict = "FAILED" if not report.passed else "held" if report.held else "passed"
+        first = (report.failures or report.held or [None])[0]
         shown = f"{first.expectation} {first.column or ''}".strip() if first else ""
         lines.append(f"{region:<16} {verdict:<8} {len(report.warnings):>8}  {shown}")
-    lines += [report.describe() for report in reports.values() if report.failures or report.warnings]
+    lines += [report.describe() for report in reports.values() if report.failures or report.held or report.warnings]
     return "\n".join(lines)
 
 
