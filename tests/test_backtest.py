@@ -95,6 +95,42 @@ def test_a_horizon_whose_model_loses_its_latest_folds_publishes_the_best_naive_f
     assert forecasts.loc[1, "forecaster"] == fitted.published[1]["forecaster"]
 
 
+def test_a_region_with_too_few_days_in_the_slice_is_forecast_by_the_best_naive_forecaster_and_marked(frames, tmp_path):
+    """Busan, with only Seoul's last 20 days as its history, is not a region the model learnt: the
+    retrain's forecasts and the registered model both answer for it with each horizon's best naive
+    forecaster, and say so; Seoul keeps the published forecaster."""
+    from cother.ml import registry
+    from cother.ml.baselines import NAIVE
+    from cother.ml.features import upcoming
+    from cother.ml.publication import MIN_TRAINING_DAYS
+    from cother.ml.pyfunc_model import CasesForecastModel, output_column
+
+    def with_busan(frame: pd.DataFrame) -> pd.DataFrame:
+        recent = frame[frame["target_date"] > frame["target_date"].max() - pd.Timedelta(days=20)]
+        return pd.concat([frame, recent.assign(region="busan")], ignore_index=True)
+
+    fitted = fit({horizon: with_busan(frame) for horizon, frame in frames.items()}, list(all_regions()))
+    assert (
+        fitted.trained_regions == ["seoul"]
+        and labelled(with_busan(frames[1]))["region"].eq("busan").sum() < MIN_TRAINING_DAYS
+    )
+    forecasts = fitted.forecasts().set_index(["region", "horizon"])
+    boosters = {}
+    for horizon, forecaster in fitted.forecasters.items():
+        boosters[f"booster_h{horizon}"] = str(tmp_path / f"booster_h{horizon}.txt")
+        forecaster.model.booster_.save_model(boosters[f"booster_h{horizon}"])
+    config = registry.model_config(fitted.forecasters, fitted.published, fitted.trained_regions)
+    served = CasesForecastModel().load(boosters, config)
+    for horizon, choice in fitted.published.items():
+        ahead = upcoming(fitted.examples[horizon]).set_index("region", drop=False)
+        busan, seoul = forecasts.loc[("busan", horizon)], forecasts.loc[("seoul", horizon)]
+        assert (busan["forecaster"], bool(busan["region_in_training"])) == (choice["best_naive"], False)
+        assert busan["forecast"] == NAIVE[choice["best_naive"]](ahead.loc[["busan"]]).iloc[0]
+        assert (seoul["forecaster"], bool(seoul["region_in_training"])) == (choice["forecaster"], True)
+        answered = served.predict(None, ahead.loc[["busan", "seoul"]])[output_column(horizon)]
+        assert answered.tolist() == pytest.approx([busan["forecast"], seoul["forecast"]])
+
+
 def test_with_the_weather_off_no_model_without_it_is_fitted_and_the_output_says_so(frames):
     fitted = fit(frames, list(all_regions()), TrainingConfig(weather=False))
     assert fitted.without_weather is None and fitted.weather_effect == NO_WEATHER

@@ -222,3 +222,18 @@ def test_the_drift_of_the_newest_weeks_names_the_shifted_feature_only():
     assert "No feature drifted." in report.drift_section(unshifted)
     short = drift.compare(drift_slice(days=20), features, newest_days=28, threshold=0.5)
     assert drift.tag(short) == "not measured: the slice has 20 days, none before its newest 28"
+
+
+def test_a_region_the_version_did_not_train_on_is_answered_by_the_best_naive_forecaster():
+    """45 countries quarantined over the world model's training window were forecast by it anyway and
+    gave most of its worst 7-day errors; such a region now gets the horizon's best naive forecaster."""
+    from cother.ml import publication
+
+    slice_days = pd.DataFrame({"region": ["seoul"] * 28 + ["busan"] * 27})
+    assert publication.trained_regions(slice_days) == ["seoul"]
+    rows = pd.DataFrame({"region": ["seoul", "busan", "jeju"], "cases_lag_1": [10.0, 20.0, 30.0]})
+    names = publication.forecaster_names(rows["region"], "model", "persistence", ["seoul"])
+    assert names.tolist() == ["model", "persistence", "persistence"]
+    assert publication.forecaster_names(rows["region"], "model", "persistence", None).tolist() == ["model"] * 3
+    model = lambda chosen: chosen["cases_lag_1"].to_numpy() * 100  # noqa: E731 -- stands for a fitted model
+    assert publication.forecast(rows, names, model).tolist() == [1000.0, 20.0, 30.0]

@@ -10,9 +10,8 @@ from functools import cached_property
 
 import pandas as pd
 
-from cother.ml import promotion
+from cother.ml import promotion, publication
 from cother.ml.backtest import BacktestConfig, backtest, folds, scores, summary
-from cother.ml.baselines import NAIVE
 from cother.ml.features import feature_columns, labelled, upcoming
 from cother.ml.forecaster import Forecaster, ForecasterConfig
 from cother.ml.weather_effect import compare
@@ -53,16 +52,27 @@ class Fitted:
             horizon: promotion.published(self.latest(horizon, promotion.LATEST_FOLDS)) for horizon in self.forecasters
         }
 
+    @cached_property
+    def trained_regions(self) -> list[str]:
+        """The regions the refitted models learnt (cother.ml.publication.trained_regions)."""
+        return publication.trained_regions(self.rows)
+
     def forecasts(self) -> pd.DataFrame:
         """From each region's last report, the forecast of every horizon: region, origin_date,
-        target_date, horizon, forecast, and the forecaster that made it (the published one)."""
+        target_date, horizon, forecast, the forecaster that made it (the published one; the best naive
+        forecaster for a region the models did not learn) and whether the region was learnt."""
         parts = []
         for horizon, choice in self.published.items():
             ahead = upcoming(self.examples[horizon])
-            name = choice["forecaster"]
-            forecast = self.forecasters[horizon].predict(ahead) if name == "model" else NAIVE[name](ahead).to_numpy()
+            names = publication.forecaster_names(
+                ahead["region"], choice["forecaster"], choice["best_naive"], self.trained_regions
+            )
             parts.append(
-                ahead[["region", "origin_date", "target_date", "horizon"]].assign(forecast=forecast, forecaster=name)
+                ahead[["region", "origin_date", "target_date", "horizon"]].assign(
+                    forecast=publication.forecast(ahead, names, self.forecasters[horizon].predict),
+                    forecaster=names,
+                    region_in_training=ahead["region"].isin(self.trained_regions),
+                )
             )
         return pd.concat(parts, ignore_index=True)
 

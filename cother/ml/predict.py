@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from cother.ml import registry
+from cother.ml import publication, registry
 from cother.ml.pyfunc_model import OUTPUT_PREFIX
 from cother.ml.storage import load_mart
 
@@ -12,7 +12,8 @@ from cother.ml.storage import load_mart
 def predict(region: str, day: date) -> dict:
     """The champion's forecast for `day` made the evening before, and from that same origin its
     forecast for the horizon's other days, beside the counts reported since; each names its forecaster
-    (the model, or the naive forecaster published where the model lost its backtest)."""
+    (the model, or the naive forecaster published where the model lost its backtest, or the best naive
+    forecaster for a region the version did not train on)."""
     frame = load_mart([region])
     row = frame[frame["date_day"].dt.date == day]
     if row.empty:
@@ -25,17 +26,21 @@ def predict(region: str, day: date) -> dict:
         raise ValueError(f"predict: model {registry.model_uri()} has no champion yet")
     model = registry.load()
     forecast = model.predict(row[model.metadata.get_input_schema().input_names()]).iloc[0]
-    published = (model.model_config or {}).get("published", {})
+    config = model.model_config or {}
+    published, best_naive = config.get("published", {}), config.get("best_naive", {})
+    trained = config.get("trained_regions")
     actual = frame.set_index(frame["date_day"].dt.date)["new_cases"]
     forecasts = []
     for column, value in forecast.items():
         horizon = int(column.removeprefix(OUTPUT_PREFIX))
         target = day + timedelta(days=horizon - 1)
         reported = actual.get(target)
+        chosen = published.get(str(horizon), "model")
+        [name] = publication.forecaster_names(row["region"], chosen, best_naive.get(str(horizon), chosen), trained)
         forecasts.append(
             {
                 "horizon_days": horizon,
-                "forecaster": published.get(str(horizon), "model"),
+                "forecaster": name,
                 "date": target.isoformat(),
                 "forecast_new_cases": round(float(value), 1),
                 "actual_new_cases": None if reported is None or reported != reported else int(reported),
@@ -45,5 +50,7 @@ def predict(region: str, day: date) -> dict:
         "region": region,
         "origin": (day - timedelta(days=1)).isoformat(),
         "model_version": str(champion.version),
+        # False: the version did not train on the region, so the best naive forecaster answers for it
+        "region_in_training": trained is None or region in trained,
         "forecasts": forecasts,
     }

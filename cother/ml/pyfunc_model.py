@@ -4,11 +4,13 @@ Input: rows of marts.fct_training_features, each the day after a forecast origin
 features, region, day_of_week, the columns the anchors read and the lags the naive forecasters read). Output:
 per row, the forecast of new cases for each horizon h, in `forecast_new_cases_h<h>` (the target day is
 the row's date_day + h - 1): the model's, or, for a horizon where the model did not beat the best naive
-forecaster on its latest backtest folds, that forecaster's (model_config["published"]). The model's
-forecasts use the anchoring the version learnt against (model_config["anchoring"], cother.ml.target),
-not the current code's: the registry may run an older version with newer code. Imports
-nothing from the platform but cother.ml (forecaster, target, baselines), so `models:/<name>@champion`
-loads wherever mlflow, lightgbm and pandas are installed.
+forecaster on its latest backtest folds, that forecaster's (model_config["published"]); for a region
+the version did not train on (model_config["trained_regions"]), the horizon's best naive forecaster's
+(model_config["best_naive"], cother.ml.publication). The model's forecasts use the anchoring the
+version learnt against (model_config["anchoring"], cother.ml.target), not the current code's: the
+registry may run an older version with newer code. Imports nothing from the platform but cother.ml
+(forecaster, target, baselines, publication), so `models:/<name>@champion` loads wherever mlflow,
+lightgbm and pandas are installed.
 """
 
 from __future__ import annotations
@@ -16,8 +18,7 @@ from __future__ import annotations
 import mlflow.pyfunc
 import pandas as pd
 
-from cother.ml import forecaster
-from cother.ml.baselines import NAIVE
+from cother.ml import forecaster, publication
 from cother.ml.target import Anchoring
 
 OUTPUT_PREFIX = "forecast_new_cases_h"
@@ -39,17 +40,25 @@ class CasesForecastModel(mlflow.pyfunc.PythonModel):
         horizons = [int(h) for h in model_config["horizons"]]
         self.boosters = {h: lgb.Booster(model_file=artifacts[f"booster_h{h}"]) for h in horizons}
         self.published = {int(h): name for h, name in model_config.get("published", {}).items()}
+        self.best_naive = {int(h): name for h, name in model_config.get("best_naive", {}).items()}
+        self.trained = model_config.get("trained_regions")  # None in versions registered before it was recorded
         self.anchoring = Anchoring.of_version(model_config)
         return self
+
+    def forecaster_names(self, regions: pd.Series, horizon: int) -> pd.Series:
+        """Per row, the forecaster of the horizon (cother.ml.publication.forecaster_names)."""
+        published = self.published.get(horizon, "model")
+        return publication.forecaster_names(regions, published, self.best_naive.get(horizon, published), self.trained)
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         forecasts = {}
         for horizon, booster in self.boosters.items():
             rows = self.anchoring.for_horizon(model_input, horizon)
-            name = self.published.get(horizon, "model")
-            if name == "model":
+
+            def model(rows: pd.DataFrame, horizon: int = horizon, booster=booster) -> pd.Series:
                 log_change = booster.predict(forecaster.model_input(rows, self.features, self.regions))
-                forecasts[output_column(horizon)] = self.anchoring.from_target(rows["anchor"], log_change, horizon)
-            else:
-                forecasts[output_column(horizon)] = NAIVE[name](rows).to_numpy(dtype=float)
+                return self.anchoring.from_target(rows["anchor"], log_change, horizon)
+
+            names = self.forecaster_names(rows["region"], horizon)
+            forecasts[output_column(horizon)] = publication.forecast(rows, names, model)
         return pd.DataFrame(forecasts, index=model_input.index)

@@ -106,13 +106,14 @@ def log_and_register(
     metrics: dict,
     tags: dict,
     artifacts: Path,
-    published: dict[int, str],
+    published: dict[int, dict],
+    trained_regions: list[str],
 ) -> tuple[str, str]:
     """Log the fitted forecasters as one pyfunc in a new run with the files in `artifacts`, and
     register it; returns the new version and the run id. `published`: per horizon, the forecaster the
-    pyfunc answers with (the model, or a naive forecaster where the model lost its backtest)."""
+    pyfunc answers with (the model, or a naive forecaster where the model lost its backtest) and the best
+    naive forecaster, which answers for a region not among `trained_regions`."""
     mlflow = configure()
-    any_forecaster = next(iter(forecasters.values()))
     model_input = model_input_example(forecasters, example)
     with mlflow.start_run(tags=tags) as run, tempfile.TemporaryDirectory() as folder:
         mlflow.log_params(params)
@@ -122,15 +123,22 @@ def log_and_register(
         for horizon, forecaster in forecasters.items():
             boosters[f"booster_h{horizon}"] = str(Path(folder) / f"booster_h{horizon}.txt")
             forecaster.model.booster_.save_model(boosters[f"booster_h{horizon}"])
-        model_config = {
-            "features": any_forecaster.features,
-            "regions": any_forecaster.regions,
-            "horizons": list(forecasters),
-            "published": {str(horizon): name for horizon, name in published.items()},
-            "anchoring": ANCHORING.config(),
-        }
-        version = log_pyfunc(boosters, model_config, model_input)
+        version = log_pyfunc(boosters, model_config(forecasters, published, trained_regions), model_input)
     return version, run.info.run_id
+
+
+def model_config(forecasters: dict[int, Forecaster], published: dict[int, dict], trained_regions: list[str]) -> dict:
+    """What the pyfunc reads besides its boosters (cother.ml.pyfunc_model)."""
+    any_forecaster = next(iter(forecasters.values()))
+    return {
+        "features": any_forecaster.features,
+        "regions": any_forecaster.regions,
+        "horizons": list(forecasters),
+        "published": {str(horizon): choice["forecaster"] for horizon, choice in published.items()},
+        "best_naive": {str(horizon): choice["best_naive"] for horizon, choice in published.items()},
+        "trained_regions": trained_regions,
+        "anchoring": ANCHORING.config(),
+    }
 
 
 def log_pyfunc(boosters: dict[str, str], model_config: dict, model_input: pd.DataFrame) -> str:

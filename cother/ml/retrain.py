@@ -196,7 +196,8 @@ def log_version(fitted: Fitted, decision: promotion.Decision, tags: dict, drifte
             metrics,
             tags,
             Path(folder),
-            {horizon: choice["forecaster"] for horizon, choice in fitted.published.items()},
+            fitted.published,
+            fitted.trained_regions,
         )
 
 

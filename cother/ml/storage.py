@@ -61,18 +61,18 @@ REPLACE_FORECASTS = "delete from ml.forecasts where model_name = %s and model_ve
 INSERT_FORECAST = """
 insert into ml.forecasts
     (model_name, model_version, region, origin_date, target_date, horizon_days, forecast_new_cases, model_alias,
-    forecaster)
-values (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+    forecaster, region_in_training)
+values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
 """
 
 
 def write_forecasts(model_name: str, version: str, alias: str, forecasts: pd.DataFrame) -> int:
-    """Replace this version's forecasts (region, origin_date, target_date, horizon, forecast, forecaster)
-    in one transaction; returns the rows written."""
+    """Replace this version's forecasts (region, origin_date, target_date, horizon, forecast, forecaster,
+    region_in_training) in one transaction; returns the rows written."""
     ensure_warehouse()
     rows = [
         (model_name, version, row.region, row.origin_date.date(), row.target_date.date(), int(row.horizon))
-        + (float(row.forecast), alias, row.forecaster)
+        + (float(row.forecast), alias, row.forecaster, bool(row.region_in_training))
         for row in forecasts.itertuples()
     ]
     with connect() as conn, conn.cursor() as cur:

@@ -189,6 +189,8 @@ create table if not exists ml.forecasts (
 );
 -- which forecaster made it: the model, or the naive one published where the model loses (added later)
 alter table ml.forecasts add column if not exists forecaster text not null default 'model';
+-- whether the version trained on the region: if not, a naive forecaster made it (null: written before)
+alter table ml.forecasts add column if not exists region_in_training boolean;
 
 -- ml.model_promotions: every move of a registered model's alias, by the retrain or by hand.
 create table if not exists ml.model_promotions (

@@ -32,6 +32,7 @@ final as (
         forecasts.model_version,
         forecasts.model_alias,
         forecasts.forecaster,
+        forecasts.region_in_training,
         forecasts.forecast_new_cases,
         reported.new_cases as actual_new_cases,
         abs(forecasts.forecast_new_cases - reported.new_cases) as absolute_error,

@@ -18,6 +18,7 @@ final as (
         forecast_new_cases,
         model_alias,
         forecaster,
+        region_in_training,
         created_at
     from source
 
