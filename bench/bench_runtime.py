@@ -33,11 +33,10 @@ def empty_warehouse() -> None:
     ensure_warehouse()
 
 
-def load(source: str, regions: list[str], start, end, past_the_gate: bool = False) -> dict:
-    """Land one batch of a source for these regions and days, validate it and publish the regions that
-    passed; returns the verdict. With `past_the_gate`, the refused regions are published all the same, in
-    the benchmark's own runtime only, for a measurement that needs the real counts (the real series
-    have revisions the gate refuses)."""
+def load(source: str, regions: list[str], start, end) -> dict:
+    """Land one batch of a source for these regions and days, validate it and publish what passed, as a
+    run of cother_ingest does; returns the verdict, after printing each region refused and each region
+    with days or values held back."""
     from cother.ingest import stages
     from cother.ingest.sources import get_source
 
@@ -47,8 +46,9 @@ def load(source: str, regions: list[str], start, end, past_the_gate: bool = Fals
     verdict = stages.validate(batch)
     for region, reason in verdict["failed"].items():
         print(f"  quarantined {source}/{region} {start}..{end}: {reason.splitlines()[1].strip()[:100]}")
-    if past_the_gate:
-        verdict = {**verdict, "passed": regions, "validation_id": "bench: published past the gate"}
+    for region, held in verdict["held"].items():
+        cells = sum(len(days) for days in held["cells"].values())
+        print(f"  held back {source}/{region} {start}..{end}: {len(held['days'])} day(s), {cells} value(s)")
     stages.publish(verdict)
     return verdict
 
