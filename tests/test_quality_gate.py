@@ -4,7 +4,7 @@ import pytest
 from conftest import check, land, row_count
 
 from cother.core.database import connect
-from cother.ingest import sources, stages
+from cother.ingest import quarantine, sources, stages
 from cother.ingest.sources import Payload
 from cother.ingest.sources.sample import SampleCases, SampleWeather
 from cother.ingest.stages import RegionsFailed
@@ -141,6 +141,8 @@ def test_a_day_that_cannot_be_true_is_held_back_alone_and_the_rest_of_the_region
         cur.execute("select records from quarantine.batches where batch_id = %s", (batch_id,))
         [[held]] = cur.fetchall()
     assert [(row["date"][:10], row["confirmed"]) for row in held] == [("2021-02-03", -2802)]
+    [listed] = quarantine.list_batches()
+    assert (listed["batch_id"], listed["rows"], listed["resolved_by"]) == (batch_id, 1, None)  # the day still waits
 
 
 def test_seouls_real_zero_deaths_of_2023_hold_back_those_cells_only(warehouse):

@@ -21,8 +21,8 @@ from cother.ingest.sources import get_source
 
 def _select(batch_id: str | None = None, include_replayed: bool = False, region: str | None = None) -> list[dict]:
     """The regions of one batch by id (or one of them), or all of them (the replayed ones only when asked);
-    `resolved_by` is the batch last published over the same source, region and days since, if any (a
-    replay's, or a later fetch's)."""
+    `resolved_by` is another batch last published over the same source, region and days since, if any
+    (a later fetch's; not the batch itself, whose other days publish while its held days wait)."""
     ensure_warehouse()
     with connect() as conn, conn.cursor() as cur:
         cur.execute(
@@ -31,6 +31,7 @@ def _select(batch_id: str | None = None, include_replayed: bool = False, region:
             " quarantined_at::text, replayed_at::text, replayed_as, ("
             "   select published.batch_id from raw.batch_log as published"
             "   where published.source = held.source and published.region = held.region"
+            "   and published.batch_id <> held.batch_id"
             "   and published.start_date <= held.start_date and published.end_date >= held.end_date"
             "   and published.published_at > held.quarantined_at order by published.published_at desc limit 1"
             " ) as resolved_by from quarantine.batches as held"
