@@ -65,6 +65,7 @@ def test_a_publish_replaces_only_the_partitions_of_its_batch_and_a_replay_restor
     assert len(rows) == 41
     assert batches["2021-03-19"] == march.batch_id
     assert batches["2021-03-20"] == overlap.batch_id
+    assert table_contents("raw.replaced_rows") == []  # the same values from another batch: nothing restated
     assert publish(march, "raw.coronaboard_cases") == {"seoul": 31}  # rewritten: the overlap had replaced part
     replayed = table_contents("raw.coronaboard_cases")
     assert [row for row in replayed if row[2] < "2021-04-01"] == first

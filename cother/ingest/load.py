@@ -3,7 +3,8 @@
 A publish replaces exactly the (source, region, date) partitions of every passing region of a batch
 in one transaction: COPY into a temporary table, delete those partitions, insert. An advisory lock on
 (table, source) keeps two runs of the same partitions from interleaving. Loading the same batch twice leaves
-the same rows.
+the same rows. A published row that a publish replaces with a row of different values (a source restating
+a day) is kept in raw.replaced_rows, in the same transaction.
 """
 
 from __future__ import annotations
@@ -24,8 +25,14 @@ def with_lineage(frame: pd.DataFrame, batch: LandedBatch) -> pd.DataFrame:
     return frame.assign(source=batch.source, batch_id=batch.batch_id, landed_file=batch.path)
 
 
+# A raw row's columns that say where and when it was loaded, not what the source sent: two rows that differ
+# only in these are the same values.
+LINEAGE_COLUMNS = ["batch_id", "landed_file", "loaded_at"]
+
+
 def replace_partitions(cur, table: str, rows: pd.DataFrame) -> None:
-    """COPY the rows into a temporary table, delete their (source, region, date) partitions, insert them."""
+    """COPY the rows into a temporary table, keep every published row of their (source, region, date)
+    partitions that differs from its replacement in raw.replaced_rows, delete the partitions, insert them."""
     columns = sql.SQL(", ").join(sql.Identifier(column) for column in rows.columns)
     buffer = io.StringIO()
     rows.to_csv(buffer, index=False, header=False)
@@ -36,6 +43,17 @@ def replace_partitions(cur, table: str, rows: pd.DataFrame) -> None:
         )
     )
     cur.copy_expert(sql.SQL("copy batch_rows ({}) from stdin with (format csv)").format(columns).as_string(cur), buffer)
+    cur.execute(
+        sql.SQL(
+            "insert into raw.replaced_rows (source, raw_table, region, date, replaced_row, batch_id, landed_file,"
+            " replaced_by_batch_id) select published.source, %s, published.region, published.date,"
+            " to_jsonb(published), published.batch_id, published.landed_file, replacing.batch_id"
+            " from {table} as published join batch_rows as replacing on published.source = replacing.source"
+            " and published.region = replacing.region and published.date = replacing.date"
+            " where to_jsonb(published) - %s::text[] <> to_jsonb(replacing) - %s::text[]"
+        ).format(table=table_identifier(table)),
+        (table, LINEAGE_COLUMNS, LINEAGE_COLUMNS),
+    )
     cur.execute(
         sql.SQL(
             "delete from {table} as published using (select distinct source, region, date from batch_rows) as partitions"

@@ -220,3 +220,22 @@ create table if not exists ml.field_accuracy_alerts (
     alerted_at timestamptz not null default now(),
     primary key (model_name, model_version, region, horizon_days, stretch_end)
 );
+
+-- raw.replaced_rows: every published row that a later publish replaced with a row differing in a value
+-- column (a source restating a day), kept whole as jsonb, written in the replacing publish's
+-- transaction (cother.ingest.load.replace_partitions); a row replaced by an identical one is not kept.
+-- id orders the versions of a partition: publishes of a table and source hold the same advisory lock.
+create table if not exists raw.replaced_rows (
+    id bigint generated always as identity primary key,
+    source text not null,
+    raw_table text not null,
+    region text not null,
+    date date not null,
+    replaced_row jsonb not null,
+    batch_id text not null,
+    landed_file text not null,
+    replaced_by_batch_id text not null,
+    replaced_at timestamptz not null default now()
+);
+
+create index if not exists replaced_rows_by_partition on raw.replaced_rows (raw_table, source, region, date);

@@ -31,7 +31,8 @@ final as (
         date_day,
         confirmed_cumulative,
         deaths_cumulative,
-        source as cases_source
+        source as cases_source,
+        batch_id
     from ranked
     where recency = 1
 

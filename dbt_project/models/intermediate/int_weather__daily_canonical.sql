@@ -56,7 +56,8 @@ final as (
         sunshine_hours,
         cloud_cover_mean_pct,
         source as weather_source,
-        station_id
+        station_id,
+        batch_id
     from ranked
     where preference = 1
 
