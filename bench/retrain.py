@@ -236,12 +236,12 @@ def world_set() -> None:
     verdict = load("jhu", regions, *WORLD_YEARS)
     dbt.build()
     with connect() as conn, conn.cursor() as cur:
-        cur.execute("select region from marts.fct_case_revisions where kind = 'fall'")
+        cur.execute("select region from marts.fct_case_revisions where kind = 'fall' and count_name = 'confirmed'")
         falls = [region for (region,) in cur.fetchall()]
     print(
         f"World set, jhu {WORLD_YEARS[0]}..{WORLD_YEARS[1]}: {len(verdict['passed'])} of {len(regions)} countries"
-        f" published ({len(verdict['held'])} with days or values held back); {len(falls)} corrections recorded in"
-        f" {len(set(falls))} countries (marts.fct_case_revisions)"
+        f" published ({len(verdict['held'])} with days or values held back); {len(falls)} corrections of the"
+        f" confirmed count recorded in {len(set(falls))} countries (marts.fct_case_revisions)"
     )
     frames = examples_by_horizon(load_mart(regions))
     quarters = [
