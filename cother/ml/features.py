@@ -91,6 +91,8 @@ def labelled(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def upcoming(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per region, the example of the latest origin (the day of the last report) that has an anchor."""
-    rows = frame[frame["is_forecast_row"]].dropna(subset=["anchor"])
+    """Per region, the example of the latest origin (the day of the last report) that has an anchor and
+    a count on the origin day itself: a region whose last day has none (a fall, a glitch, a weekly or
+    irregular reporter's day: int_cases__daily_from_cumulative) is not forecast from it."""
+    rows = frame[frame["is_forecast_row"]].dropna(subset=["anchor", "cases_lag_1"])
     return rows.reset_index(drop=True)

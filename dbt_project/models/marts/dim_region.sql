@@ -1,5 +1,6 @@
 -- The regions CO-THER forecasts, as configured in config/regions/*.yml (synced to raw.regions before
--- every build), with the span of days each has case data for.
+-- every build), with the span of days each has case data for and how it reports its cases now (the
+-- class of its last day, int_cases__cadence_classified, and the first day of that class's stretch).
 
 with
 
@@ -20,6 +21,17 @@ case_days as (
 
 ),
 
+current_cadence as (
+
+    select distinct on (region)
+        region,
+        reporting_cadence,
+        reporting_cadence_since
+    from {{ ref('int_cases__cadence_classified') }}
+    order by region asc, date_day desc
+
+),
+
 final as (
 
     select
@@ -31,9 +43,12 @@ final as (
         regions.kma_station,
         regions.case_names,
         case_days.first_case_day,
-        case_days.last_case_day
+        case_days.last_case_day,
+        current_cadence.reporting_cadence,
+        current_cadence.reporting_cadence_since
     from regions
     left join case_days on regions.region = case_days.region
+    left join current_cadence on regions.region = current_cadence.region
 
 )
 
