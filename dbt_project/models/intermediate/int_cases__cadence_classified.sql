@@ -98,9 +98,6 @@ final as (
     select
         region,
         date_day,
-        reporting_days_28d,
-        cases_28d,
-        weeks_reported_28d,
         reporting_cadence,
         min(date_day) over (partition by region, stretch_number) as reporting_cadence_since
     from stretches
