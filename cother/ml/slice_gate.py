@@ -83,7 +83,11 @@ def validate(mart: pd.DataFrame, regions: list[str]) -> list[dict]:
     parts = []
     for region, window in windows.iterrows():  # each region is checked against its own window
         part = frame[frame["region"] == region]
-        parts.append(with_days(part, window["min"].date(), window["max"].date(), "date_day"))
+        # Every day of the window once in the mart: the labelled rows themselves skip the days without
+        # a daily count (a fall, a glitch, a weekly reporter's days) and the 3 weeks whose lags read them.
+        in_mart = checked["region"].eq(region) & checked["date_day"].between(window["min"], window["max"])
+        days = with_days(part, window["min"].date(), window["max"].date(), "date_day")
+        parts.append(days.assign(check_days_of_region=int(in_mart.sum())))
     checked = with_weather_checks(pd.concat(parts, ignore_index=True), settings.weather_features, needed)
     subjects = {
         region: f"marts.fct_training_features, region {region}, dates {w['min']:%Y-%m-%d}..{w['max']:%Y-%m-%d}"
