@@ -55,6 +55,25 @@ def percent(value) -> str:
     return "" if value is None else f"{value:+.0%}"
 
 
+# How a region reports its cases (marts.dim_region), in words. The days of a weekly or irregular
+# reporter have no daily count (int_cases__daily_from_cumulative), so the daily model makes no forecast
+# from them.
+HABITS = {
+    "daily": "reports daily",
+    "few_cases": "too few cases to tell how it reports (under 5 a day)",
+    "weekly": "reports weekly",
+    "irregular": "reports irregularly",
+}
+NOT_DAILY = ("weekly", "irregular")
+
+
+def habit_line(cadence) -> str:
+    """A region's cadence, e.g. 'reports weekly since 2022-07-04'."""
+    if cadence.habit is None:
+        return "not known yet (under 28 days of data)"
+    return f"{HABITS[cadence.habit]} since {cadence.since:%Y-%m-%d}"
+
+
 def champion_line(best) -> str:
     if best is None:
         return "<p class='empty'>No champion yet: no model of this set has beaten the naive forecasters.</p>"
@@ -70,10 +89,12 @@ def overview_html(view: dict) -> str:
         rows = []
         for region in region_set["regions"]:
             cells = []
+            cadence = region["cadence"]
+            missing = "not forecast: no daily counts" if cadence.habit in NOT_DAILY else "no forecast yet"
             for horizon in (1, 7):
                 forecast = region["forecasts"].get(horizon)
                 if forecast is None:
-                    cells.append("<td class='empty' colspan='3'>no forecast yet</td>")
+                    cells.append(f"<td class='empty' colspan='3'>{missing}</td>")
                 else:
                     cells.append(
                         f"<td>{forecast['date']:%Y-%m-%d}</td><td>{number(forecast['forecast'])}</td>"
@@ -89,13 +110,14 @@ def overview_html(view: dict) -> str:
                 f"<tr data-region='{escape(region['region'])}'><td><a href='regions/{escape(region['region'])}'>"
                 f"{escape(region['name'])}</a></td>{''.join(cells)}<td>{escape(made_by)}</td>"
                 f"<td class='{'late' if region['late'] else ''}'>{latest_cell}</td>"
+                f"<td class='{'late' if cadence.habit in NOT_DAILY else ''}'>{habit_line(cadence)}</td>"
                 f"<td>{f'{held} batch(es)' if held else ''}</td></tr>"
             )
         parts.append(
             f"<h2>{escape(region_set['region_set'])}</h2>{champion_line(region_set['champion'])}"
             "<table><tr><th>region</th><th>next day</th><th>forecast</th><th>vs a week before</th>"
             "<th>in 7 days</th><th>forecast</th><th>vs a week before</th><th>made by</th><th>latest data</th>"
-            f"<th>open quarantine</th></tr>{''.join(rows)}</table>"
+            f"<th>reporting</th><th>open quarantine</th></tr>{''.join(rows)}</table>"
         )
     return "".join(parts)
 

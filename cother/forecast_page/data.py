@@ -34,8 +34,10 @@ from latest
 left join marts.fct_region_daily as week_before
     on week_before.region = latest.region and week_before.date_day = latest.date_day - 7
 """
-LATEST_DAYS = "select region, max(date_day) from marts.fct_region_daily where new_cases is not null group by region"
+# the latest day the source reported, with a daily count or not (a weekly reporter's days have none)
+LATEST_DAYS = "select region, max(date_day) from marts.fct_region_daily group by region"
 OPEN_QUARANTINE = "select region, count(*) from quarantine.batches where replayed_at is null group by region"
+CADENCE = "select region, reporting_cadence, reporting_cadence_since from marts.dim_region"
 DAILY = """
 select date_day, new_cases, temperature_mean_c, precipitation_mm
 from marts.fct_region_daily
@@ -56,6 +58,15 @@ where model_name = %s and alias_name = 'champion' and model_version = %s order b
 
 class UnknownRegion(KeyError):
     pass
+
+
+@dataclass(frozen=True)
+class Cadence:
+    """How a region reports its cases now (marts.dim_region): daily, few_cases, weekly or irregular,
+    since the first day of that stretch; None before 28 days of data."""
+
+    habit: str | None = None
+    since: date | None = None
 
 
 @dataclass(frozen=True)
@@ -115,12 +126,18 @@ def is_late(latest_day: date | None) -> bool:
     return latest_day is None or (yesterday - latest_day).days > get_settings().freshness_days
 
 
+def cadences() -> dict[str, Cadence]:
+    """Every region's reporting cadence, by region id."""
+    return {region: Cadence(habit, since) for region, habit, since in _query(CADENCE)}
+
+
 def overview() -> dict:
     """Every region of every configured set: its latest forecast per horizon by the set's champion,
-    the change against the same weekday a week before, its latest day and whether it is late, and its
-    open quarantined batches."""
+    the change against the same weekday a week before, its latest day and whether it is late, how it
+    reports its cases, and its open quarantined batches."""
     latest_days = dict(_query(LATEST_DAYS))
     quarantined = dict(_query(OPEN_QUARANTINE))
+    reporting = cadences()
     sets = []
     for name, region_set in region_sets().items():
         best = champion(name)
@@ -143,6 +160,7 @@ def overview() -> dict:
                 "name": region.name,
                 "latest_day": latest_days.get(region.id),
                 "late": is_late(latest_days.get(region.id)),
+                "cadence": reporting.get(region.id, Cadence()),
                 "open_quarantine": quarantined.get(region.id, 0),
                 "forecasts": forecasts.get(region.id, {}),
             }
@@ -180,9 +198,9 @@ def rolling_accuracy(backtest: pd.DataFrame) -> pd.DataFrame:
 
 
 def detail(region_id: str) -> dict:
-    """One region: its daily counts and weather over the last HISTORY_DAYS days, its champion's live and
-    backtest forecasts at both horizons, the baselines' backtest forecasts, the rolling accuracy
-    against persistence, and the champion."""
+    """One region: its daily counts and weather over the last HISTORY_DAYS days, how it reports its
+    cases, its champion's live and backtest forecasts at both horizons, the baselines' backtest
+    forecasts, the rolling accuracy against persistence, and the champion."""
     chosen = region(region_id)
     daily = pd.DataFrame(
         _query(DAILY, {"region": chosen.id, "days": HISTORY_DAYS}),
@@ -205,6 +223,7 @@ def detail(region_id: str) -> dict:
         "region": chosen,
         "region_set": set_of(chosen.id),
         "daily": daily,
+        "cadence": cadences().get(chosen.id, Cadence()),
         "champion": best,
         "live": live,
         "backtest": backtest,

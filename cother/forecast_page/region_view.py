@@ -8,6 +8,7 @@ from html import escape
 import pandas as pd
 
 from cother.core.settings import get_settings
+from cother.forecast_page.app import NOT_DAILY, habit_line
 from cother.forecast_page.charts import Line, line_chart
 from cother.forecast_page.data import HORIZONS, ROLLING_DAYS, is_late
 
@@ -118,6 +119,13 @@ def html(view: dict) -> str:
         last = daily["date_day"].max()
         behind = " (late: the source has not reported since)" if is_late(last) else ""
         latest = f"<p>Latest reported day: {last:%Y-%m-%d}{behind}.</p>"
+    cadence = view["cadence"]
+    latest += f"<p>Reporting: {habit_line(cadence)}.</p>"
+    if cadence.habit in NOT_DAILY:
+        latest += (
+            "<p class='late'>Its days in that stretch have no daily count: the daily model is neither trained"
+            " nor scored on them and makes no forecast from them.</p>"
+        )
     if view["champion"] is not None and view["live"].empty:
         latest += "<p class='empty'>The champion has made no forecast for this region yet.</p>"
     return (
@@ -137,6 +145,7 @@ def as_json(view: dict) -> dict:
         "region": view["region"].id,
         "name": view["region"].name,
         "region_set": view["region_set"],
+        "cadence": view["cadence"].__dict__,
         "champion": None if view["champion"] is None else view["champion"].__dict__,
         "daily": records(view["daily"]),
         "forecasts": records(view["live"]),
