@@ -1,7 +1,8 @@
 -- Daily new cases are the day-over-day difference of the cumulative count. A difference is only a
 -- daily count when the previous row is the day before, the count did not go down, the day is not
--- the day after a one-day glitch, and the region reports daily or has too few cases to tell
--- (int_cases__cadence_classified); otherwise the day's count is null and daily_status says why.
+-- the day after a one-day glitch, and the region did not report weekly or irregularly over the 28
+-- days up to it (int_cases__cadence_classified); otherwise the day's count is null and daily_status
+-- says why.
 -- A glitch is a day whose cumulative falls below the day before's and is back at or above it the
 -- next day: neither day is a count of that day's cases.
 
