@@ -258,6 +258,24 @@ def painted(element) -> int:
     return sum(count for shade, count in enumerate(image.histogram()) if shade < 200)
 
 
+def published_forecasters() -> dict[str, dict[int, tuple[str, int]]]:
+    """Per region and horizon, the forecaster of the champion's latest forecast and the version, as the
+    warehouse holds them (the demo publishes persistence 7 days ahead: the model lost that horizon)."""
+    from cother.core.database import connect
+
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "select distinct on (region, horizon_days) region, horizon_days, forecaster, model_version"
+            " from marts.fct_forecasts where model_name = %s and model_alias = 'champion'"
+            " order by region, horizon_days, model_version desc, origin_date desc",
+            (MODEL_NAME,),
+        )
+        found: dict[str, dict[int, tuple[str, int]]] = {}
+        for region, horizon, name, version in cur.fetchall():
+            found.setdefault(region, {})[horizon] = (name, version)
+    return found
+
+
 def test_the_forecasts_page_lists_every_region_and_draws_a_regions_forecasts(pipeline, logged_in, browser):
     from selenium.webdriver.common.by import By
 
@@ -268,9 +286,13 @@ def test_the_forecasts_page_lists_every_region_and_draws_a_regions_forecasts(pip
     browser.switch_to.frame(frame)
     try:
         wait_until(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "tr[data-region='seoul']"))
-        for province in get_set("korea").ids:  # each with its next-day and 7-day forecasts
+        forecasters = published_forecasters()
+        for province in get_set("korea").ids:  # each with its next-day and 7-day forecasts, and who made them
             row = browser.find_element(By.CSS_SELECTOR, f"tr[data-region='{province}']")
-            assert "no forecast yet" not in row.text and "model v" in row.text, row.text
+            assert "no forecast yet" not in row.text and set(forecasters[province]) == {1, 7}, row.text
+            for horizon, (name, version) in forecasters[province].items():
+                made_by = f"model v{version}" if name == "model" else f"{name} (beat model v{version} on its backtest)"
+                assert f"{horizon} d: {made_by}" in row.text, row.text
         body = browser.find_element(By.TAG_NAME, "body").text
         assert f"{MODEL_NAME} v" in body  # the korea set's champion
         assert "No champion yet" in body  # the world set: no model trained here

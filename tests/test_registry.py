@@ -69,6 +69,10 @@ def test_a_version_carries_its_lineage_and_artifacts(first):
     assert tags["training_start"] == "2020-10-27" and tags["training_end"] == "2021-10-05"
     assert tags["regions"] == "seoul" and tags["dbt_invocation_id"] == "test"
     with connect() as conn, conn.cursor() as cur:
+        cur.execute("select reporting_cadence from marts.dim_region where region = 'seoul'")
+        [[habit]] = cur.fetchall()
+    assert habit == "daily" and tags["reporting_cadence"] == "daily 1"  # Seoul's habit when it was trained
+    with connect() as conn, conn.cursor() as cur:
         cur.execute("select batch_id, validation_id from raw.batch_log order by batch_id")
         published = cur.fetchall()
     assert tags["batch_ids"] == ",".join(batch for batch, _ in published)

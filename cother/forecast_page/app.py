@@ -84,6 +84,8 @@ def champion_line(best) -> str:
 
 
 def overview_html(view: dict) -> str:
+    from cother.ml.features import HORIZONS
+
     parts = []
     for region_set in view["sets"]:
         rows = []
@@ -91,7 +93,8 @@ def overview_html(view: dict) -> str:
             cells = []
             cadence = region["cadence"]
             missing = "not forecast: no daily counts" if cadence.habit in NOT_DAILY else "no forecast yet"
-            for horizon in (1, 7):
+            made_by = []
+            for horizon in HORIZONS:
                 forecast = region["forecasts"].get(horizon)
                 if forecast is None:
                     cells.append(f"<td class='empty' colspan='3'>{missing}</td>")
@@ -100,7 +103,7 @@ def overview_html(view: dict) -> str:
                         f"<td>{forecast['date']:%Y-%m-%d}</td><td>{number(forecast['forecast'])}</td>"
                         f"<td>{percent(forecast['change'])}</td>"
                     )
-            made_by = next(iter(region["forecasts"].values()), {}).get("made_by", "")
+                    made_by.append(f"{horizon} d: {forecast['made_by']}")
             latest = region["latest_day"]
             latest_cell = (
                 "no data yet" if latest is None else f"{latest:%Y-%m-%d}" + (" (late)" if region["late"] else "")
@@ -108,7 +111,7 @@ def overview_html(view: dict) -> str:
             held = region["open_quarantine"]
             rows.append(
                 f"<tr data-region='{escape(region['region'])}'><td><a href='regions/{escape(region['region'])}'>"
-                f"{escape(region['name'])}</a></td>{''.join(cells)}<td>{escape(made_by)}</td>"
+                f"{escape(region['name'])}</a></td>{''.join(cells)}<td>{escape('; '.join(made_by))}</td>"
                 f"<td class='{'late' if region['late'] else ''}'>{latest_cell}</td>"
                 f"<td class='{'late' if cadence.habit in NOT_DAILY else ''}'>{habit_line(cadence)}</td>"
                 f"<td>{f'{held} batch(es)' if held else ''}</td></tr>"

@@ -23,13 +23,13 @@ ROLLING_DAYS = 28  # the window of the rolling accuracy against persistence
 LATEST_FORECASTS = """
 with latest as (
     select distinct on (region, horizon_days)
-        region, horizon_days, origin_date, date_day, forecast_new_cases
+        region, horizon_days, origin_date, date_day, forecast_new_cases, forecaster, region_in_training
     from marts.fct_forecasts
     where model_name = %(model)s and model_version = %(version)s
     order by region, horizon_days, origin_date desc
 )
 select latest.region, latest.horizon_days, latest.origin_date, latest.date_day, latest.forecast_new_cases,
-    week_before.new_cases
+    latest.forecaster, latest.region_in_training, week_before.new_cases
 from latest
 left join marts.fct_region_daily as week_before
     on week_before.region = latest.region and week_before.date_day = latest.date_day - 7
@@ -131,9 +131,25 @@ def cadences() -> dict[str, Cadence]:
     return {region: Cadence(habit, since) for region, habit, since in _query(CADENCE)}
 
 
+def can_differ(forecaster: str, horizon: int) -> bool:
+    """Whether a forecast can differ from the count of the same weekday a week before its day: the
+    seasonal naive forecast is that count, and so is persistence's 7 days ahead (the origin's own count)."""
+    return not (forecaster == "seasonal_naive" or (forecaster == "persistence" and horizon == 7))
+
+
+def made_by(forecaster: str, region_in_training: bool | None, version: str) -> str:
+    """Who made a forecast, in words: the model's version, or the naive forecaster the version published
+    for the horizon, or for a region the version did not train on."""
+    if forecaster == "model":
+        return f"model v{version}"
+    if region_in_training is False:
+        return f"{forecaster} (v{version} did not train on this region)"
+    return f"{forecaster} (beat model v{version} on its backtest)"
+
+
 def overview() -> dict:
-    """Every region of every configured set: its latest forecast per horizon by the set's champion,
-    the change against the same weekday a week before, its latest day and whether it is late, how it
+    """Every region of every configured set: its latest forecast per horizon by the set's champion and
+    who made it, the change against the same weekday a week before (where it can differ), its latest day and whether it is late, how it
     reports its cases, and its open quarantined batches."""
     latest_days = dict(_query(LATEST_DAYS))
     quarantined = dict(_query(OPEN_QUARANTINE))
@@ -143,7 +159,7 @@ def overview() -> dict:
         best = champion(name)
         forecasts: dict[str, dict[int, dict]] = {}
         if best is not None:
-            for region, horizon, origin, day, value, week_before in _query(
+            for region, horizon, origin, day, value, name, trained, week_before in _query(
                 LATEST_FORECASTS, {"model": best.model_name, "version": best.version}
             ):
                 forecasts.setdefault(region, {})[horizon] = {
@@ -151,8 +167,8 @@ def overview() -> dict:
                     "date": day,
                     "forecast": value,
                     "week_before": week_before,
-                    "change": value / week_before - 1 if week_before else None,
-                    "made_by": f"model v{best.version}",
+                    "change": value / week_before - 1 if week_before and can_differ(name, horizon) else None,
+                    "made_by": made_by(name, trained, best.version),
                 }
         regions = [
             {

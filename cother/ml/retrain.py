@@ -121,6 +121,10 @@ def lineage_tags(
         "training_start": f"{start:%Y-%m-%d}",
         "training_end": f"{end:%Y-%m-%d}",
         "partitions": f"{len(trained_regions)} regions x {first_read:%Y-%m-%d}..{end:%Y-%m-%d}",
+        # the weekly and irregular reporters' recent days have no daily count: not trained on, not scored
+        "reporting_cadence": ", ".join(
+            f"{habit} {n}" for habit, n in storage.reporting_cadences(trained_regions).items()
+        ),
         "batch_ids": ",".join(sorted({batch["batch_id"] for batch in batches})),
         "gx_validation_ids": ",".join(sorted({batch["validation_id"] for batch in batches})),
         "slice_validation_ids": ",".join(sorted({v["validation_id"] for v in validations})),

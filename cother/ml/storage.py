@@ -66,6 +66,18 @@ values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
 """
 
 
+def reporting_cadences(regions: list[str]) -> dict[str, int]:
+    """How many of these regions report their cases each way now (marts.dim_region: daily, few_cases,
+    weekly, irregular; unknown before 28 days of data)."""
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "select coalesce(reporting_cadence, 'unknown'), count(*) from marts.dim_region where region = any(%s)"
+            " group by 1 order by 2 desc, 1",
+            (list(regions),),
+        )
+        return dict(cur.fetchall())
+
+
 def write_forecasts(model_name: str, version: str, alias: str, forecasts: pd.DataFrame) -> int:
     """Replace this version's forecasts (region, origin_date, target_date, horizon, forecast, forecaster,
     region_in_training) in one transaction; returns the rows written."""
