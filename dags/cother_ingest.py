@@ -27,6 +27,10 @@ every failed region and its rule. **no_task_failed** is the run's state: when an
 refused plan, a source that stayed down, a publish the warehouse refused), it ends `upstream_failed`
 and the run `failed`, with one alert, that of the failed task.
 
+A task is retried twice when its failure may pass by itself (a source down, the warehouse restarting)
+and fails at once when the same input fails the same way: a refused plan, a source's refusal or
+missing key, a landed file that is gone (`cother/orchestration/dag_defaults.py`).
+
 Scheduled daily (09:00 Asia/Seoul) for the day before; trigger with `start_date`/`end_date` to load
 any range in one run. With a bundled sample source whose data ends before that day, the run skips,
 its `plan` saying so in one line (no quarantine, no alert). Quarantined batches: `cother quarantine list | show | replay`.

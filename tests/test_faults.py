@@ -5,7 +5,8 @@ at DAG level), and the MLflow registry unreachable during a retrain. Each ends w
 clean run leaves, and nothing published half-way. And a run whose task process was killed with no one
 to report it: it ends (failed), and the DAG's next run runs. A run with a failed task ends failed (under
 dag.test(), `airflow dags test` and the scheduler) with one alert: a refused plan, a source down or
-redirecting to itself through Airflow's retries, a publish the warehouse refuses."""
+redirecting to itself through Airflow's retries, a publish the warehouse refuses; a failure the same
+input repeats (a missing key, a landed file removed) fails its task at once, without retries."""
 
 from __future__ import annotations
 
@@ -326,6 +327,31 @@ def test_a_publish_the_warehouse_refuses_fails_the_run(warehouse, airflow_db):
     assert dag_run.state == "failed", states
     assert states["cases.publish"][0] == "failed" and states["weather.publish"] == ("success", 1)
     assert row_count(CASES) == 0 and row_count("raw.kma_asos_daily") == 7
+
+
+def test_a_missing_service_key_fails_the_run_at_once(warehouse, airflow_db, api, monkeypatch):
+    """A configuration error (no data.go.kr key for KMA) fails the same way at every try: `weather.land`
+    fails at once, without Airflow's retries, and asks the source nothing."""
+    from fake_api import KMA
+
+    monkeypatch.delenv("COTHER_DATA_GO_KR_SERVICE_KEY")
+    dag_run = retrying_ingest_dag().test(run_conf={**WEEK, "weather_source": "kma_asos"})
+    states = tries(dag_run)
+    assert dag_run.state == "failed", states
+    assert states["weather.land"] == ("failed", 1)
+    assert api.paths(KMA) == []
+
+
+def test_a_landed_file_removed_before_its_validation_fails_the_run_at_once(warehouse, airflow_db):
+    """The week's cases landed, then their payload was removed (its record kept): the run reuses the
+    landed batch, and `cases.validate` cannot read it at any try: it fails at once, and the run with it."""
+    batch = land("sample_cases", "seoul", START, START + timedelta(days=6))
+    Path(batch["path"]).unlink()
+    dag_run = retrying_ingest_dag().test(run_conf=WEEK)
+    states = tries(dag_run)
+    assert dag_run.state == "failed", states
+    assert states["cases.validate"] == ("failed", 1) and states["weather.publish"] == ("success", 1)
+    assert row_count(CASES) == 0
 
 
 def test_the_registry_unreachable_during_a_retrain_fails_cleanly_and_the_champion_stays(postgres_server, monkeypatch):
