@@ -23,7 +23,13 @@ last pending run of this DAG, so a backfill of N days leads to one `cother_trans
 `cother_retrain`. **check_freshness** alerts (`COTHER_ALERT_WEBHOOK_URL` or the `cother_alerts`
 connection) when a region's latest published day is more than `COTHER_FRESHNESS_DAYS` (1) behind.
 **fail_if_any_region_failed** fails the run, after the others were published and announced, naming
-every failed region and its rule.
+every failed region and its rule. **no_task_failed** is the run's state: when any task failed (a
+refused plan, a source that stayed down, a publish the warehouse refused), it ends `upstream_failed`
+and the run `failed`, with one alert, that of the failed task.
+
+A task is retried twice when its failure may pass by itself (a source down, the warehouse restarting)
+and fails at once when the same input fails the same way: a refused plan, a source's refusal or
+missing key, a landed file that is gone (`cother/orchestration/dag_defaults.py`).
 
 Scheduled daily (09:00 Asia/Seoul) for the day before; trigger with `start_date`/`end_date` to load
 any range in one run. With a bundled sample source whose data ends before that day, the run skips,
@@ -32,6 +38,7 @@ Validation results: [data docs](http://127.0.0.1:8082/index.html) and [dbt docs]
 (`make docs`).
 """
 
+from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import AssetAlias, Param, TaskGroup, dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
@@ -140,9 +147,12 @@ def cother_ingest():
             verdict = validate(land(request, kind))
             published.append(publish(verdict))
         verdicts.append(verdict)
-    published >> announce()
-    published >> check_freshness(request)
-    published >> fail_if_any_region_failed(verdicts)
+    ends = [announce(), check_freshness(request), fail_if_any_region_failed(verdicts)]
+    for end in ends:
+        published >> end
+    # These ends run whatever happened before them, so the run's state is this task's: upstream_failed
+    # (the run failed) when a task failed, here or upstream of a publish (plan, land, validate)
+    [*published, *ends] >> EmptyOperator(task_id="no_task_failed", trigger_rule="none_failed")
 
 
 cother_ingest()

@@ -3,7 +3,10 @@ the middle of a load (in the loading code, and at DAG level through Airflow's ta
 killed mid-way, two loads of the same partitions at once, a source down and back (in the client, and
 at DAG level), and the MLflow registry unreachable during a retrain. Each ends with the rows a single
 clean run leaves, and nothing published half-way. And a run whose task process was killed with no one
-to report it: it ends (failed), and the DAG's next run runs."""
+to report it: it ends (failed), and the DAG's next run runs. A run with a failed task ends failed (under
+dag.test(), `airflow dags test` and the scheduler) with one alert: a refused plan, a source down or
+redirecting to itself through Airflow's retries, a publish the warehouse refuses; a failure the same
+input repeats (a missing key, a landed file removed) fails its task at once, without retries."""
 
 from __future__ import annotations
 
@@ -44,6 +47,14 @@ pytestmark = pytest.mark.system
 START, END = date(2021, 3, 1), date(2021, 3, 31)
 DAYS = (END - START).days + 1
 CASES = "raw.coronaboard_cases"
+WEEK = {
+    "start_date": "2021-03-01",
+    "end_date": "2021-03-07",
+    "regions": ["seoul"],
+    "weather_source": "sample_weather",
+    "cases_source": "sample_cases",
+}
+REFUSED = {**WEEK, "start_date": "2021-03-07", "end_date": "2021-03-01"}  # a plan that cannot be done
 
 
 @contextmanager
@@ -245,6 +256,104 @@ def test_a_source_down_beyond_the_clients_retries_is_retried_by_airflow_and_load
     assert len([path for path in landed.glob(f"{START:%Y%m%d}-*") if not path.name.endswith(".meta.json")]) == 1
 
 
+def tries(dag_run) -> dict[str, tuple[str, int]]:
+    """task_id -> (state, try number) of a run's tasks."""
+    return {ti.task_id: (ti.state, ti.try_number) for ti in dag_run.get_task_instances()}
+
+
+def test_a_refused_plan_fails_the_run_at_once_with_one_alert(warehouse, airflow_db, monkeypatch):
+    """A plan that cannot be done (start after end) fails its task, without retries, and the run with it,
+    though the ends of the DAG (announce, check_freshness, fail_if_any_region_failed) run whatever came
+    before them; the one alert is the plan's."""
+    from fake_api import FakeApi
+
+    webhook = FakeApi()
+    monkeypatch.setenv("COTHER_ALERT_WEBHOOK_URL", webhook.url("/alerts"))
+    try:
+        dag_run = retrying_ingest_dag().test(run_conf=REFUSED)
+    finally:
+        webhook.close()
+    states = tries(dag_run)
+    assert dag_run.state == "failed", states
+    assert states["plan"] == ("failed", 1)
+    assert states["fail_if_any_region_failed"][0] == "success" and states["no_task_failed"][0] == "upstream_failed"
+    alerts = [json.loads(body) for path, body in webhook.posts if path == "/alerts"]
+    assert [(alert["event"], alert["task_id"]) for alert in alerts] == [("task_failed", "plan")]
+    assert "start 2021-03-07 is after end 2021-03-01" in alerts[0]["error"]
+
+
+def test_airflow_dags_test_of_a_refused_plan_exits_failed_and_the_run_helper_stops(warehouse, airflow_db):
+    """`airflow dags test` exits with an error when the run failed: the run helper (`make demo`'s) stops."""
+    from cother.orchestration.airflow_runner import DagRunFailed
+    from cother.orchestration.airflow_runner import test_dag as airflow_dags_test
+
+    log = TEST_RUNTIME / "logs" / "refused-plan-dags-test.log"
+    with pytest.raises(DagRunFailed, match="cother_ingest failed"):
+        airflow_dags_test("cother_ingest", REFUSED, log)
+    run = "select state from dag_run where dag_id = 'cother_ingest' order by id desc limit 1"
+    assert metadata_rows(run) == [("failed",)]
+
+
+@pytest.mark.parametrize("outage", ["down", "redirect loop"])
+def test_a_source_failing_through_airflows_retries_fails_the_run_and_the_other_kind_is_published(
+    warehouse, airflow_db, api, outage
+):
+    """Open-Meteo answers 503 (or redirects to itself) through the HTTP client's attempts and Airflow's
+    retries of `weather.land`, which may pass by themselves: the task is retried, then fails, and the run
+    with it; the cases, which came through, are published."""
+    from fake_api import OPEN_METEO, Answer
+
+    answers = {"down": Answer("unavailable", 503), "redirect loop": Answer("", 302, {"Location": OPEN_METEO})}
+    api.script(OPEN_METEO, answers[outage])
+    dag_run = retrying_ingest_dag().test(run_conf={**WEEK, "weather_source": "open_meteo"})
+    states = tries(dag_run)
+    assert dag_run.state == "failed", states
+    assert states["weather.land"] == ("failed", 3)
+    assert states["cases.publish"] == ("success", 1) and row_count(f"{CASES} where region = 'seoul'") == 7
+    assert row_count("raw.open_meteo_daily") == 0
+
+
+def test_a_publish_the_warehouse_refuses_fails_the_run(warehouse, airflow_db):
+    """The warehouse refuses every new row of the cases' raw table (a check constraint no row passes):
+    `cases.publish` fails through its retries, and the run with it; the weather is published."""
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute(f"alter table {CASES} add constraint refuses_every_row check (false) not valid")
+    try:
+        dag_run = retrying_ingest_dag().test(run_conf=WEEK)
+    finally:
+        with connect() as conn, conn.cursor() as cur:
+            cur.execute(f"alter table {CASES} drop constraint refuses_every_row")
+    states = tries(dag_run)
+    assert dag_run.state == "failed", states
+    assert states["cases.publish"][0] == "failed" and states["weather.publish"] == ("success", 1)
+    assert row_count(CASES) == 0 and row_count("raw.kma_asos_daily") == 7
+
+
+def test_a_missing_service_key_fails_the_run_at_once(warehouse, airflow_db, api, monkeypatch):
+    """A configuration error (no data.go.kr key for KMA) fails the same way at every try: `weather.land`
+    fails at once, without Airflow's retries, and asks the source nothing."""
+    from fake_api import KMA
+
+    monkeypatch.delenv("COTHER_DATA_GO_KR_SERVICE_KEY")
+    dag_run = retrying_ingest_dag().test(run_conf={**WEEK, "weather_source": "kma_asos"})
+    states = tries(dag_run)
+    assert dag_run.state == "failed", states
+    assert states["weather.land"] == ("failed", 1)
+    assert api.paths(KMA) == []
+
+
+def test_a_landed_file_removed_before_its_validation_fails_the_run_at_once(warehouse, airflow_db):
+    """The week's cases landed, then their payload was removed (its record kept): the run reuses the
+    landed batch, and `cases.validate` cannot read it at any try: it fails at once, and the run with it."""
+    batch = land("sample_cases", "seoul", START, START + timedelta(days=6))
+    Path(batch["path"]).unlink()
+    dag_run = retrying_ingest_dag().test(run_conf=WEEK)
+    states = tries(dag_run)
+    assert dag_run.state == "failed", states
+    assert states["cases.validate"] == ("failed", 1) and states["weather.publish"] == ("success", 1)
+    assert row_count(CASES) == 0
+
+
 def test_the_registry_unreachable_during_a_retrain_fails_cleanly_and_the_champion_stays(postgres_server, monkeypatch):
     from cother.ml import registry
     from cother.ml.retrain import retrain
@@ -266,13 +375,6 @@ def test_the_registry_unreachable_during_a_retrain_fails_cleanly_and_the_champio
 
 COTHER = str(Path(sys.executable).parent / "cother")
 PIPELINE = ("cother_ingest", "cother_transform", "cother_retrain")
-WEEK = {
-    "start_date": "2021-03-01",
-    "end_date": "2021-03-07",
-    "regions": ["seoul"],
-    "weather_source": "sample_weather",
-    "cases_source": "sample_cases",
-}
 DAGRUN_TIMEOUT_S = 90
 
 
@@ -398,3 +500,13 @@ def test_under_the_scheduler_a_stale_run_ends_at_the_dags_dagrun_timeout(warehou
         (stale,),
     )
     assert lasted >= DAGRUN_TIMEOUT_S
+
+
+def test_under_the_scheduler_a_refused_plan_fails_the_run(warehouse, stale_stack):
+    """The scheduler, too, ends a run whose plan was refused `failed`, its last task `upstream_failed`."""
+    set_paused(stale_stack, False, "cother_ingest")
+    command = [COTHER, "airflow", "dags", "trigger", "cother_ingest", "--run-id", "refused", "-c", json.dumps(REFUSED)]
+    subprocess.run(command, env=stale_stack, check=True, capture_output=True, text=True)
+    assert wait_for(lambda: ended("refused"), 180, "the scheduler to end the refused run") == "failed"
+    states = task_states("refused")
+    assert states["plan"] == "failed" and states["no_task_failed"] == "upstream_failed"

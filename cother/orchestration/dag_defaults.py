@@ -1,11 +1,14 @@
-"""What every CO-THER DAG shares: owner, retries with backoff, an alert when a task fails, start date, and
-the longest a run may last (COTHER_DAGRUN_TIMEOUT_HOURS): the scheduler fails a run still unfinished then,
-such as one whose task process was killed with no one left to report it (cother.orchestration.stale_runs
-ends those at once where it can)."""
+"""What every CO-THER DAG shares: owner, retries with backoff for what may pass by itself, no retry for a
+failure the same input repeats, an alert when a task fails, start date, and the longest a run may last
+(COTHER_DAGRUN_TIMEOUT_HOURS): the scheduler fails a run still unfinished then, such as one whose task
+process was killed with no one left to report it (cother.orchestration.stale_runs ends those at once where
+it can)."""
 
+import re
 from datetime import timedelta
 
 import pendulum
+from airflow.sdk import RetryDecision, RetryPolicy
 
 from cother.core.settings import get_settings
 from cother.orchestration.alerts import TaskFailureAlert
@@ -13,11 +16,36 @@ from cother.orchestration.alerts import TaskFailureAlert
 START_DATE = pendulum.datetime(2020, 1, 1, tz="Asia/Seoul")
 DAGRUN_TIMEOUT = timedelta(hours=get_settings().dagrun_timeout_hours) or None  # 0: none
 
+# How cother.ingest.sources.http.HttpClient ends when a source did not answer through all its attempts.
+SOURCE_DID_NOT_ANSWER = re.compile(r": gave up after \d+ attempts, last: ")
+
+
+class FailRepeatableAtOnce(RetryPolicy):
+    """Fails a task at once, skipping its retries, on a failure that the same input repeats: a source's
+    refusal or a configuration it lacks (SourceError, but for a source that did not answer through the
+    HTTP client's attempts), a value that cannot be read (ValueError: bad JSON, text, a date), a name
+    that is not configured (LookupError: a region, a source), a file that is not there
+    (FileNotFoundError: a landed payload removed). Anything else (a source down, the database
+    restarting, a connection cut) gets the task's retries."""
+
+    def evaluate(self, exception, try_number, max_tries, context=None) -> RetryDecision:
+        from cother.ingest.sources import SourceError
+
+        if isinstance(exception, SourceError):
+            if SOURCE_DID_NOT_ANSWER.search(str(exception)):
+                return RetryDecision.default()
+            return RetryDecision.fail(f"the same request fails the same way: {type(exception).__name__}")
+        if isinstance(exception, (ValueError, LookupError, FileNotFoundError)):
+            return RetryDecision.fail(f"the same input fails the same way: {type(exception).__name__}")
+        return RetryDecision.default()
+
+
 DEFAULT_ARGS = {
     "owner": "cother",
     "retries": 2,
     "retry_delay": timedelta(seconds=30),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=10),
+    "retry_policy": FailRepeatableAtOnce(),
     "on_failure_callback": [TaskFailureAlert()],
 }
