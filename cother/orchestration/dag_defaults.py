@@ -4,7 +4,6 @@ failure the same input repeats, an alert when a task fails, start date, and the 
 process was killed with no one left to report it (cother.orchestration.stale_runs ends those at once where
 it can)."""
 
-import re
 from datetime import timedelta
 
 import pendulum
@@ -16,9 +15,6 @@ from cother.orchestration.alerts import TaskFailureAlert
 START_DATE = pendulum.datetime(2020, 1, 1, tz="Asia/Seoul")
 DAGRUN_TIMEOUT = timedelta(hours=get_settings().dagrun_timeout_hours) or None  # 0: none
 
-# How cother.ingest.sources.http.HttpClient ends when a source did not answer through all its attempts.
-SOURCE_DID_NOT_ANSWER = re.compile(r": gave up after \d+ attempts, last: ")
-
 
 class FailRepeatableAtOnce(RetryPolicy):
     """Fails a task at once, skipping its retries, on a failure that the same input repeats: a source's
@@ -29,11 +25,11 @@ class FailRepeatableAtOnce(RetryPolicy):
     restarting, a connection cut) gets the task's retries."""
 
     def evaluate(self, exception, try_number, max_tries, context=None) -> RetryDecision:
-        from cother.ingest.sources import SourceError
+        from cother.ingest.sources import SourceDidNotAnswer, SourceError
 
+        if isinstance(exception, SourceDidNotAnswer):
+            return RetryDecision.default()
         if isinstance(exception, SourceError):
-            if SOURCE_DID_NOT_ANSWER.search(str(exception)):
-                return RetryDecision.default()
             return RetryDecision.fail(f"the same request fails the same way: {type(exception).__name__}")
         if isinstance(exception, (ValueError, LookupError, FileNotFoundError)):
             return RetryDecision.fail(f"the same input fails the same way: {type(exception).__name__}")

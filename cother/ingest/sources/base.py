@@ -27,6 +27,10 @@ class SourceError(RuntimeError):
     """A payload that cannot be read; the message names the source, region, date and rule."""
 
 
+class SourceDidNotAnswer(SourceError):
+    """A source that did not answer through all the HTTP client's attempts: it may answer later."""
+
+
 @dataclass(frozen=True)
 class Payload:
     content: bytes

@@ -22,7 +22,7 @@ import urllib3
 from cother.core.database import connect
 from cother.core.settings import get_settings
 from cother.core.warehouse import ensure_warehouse
-from cother.ingest.sources.base import Answer, Source, SourceError
+from cother.ingest.sources.base import Answer, Source, SourceDidNotAnswer, SourceError
 
 
 @dataclass(frozen=True)
@@ -177,7 +177,7 @@ class HttpClient:
                 wait = _retry_after(response, policy.backoff_cap_s) or wait
             if attempt + 1 < policy.attempts:
                 time.sleep(wait)
-        raise SourceError(f"{self.source}: {where}: gave up after {policy.attempts} attempts, last: {problem}")
+        raise SourceDidNotAnswer(f"{self.source}: {where}: gave up after {policy.attempts} attempts, last: {problem}")
 
 
 class HttpSource(Source):
