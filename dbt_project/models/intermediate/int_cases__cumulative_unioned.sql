@@ -5,13 +5,7 @@ with
 
 unioned as (
 
-    select * from {{ ref('stg_coronaboard__cases_daily') }}
-    union all
-    select * from {{ ref('stg_kdca__cases_daily') }}
-    union all
-    select * from {{ ref('stg_who__cases_daily') }}
-    union all
-    select * from {{ ref('stg_jhu__cases_daily') }}
+    select * from {{ ref('int_cases__sources_unioned') }}
 
 ),
 
