@@ -15,8 +15,8 @@ the benchmark waits for that run to end first (airflow_runner.unpause) and count
 
 Each run prints its tasks' timeline (queued, started, ran, in seconds from the trigger).
 
-Run: .venv/bin/python bench/stack.py   (about 15 minutes); `bench/stack.py korea` measures the provinces'
-daily run alone (about 4 minutes).
+Run: .venv/bin/python bench/stack.py   (7 minutes on 2 cores with nothing else running); `bench/stack.py
+korea` measures the provinces' daily run alone (about 4 minutes).
 """
 
 from __future__ import annotations
