@@ -227,7 +227,8 @@ def test_the_warehouse_restarted_during_the_ingest_dags_load_is_retried_by_airfl
     assert "error" not in restarted, restarted
     assert dag_run.state == "success"
     (publish,) = [ti for ti in dag_run.get_task_instances() if ti.task_id == "cases.publish"]
-    assert (publish.state, publish.try_number) == ("success", 2)  # failed once, retried by Airflow
+    # failed, retried by Airflow: a retry 1 s later may still find the server starting on a busy machine
+    assert publish.state == "success" and publish.try_number >= 2, publish.try_number
     assert row_count(CASES) == DAYS and row_count("raw.batch_log where source = 'sample_cases'") == 1
 
 
