@@ -401,6 +401,12 @@ LIVE_MATRIX = [
         r"expect_column_values_to_be_between column avgrhm: expected between 0 and 100",
     ),
     BadAnswer(
+        "KMA another station's observations (Busan's 159 to Seoul's request for 108)",
+        "kma_asos",
+        kma([kma_item(day, stnId="159", stnNm="부산") for day in LIVE_DAYS]),
+        r"date 2021-10-01: station: expected stnId '108', the region's kma_station; observed '159'",
+    ),
+    BadAnswer(
         "KDCA an infinite count",
         "kdca",
         kdca(def_cnt=lambda day: "Infinity"),

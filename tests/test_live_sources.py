@@ -298,11 +298,13 @@ def test_an_answer_shorter_than_its_server_announced_is_retried_then_named(wareh
 
 
 def test_kma_asks_one_station_per_request_and_fails_only_the_station_that_errs(warehouse, api):
-    api.script(
-        KMA,
-        Answer(kma_body([kma_item(day) for day in DAYS], total=3)),
-        Answer(kma_body([], total=0, code="03", message="NODATA_ERROR")),
+    answers = iter(  # the first answer is of the station asked for, whichever it is
+        [
+            lambda station: kma_body([kma_item(day, stnId=station) for day in DAYS], total=3),
+            lambda station: kma_body([], total=0, code="03", message="NODATA_ERROR"),
+        ]
     )
+    api.respond(KMA, lambda params: Answer(next(answers)(params["stnIds"])))
     verdict = stages.validate(land("kma_asos", ["seoul", "busan"], START, END))
     assert sorted(params["stnIds"] for params in api.paths(KMA)) == ["108", "159"]
     assert len(verdict["passed"]) == 1 and len(verdict["failed"]) == 1  # which station got the error is a race

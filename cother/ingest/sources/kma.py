@@ -4,7 +4,8 @@ The API answers one station per request: a batch asks for its stations concurren
 time, within the rate limit) and lands every page of every station in one file, one JSON line each.
 
 Every value arrives as a string, missing ones as ""; with a single result `item` is an object, not a
-list. The service key comes from the environment or an Airflow connection and is never landed.
+list. Every item must be of the station asked for (`stnId`, the region's `kma_station`). The service key
+comes from the environment or an Airflow connection and is never landed.
 """
 
 from __future__ import annotations

@@ -37,6 +37,12 @@ def kma_row(source: Source, record: dict, region: Region) -> dict:
         day = date.fromisoformat(record["tm"])
     except (TypeError, ValueError):
         raise source.error(region, record["tm"], f"tm: expected an ISO date; observed {record['tm']!r}") from None
+    if str(record["stnId"]) != region.kma_station:
+        raise source.error(
+            region,
+            day,
+            f"station: expected stnId {region.kma_station!r}, the region's kma_station; observed {record['stnId']!r}",
+        )
     values = {field.lower(): source.number(record[field], region, day, field) for field in KMA_FIELDS}
     return {
         "region": region.id,
