@@ -214,7 +214,7 @@ def test_kma_pages_until_the_total_count_and_reads_strings_and_blanks(warehouse,
     assert [params["pageNo"] for params in api.paths(KMA)] == ["1", "2"]
     with connect() as conn, conn.cursor() as cur:
         cur.execute("select avgta, sumrn from raw.kma_asos_daily where source = 'kma_asos' order by date")
-        assert cur.fetchall() == [(-4.3, None), (-4.3, None), (-1.0, None)]
+        assert cur.fetchall() == [(-4.3, 0.0), (-4.3, 0.0), (-1.0, 0.0)]  # sumRn "": a dry day
 
 
 def test_kma_service_key_is_sent_but_never_landed(warehouse, api):
@@ -323,6 +323,18 @@ def test_kma_number_that_is_not_a_number_names_field_and_date(warehouse, api):
     ):
         land_and_validate("kma_asos")
     assert row_count("raw.kma_asos_daily") == 0
+
+
+def test_kma_dry_days_sent_with_an_empty_sumrn_are_published_as_0_mm(warehouse, api):
+    """KMA leaves sumRn empty on a day without precipitation: read as missing, a dry spell left the model's
+    precipitation_mm empty for the whole batch (a warning at the gate, then no weather to retrain on)."""
+    api.script(KMA, Answer(kma_body([kma_item(DAYS[0], avgTd=""), kma_item(DAYS[1]), kma_item(DAYS[2])], total=3)))
+    verdict = land_and_validate("kma_asos")
+    assert verdict["warnings"] == {"seoul": 0}, verdict
+    assert stages.publish(verdict)["rows"] == {"seoul": 3}
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute("select sumrn, avgtd, record::jsonb ->> 'sumRn' from raw.kma_asos_daily order by date")
+        assert cur.fetchall() == [(0.0, None, ""), (0.0, -14.1, ""), (0.0, -14.1, "")]  # other blanks stay missing
 
 
 # KDCA

@@ -44,6 +44,10 @@ def kma_row(source: Source, record: dict, region: Region) -> dict:
             f"station: expected stnId {region.kma_station!r}, the region's kma_station; observed {record['stnId']!r}",
         )
     values = {field.lower(): source.number(record[field], region, day, field) for field in KMA_FIELDS}
+    if isinstance(record["sumRn"], str) and not record["sumRn"].strip():
+        # KMA records a daily amount only when precipitation fell: its empty sumRn is a dry day, 0 mm (its
+        # portal's exports say the same: a blank precipitation is no rain), not a missing observation
+        values["sumrn"] = 0.0
     return {
         "region": region.id,
         "date": day,
