@@ -10,7 +10,18 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from answers import DAYS, END, PORTAL_ERROR, START, kdca_body, kma_body, kma_item, open_meteo_body, who_csv
+from answers import (
+    DAYS,
+    END,
+    PORTAL_ERROR,
+    START,
+    kdca_body,
+    kdca_item,
+    kma_body,
+    kma_item,
+    open_meteo_body,
+    who_csv,
+)
 from conftest import check, land, row_count
 from fake_api import KDCA, KMA, OPEN_METEO, WHO, Answer
 
@@ -389,6 +400,34 @@ def test_kdca_two_items_for_one_province_and_day_the_latest_correction_wins(ware
         (kept, superseded), *others = cur.fetchall()
     assert kept == 1000 and [item["defCnt"] for item in superseded] == ["1090"]
     assert others == [(1100, None), (1200, None)]
+
+
+def test_kdca_corrections_sent_with_updatedt_null_are_ordered_by_when_kdca_wrote_them(warehouse, api):
+    """KDCA writes "null" in the updateDt of an item it never corrected: as a date-time, "null" came last
+    and the answer's order decided, so served newest first, the uncorrected count won (Seoul's 590 on
+    2020-12-17)."""
+    first, second = (json.loads(kdca_body(day, str(1000 + 100 * index))) for index, day in enumerate(DAYS[:2]))
+    # the day's count sent twice, both never updated: the one created later is the correction
+    first["items"][0:1] = [
+        kdca_item(DAYS[0], "1000", createDt="2022-01-01 11:05:00.000"),
+        kdca_item(DAYS[0], "1090", createDt="2022-01-01 09:30:00.000"),
+    ]
+    # the day's count updated in place, beside the item as first sent
+    second["items"][0:1] = [
+        kdca_item(DAYS[1], "1100", updateDt="2022-01-02 11:05:00.000"),
+        kdca_item(DAYS[1], "1190"),
+    ]
+    api.script(
+        KDCA,
+        Answer(json.dumps(first, ensure_ascii=False)),
+        Answer(json.dumps(second, ensure_ascii=False)),
+        Answer(kdca_body(DAYS[2], "1200")),
+    )
+    assert stages.publish(land_and_validate("kdca", regions=["seoul"]))["rows"] == {"seoul": 3}
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute("select def_cnt, record::jsonb -> 'superseded' from raw.kdca_covid_cases order by date")
+        published = [(count, [item["defCnt"] for item in superseded or []]) for count, superseded in cur.fetchall()]
+    assert published == [(1000, ["1090"]), (1100, ["1190"]), (1200, [])]
 
 
 @pytest.mark.parametrize("source", ["kdca", "kma_asos"])

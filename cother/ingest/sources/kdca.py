@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from cother.core.regions import Region
-from cother.ingest.sources.base import Payload, parse_json, read_responses, responses_payload, where
+from cother.ingest.sources.base import Payload, SourceError, parse_json, read_responses, responses_payload, where
 from cother.ingest.sources.credentials import data_go_kr_service_key
 from cother.ingest.sources.http import HttpSource
 
@@ -67,7 +67,7 @@ class KdcaCases(HttpSource):
         except (AttributeError, ValueError):
             raise self.error(region, value, f"stdDay: expected a date; observed {value!r}") from None
 
-    def records(self, payload: bytes, regions: list[Region], start: date, end: date) -> dict[str, list]:
+    def records(self, payload: bytes, regions: list[Region], start: date, end: date) -> dict[str, list | SourceError]:
         named = self.names(regions)
         grouped: dict[str, list] = {}
         for request, answer in read_responses(payload):
@@ -86,7 +86,14 @@ class KdcaCases(HttpSource):
                 region = named.get(item.get("gubun")) if isinstance(item, dict) else None
                 if region:
                     grouped.setdefault(region.id, []).append(item)
-        return {region: latest_corrections(items) for region, items in grouped.items()}
+        kept: dict[str, list | SourceError] = {}
+        for region in named.values():
+            if region.id in grouped:
+                try:
+                    kept[region.id] = self.latest_corrections(grouped[region.id], region)
+                except SourceError as error:
+                    kept[region.id] = error
+        return kept
 
     def row(self, item: dict, region: Region) -> dict:
         missing = [name for name in REQUIRED if name not in item]
@@ -99,16 +106,30 @@ class KdcaCases(HttpSource):
         record = json.dumps(item, ensure_ascii=False, sort_keys=True)
         return {"region": region.id, "date": day, "gubun": item["gubun"], **values, "record": record}
 
+    def latest_corrections(self, items: list[dict], region: Region) -> list[dict]:
+        """One item per day: where KDCA sent two for the same province and day (it did in December 2020, one
+        with a count it corrected later), the latest correction wins, by updateDt, else createDt, else the
+        order of the answer; the items it replaced are kept in its record, under `superseded`."""
+        by_day: dict[str, list[dict]] = {}
+        for item in items:
+            by_day.setdefault(str(item.get("stdDay")), []).append(item)
+        kept = []
+        for day, same_day in by_day.items():
+            stamped = [(self.written_at(item, region, day), item) for item in same_day]
+            # sorted() is stable: the answer's order breaks a tie; an item with neither date-time comes first
+            *replaced, (_, latest) = sorted(stamped, key=lambda pair: (pair[0] is not None, pair[0] or datetime.min))
+            kept.append({**latest, "superseded": [item for _, item in replaced]} if replaced else latest)
+        return kept
 
-def latest_corrections(items: list[dict]) -> list[dict]:
-    """One item per day: where KDCA sent two for the same province and day (it did in December 2020, one
-    with a count it corrected later), the latest correction wins, by updateDt, else createDt, else the
-    order of the answer; the items it replaced are kept in its record, under `superseded`."""
-    by_day: dict[str, list[dict]] = {}
-    for item in items:
-        by_day.setdefault(str(item.get("stdDay")), []).append(item)
-    kept = []
-    for same_day in by_day.values():  # sorted() is stable: the answer's order breaks a tie
-        *replaced, latest = sorted(same_day, key=lambda item: str(item.get("updateDt") or item.get("createDt") or ""))
-        kept.append({**latest, "superseded": replaced} if replaced else latest)
-    return kept
+    def written_at(self, item: dict, region: Region, day: str) -> datetime | None:
+        """When KDCA last wrote the item: updateDt, else createDt. KDCA sends the string "null" for a
+        date-time it has not set (the updateDt of an item it never corrected), like null and ""."""
+        for name in ("updateDt", "createDt"):
+            value = item.get(name)
+            if value in (None, "", "null"):
+                continue
+            try:
+                return datetime.fromisoformat(str(value))
+            except ValueError:
+                raise self.error(region, day, f"{name}: expected a date-time (or null); observed {value!r}") from None
+        return None
