@@ -430,6 +430,21 @@ def test_kdca_corrections_sent_with_updatedt_null_are_ordered_by_when_kdca_wrote
     assert published == [(1000, ["1090"]), (1100, ["1190"]), (1200, [])]
 
 
+def test_kdca_items_without_deathcnt_count_zero_deaths(warehouse, api):
+    """KDCA leaves a zero deathCnt out (Seoul in March 2020, Jeju in February 2021): such items were
+    refused as a schema change, while the same items with a null deathCnt passed."""
+    answers = []
+    for index, day in enumerate(DAYS):
+        body = json.loads(kdca_body(day, str(1000 + 100 * index)))
+        del body["items"][0]["deathCnt"]
+        answers.append(Answer(json.dumps(body, ensure_ascii=False)))
+    api.script(KDCA, *answers)
+    assert stages.publish(land_and_validate("kdca", regions=["seoul", "busan"]))["rows"] == {"seoul": 3, "busan": 3}
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute("select region, death_cnt, record::jsonb ? 'deathCnt' from raw.kdca_covid_cases order by date")
+        assert sorted(set(cur.fetchall())) == [("busan", 10, True), ("seoul", 0, False)]
+
+
 @pytest.mark.parametrize("source", ["kdca", "kma_asos"])
 def test_data_go_kr_error_envelope_is_landed_quarantined_and_named_by_its_reason(warehouse, api, source):
     """data.go.kr answers an unregistered key with an XML envelope (HTTP 200), not the JSON asked for."""

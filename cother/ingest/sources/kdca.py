@@ -28,8 +28,9 @@ FIELDS = {
 }
 # The fields the platform reads (the cumulative cases and deaths). KDCA's items from 2022 on leave out
 # isolClearCnt, and omit empty fields (overFlowCnt on a day without cases): the others are read when
-# present, and kept in `record` as sent.
-REQUIRED = ["gubun", "stdDay", "defCnt", "deathCnt"]
+# present, and kept in `record` as sent. KDCA also leaves deathCnt out while a province has had no death (Seoul
+# in March 2020, Jeju in February 2021; Coronaboard's series says 0 on those days): such an item counts 0 deaths.
+REQUIRED = ["gubun", "stdDay", "defCnt"]
 COLUMNS = ["region", "date", "gubun", *FIELDS.values(), "record"]
 ROWS_PER_DAY = 30  # every province, the national total and the airport quarantine on one page
 
@@ -103,6 +104,8 @@ class KdcaCases(HttpSource):
             )
         day = self.day_of(item["stdDay"], region)
         values = {column: self.number(item.get(name), region, day, name) for name, column in FIELDS.items()}
+        if "deathCnt" not in item:  # left out while it is 0 (REQUIRED)
+            values["death_cnt"] = 0
         record = json.dumps(item, ensure_ascii=False, sort_keys=True)
         return {"region": region.id, "date": day, "gubun": item["gubun"], **values, "record": record}
 
