@@ -418,6 +418,12 @@ LIVE_MATRIX = [
         r"date 2021-10-01: station: expected stnId '108', the region's kma_station; observed '159'",
     ),
     BadAnswer(
+        "KDCA gubun sent as an array",
+        "kdca",
+        kdca_seoul({"gubun": ["서울"]}),
+        r"date 2021-10-01: gubun: expected a province name, a string; observed \['서울'\]",
+    ),
+    BadAnswer(
         "KDCA a correction whose updateDt is not a date-time",
         "kdca",
         kdca_seoul({"defCnt": "500090", "updateDt": "2021.10.01 11:05"}, {}),

@@ -84,8 +84,13 @@ class KdcaCases(HttpSource):
             if items is None:
                 raise self.error(None, day_text, "schema change: expected items in the answer; observed none")
             for item in [items] if isinstance(items, dict) else items:
-                region = named.get(item.get("gubun")) if isinstance(item, dict) else None
-                if region:
+                if not isinstance(item, dict):
+                    continue
+                if not isinstance(item.get("gubun"), str):
+                    raise self.error(
+                        None, day_text, f"gubun: expected a province name, a string; observed {item.get('gubun')!r}"
+                    )
+                if region := named.get(item["gubun"]):
                     grouped.setdefault(region.id, []).append(item)
         kept: dict[str, list | SourceError] = {}
         for region in named.values():
