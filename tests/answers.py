@@ -64,17 +64,25 @@ def kma_body(items, total: int, page: int = 1, code: str = "00", message: str = 
     )
 
 
-def kdca_body(day: date, def_cnt: str, provinces=("서울", "부산", "합계")) -> str:
-    items = [
-        {
-            "gubun": name, "gubunEn": "", "stdDay": f"{day:%Y}년 {day:%m}월 {day:%d}일 00시", "defCnt": def_cnt,
-            "incDec": "100", "deathCnt": "10", "isolClearCnt": "5", "localOccCnt": "99", "overFlowCnt": "1",
-        }
-        for name in provinces
-    ]  # fmt: skip
+def kdca_item(day: date, def_cnt: str, **changes) -> dict:
+    """Seoul's item of the day (another province's with `gubun`). KDCA writes "null" for a date-time it
+    has not set: the updateDt of an item it never corrected."""
+    item = {
+        "gubun": "서울", "gubunEn": "", "stdDay": f"{day:%Y}년 {day:%m}월 {day:%d}일 00시", "defCnt": def_cnt,
+        "incDec": "100", "deathCnt": "10", "isolClearCnt": "5", "localOccCnt": "99", "overFlowCnt": "1",
+        "createDt": f"{day} 09:30:00.000", "updateDt": "null",
+    }  # fmt: skip
+    return {**item, **changes}
+
+
+def kdca_answer(items: list[dict]) -> str:
     return json.dumps(
         {"items": items, "pageNo": 1, "numOfRows": 30, "totalCount": len(items), "resultCode": "00"}, ensure_ascii=False
     )
+
+
+def kdca_body(day: date, def_cnt: str, provinces=("서울", "부산", "합계")) -> str:
+    return kdca_answer([kdca_item(day, def_cnt, gubun=name) for name in provinces])
 
 
 def who_csv(days=DAYS) -> bytes:

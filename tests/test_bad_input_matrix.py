@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from answers import PORTAL_ERROR, kdca_body, kma_body, kma_item, open_meteo_body, who_csv
+from answers import PORTAL_ERROR, kdca_answer, kdca_body, kdca_item, kma_body, kma_item, open_meteo_body, who_csv
 from conftest import check, empty_warehouse, land, publish_seoul, registered_model, table_contents
 from fake_api import KDCA, KMA, OPEN_METEO, WHO, Answer
 
@@ -323,6 +323,17 @@ def kdca(def_cnt=lambda day: str(500000 + day.day), provinces=("서울", "부산
     return answer
 
 
+def kdca_seoul(*changes: dict) -> object:
+    """KDCA's answer of the day asked, with Seoul's item sent once per change (Busan's as it should be)."""
+
+    def answer(params: dict) -> Answer:
+        day = date.fromisoformat(params["std_day"])
+        seoul = [kdca_item(day, str(500000 + day.day), **change) for change in changes]
+        return Answer(kdca_answer([*seoul, kdca_item(day, str(300000 + day.day), gubun="부산")]))
+
+    return answer
+
+
 OPEN_METEO_ANSWER = open_meteo_body(LIVE_DAYS)
 KMA_ITEMS = [kma_item(day) for day in LIVE_DAYS]
 WHO_FILE = who_csv(LIVE_DAYS)
@@ -399,6 +410,24 @@ LIVE_MATRIX = [
         "kma_asos",
         kma([kma_item(day, avgRhm="146") if day == LIVE_DAYS[2] else kma_item(day) for day in LIVE_DAYS]),
         r"expect_column_values_to_be_between column avgrhm: expected between 0 and 100",
+    ),
+    BadAnswer(
+        "KMA another station's observations (Busan's 159 to Seoul's request for 108)",
+        "kma_asos",
+        kma([kma_item(day, stnId="159", stnNm="부산") for day in LIVE_DAYS]),
+        r"date 2021-10-01: station: expected stnId '108', the region's kma_station; observed '159'",
+    ),
+    BadAnswer(
+        "KDCA gubun sent as an array",
+        "kdca",
+        kdca_seoul({"gubun": ["서울"]}),
+        r"date 2021-10-01: gubun: expected a province name, a string; observed \['서울'\]",
+    ),
+    BadAnswer(
+        "KDCA a correction whose updateDt is not a date-time",
+        "kdca",
+        kdca_seoul({"defCnt": "500090", "updateDt": "2021.10.01 11:05"}, {}),
+        r"updateDt: expected a date-time \(or null\); observed '2021.10.01 11:05'",
     ),
     BadAnswer(
         "KDCA an infinite count",

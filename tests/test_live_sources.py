@@ -10,7 +10,18 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from answers import DAYS, END, PORTAL_ERROR, START, kdca_body, kma_body, kma_item, open_meteo_body, who_csv
+from answers import (
+    DAYS,
+    END,
+    PORTAL_ERROR,
+    START,
+    kdca_body,
+    kdca_item,
+    kma_body,
+    kma_item,
+    open_meteo_body,
+    who_csv,
+)
 from conftest import check, land, row_count
 from fake_api import KDCA, KMA, OPEN_METEO, WHO, Answer
 
@@ -214,7 +225,7 @@ def test_kma_pages_until_the_total_count_and_reads_strings_and_blanks(warehouse,
     assert [params["pageNo"] for params in api.paths(KMA)] == ["1", "2"]
     with connect() as conn, conn.cursor() as cur:
         cur.execute("select avgta, sumrn from raw.kma_asos_daily where source = 'kma_asos' order by date")
-        assert cur.fetchall() == [(-4.3, None), (-4.3, None), (-1.0, None)]
+        assert cur.fetchall() == [(-4.3, 0.0), (-4.3, 0.0), (-1.0, 0.0)]  # sumRn "": a dry day
 
 
 def test_kma_service_key_is_sent_but_never_landed(warehouse, api):
@@ -298,11 +309,13 @@ def test_an_answer_shorter_than_its_server_announced_is_retried_then_named(wareh
 
 
 def test_kma_asks_one_station_per_request_and_fails_only_the_station_that_errs(warehouse, api):
-    api.script(
-        KMA,
-        Answer(kma_body([kma_item(day) for day in DAYS], total=3)),
-        Answer(kma_body([], total=0, code="03", message="NODATA_ERROR")),
+    answers = iter(  # the first answer is of the station asked for, whichever it is
+        [
+            lambda station: kma_body([kma_item(day, stnId=station) for day in DAYS], total=3),
+            lambda station: kma_body([], total=0, code="03", message="NODATA_ERROR"),
+        ]
     )
+    api.respond(KMA, lambda params: Answer(next(answers)(params["stnIds"])))
     verdict = stages.validate(land("kma_asos", ["seoul", "busan"], START, END))
     assert sorted(params["stnIds"] for params in api.paths(KMA)) == ["108", "159"]
     assert len(verdict["passed"]) == 1 and len(verdict["failed"]) == 1  # which station got the error is a race
@@ -321,6 +334,18 @@ def test_kma_number_that_is_not_a_number_names_field_and_date(warehouse, api):
     ):
         land_and_validate("kma_asos")
     assert row_count("raw.kma_asos_daily") == 0
+
+
+def test_kma_dry_days_sent_with_an_empty_sumrn_are_published_as_0_mm(warehouse, api):
+    """KMA leaves sumRn empty on a day without precipitation: read as missing, a dry spell left the model's
+    precipitation_mm empty for the whole batch (a warning at the gate, then no weather to retrain on)."""
+    api.script(KMA, Answer(kma_body([kma_item(DAYS[0], avgTd=""), kma_item(DAYS[1]), kma_item(DAYS[2])], total=3)))
+    verdict = land_and_validate("kma_asos")
+    assert verdict["warnings"] == {"seoul": 0}, verdict
+    assert stages.publish(verdict)["rows"] == {"seoul": 3}
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute("select sumrn, avgtd, record::jsonb ->> 'sumRn' from raw.kma_asos_daily order by date")
+        assert cur.fetchall() == [(0.0, None, ""), (0.0, -14.1, ""), (0.0, -14.1, "")]  # other blanks stay missing
 
 
 # KDCA
@@ -375,6 +400,49 @@ def test_kdca_two_items_for_one_province_and_day_the_latest_correction_wins(ware
         (kept, superseded), *others = cur.fetchall()
     assert kept == 1000 and [item["defCnt"] for item in superseded] == ["1090"]
     assert others == [(1100, None), (1200, None)]
+
+
+def test_kdca_corrections_sent_with_updatedt_null_are_ordered_by_when_kdca_wrote_them(warehouse, api):
+    """KDCA writes "null" in the updateDt of an item it never corrected: as a date-time, "null" came last
+    and the answer's order decided, so served newest first, the uncorrected count won (Seoul's 590 on
+    2020-12-17)."""
+    first, second = (json.loads(kdca_body(day, str(1000 + 100 * index))) for index, day in enumerate(DAYS[:2]))
+    # the day's count sent twice, both never updated: the one created later is the correction
+    first["items"][0:1] = [
+        kdca_item(DAYS[0], "1000", createDt="2022-01-01 11:05:00.000"),
+        kdca_item(DAYS[0], "1090", createDt="2022-01-01 09:30:00.000"),
+    ]
+    # the day's count updated in place, beside the item as first sent
+    second["items"][0:1] = [
+        kdca_item(DAYS[1], "1100", updateDt="2022-01-02 11:05:00.000"),
+        kdca_item(DAYS[1], "1190"),
+    ]
+    api.script(
+        KDCA,
+        Answer(json.dumps(first, ensure_ascii=False)),
+        Answer(json.dumps(second, ensure_ascii=False)),
+        Answer(kdca_body(DAYS[2], "1200")),
+    )
+    assert stages.publish(land_and_validate("kdca", regions=["seoul"]))["rows"] == {"seoul": 3}
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute("select def_cnt, record::jsonb -> 'superseded' from raw.kdca_covid_cases order by date")
+        published = [(count, [item["defCnt"] for item in superseded or []]) for count, superseded in cur.fetchall()]
+    assert published == [(1000, ["1090"]), (1100, ["1190"]), (1200, [])]
+
+
+def test_kdca_items_without_deathcnt_count_zero_deaths(warehouse, api):
+    """KDCA leaves a zero deathCnt out (Seoul in March 2020, Jeju in February 2021): such items were
+    refused as a schema change, while the same items with a null deathCnt passed."""
+    answers = []
+    for index, day in enumerate(DAYS):
+        body = json.loads(kdca_body(day, str(1000 + 100 * index)))
+        del body["items"][0]["deathCnt"]
+        answers.append(Answer(json.dumps(body, ensure_ascii=False)))
+    api.script(KDCA, *answers)
+    assert stages.publish(land_and_validate("kdca", regions=["seoul", "busan"]))["rows"] == {"seoul": 3, "busan": 3}
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute("select region, death_cnt, record::jsonb ? 'deathCnt' from raw.kdca_covid_cases order by date")
+        assert sorted(set(cur.fetchall())) == [("busan", 10, True), ("seoul", 0, False)]
 
 
 @pytest.mark.parametrize("source", ["kdca", "kma_asos"])

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from cother.core.regions import Region
-from cother.ingest.sources.base import Payload, parse_json, read_responses, responses_payload, where
+from cother.ingest.sources.base import Payload, SourceError, parse_json, read_responses, responses_payload, where
 from cother.ingest.sources.credentials import data_go_kr_service_key
 from cother.ingest.sources.http import HttpSource
 
@@ -28,8 +28,9 @@ FIELDS = {
 }
 # The fields the platform reads (the cumulative cases and deaths). KDCA's items from 2022 on leave out
 # isolClearCnt, and omit empty fields (overFlowCnt on a day without cases): the others are read when
-# present, and kept in `record` as sent.
-REQUIRED = ["gubun", "stdDay", "defCnt", "deathCnt"]
+# present, and kept in `record` as sent. KDCA also leaves deathCnt out while a province has had no death (Seoul
+# in March 2020, Jeju in February 2021; Coronaboard's series says 0 on those days): such an item counts 0 deaths.
+REQUIRED = ["gubun", "stdDay", "defCnt"]
 COLUMNS = ["region", "date", "gubun", *FIELDS.values(), "record"]
 ROWS_PER_DAY = 30  # every province, the national total and the airport quarantine on one page
 
@@ -67,7 +68,7 @@ class KdcaCases(HttpSource):
         except (AttributeError, ValueError):
             raise self.error(region, value, f"stdDay: expected a date; observed {value!r}") from None
 
-    def records(self, payload: bytes, regions: list[Region], start: date, end: date) -> dict[str, list]:
+    def records(self, payload: bytes, regions: list[Region], start: date, end: date) -> dict[str, list | SourceError]:
         named = self.names(regions)
         grouped: dict[str, list] = {}
         for request, answer in read_responses(payload):
@@ -83,10 +84,22 @@ class KdcaCases(HttpSource):
             if items is None:
                 raise self.error(None, day_text, "schema change: expected items in the answer; observed none")
             for item in [items] if isinstance(items, dict) else items:
-                region = named.get(item.get("gubun")) if isinstance(item, dict) else None
-                if region:
+                if not isinstance(item, dict):
+                    continue
+                if not isinstance(item.get("gubun"), str):
+                    raise self.error(
+                        None, day_text, f"gubun: expected a province name, a string; observed {item.get('gubun')!r}"
+                    )
+                if region := named.get(item["gubun"]):
                     grouped.setdefault(region.id, []).append(item)
-        return {region: latest_corrections(items) for region, items in grouped.items()}
+        kept: dict[str, list | SourceError] = {}
+        for region in named.values():
+            if region.id in grouped:
+                try:
+                    kept[region.id] = self.latest_corrections(grouped[region.id], region)
+                except SourceError as error:
+                    kept[region.id] = error
+        return kept
 
     def row(self, item: dict, region: Region) -> dict:
         missing = [name for name in REQUIRED if name not in item]
@@ -96,19 +109,35 @@ class KdcaCases(HttpSource):
             )
         day = self.day_of(item["stdDay"], region)
         values = {column: self.number(item.get(name), region, day, name) for name, column in FIELDS.items()}
+        if "deathCnt" not in item:  # left out while it is 0 (REQUIRED)
+            values["death_cnt"] = 0
         record = json.dumps(item, ensure_ascii=False, sort_keys=True)
         return {"region": region.id, "date": day, "gubun": item["gubun"], **values, "record": record}
 
+    def latest_corrections(self, items: list[dict], region: Region) -> list[dict]:
+        """One item per day: where KDCA sent two for the same province and day (it did in December 2020, one
+        with a count it corrected later), the latest correction wins, by updateDt, else createDt, else the
+        order of the answer; the items it replaced are kept in its record, under `superseded`."""
+        by_day: dict[str, list[dict]] = {}
+        for item in items:
+            by_day.setdefault(str(item.get("stdDay")), []).append(item)
+        kept = []
+        for day, same_day in by_day.items():
+            stamped = [(self.written_at(item, region, day), item) for item in same_day]
+            # sorted() is stable: the answer's order breaks a tie; an item with neither date-time comes first
+            *replaced, (_, latest) = sorted(stamped, key=lambda pair: (pair[0] is not None, pair[0] or datetime.min))
+            kept.append({**latest, "superseded": [item for _, item in replaced]} if replaced else latest)
+        return kept
 
-def latest_corrections(items: list[dict]) -> list[dict]:
-    """One item per day: where KDCA sent two for the same province and day (it did in December 2020, one
-    with a count it corrected later), the latest correction wins, by updateDt, else createDt, else the
-    order of the answer; the items it replaced are kept in its record, under `superseded`."""
-    by_day: dict[str, list[dict]] = {}
-    for item in items:
-        by_day.setdefault(str(item.get("stdDay")), []).append(item)
-    kept = []
-    for same_day in by_day.values():  # sorted() is stable: the answer's order breaks a tie
-        *replaced, latest = sorted(same_day, key=lambda item: str(item.get("updateDt") or item.get("createDt") or ""))
-        kept.append({**latest, "superseded": replaced} if replaced else latest)
-    return kept
+    def written_at(self, item: dict, region: Region, day: str) -> datetime | None:
+        """When KDCA last wrote the item: updateDt, else createDt. KDCA sends the string "null" for a
+        date-time it has not set (the updateDt of an item it never corrected), like null and ""."""
+        for name in ("updateDt", "createDt"):
+            value = item.get(name)
+            if value in (None, "", "null"):
+                continue
+            try:
+                return datetime.fromisoformat(str(value))
+            except ValueError:
+                raise self.error(region, day, f"{name}: expected a date-time (or null); observed {value!r}") from None
+        return None

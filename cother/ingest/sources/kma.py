@@ -3,8 +3,10 @@
 The API answers one station per request: a batch asks for its stations concurrently (four at a
 time, within the rate limit) and lands every page of every station in one file, one JSON line each.
 
-Every value arrives as a string, missing ones as ""; with a single result `item` is an object, not a
-list. The service key comes from the environment or an Airflow connection and is never landed.
+Every value arrives as a string, missing ones as "" (but an empty `sumRn` is a dry day: 0 mm); with a
+single result `item` is an object, not a list. Every item must be of the station asked for (`stnId`, the
+region's `kma_station`). The service key comes from the environment or an Airflow connection and is
+never landed.
 """
 
 from __future__ import annotations

@@ -37,7 +37,17 @@ def kma_row(source: Source, record: dict, region: Region) -> dict:
         day = date.fromisoformat(record["tm"])
     except (TypeError, ValueError):
         raise source.error(region, record["tm"], f"tm: expected an ISO date; observed {record['tm']!r}") from None
+    if str(record["stnId"]) != region.kma_station:
+        raise source.error(
+            region,
+            day,
+            f"station: expected stnId {region.kma_station!r}, the region's kma_station; observed {record['stnId']!r}",
+        )
     values = {field.lower(): source.number(record[field], region, day, field) for field in KMA_FIELDS}
+    if isinstance(record["sumRn"], str) and not record["sumRn"].strip():
+        # KMA records a daily amount only when precipitation fell: its empty sumRn is a dry day, 0 mm (its
+        # portal's exports say the same: a blank precipitation is no rain), not a missing observation
+        values["sumrn"] = 0.0
     return {
         "region": region.id,
         "date": day,
