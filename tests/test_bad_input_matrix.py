@@ -344,7 +344,13 @@ LIVE_MATRIX = [
         "Open-Meteo NaN",
         "open_meteo",
         sends(OPEN_METEO_ANSWER.replace('"temperature_2m_mean": [-4.3', '"temperature_2m_mean": [NaN')),
-        r"expect_column_values_to_not_be_null column temperature_2m_mean",
+        r"date 2021-10-01: field 'temperature_2m_mean': expected a number or null; observed NaN, not JSON",
+    ),
+    BadAnswer(
+        "Open-Meteo NaN where a value may be missing (jsonb refused it at publish)",
+        "open_meteo",
+        sends(open_meteo_body(LIVE_DAYS, extra={"rain_sum": [None, float("nan"), None, None, None]})),
+        r"date 2021-10-02: field 'rain_sum': expected a number or null; observed NaN, not JSON",
     ),
     BadAnswer(
         "Open-Meteo a daily field with fewer values than days",

@@ -173,4 +173,11 @@ class OpenMeteoWeather(OpenMeteoTable, HttpSource):
                 region, record["time"], f"daily.time: expected an ISO date; observed {record['time']!r}"
             ) from None
         values = {name: self.number(record[name], region, day, name) for name in DAILY}
+        for name, value in record.items():  # kept whole in `record`, a jsonb column: JSON has no NaN or Infinity
+            try:
+                json.dumps(value, allow_nan=False)
+            except ValueError:
+                raise self.error(
+                    region, day, f"field {name!r}: expected a number or null; observed {json.dumps(value)}, not JSON"
+                ) from None
         return {"region": region.id, "date": day, **values, "record": json.dumps(record, sort_keys=True)}
