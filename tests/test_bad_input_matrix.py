@@ -353,6 +353,12 @@ LIVE_MATRIX = [
         r"date 2021-10-02: field 'rain_sum': expected a number or null; observed NaN, not JSON",
     ),
     BadAnswer(
+        "Open-Meteo an answer from a grid cell far from the point asked (Busan's for Seoul)",
+        "open_meteo",
+        sends(open_meteo_body(LIVE_DAYS, latitude=35.1, longitude=129.0)),
+        r"coordinates: expected a grid cell within 0.375° of 37.5714, 126.966, as asked; observed 35.1, 129",
+    ),
+    BadAnswer(
         "Open-Meteo a daily field with fewer values than days",
         "open_meteo",
         sends(open_meteo_body(LIVE_DAYS, extra={"rain_sum": [0.0]})),
