@@ -53,8 +53,9 @@ def load(source: str, regions: list[str], start, end) -> dict:
     return verdict
 
 
-def weather_payload(days: list[date]) -> dict:
-    """One place's Open-Meteo answer for these days, its values cycled from the bundled Seoul observations."""
+def weather_payload(days: list[date], points: list[tuple[float, float]]) -> list[dict]:
+    """Open-Meteo's answer for each point asked, over these days, from the grid cell at that point, the
+    values of each cycled from the bundled Seoul observations."""
     import pandas as pd
 
     seoul = pd.read_csv(ROOT / "data" / "sample" / "kma_asos_daily_stn108_seoul.csv")
@@ -74,19 +75,21 @@ def weather_payload(days: list[date]) -> dict:
         "pressure_msl_mean": take["avgPs"].tolist(),
         "dew_point_2m_mean": take["avgTd"].tolist(),
     }
-    return {"latitude": 0, "longitude": 0, "timezone": "Asia/Seoul", "daily": daily}
+    return [{"latitude": lat, "longitude": lon, "timezone": "Asia/Seoul", "daily": daily} for lat, lon in points]
 
 
 class OpenMeteo(BaseHTTPRequestHandler):
     """A loopback stand-in for the Open-Meteo archive API in its documented format: many places per
-    request (an array in the order asked), values from the bundled Seoul observations."""
+    request (an array in the order asked, each from the point asked), values from the bundled Seoul
+    observations."""
 
     def do_GET(self) -> None:  # noqa: N802 -- the http.server API
         query = {key: values[0] for key, values in parse_qs(urlparse(self.path).query).items()}
         start, end = date.fromisoformat(query["start_date"]), date.fromisoformat(query["end_date"])
-        one = weather_payload([start + timedelta(days=n) for n in range((end - start).days + 1)])
-        places = len(query["latitude"].split(","))
-        body = json.dumps(one if places == 1 else [one] * places).encode()
+        days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+        points = zip(query["latitude"].split(","), query["longitude"].split(","), strict=True)
+        places = weather_payload(days, [(float(latitude), float(longitude)) for latitude, longitude in points])
+        body = json.dumps(places[0] if len(places) == 1 else places).encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()

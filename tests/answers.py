@@ -12,7 +12,8 @@ START, END = date(2022, 1, 1), date(2022, 1, 3)
 DAYS = [START + timedelta(days=offset) for offset in range((END - START).days + 1)]
 
 
-def open_meteo_body(days=DAYS, drop=(), rename=None, extra=None, units=None) -> str:
+def open_meteo_body(days=DAYS, drop=(), rename=None, extra=None, units=None, latitude=37.6, longitude=127.0) -> str:
+    """One place's answer; by default from the cell of ERA5-Land's 0.1° grid nearest Seoul's point (37.5714, 126.9658)."""
     daily = {
         "time": [day.isoformat() for day in days],
         "temperature_2m_mean": [-4.3] * len(days),
@@ -35,8 +36,8 @@ def open_meteo_body(days=DAYS, drop=(), rename=None, extra=None, units=None) -> 
         daily[new] = daily.pop(old)
     return json.dumps(
         {
-            "latitude": 37.56,
-            "longitude": 126.97,
+            "latitude": latitude,
+            "longitude": longitude,
             "elevation": 38.0,
             "generationtime_ms": 0.5,
             "utc_offset_seconds": 32400,
@@ -46,6 +47,14 @@ def open_meteo_body(days=DAYS, drop=(), rename=None, extra=None, units=None) -> 
             "daily": daily,
         }
     )
+
+
+def open_meteo_places(params: dict, days=DAYS) -> str:
+    """The answer to a request's query: one place's answer for each point asked, in the order asked, from
+    the point itself (an array when it asked for several)."""
+    points = zip(params["latitude"].split(","), params["longitude"].split(","), strict=True)
+    places = [json.loads(open_meteo_body(days, latitude=float(lat), longitude=float(lon))) for lat, lon in points]
+    return json.dumps(places if len(places) > 1 else places[0])
 
 
 def kma_item(day: date, **changes) -> dict:

@@ -355,7 +355,19 @@ LIVE_MATRIX = [
         "Open-Meteo NaN",
         "open_meteo",
         sends(OPEN_METEO_ANSWER.replace('"temperature_2m_mean": [-4.3', '"temperature_2m_mean": [NaN')),
-        r"expect_column_values_to_not_be_null column temperature_2m_mean",
+        r"date 2021-10-01: field 'temperature_2m_mean': expected a number or null; observed NaN, not JSON",
+    ),
+    BadAnswer(
+        "Open-Meteo NaN where a value may be missing (jsonb refused it at publish)",
+        "open_meteo",
+        sends(open_meteo_body(LIVE_DAYS, extra={"rain_sum": [None, float("nan"), None, None, None]})),
+        r"date 2021-10-02: field 'rain_sum': expected a number or null; observed NaN, not JSON",
+    ),
+    BadAnswer(
+        "Open-Meteo an answer from a grid cell far from the point asked (Busan's for Seoul)",
+        "open_meteo",
+        sends(open_meteo_body(LIVE_DAYS, latitude=35.1, longitude=129.0)),
+        r"coordinates: expected a grid cell within 0.375° of 37.5714, 126.966, as asked; observed 35.1, 129",
     ),
     BadAnswer(
         "Open-Meteo a daily field with fewer values than days",

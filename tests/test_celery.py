@@ -158,16 +158,14 @@ class LimitedOpenMeteo:
         self.second = threading.Event()
 
     def __call__(self, params: dict) -> Answer:
-        from answers import open_meteo_body
+        from answers import open_meteo_places
 
         self.arrived.append((time.time(), params["start_date"]))
         if len(self.arrived) == 1:
             self.second.wait(120)
         else:
             self.second.set()
-        days = [date.fromisoformat(params["start_date"])]
-        place = json.loads(open_meteo_body(days))
-        return Answer(json.dumps([place] * len(params["latitude"].split(","))))
+        return Answer(open_meteo_places(params, [date.fromisoformat(params["start_date"])]))
 
 
 @pytest.fixture(scope="module")

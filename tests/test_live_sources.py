@@ -20,6 +20,7 @@ from answers import (
     kma_body,
     kma_item,
     open_meteo_body,
+    open_meteo_places,
     who_csv,
 )
 from conftest import check, land, row_count
@@ -559,12 +560,7 @@ def test_the_weekly_who_file_is_refused_where_daily_rows_are_expected(warehouse,
 
 def test_open_meteo_asks_for_many_places_per_request_and_reads_the_array_in_order(warehouse, api):
     regions = [region.id for region in select("world")][:60]
-    one_place = json.loads(open_meteo_body())
-    api.script(
-        OPEN_METEO,
-        Answer(json.dumps([{**one_place, "latitude": float(n)} for n in range(50)])),
-        Answer(json.dumps([{**one_place, "latitude": float(n)} for n in range(10)])),
-    )
+    api.respond(OPEN_METEO, lambda params: Answer(open_meteo_places(params)))
     published = stages.publish(land_and_validate("open_meteo", regions=regions))
     requests = api.paths(OPEN_METEO)
     assert [len(params["latitude"].split(",")) for params in requests] == [50, 10]
@@ -572,6 +568,29 @@ def test_open_meteo_asks_for_many_places_per_request_and_reads_the_array_in_orde
     with connect() as conn, conn.cursor() as cur:
         cur.execute("select (record->>'time') is not null, count(*) from raw.open_meteo_daily group by 1")
         assert cur.fetchall() == [(True, 180)]
+
+
+def test_open_meteo_places_answered_out_of_order_are_refused_by_their_coordinates(warehouse, api):
+    """Matched by position alone, Seoul got Busan's weather and Busan Seoul's: each answer's grid cell is
+    compared with the point asked for its place."""
+    swapped = lambda params: Answer(json.dumps(json.loads(open_meteo_places(params))[::-1]))  # noqa: E731
+    api.respond(OPEN_METEO, swapped)
+    with pytest.raises(RegionsFailed) as refused:
+        land_and_validate("open_meteo", regions=["seoul", "busan"])
+    for region, asked, observed in (
+        ("seoul", "37.5714, 126.966", "35.1047, 129.032"),
+        ("busan", "35.1047, 129.032", "37.5714, 126.966"),
+    ):
+        assert (
+            f"open_meteo: region {region}, date 2022-01-01..2022-01-03: coordinates: expected a grid cell within"
+            f" 0.375° of {asked}, as asked; observed {observed}"
+        ) in str(refused.value)
+    assert row_count("raw.open_meteo_daily") == 0
+    # each from a neighbour of the ERA5 cell nearest its point, as cell_selection=land may answer
+    near = [json.loads(open_meteo_body(latitude=lat, longitude=lon)) for lat, lon in ((37.75, 127.25), (35.0, 128.75))]
+    api.respond(OPEN_METEO, lambda params: Answer(json.dumps(near)))
+    published = stages.publish(check(land("open_meteo", ["seoul", "busan"], START, END, force=True)))
+    assert published["rows"] == {"seoul": 3, "busan": 3}
 
 
 def test_who_renamed_column_is_a_schema_change(warehouse, api):

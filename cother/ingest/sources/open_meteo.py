@@ -1,8 +1,10 @@
 """Open-Meteo historical weather (archive API, no key): many places per request.
 
 Comma-separated latitudes and longitudes ask for up to PLACES_PER_REQUEST places at once; the answer
-is then a JSON array of the one-place answers, in the order asked (a single place: one object). The
-requests of a batch land together, one JSON line each. Units as requested: °C, mm, m/s
+is then a JSON array of the one-place answers, in the order asked (a single place: one object), each
+with the coordinates of the grid cell it was read from, which must lie within GRID_TOLERANCE_DEG of the
+point asked (an answer out of order gives no region another's weather). The requests of a batch land
+together, one JSON line each. Units as requested: °C, mm, m/s
 (wind_speed_unit=ms), %, hPa; sunshine_duration in seconds. Free tier: 600 calls a minute, 5,000 an
 hour, 10,000 a day, where Open-Meteo counts a request as several calls: one per place, times the
 number of 14-day spans, times the tenths of variables over 10. The client-side limiter counts the same.
@@ -55,6 +57,13 @@ WEATHER_COLUMNS = {
     "sunshine_hours": "sunshine_duration",
     "cloud_cover_mean_pct": "cloud_cover_mean",
 }
+# How far, in degrees of latitude and of longitude, the grid cell an answer was read from may lie from the
+# point asked. The archive's default model (best_match) reads ERA5, on a 0.25° grid, and ERA5-Land, on
+# 0.1° (https://open-meteo.com/en/docs/historical-weather-api, "Data Sources"); its default
+# cell_selection=land takes, of the 3x3 cells around the nearest one, the one whose elevation is closest
+# to the point's (same page, "cell_selection"; findPointTerrainOptimised in open-meteo/open-meteo):
+# half a cell to the nearest and one more cell, 0.125° + 0.25° on the coarser grid.
+GRID_TOLERANCE_DEG = 0.375
 LIMITER = RateLimiter("open_meteo", "open_meteo_rate_limit")
 PLACES_PER_REQUEST = 50
 ARCHIVE_PATH = "/v1/archive"
@@ -127,12 +136,38 @@ class OpenMeteoWeather(OpenMeteoTable, HttpSource):
                     f"{start}..{end}",
                     f"places: expected {len(asked)}, as asked; observed {len(places)} in the answer",
                 )
-            for region_id, place in zip(asked, places, strict=True):
+            points = zip(request["latitude"].split(","), request["longitude"].split(","), strict=True)
+            for region_id, place, point in zip(asked, places, points, strict=True):
                 try:
+                    self.located(place, region_id, tuple(map(float, point)), f"{start}..{end}")
                     grouped[region_id] = self.days(place, region_id)
                 except SourceError as error:
                     grouped[region_id] = error
         return grouped
+
+    def located(self, place: object, region_id: str, asked: tuple[float, float], dates: str) -> None:
+        """SourceError unless the place's answer was read from a grid cell within GRID_TOLERANCE_DEG of
+        the point asked for the region (the answers of a request come in the order asked)."""
+        region = Region(region_id, region_id, *asked)  # for the messages only
+        latitude, longitude = (
+            (place.get("latitude"), place.get("longitude")) if isinstance(place, dict) else (None, None)
+        )
+        if not all(isinstance(value, int | float) for value in (latitude, longitude)):
+            raise self.error(
+                region,
+                dates,
+                f"coordinates: expected the latitude and longitude of the grid cell answered for; observed"
+                f" {latitude!r}, {longitude!r}",
+            )
+        off_latitude = abs(latitude - asked[0])
+        off_longitude = abs((longitude - asked[1] + 180) % 360 - 180)  # across the antimeridian too
+        if not (off_latitude <= GRID_TOLERANCE_DEG and off_longitude <= GRID_TOLERANCE_DEG):  # NaN is not within
+            raise self.error(
+                region,
+                dates,
+                f"coordinates: expected a grid cell within {GRID_TOLERANCE_DEG}° of {asked[0]:g}, {asked[1]:g},"
+                f" as asked; observed {latitude:g}, {longitude:g}",
+            )
 
     def days(self, place: object, region_id: str) -> list[dict]:
         region = Region(region_id, region_id, math.nan, math.nan)  # for the messages only
@@ -173,4 +208,11 @@ class OpenMeteoWeather(OpenMeteoTable, HttpSource):
                 region, record["time"], f"daily.time: expected an ISO date; observed {record['time']!r}"
             ) from None
         values = {name: self.number(record[name], region, day, name) for name in DAILY}
+        for name, value in record.items():  # kept whole in `record`, a jsonb column: JSON has no NaN or Infinity
+            try:
+                json.dumps(value, allow_nan=False)
+            except ValueError:
+                raise self.error(
+                    region, day, f"field {name!r}: expected a number or null; observed {json.dumps(value)}, not JSON"
+                ) from None
         return {"region": region.id, "date": day, **values, "record": json.dumps(record, sort_keys=True)}
