@@ -4,6 +4,7 @@
 
 import json
 import os
+import shutil
 import sys
 import threading
 from contextlib import contextmanager
@@ -24,13 +25,16 @@ os.environ.pop("COTHER_DATABASE_URL", None)
 
 
 def empty_warehouse() -> None:
-    """Every schema the warehouse DDL and dbt create, dropped and the raw tables created again."""
+    """Every schema the warehouse DDL and dbt create, dropped and the raw tables created again; the
+    landing zone emptied, so that every payload is fetched anew from what the benchmark serves now."""
     from cother.core.database import connect
+    from cother.core.settings import get_settings
     from cother.core.warehouse import ensure_warehouse
 
     with connect() as conn, conn.cursor() as cur:
         cur.execute("drop schema if exists raw, quarantine, ml, reference, staging, intermediate, marts cascade")
     ensure_warehouse()
+    shutil.rmtree(get_settings().landing_dir, ignore_errors=True)
 
 
 def load(source: str, regions: list[str], start, end) -> dict:
@@ -45,7 +49,8 @@ def load(source: str, regions: list[str], start, end) -> dict:
     batch = stages.land({**request, "start": str(start), "end": str(end), "force_fetch": False}, kind)
     verdict = stages.validate(batch)
     for region, reason in verdict["failed"].items():
-        print(f"  quarantined {source}/{region} {start}..{end}: {reason.splitlines()[1].strip()[:100]}")
+        rule = reason.splitlines()[1:2] or [reason]  # a gate's first failure, or the payload's one line
+        print(f"  quarantined {source}/{region} {start}..{end}: {rule[0].strip()[:100]}")
     for region, held in verdict["held"].items():
         cells = sum(len(days) for days in held["cells"].values())
         print(f"  held back {source}/{region} {start}..{end}: {len(held['days'])} day(s), {cells} value(s)")
