@@ -2,8 +2,10 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
+from dataclasses import fields
 from datetime import timedelta
 from pathlib import Path
 
@@ -63,3 +65,20 @@ def test_dagbag_has_no_import_errors_and_every_dag_is_documented():
         for task in dag.tasks:
             assert task.owner == "cother"
             assert task.retries >= 1
+
+
+def test_the_source_names_a_run_may_pick_are_the_registered_sources_of_each_kind():
+    """Source names are written in three places: the registry (SOURCES), the ingest DAG's params and the
+    settings' documentation; a source added to one and not the others could not be picked, or be picked
+    and fail."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    from cother.core.settings import Settings
+    from cother.ingest.sources import SOURCES
+
+    dag = DagBag(dag_folder=str(DAGS_DIR / "cother_ingest.py")).dags["cother_ingest"]
+    documented = {f.name: f.metadata["variable"].doc for f in fields(Settings)}
+    for kind in ("weather", "cases"):
+        registered = {name for name, source in SOURCES.items() if source.kind == kind}
+        assert set(dag.params.get_param(f"{kind}_source").schema["enum"]) == registered, kind
+        assert set(re.findall(r"[a-z_]+", documented[f"{kind}_source"])) - {"or"} == registered, kind
