@@ -191,6 +191,7 @@ def test_each_horizon_publishes_the_forecaster_its_backtest_chose_and_the_regist
     origin = written[0][3]
     answered = predict("seoul", origin + timedelta(days=1))  # the champion, loaded from the registry
     assert [(f["horizon_days"], f["forecaster"]) for f in answered["forecasts"]] == sorted(chosen.items())
+    assert answered["region_in_training"] is True  # Seoul is the region the version trained on
     assert [f["forecast_new_cases"] for f in answered["forecasts"]] == [round(value, 1) for _, _, value, _ in written]
 
 

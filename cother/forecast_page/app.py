@@ -55,25 +55,6 @@ def percent(value) -> str:
     return "" if value is None else f"{value:+.0%}"
 
 
-# How a region reports its cases (marts.dim_region), in words. The days of a weekly or irregular
-# reporter have no daily count (int_cases__daily_from_cumulative), so the daily model makes no forecast
-# from them.
-HABITS = {
-    "daily": "reports daily",
-    "few_cases": "too few cases to tell how it reports (under 5 a day)",
-    "weekly": "reports weekly",
-    "irregular": "reports irregularly",
-}
-NOT_DAILY = ("weekly", "irregular")
-
-
-def habit_line(cadence) -> str:
-    """A region's cadence, e.g. 'reports weekly since 2022-07-04'."""
-    if cadence.habit is None:
-        return "not known yet (under 28 days of data)"
-    return f"{HABITS[cadence.habit]} since {cadence.since:%Y-%m-%d}"
-
-
 def champion_line(best) -> str:
     if best is None:
         return "<p class='empty'>No champion yet: no model of this set has beaten the naive forecasters.</p>"
@@ -92,7 +73,7 @@ def overview_html(view: dict) -> str:
         for region in region_set["regions"]:
             cells = []
             cadence = region["cadence"]
-            missing = "not forecast: no daily counts" if cadence.habit in NOT_DAILY else "no forecast yet"
+            missing = "not forecast: no daily counts" if cadence.not_daily else "no forecast yet"
             made_by = []
             for horizon in HORIZONS:
                 forecast = region["forecasts"].get(horizon)
@@ -113,7 +94,7 @@ def overview_html(view: dict) -> str:
                 f"<tr data-region='{escape(region['region'])}'><td><a href='regions/{escape(region['region'])}'>"
                 f"{escape(region['name'])}</a></td>{''.join(cells)}<td>{escape('; '.join(made_by))}</td>"
                 f"<td class='{'late' if region['late'] else ''}'>{latest_cell}</td>"
-                f"<td class='{'late' if cadence.habit in NOT_DAILY else ''}'>{habit_line(cadence)}</td>"
+                f"<td class='{'late' if cadence.not_daily else ''}'>{cadence.in_words()}</td>"
                 f"<td>{f'{held} batch(es)' if held else ''}</td></tr>"
             )
         parts.append(

@@ -60,6 +60,15 @@ class UnknownRegion(KeyError):
     pass
 
 
+# How a region reports its cases (marts.dim_region), in words.
+HABITS = {
+    "daily": "reports daily",
+    "few_cases": "too few cases to tell how it reports (under 5 a day)",
+    "weekly": "reports weekly",
+    "irregular": "reports irregularly",
+}
+
+
 @dataclass(frozen=True)
 class Cadence:
     """How a region reports its cases now (marts.dim_region): daily, few_cases, weekly or irregular,
@@ -67,6 +76,18 @@ class Cadence:
 
     habit: str | None = None
     since: date | None = None
+
+    @property
+    def not_daily(self) -> bool:
+        """A weekly or irregular reporter: its days have no daily count (int_cases__daily_from_cumulative),
+        so the daily model makes no forecast from them."""
+        return self.habit in ("weekly", "irregular")
+
+    def in_words(self) -> str:
+        """E.g. 'reports weekly since 2022-07-04'."""
+        if self.habit is None:
+            return "not known yet (under 28 days of data)"
+        return f"{HABITS[self.habit]} since {self.since:%Y-%m-%d}"
 
 
 @dataclass(frozen=True)
@@ -149,8 +170,8 @@ def made_by(forecaster: str, region_in_training: bool | None, version: str) -> s
 
 def overview() -> dict:
     """Every region of every configured set: its latest forecast per horizon by the set's champion and
-    who made it, the change against the same weekday a week before (where it can differ), its latest day and whether it is late, how it
-    reports its cases, and its open quarantined batches."""
+    who made it, the change against the same weekday a week before (where it can differ), its latest
+    day and whether it is late, how it reports its cases, and its open quarantined batches."""
     latest_days = dict(_query(LATEST_DAYS))
     quarantined = dict(_query(OPEN_QUARANTINE))
     reporting = cadences()

@@ -8,7 +8,6 @@ from html import escape
 import pandas as pd
 
 from cother.core.settings import get_settings
-from cother.forecast_page.app import NOT_DAILY, habit_line
 from cother.forecast_page.charts import Line, line_chart
 from cother.forecast_page.data import HORIZONS, ROLLING_DAYS, is_late
 
@@ -120,8 +119,8 @@ def html(view: dict) -> str:
         behind = " (late: the source has not reported since)" if is_late(last) else ""
         latest = f"<p>Latest reported day: {last:%Y-%m-%d}{behind}.</p>"
     cadence = view["cadence"]
-    latest += f"<p>Reporting: {habit_line(cadence)}.</p>"
-    if cadence.habit in NOT_DAILY:
+    latest += f"<p>Reporting: {cadence.in_words()}.</p>"
+    if cadence.not_daily:
         latest += (
             "<p class='late'>Its days in that stretch have no daily count: the daily model is neither trained"
             " nor scored on them and makes no forecast from them.</p>"

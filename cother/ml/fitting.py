@@ -71,7 +71,7 @@ class Fitted:
                 ahead[["region", "origin_date", "target_date", "horizon"]].assign(
                     forecast=publication.forecast(ahead, names, self.forecasters[horizon].predict),
                     forecaster=names,
-                    region_in_training=ahead["region"].isin(self.trained_regions),
+                    region_in_training=publication.in_training(ahead["region"], self.trained_regions),
                 )
             )
         return pd.concat(parts, ignore_index=True)

@@ -26,17 +26,14 @@ def predict(region: str, day: date) -> dict:
         raise ValueError(f"predict: model {registry.model_uri()} has no champion yet")
     model = registry.load()
     forecast = model.predict(row[model.metadata.get_input_schema().input_names()]).iloc[0]
-    config = model.model_config or {}
-    published, best_naive = config.get("published", {}), config.get("best_naive", {})
-    trained = config.get("trained_regions")
+    served = model.unwrap_python_model()  # the CasesForecastModel that answered: its forecaster per horizon
     actual = frame.set_index(frame["date_day"].dt.date)["new_cases"]
     forecasts = []
     for column, value in forecast.items():
         horizon = int(column.removeprefix(OUTPUT_PREFIX))
         target = day + timedelta(days=horizon - 1)
         reported = actual.get(target)
-        chosen = published.get(str(horizon), "model")
-        [name] = publication.forecaster_names(row["region"], chosen, best_naive.get(str(horizon), chosen), trained)
+        [name] = served.forecaster_names(row["region"], horizon)
         forecasts.append(
             {
                 "horizon_days": horizon,
@@ -51,6 +48,6 @@ def predict(region: str, day: date) -> dict:
         "origin": (day - timedelta(days=1)).isoformat(),
         "model_version": str(champion.version),
         # False: the version did not train on the region, so the best naive forecaster answers for it
-        "region_in_training": trained is None or region in trained,
+        "region_in_training": bool(publication.in_training(row["region"], served.trained).iloc[0]),
         "forecasts": forecasts,
     }

@@ -26,12 +26,16 @@ def trained_regions(rows: pd.DataFrame) -> list[str]:
     return sorted(days[days >= MIN_TRAINING_DAYS].index)
 
 
+def in_training(regions: pd.Series, trained: list[str] | None) -> pd.Series:
+    """Per row, whether the version trained on the row's region (trained None: a version that recorded
+    no trained regions, registered before this rule, answers for every region as trained)."""
+    return pd.Series(True, index=regions.index) if trained is None else regions.isin(trained)
+
+
 def forecaster_names(regions: pd.Series, published: str, best_naive: str, trained: list[str] | None) -> pd.Series:
     """Per row, the name of the forecaster of one horizon: the published one for a region the version
-    trained on, the best naive forecaster for another (trained None: a version that recorded no trained
-    regions, every region)."""
-    names = pd.Series(published, index=regions.index)
-    return names if trained is None else names.where(regions.isin(trained), best_naive)
+    trained on, the best naive forecaster for another."""
+    return pd.Series(published, index=regions.index).where(in_training(regions, trained), best_naive)
 
 
 def forecast(rows: pd.DataFrame, names: pd.Series, model: Callable[[pd.DataFrame], np.ndarray]) -> np.ndarray:

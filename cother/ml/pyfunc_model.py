@@ -15,7 +15,10 @@ lightgbm and pandas are installed.
 
 from __future__ import annotations
 
+from functools import partial
+
 import mlflow.pyfunc
+import numpy as np
 import pandas as pd
 
 from cother.ml import forecaster, publication
@@ -50,15 +53,16 @@ class CasesForecastModel(mlflow.pyfunc.PythonModel):
         published = self.published.get(horizon, "model")
         return publication.forecaster_names(regions, published, self.best_naive.get(horizon, published), self.trained)
 
+    def model_forecast(self, rows: pd.DataFrame, horizon: int) -> np.ndarray:
+        """The horizon's booster's forecast of rows with their anchor (Anchoring.for_horizon)."""
+        log_change = self.boosters[horizon].predict(forecaster.model_input(rows, self.features, self.regions))
+        return self.anchoring.from_target(rows["anchor"], log_change, horizon)
+
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         forecasts = {}
-        for horizon, booster in self.boosters.items():
+        for horizon in self.boosters:
             rows = self.anchoring.for_horizon(model_input, horizon)
-
-            def model(rows: pd.DataFrame, horizon: int = horizon, booster=booster) -> pd.Series:
-                log_change = booster.predict(forecaster.model_input(rows, self.features, self.regions))
-                return self.anchoring.from_target(rows["anchor"], log_change, horizon)
-
             names = self.forecaster_names(rows["region"], horizon)
+            model = partial(self.model_forecast, horizon=horizon)
             forecasts[output_column(horizon)] = publication.forecast(rows, names, model)
         return pd.DataFrame(forecasts, index=model_input.index)

@@ -61,9 +61,14 @@ def with_weather_days(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return frame.assign(**checks)
 
 
+def _cumulative_counts(source: Source) -> list[str]:
+    """The cumulative count columns the checks read: the one checked for spikes and every increasing one."""
+    return list(dict.fromkeys([source.cumulative_column, *source.increasing_columns]))
+
+
 def _published_before(source: Source, regions: list[str], first_day: date) -> pd.DataFrame:
     """The cumulative counts already published in the RECENT_DAYS + 1 days before the batch."""
-    columns = list(dict.fromkeys([source.cumulative_column, *source.increasing_columns]))
+    columns = _cumulative_counts(source)
     selected = sql.SQL(", ").join(sql.SQL("{}::double precision").format(sql.Identifier(c)) for c in columns)
     with connect() as conn, conn.cursor() as cur:
         cur.execute("select to_regclass(%s) is not null", (source.raw_table,))
@@ -87,7 +92,7 @@ def with_checks(source: Source, frame: pd.DataFrame, first_day: date, last_day: 
     if not source.cumulative_column:
         return checked
     published = _published_before(source, sorted(checked["region"].unique()), first_day)
-    counts = list(published.columns[2:])
+    counts = _cumulative_counts(source)
     series = pd.concat(
         [
             published.assign(in_batch=False),

@@ -4,12 +4,12 @@ Suites live in expectations/<suite>.json (reviewed like code). Each expectation 
 its meta: `error` stops what it fails, `warn` lets it through and is reported; and a grain: what an
 error stops. `region` (the default) refuses the region's whole batch; `day` holds back the failing days
 and `cell` the failing column's values on them (a count the model does not read), while the rest of the
-region's batch publishes; a day rule that fails every day of a region refuses it whole. A batch holds many regions
-and is validated in one run; every rule is judged row by row (cother.quality.batch_checks adds the columns
-that make whole-region rules row-wise), so each region gets its own verdict: the failing rows name
-their regions. The gate prints a line per region and each failure in full (it lands in the Airflow
-task log), builds the data docs, and QualityGateError names the source, region, date range, rule,
-expected and observed value.
+region's batch publishes; a day rule that fails every day of a region refuses it whole. A batch holds
+many regions and is validated in one run; every rule is judged row by row (cother.quality.batch_checks
+adds the columns that make whole-region rules row-wise), so each region gets its own verdict: the
+failing rows name their regions. The gate prints a line per region and each failure in full (it lands
+in the Airflow task log), builds the data docs, and QualityGateError names the source, region, date
+range, rule, expected and observed value.
 GX is imported here only, never at DAG parse time.
 """
 
