@@ -77,7 +77,7 @@ settings = get_settings()  # the params' defaults
         "cases_source": Param(
             settings.cases_source,
             type="string",
-            enum=["sample_cases", "jhu", "kdca", "who"],
+            enum=["sample_cases", "jhu", "kdca", "who", "who_weekly", "sample_who_weekly"],
         ),
         "force_fetch": Param(False, type="boolean", description="Fetch again even where the range has landed before"),
     },

@@ -1,7 +1,9 @@
 """The regions CO-THER forecasts, in sets: config/regions/<set>.yml (configuration, not code).
 
-A run names a set (`korea`, the 17 provinces, by default; `world`, the countries) and optionally a
-subset of its regions. Region ids are unique across the sets.
+A run names a set (`korea`, the 17 provinces, by default; `world`, the countries; `world_weekly`, the
+countries and areas of WHO's weekly file) and optionally a subset of its regions. Region ids are unique
+across the sets. A set's cadence (`daily`, or `weekly`: weeks ending on Sunday) and its forecast
+horizons (in steps of that cadence) are values the whole flow reads: one code path for both.
 """
 
 from __future__ import annotations
@@ -22,11 +24,14 @@ REGION_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 class Region:
     id: str
     name: str
-    latitude: float
-    longitude: float
+    latitude: float | None = None  # the weather point; None where the bundled files give none
+    longitude: float | None = None
     kma_station: str | None = None
     case_names: dict[str, str] = field(default_factory=dict)
     weather_names: dict[str, str] = field(default_factory=dict)
+
+
+CADENCE_DAYS = {"daily": 1, "weekly": 7}
 
 
 @dataclass(frozen=True)
@@ -34,10 +39,22 @@ class RegionSet:
     name: str
     description: str
     regions: tuple[Region, ...]
+    cadence: str = "daily"  # how often a region has a count: every day, or once a week (on its Sunday)
+    horizons: tuple[int, ...] = (1, 7)  # how far ahead it is forecast, in steps of its cadence
 
     @property
     def ids(self) -> list[str]:
         return [region.id for region in self.regions]
+
+    @property
+    def step_days(self) -> int:
+        """The days between two consecutive counts of a region."""
+        return CADENCE_DAYS[self.cadence]
+
+    @property
+    def horizon_days(self) -> tuple[int, ...]:
+        """The horizons in days (what ml.forecasts records): 1 and 7 for a daily set, 7 to 28 for a weekly one."""
+        return tuple(horizon * self.step_days for horizon in self.horizons)
 
 
 @cache
@@ -49,7 +66,12 @@ def region_sets() -> dict[str, RegionSet]:
         bad = [region.id for region in regions if not REGION_ID.match(region.id)]
         if bad:
             raise ValueError(f"{path}: region ids {bad} are not lower-case identifiers")
-        sets[spec["name"]] = RegionSet(spec["name"], spec.get("description", ""), regions)
+        if spec.get("cadence", "daily") not in CADENCE_DAYS:
+            raise ValueError(f"{path}: cadence {spec['cadence']!r}: expected one of {sorted(CADENCE_DAYS)}")
+        horizons = tuple(spec.get("horizons", RegionSet.horizons))
+        sets[spec["name"]] = RegionSet(
+            spec["name"], spec.get("description", ""), regions, spec.get("cadence", "daily"), horizons
+        )
     ids = [region_id for region_set in sets.values() for region_id in region_set.ids]
     repeated = sorted({region_id for region_id in ids if ids.count(region_id) > 1})
     if repeated:

@@ -78,7 +78,9 @@ class Settings:
         "where MLflow keeps the models' files (unset: <runtime>/mlartifacts)",
     )
     # Runs: the defaults of the DAGs' params, and how long a run may last
-    region_set: str = setting("COTHER_REGION_SET", "korea", "Runs", "a region set of config/regions/ (korea, world)")
+    region_set: str = setting(
+        "COTHER_REGION_SET", "korea", "Runs", "a region set of config/regions/ (korea, world, world_weekly)"
+    )
     regions: tuple[str, ...] = setting(
         "COTHER_REGIONS", "", "Runs", "some regions of the set, comma-separated (empty: all)"
     )
@@ -88,7 +90,9 @@ class Settings:
         "Runs",
         "sample_open_meteo, sample_weather, open_meteo or kma_asos",
     )
-    cases_source: str = setting("COTHER_CASES_SOURCE", "sample_cases", "Runs", "sample_cases, jhu, kdca or who")
+    cases_source: str = setting(
+        "COTHER_CASES_SOURCE", "sample_cases", "Runs", "sample_cases, jhu, kdca, who, who_weekly or sample_who_weekly"
+    )
     dagrun_timeout_hours: float = setting(
         "COTHER_DAGRUN_TIMEOUT_HOURS",
         "48",
@@ -124,6 +128,12 @@ class Settings:
         "https://srhdpeuwpubsa.blob.core.windows.net/whdh/COVID/WHO-COVID-19-global-daily-data.csv",
         "Sources",
         "WHO's daily file",
+    )
+    who_weekly_url: str = setting(
+        "COTHER_WHO_WEEKLY_URL",
+        "https://srhdpeuwpubsa.blob.core.windows.net/whdh/COVID/WHO-COVID-19-global-data.csv",
+        "Sources",
+        "WHO's weekly file (one row per country or area and Sunday), the source of the world_weekly set",
     )
     open_meteo_rate_limit: str = setting(
         "COTHER_OPEN_METEO_RATE_LIMIT",

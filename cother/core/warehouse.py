@@ -40,11 +40,12 @@ def sync_regions() -> None:
         for region_set in region_sets().values():
             for region in region_set.regions:
                 cur.execute(
-                    "insert into raw.regions (region, region_set, region_name, latitude, longitude, kma_station,"
-                    " case_names) values (%s, %s, %s, %s, %s, %s, %s)",
+                    "insert into raw.regions (region, region_set, cadence, region_name, latitude, longitude,"
+                    " kma_station, case_names) values (%s, %s, %s, %s, %s, %s, %s, %s)",
                     (
                         region.id,
                         region_set.name,
+                        region_set.cadence,
                         region.name,
                         region.latitude,
                         region.longitude,

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from cother.core.regions import get_region, select
+from cother.core.regions import get_region, get_set, select
 from cother.ingest import landing, load
 from cother.ingest.landing import LandedBatch
 from cother.ingest.sources import SOURCES, Parsed, SourceError, get_source
@@ -60,13 +60,23 @@ def plan(params: dict, run_time: datetime) -> dict:
         regions = select(params["region_set"], params.get("regions") or [])
     except (KeyError, ValueError) as error:
         raise PlanError(str(error).strip('"')) from None
-    request = {"region_set": params["region_set"], "regions": [region.id for region in regions]}
+    region_set = get_set(params["region_set"])
+    request = {"region_set": region_set.name, "regions": [region.id for region in regions]}
     for kind in KINDS:
         name = params[f"{kind}_source"]
         if name not in SOURCES or SOURCES[name].kind != kind:
             known = sorted(n for n, s in SOURCES.items() if s.kind == kind)
             raise PlanError(f"{name!r} is not a {kind} source; known: {known}")
         request[f"{kind}_source"] = name
+        if SOURCES[name].step_days != region_set.step_days:
+            if kind == "weather":  # no weather source is weekly: a weekly set runs without weather
+                request["weather_regions"] = []
+                continue
+            fitting = sorted(n for n, s in SOURCES.items() if s.kind == kind and s.step_days == region_set.step_days)
+            raise PlanError(
+                f"the {region_set.name} set reports {region_set.cadence}: expected a {kind} source with a row every"
+                f" {region_set.step_days} day(s) ({', '.join(fitting)}); observed {name!r}"
+            )
         days = (end - start).days + 1
         if SOURCES[name].max_days and days > SOURCES[name].max_days:
             raise PlanError(

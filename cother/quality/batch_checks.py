@@ -3,8 +3,9 @@ Expectations run gives a verdict per region: every rule is judged row by row, an
 names its region.
 
 - check_days_of_region / check_days_expected: the rows of the row's region, and how many days it must
-  have (every day of the range, once);
-- check_in_requested_range: the row's day lies in the range asked for;
+  have (every day of the range, once; a weekly source: every Sunday of the range, once);
+- check_in_requested_range: the row's day lies in the range asked for; check_on_reporting_day (weekly
+  sources): the row's day is a Sunday, the day a week of WHO's weekly file ends on;
 - weather: for each raw column a weather feature of the model comes from, check_days_with_<column> and
   check_share_with_<column>: the days of the row's region that have it, and their share of the range's
   days (the suites warn, naming the column, when it is empty for the whole batch or present on too few
@@ -29,8 +30,8 @@ from cother.core.database import connect
 from cother.core.warehouse import table_identifier
 from cother.ingest.sources import Source
 
-RECENT_DAYS = 28
-SPIKE_FACTOR = 3.0  # flagged when the day's increase exceeds 3x the largest of the previous 28 days
+RECENT_ROWS = 28  # the rows a spike is judged against: 28 days, or 28 weeks of a weekly source
+SPIKE_FACTOR = 3.0  # flagged when a row's increase exceeds 3x the largest of the RECENT_ROWS before it
 SPIKE_FLOOR = 100  # ... and exceeds 100 cases: small counts jump by large factors
 # A cumulative count that falls below half of its highest earlier value has lost most of itself: not a
 # correction (the largest real one in the bundled Johns Hopkins series takes Benin's 339 to 130, 62 %;
@@ -40,14 +41,28 @@ KEPT_SHARE = 0.5
 FLOOR_FROM = 100
 
 
-def with_days(frame: pd.DataFrame, first_day: date, last_day: date, date_column: str = "date") -> pd.DataFrame:
+SUNDAY = 7  # isoweekday: the day a week of a weekly source ends on
+
+
+def reporting_days(first_day: date, last_day: date, step_days: int = 1) -> list[date]:
+    """The days of first_day..last_day a source has a row for: every day, or every Sunday (step_days 7)."""
+    days = [first_day + timedelta(days=offset) for offset in range((last_day - first_day).days + 1)]
+    return days if step_days == 1 else [day for day in days if day.isoweekday() == SUNDAY]
+
+
+def with_days(
+    frame: pd.DataFrame, first_day: date, last_day: date, date_column: str = "date", step_days: int = 1
+) -> pd.DataFrame:
     """The day-coverage check columns, against the range first_day..last_day."""
-    days = pd.to_datetime(frame[date_column]).dt.date
-    return frame.assign(
+    days = pd.to_datetime(frame[date_column])
+    checked = frame.assign(
         check_days_of_region=frame.groupby("region")["region"].transform("size").astype("int64"),
-        check_days_expected=(last_day - first_day).days + 1,
-        check_in_requested_range=(days >= first_day) & (days <= last_day),
+        check_days_expected=len(reporting_days(first_day, last_day, step_days)),
+        check_in_requested_range=(days.dt.date >= first_day) & (days.dt.date <= last_day),
     )
+    if step_days > 1:
+        checked["check_on_reporting_day"] = days.dt.isoweekday == SUNDAY
+    return checked
 
 
 def with_weather_days(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -67,7 +82,7 @@ def _cumulative_counts(source: Source) -> list[str]:
 
 
 def _published_before(source: Source, regions: list[str], first_day: date) -> pd.DataFrame:
-    """The cumulative counts already published in the RECENT_DAYS + 1 days before the batch."""
+    """The cumulative counts already published in the RECENT_ROWS + 1 rows (days, or weeks) before the batch."""
     columns = _cumulative_counts(source)
     selected = sql.SQL(", ").join(sql.SQL("{}::double precision").format(sql.Identifier(c)) for c in columns)
     with connect() as conn, conn.cursor() as cur:
@@ -79,14 +94,19 @@ def _published_before(source: Source, regions: list[str], first_day: date) -> pd
                 "select region, date, {} from {} where source = %s and region = any(%s)"
                 " and date between %s and %s order by region, date"
             ).format(selected, table_identifier(source.raw_table)),
-            (source.name, regions, first_day - timedelta(days=RECENT_DAYS + 1), first_day - timedelta(days=1)),
+            (
+                source.name,
+                regions,
+                first_day - timedelta(days=(RECENT_ROWS + 1) * source.step_days),
+                first_day - timedelta(days=1),
+            ),
         )
         return pd.DataFrame(cur.fetchall(), columns=["region", "date", *columns])
 
 
 def with_checks(source: Source, frame: pd.DataFrame, first_day: date, last_day: date) -> pd.DataFrame:
     """The batch (sorted by region and date) with every check column its suite reads."""
-    checked = with_days(frame, first_day, last_day)
+    checked = with_days(frame, first_day, last_day, step_days=source.step_days)
     if source.weather_columns:
         checked = with_weather_days(checked, list(source.weather_columns.values()))
     if not source.cumulative_column:
@@ -108,7 +128,7 @@ def with_checks(source: Source, frame: pd.DataFrame, first_day: date, last_day: 
         checked[f"check_{column}_floor"] = (highest * KEPT_SHARE).where(highest >= FLOOR_FROM)[in_batch].to_numpy()
     daily = by_region[source.cumulative_column].diff()
     recent_max = daily.groupby(series["region"], sort=False).transform(
-        lambda increases: increases.shift(1).rolling(RECENT_DAYS, min_periods=7).max()
+        lambda increases: increases.shift(1).rolling(RECENT_ROWS, min_periods=7).max()
     )
     limit = (recent_max * SPIKE_FACTOR).clip(lower=SPIKE_FLOOR)
     checked["check_daily_increase"] = daily[in_batch].to_numpy()

@@ -113,6 +113,9 @@ create table if not exists raw.who_covid_daily (
     primary key (source, region, date)
 );
 
+-- WHO's weekly file: the same columns, a row per country or area and Sunday (date: the Sunday the week ends on).
+create table if not exists raw.who_covid_weekly (like raw.who_covid_daily including all);
+
 create table if not exists raw.jhu_covid_cases (
     source text not null,
     region text not null,
@@ -171,6 +174,10 @@ create table if not exists raw.regions (
 );
 
 alter table raw.regions add column if not exists region_set text not null default 'korea';
+-- a weekly set's places without a weather point (config/regions/world_weekly.yml) have no coordinates
+alter table raw.regions alter column latitude drop not null;
+alter table raw.regions alter column longitude drop not null;
+alter table raw.regions add column if not exists cadence text not null default 'daily';
 
 -- ml.forecasts: what each retrain forecast with the version it registered (dbt: marts.fct_forecasts).
 create schema if not exists ml;

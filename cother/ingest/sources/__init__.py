@@ -5,7 +5,7 @@ from cother.ingest.sources.kdca import KdcaCases
 from cother.ingest.sources.kma import KmaAsosWeather
 from cother.ingest.sources.open_meteo import OpenMeteoWeather
 from cother.ingest.sources.sample import SampleCases, SampleJhu, SampleOpenMeteo, SampleWeather
-from cother.ingest.sources.who import WhoCases
+from cother.ingest.sources.who import SampleWhoWeekly, WhoCases, WhoWeeklyCases
 
 SOURCES: dict[str, Source] = {
     source.name: source
@@ -18,6 +18,8 @@ SOURCES: dict[str, Source] = {
         KmaAsosWeather(),
         KdcaCases(),
         WhoCases(),
+        WhoWeeklyCases(),
+        SampleWhoWeekly(),
     )
 }
 

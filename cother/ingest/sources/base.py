@@ -58,6 +58,7 @@ class Source(ABC):
     # weather: the raw column each canonical weather column the model reads comes from (as staged by dbt)
     weather_columns: dict[str, str] = {}
 
+    step_days = 1  # the days between two rows of a region: 1, or 7 for a weekly file (a row each Sunday)
     max_days: int | None = None  # the longest range one run may ask of a source that is asked day by day
     region_names: tuple[str, str] | None = None  # (key in config/regions, what it is) when asked by name
 

@@ -1,10 +1,12 @@
-"""WHO COVID-19 global daily data (CSV, no key): the national series of every country asked for.
+"""WHO COVID-19 global data (CSV, no key): the national series of every country asked for.
 
 One request returns the whole global file, for every country: a run downloads it once, whatever the
 number of countries; the landed payload is that file, gzip-compressed (the bytes inside are as
-received). `New_cases` is blank where a country did not report. The source reads the daily file;
-WHO's weekly file (one row per country and Sunday) is refused by the gate's daily-grain rule
-(a row every day, or the region is refused by name), since the forecaster works on days.
+received). `New_cases` is blank where a country did not report. Two files, the same columns: the
+daily file (`who`, the daily sets; a country whose rows come every 7 days is refused by name) and the
+weekly file WHO publishes today (`who_weekly`, one row per country or area and Sunday: the weekly
+sets; a row on another day than a Sunday, or rows every day, refused by name). `sample_who_weekly`
+replays the bundled copy of the weekly file (through 2026-04-19) as the live source would answer.
 """
 
 from __future__ import annotations
@@ -14,8 +16,11 @@ import gzip
 import io
 import json
 from datetime import date, datetime, time, timedelta
+from functools import cache
+from pathlib import Path
 
 from cother.core.regions import Region
+from cother.core.settings import PROJECT_ROOT
 from cother.ingest.sources.base import Payload, SourceError, where
 from cother.ingest.sources.http import HttpSource
 
@@ -84,11 +89,13 @@ class WhoCases(HttpSource):
             if isinstance(grouped.get(region.id), SourceError):
                 continue
             spacing = _spacing_days(reported.get(region.id, []))
-            if spacing and spacing != 1:
+            if spacing and spacing != self.step_days:
+                other = "the weekly file?" if spacing == 7 else "the daily file?" if spacing == 1 else "neither file"
                 grouped[region.id] = self.error(
                     region,
                     f"{start}..{end}",
-                    f"daily grain: expected a row every 1 day; observed one every {spacing} days (the weekly file?)",
+                    f"{GRAINS[self.step_days]} grain: expected a row every {self.step_days} day"
+                    f"{'s' if self.step_days > 1 else ''}; observed one every {spacing} days ({other})",
                 )
         return grouped
 
@@ -103,6 +110,39 @@ class WhoCases(HttpSource):
         values = {column: self.number(record[name], region, day, name) for name, column in FIELDS.items()}
         raw = json.dumps(record, ensure_ascii=False, sort_keys=True)
         return {"region": region.id, "date": day, "country_code": record["Country_code"], **values, "record": raw}
+
+
+class WhoWeeklyCases(WhoCases):
+    name = "who_weekly"
+    raw_table = "raw.who_covid_weekly"
+    suite = "raw_who_covid_weekly"
+    url_setting = "who_weekly_url"
+    step_days = 7
+
+
+class SampleWhoWeekly(WhoWeeklyCases):
+    """The bundled copy of WHO's weekly file, answered whole as WHO's server answers (the payload is the
+    file as it stood on its last Sunday; a run asks for a range of it, like the live source)."""
+
+    name = "sample_who_weekly"
+    file = PROJECT_ROOT / "data" / "sample" / "who_covid19_global_weekly.csv"
+
+    def last_day(self) -> date:
+        return _last_reported(self.file)
+
+    def fetch(self, regions: list[Region], start: date, end: date) -> Payload:
+        codes = sorted(self.names(regions))
+        params = {"file": self.file.name, "country_codes": codes, "start": start.isoformat(), "end": end.isoformat()}
+        return Payload(gzip.compress(self.file.read_bytes(), mtime=0), "csv.gz", params)
+
+
+GRAINS = {1: "daily", 7: "weekly"}
+
+
+@cache
+def _last_reported(path: Path) -> date:
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()[1:]
+    return max(date.fromisoformat(line[:10]) for line in lines if line)
 
 
 def decoded(content: bytes) -> tuple[str, dict[str, str]]:
