@@ -61,7 +61,7 @@ def with_days(
         check_in_requested_range=(days.dt.date >= first_day) & (days.dt.date <= last_day),
     )
     if step_days > 1:
-        checked["check_on_reporting_day"] = days.dt.isoweekday == SUNDAY
+        checked["check_on_reporting_day"] = days.dt.dayofweek == SUNDAY - 1  # pandas counts Monday as 0
     return checked
 
 

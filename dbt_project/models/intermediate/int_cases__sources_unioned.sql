@@ -1,6 +1,6 @@
 -- Every case source's staged rows, one series per source, region and day: what each source published
--- for each day. int_cases__cumulative_unioned keeps one source per region and day; the revision models
--- read every source's own series.
+-- for each day (a weekly source: for each Sunday). int_cases__cumulative_unioned keeps one source per
+-- region and day; the revision models read every source's own series.
 
 {{ config(materialized='view') }}
 
@@ -13,6 +13,8 @@ unioned as (
     select * from {{ ref('stg_kdca__cases_daily') }}
     union all
     select * from {{ ref('stg_who__cases_daily') }}
+    union all
+    select * from {{ ref('stg_who__cases_weekly') }}
     union all
     select * from {{ ref('stg_jhu__cases_daily') }}
 

@@ -1,7 +1,8 @@
--- Features per region and day for the next-day forecast of new cases. Every feature of a day is
--- computed from earlier days only, so the row of the day after the last report exists with its
--- features and a null target: the forecast row. cases_mean_7d, the mean of the 7 days before, is the
--- anchor the next-day model's target is relative to (cother/ml/target.py). The region_set_ columns
+-- Features per region and day of the daily sets (fct_training_features_weekly: the weekly sets) for the
+-- forecast of new cases. Every feature of a day is computed from earlier days only, so the row of the
+-- day after the last report exists with its features and a null target: the forecast row. cases_mean_7d,
+-- the mean of the 7 days before, is the anchor the next-day model's target is relative to
+-- (cother/ml/target.py). The region_set_ columns
 -- are the same growth over the region's whole set (every province of Korea; every country of the
 -- world set) on the same day: the regions lead and lag each other. They sum the lags of the set's
 -- regions with a row that day, so they too read only days before the row's day.
@@ -41,27 +42,9 @@ regions as (
 
 ),
 
-region_days as (
-
-    select
-        region,
-        min(date_day) as first_day,
-        max(date_day) + 1 as forecast_day
-    from daily_cases
-    group by region
-
-),
-
 spine as (
 
-    select
-        region_days.region,
-        calendar.day::date as date_day,
-        calendar.day::date = region_days.forecast_day as is_forecast_row
-    from region_days
-    cross join lateral generate_series(
-        region_days.first_day, region_days.forecast_day, interval '1 day'
-    ) as calendar (day)
+    {{ region_spine('daily_cases', 'regions', 'daily', 1) }}
 
 ),
 

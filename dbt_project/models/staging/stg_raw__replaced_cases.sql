@@ -7,6 +7,7 @@
     'raw.jhu_covid_cases': {'confirmed': 'confirmed', 'deaths': 'deaths'},
     'raw.kdca_covid_cases': {'confirmed': 'def_cnt', 'deaths': 'death_cnt'},
     'raw.who_covid_daily': {'confirmed': 'cumulative_cases', 'deaths': 'cumulative_deaths'},
+    'raw.who_covid_weekly': {'confirmed': 'cumulative_cases', 'deaths': 'cumulative_deaths'},
 } %}
 
 with

@@ -1,0 +1,30 @@
+{#- A WHO file's raw table staged: its daily and its weekly file have the same columns. -#}
+{% macro stg_who_cases(relation) %}
+
+with
+
+latest as (
+
+    {{ latest_load(relation) }}
+
+),
+
+final as (
+
+    select
+        region,
+        date as date_day,
+        country_code as region_name,
+        cumulative_cases as confirmed_cumulative,
+        cumulative_deaths as deaths_cumulative,
+        null::bigint as released_cumulative,
+        source,
+        batch_id,
+        loaded_at
+    from latest
+
+)
+
+select * from final
+
+{% endmacro %}

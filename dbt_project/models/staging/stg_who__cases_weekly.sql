@@ -1,0 +1,1 @@
+{{ stg_who_cases(source('raw', 'who_covid_weekly')) }}
