@@ -156,9 +156,11 @@ def table_contents(table: str) -> list[tuple]:
 def card_of(summary, weather, drift) -> str:
     """The model card of a model `m` with these backtest scores, weather test and drift, and nothing else of note."""
     from cother.ml import report
+    from cother.ml.grain import DAILY
 
     return report.model_card(
         "m",
+        DAILY,
         version_tags={},
         summary=summary,
         decision="why",

@@ -9,10 +9,11 @@ from conftest import empty_warehouse, publish_seoul
 
 from cother.core.regions import all_regions
 from cother.ingest.sources.sample import bundled_period
-from cother.ml.backtest import FORECASTERS, BacktestConfig, backtest, folds, scores
-from cother.ml.features import HORIZONS, WEATHER_FEATURES, examples, feature_columns, labelled
+from cother.ml.backtest import BacktestConfig, backtest, folds, scores
+from cother.ml.features import WEATHER_FEATURES, examples_by_horizon, labelled
 from cother.ml.fitting import NO_WEATHER, TrainingConfig, fit
 from cother.ml.forecaster import Forecaster
+from cother.ml.grain import DAILY
 from cother.ml.storage import load_mart
 from cother.transform import dbt
 
@@ -25,7 +26,7 @@ def frames(postgres_server):
     publish_seoul(*bundled_period())
     assert dbt.build()["success"]
     mart = load_mart(["seoul"])
-    return {horizon: examples(mart, horizon) for horizon in HORIZONS}
+    return examples_by_horizon(mart, DAILY)
 
 
 def test_each_fold_is_fitted_only_on_targets_known_at_its_first_origin(frames):
@@ -36,14 +37,14 @@ def test_each_fold_is_fitted_only_on_targets_known_at_its_first_origin(frames):
             fitted_until.append((self.horizon, rows["target_date"].max()))
             return super().fit(rows)
 
-    features = feature_columns(weather=True)
+    features = DAILY.feature_columns(weather=True)
     one_thread = BacktestConfig(workers=1)
-    forecasts = backtest(frames, lambda horizon: Recording(horizon, features, list(all_regions())), one_thread)
-    windows = folds(labelled(frames[1])["target_date"])
+    forecasts = backtest(frames, lambda horizon: Recording(horizon, features, list(all_regions())), DAILY, one_thread)
+    windows = folds(labelled(frames[1], DAILY)["target_date"])
     count = BacktestConfig().folds
     assert len(windows) == count >= 8
     assert sorted(forecasts.groupby("horizon")["fold"].nunique().items()) == [(1, count), (7, count)]
-    for (horizon, last_target), fold in zip(fitted_until, windows * len(HORIZONS), strict=True):
+    for (horizon, last_target), fold in zip(fitted_until, windows * len(DAILY.horizons), strict=True):
         origin = fold.start - pd.Timedelta(days=1)  # the evening before the fold's first day
         assert last_target <= origin - pd.Timedelta(days=horizon - 1)
     first_day = forecasts.groupby("fold")["target_date"].min()
@@ -51,10 +52,10 @@ def test_each_fold_is_fitted_only_on_targets_known_at_its_first_origin(frames):
 
 
 def test_every_forecaster_is_scored_on_the_same_days(frames):
-    features = feature_columns(weather=True)
-    forecasts = backtest(frames, lambda horizon: Forecaster(horizon, features, list(all_regions())))
-    fold_scores = scores(forecasts)
-    assert set(fold_scores["forecaster"]) == set(FORECASTERS)
+    features = DAILY.feature_columns(weather=True)
+    forecasts = backtest(frames, lambda horizon: Forecaster(horizon, features, list(all_regions())), DAILY)
+    fold_scores = scores(forecasts, DAILY)
+    assert set(fold_scores["forecaster"]) == set(DAILY.forecasters)
     naive = fold_scores[fold_scores["forecaster"] == "seasonal_naive"]
     assert (naive["mase"] == 1).all()  # MASE is against seasonal naive on the same days
     days = fold_scores[fold_scores["forecaster"] != "project_2021"].groupby(["horizon", "fold"])["days"].nunique()
@@ -63,10 +64,13 @@ def test_every_forecaster_is_scored_on_the_same_days(frames):
 
 
 def test_the_folds_fitted_on_two_threads_forecast_as_one_thread_does(frames):
-    features = feature_columns(weather=True)
+    features = DAILY.feature_columns(weather=True)
     one, two = (
         backtest(
-            frames, lambda horizon: Forecaster(horizon, features, list(all_regions())), BacktestConfig(workers=workers)
+            frames,
+            lambda horizon: Forecaster(horizon, features, list(all_regions())),
+            DAILY,
+            BacktestConfig(workers=workers),
         )
         for workers in (1, 2)
     )
@@ -112,14 +116,14 @@ def test_a_region_with_too_few_days_in_the_slice_is_forecast_by_the_best_naive_f
     fitted = fit({horizon: with_busan(frame) for horizon, frame in frames.items()}, list(all_regions()))
     assert (
         fitted.trained_regions == ["seoul"]
-        and labelled(with_busan(frames[1]))["region"].eq("busan").sum() < MIN_TRAINING_DAYS
+        and labelled(with_busan(frames[1]), DAILY)["region"].eq("busan").sum() < MIN_TRAINING_DAYS
     )
     forecasts = fitted.forecasts().set_index(["region", "horizon"])
     boosters = {}
     for horizon, forecaster in fitted.forecasters.items():
         boosters[f"booster_h{horizon}"] = str(tmp_path / f"booster_h{horizon}.txt")
         forecaster.model.booster_.save_model(boosters[f"booster_h{horizon}"])
-    config = registry.model_config(fitted.forecasters, fitted.published, fitted.trained_regions)
+    config = registry.model_config(fitted.forecasters, fitted.published, fitted.trained_regions, DAILY)
     served = CasesForecastModel().load(boosters, config)
     for horizon, choice in fitted.published.items():
         ahead = upcoming(fitted.examples[horizon]).set_index("region", drop=False)
@@ -138,8 +142,10 @@ def test_with_the_weather_off_no_model_without_it_is_fitted_and_the_output_says_
 
 
 def test_the_model_without_the_weather_is_backtested_on_the_same_rows_without_the_baselines(frames):
-    plain, next_day = feature_columns(weather=False), {1: frames[1]}
-    forecasts = backtest(next_day, lambda horizon: Forecaster(horizon, plain, list(all_regions())), baselines=False)
-    with_baselines = backtest(next_day, lambda horizon: Forecaster(horizon, plain, list(all_regions())))
+    plain, next_day = DAILY.feature_columns(weather=False), {1: frames[1]}
+    forecasts = backtest(
+        next_day, lambda horizon: Forecaster(horizon, plain, list(all_regions())), DAILY, baselines=False
+    )
+    with_baselines = backtest(next_day, lambda horizon: Forecaster(horizon, plain, list(all_regions())), DAILY)
     assert list(forecasts.columns) == ["region", "origin_date", "target_date", "horizon", "actual", "fold", "model"]
     pd.testing.assert_frame_equal(forecasts, with_baselines[forecasts.columns])

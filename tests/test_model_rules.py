@@ -13,6 +13,7 @@ from conftest import card_of
 
 from cother.ml import promotion
 from cother.ml.backtest import folds
+from cother.ml.grain import DAILY
 from cother.ml.target import ANCHORING, Anchoring
 
 pytestmark = pytest.mark.unit
@@ -123,6 +124,7 @@ def test_the_model_card_says_which_forecaster_could_not_be_scored_and_carries_no
     }
     card = report.model_card(
         "cother_cases_forecaster",
+        DAILY,
         version_tags={"training_end": "2021-10-05"},
         summary=summary,
         decision="why",
@@ -133,7 +135,7 @@ def test_the_model_card_says_which_forecaster_could_not_be_scored_and_carries_no
     )
     assert "| 1 | project_2021 | not scored: no day with its inputs |" in card
     assert "## Drift\n\nNot measured: the slice has 20 days, none before its newest 28." in card
-    assert "- 1 day(s) ahead: **persistence** (the model's MAE 12.0 does not beat persistence 9.5)" in card
+    assert "- next-day forecasts: **persistence** (the model's MAE 12.0 does not beat persistence 9.5)" in card
     assert "nan" not in card.lower() and "cases_mean_7d" in card
 
 

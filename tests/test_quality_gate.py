@@ -8,6 +8,7 @@ from cother.ingest import quarantine, sources, stages
 from cother.ingest.sources import Payload
 from cother.ingest.sources.sample import SampleCases, SampleWeather
 from cother.ingest.stages import RegionsFailed
+from cother.ml.grain import DAILY
 
 pytestmark = pytest.mark.integration
 
@@ -323,7 +324,7 @@ def test_a_training_slice_with_a_needed_weather_feature_empty_fails_by_name(monk
     monkeypatch.setenv("COTHER_WEATHER_REQUIRED", "temperature_mean_c,wind_speed_mean_ms")
     mart = training_mart({"seoul": {**OPEN_METEO_SAMPLE, "wind_speed_mean_ms": 2.0}, "busan": OPEN_METEO_SAMPLE})
     with pytest.raises(QualityGateError) as failure:
-        slice_gate.validate(mart, ["seoul", "busan"])
+        slice_gate.validate(mart, ["seoul", "busan"], DAILY)
     message = str(failure.value)
     assert "quality gate failed: suite fct_training_features on marts.fct_training_features, region busan," in message
     assert "dates 2021-01-22..2021-03-01" in message
@@ -342,7 +343,7 @@ def test_the_bundled_weather_trains_with_warnings_naming_the_features_it_lacks(c
     from cother.ml import slice_gate
 
     mart = training_mart({"seoul": OPEN_METEO_SAMPLE, "daegu": {}})
-    validations = slice_gate.validate(mart, ["seoul", "daegu"])
+    validations = slice_gate.validate(mart, ["seoul", "daegu"], DAILY)
     assert [v["region"] for v in validations] == ["daegu", "seoul"]
     output = capfd.readouterr().out
     for feature in ("wind_speed_mean_ms", "pressure_msl_hpa", "sunshine_hours", "cloud_cover_mean_pct"):
@@ -360,7 +361,7 @@ def test_an_unknown_needed_weather_feature_is_refused_by_name(monkeypatch):
 
     monkeypatch.setenv("COTHER_WEATHER_REQUIRED", "temperature_mean_c,wind_speed")
     with pytest.raises(ValueError, match=r"COTHER_WEATHER_REQUIRED: unknown weather features \['wind_speed'\]"):
-        slice_gate.validate(training_mart({"seoul": OPEN_METEO_SAMPLE}), ["seoul"])
+        slice_gate.validate(training_mart({"seoul": OPEN_METEO_SAMPLE}), ["seoul"], DAILY)
 
 
 @pytest.mark.parametrize(

@@ -115,13 +115,13 @@ def test_a_version_carries_the_drift_of_its_training_slice(first):
     output (JSON, no NaN), as the version's tags, as drift.json on its run, and in the card's "Drift"."""
     import mlflow
 
-    from cother.ml.features import feature_columns
+    from cother.ml.grain import DAILY
 
     drift = first["drift"]
     json.dumps(drift, allow_nan=False)
     assert drift["measured"] and drift["newest_days"] == 28 and drift["threshold"] == 0.5
     assert drift["training_window"] == "2020-10-27..2021-09-07" and drift["newest_window"] == "2021-09-08..2021-10-05"
-    assert [row["feature"] for row in drift["features"]] == feature_columns(True)
+    assert [row["feature"] for row in drift["features"]] == DAILY.feature_columns(True)
     assert drift["drifted"] == [row["feature"] for row in drift["features"] if row["drifted"]]
     tags = version_tags(first["version"])
     assert tags["drifted_features"] == (",".join(drift["drifted"]) or "none")

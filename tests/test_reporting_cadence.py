@@ -15,7 +15,8 @@ from conftest import empty_warehouse, load, publish_seoul
 from cother.core.database import connect
 from cother.forecast_page import app, data, region_view
 from cother.ingest.sources.sample import bundled_period
-from cother.ml.features import HORIZONS, examples, labelled, upcoming
+from cother.ml.features import examples, labelled, upcoming
+from cother.ml.grain import DAILY
 from cother.ml.slice_gate import validate
 from cother.ml.storage import load_mart
 from cother.transform import dbt
@@ -62,11 +63,11 @@ def test_a_one_day_glitch_leaves_both_days_flagged_and_out_of_training(built):
         (12, "ok", False),
     ]
     seoul = built[built["region"] == "seoul"].reset_index(drop=True)
-    for horizon in HORIZONS:
-        targets = set(labelled(examples(seoul, horizon))["target_date"].dt.date)
+    for horizon in DAILY.horizons:
+        targets = set(labelled(examples(seoul, horizon, DAILY), DAILY)["target_date"].dt.date)
         assert GLITCH not in targets and date(2021, 3, 11) not in targets
         assert date(2021, 3, 12) in targets or horizon == 1  # a next-day target reads the glitch in its lags
-    (verdict,) = validate(seoul, ["seoul"])  # raises if the slice fails: the days left out are not missing days
+    (verdict,) = validate(seoul, ["seoul"], DAILY)  # raises if the slice fails: the days left out are not missing days
     assert verdict["region"] == "seoul"
 
 
@@ -99,8 +100,8 @@ def test_a_weekly_reporters_days_are_not_read_as_daily_counts_nor_forecast(built
     )
     assert flat_days[0] > 80  # the days Italy did not report: none is read as a day of 0 cases
     italy = built[built["region"] == "it"].reset_index(drop=True)
-    assert labelled(examples(italy, 1))["target_date"].max() < pd.Timestamp(WEEKLY_SINCE)
-    ahead = upcoming(examples(built, 1))
+    assert labelled(examples(italy, 1, DAILY), DAILY)["target_date"].max() < pd.Timestamp(WEEKLY_SINCE)
+    ahead = upcoming(examples(built, 1, DAILY))
     assert "it" not in set(ahead["region"])
 
 
@@ -109,7 +110,7 @@ def test_no_region_is_forecast_from_a_last_day_without_a_count(built):
         "select daily_status from marts.fct_region_daily where region = 'de' and date_day = %s", (JHU_PERIOD[1],)
     )
     assert status == ("revised_down",)
-    next_day = examples(built, 1)
+    next_day = examples(built, 1, DAILY)
     germany = next_day[next_day["is_forecast_row"] & next_day["region"].eq("de")]
     assert germany["anchor"].notna().all()  # the 6 days before it still make an anchor
     assert set(upcoming(next_day)["region"]) == {"seoul"}  # Germany's origin has no count, Italy's none

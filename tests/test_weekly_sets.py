@@ -1,10 +1,11 @@
 """A weekly set through the real DAGs: WHO's weekly file (its bundled copy) for some countries of
-world_weekly, ingested, validated, published, transformed into weekly marts."""
+world_weekly, ingested, validated, published, transformed into weekly marts, and a model of 1- to
+4-week forecasts trained, registered and forecasting the 4 weeks after the file's last Sunday."""
 
 from datetime import date, timedelta
 
 import pytest
-from conftest import empty_warehouse, row_count
+from conftest import empty_warehouse, registered_model, row_count
 from test_end_to_end import dags, run  # noqa: F401 -- the DAGs fixture, and a run's outcome
 
 from cother.core.regions import select
@@ -25,8 +26,13 @@ INGEST = {
 
 @pytest.fixture(scope="module")
 def weekly_run(dags, postgres_server):  # noqa: F811 -- the fixture imported above
-    empty_warehouse()
-    return {"ingest": run(dags["cother_ingest"], INGEST), "transform": run(dags["cother_transform"], {})}
+    with registered_model("cother_test_weekly"):
+        empty_warehouse()
+        yield {
+            "ingest": run(dags["cother_ingest"], INGEST),
+            "transform": run(dags["cother_transform"], {}),
+            "retrain": run(dags["cother_retrain"], {"region_set": "world_weekly", "regions": COUNTRIES}),
+        }
 
 
 def _query(statement: str, params: tuple = ()) -> list[tuple]:
@@ -38,7 +44,7 @@ def _query(statement: str, params: tuple = ()) -> list[tuple]:
 
 
 def test_a_weekly_set_publishes_a_row_per_country_and_sunday(weekly_run):
-    assert weekly_run == {"ingest": (True, []), "transform": (True, [])}
+    assert weekly_run == {"ingest": (True, []), "transform": (True, []), "retrain": (True, [])}
     assert row_count("raw.who_covid_weekly") == WEEKS * len(COUNTRIES)
     assert _query("select distinct extract(isodow from date)::int from raw.who_covid_weekly") == [(7,)]
     assert row_count("raw.batch_log where raw_table = 'raw.who_covid_weekly' and announced_at is null") == 0
@@ -65,3 +71,25 @@ def test_dim_region_says_the_weekly_set_reports_weekly(weekly_run):
     cadences = dict(_query("select region, cadence from raw.regions where region = any(%s)", (COUNTRIES,)))
     assert cadences == dict.fromkeys(COUNTRIES, "weekly")
     assert len(select("world_weekly")) == 234
+
+
+def test_the_weekly_model_forecasts_the_four_weeks_after_the_last_sunday(weekly_run):
+    from cother.ml import registry
+
+    with registry.for_set("world_weekly") as name:
+        assert name == "cother_test_weekly_world_weekly"
+        version = registry.champion_version() or registry.alias_version("challenger").version
+        tags = registry.client().get_model_version(name, version).tags
+    assert tags["cadence"] == "weekly" and tags["weather_features"] == "False"  # a weekly set runs without weather
+    forecasts = _query(
+        "select region, horizon_days, origin_date, target_date, forecast_new_cases, forecaster from ml.forecasts"
+        " where model_name = %s and model_version = %s order by region, horizon_days",
+        (name, str(version)),
+    )
+    assert [(region, horizon, origin, target) for region, horizon, origin, target, *_ in forecasts] == [
+        (region, 7 * weeks, LAST, LAST + timedelta(weeks=weeks))
+        for region in sorted(COUNTRIES)
+        for weeks in (1, 2, 3, 4)
+    ]
+    assert all(forecast >= 0 for *_, forecast, _ in forecasts)
+    assert {forecaster for *_, forecaster in forecasts} <= {"model", "persistence", "mean_4w"}

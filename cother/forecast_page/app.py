@@ -65,17 +65,18 @@ def champion_line(best) -> str:
 
 
 def overview_html(view: dict) -> str:
-    from cother.ml.features import HORIZONS
+    from cother.ml.grain import grain_of
 
     parts = []
     for region_set in view["sets"]:
+        horizons = grain_of(region_set["region_set"]).horizons
         rows = []
         for region in region_set["regions"]:
             cells = []
             cadence = region["cadence"]
             missing = "not forecast: no daily counts" if cadence.not_daily else "no forecast yet"
             made_by = []
-            for horizon in HORIZONS:
+            for horizon in horizons:
                 forecast = region["forecasts"].get(horizon)
                 if forecast is None:
                     cells.append(f"<td class='empty' colspan='3'>{missing}</td>")

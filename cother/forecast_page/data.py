@@ -14,8 +14,8 @@ from cother.core.regions import Region, get_region, region_sets, set_of
 from cother.core.settings import get_settings
 from cother.ingest.stages import today
 from cother.ml import registry
-from cother.ml.backtest import FORECASTERS, mean_absolute_error
-from cother.ml.features import HORIZONS
+from cother.ml.backtest import mean_absolute_error
+from cother.ml.grain import grain_of
 
 HISTORY_DAYS = 182  # the detail chart's span, up to the region's latest day
 ROLLING_DAYS = 28  # the window of the rolling accuracy against persistence
@@ -122,10 +122,11 @@ def champion(region_set: str) -> Champion | None:
         metrics = registry.client().get_run(version.run_id).data.metrics
     promoted = _query(PROMOTED, (name, str(version.version)))
     moved_at, moved_by, reason = promoted[0] if promoted else (None, None, None)
+    grain = grain_of(region_set)
     backtest = [
         {"horizon": horizon, "forecaster": forecaster, "mae": metrics.get(f"h{horizon}_{forecaster}_mae")}
-        for horizon in HORIZONS
-        for forecaster in FORECASTERS
+        for horizon in grain.horizons
+        for forecaster in grain.forecasters
     ]
     tags = version.tags
     return Champion(

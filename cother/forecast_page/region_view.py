@@ -9,9 +9,11 @@ import pandas as pd
 
 from cother.core.settings import get_settings
 from cother.forecast_page.charts import Line, line_chart
-from cother.forecast_page.data import HORIZONS, ROLLING_DAYS, is_late
+from cother.forecast_page.data import ROLLING_DAYS, is_late
+from cother.ml.grain import grain_of
 
-COLORS = {"actual": "#111827", 1: "#2563eb", 7: "#ea580c", "persistence": "#9ca3af", "seasonal_naive": "#a78bfa"}
+COLORS = {"actual": "#111827", "persistence": "#9ca3af", "seasonal_naive": "#a78bfa", "mean_4w": "#a78bfa"}
+HORIZON_COLORS = ["#2563eb", "#ea580c", "#16a34a", "#9333ea"]  # a set's horizons, in order
 
 
 def points(frame: pd.DataFrame | None, day: str, value: str) -> list[tuple]:
@@ -23,33 +25,22 @@ def points(frame: pd.DataFrame | None, day: str, value: str) -> list[tuple]:
 
 def cases_chart(view: dict) -> str:
     daily, live, backtest = view["daily"], view["live"], view["backtest"]
+    grain = grain_of(view["region_set"])
+    colors = dict(zip(grain.horizons, HORIZON_COLORS, strict=False))
     lines = [Line("reported", points(daily, "date_day", "new_cases"), COLORS["actual"])]
     if backtest is not None and not backtest.empty and not daily.empty:
         shown = backtest[backtest["target_date"] >= pd.Timestamp(daily["date_day"].min())]
-        for horizon in HORIZONS:
+        for horizon in grain.horizons:
             of_horizon = shown[shown["horizon"] == horizon]
-            lines.append(
-                Line(
-                    f"model, {horizon} d ahead (backtest)", points(of_horizon, "target_date", "model"), COLORS[horizon]
-                )
-            )
-        next_day = shown[shown["horizon"] == 1]
-        lines.append(
-            Line("persistence", points(next_day, "target_date", "persistence"), COLORS["persistence"], dashed=True)
-        )
-        lines.append(
-            Line(
-                "seasonal naive",
-                points(next_day, "target_date", "seasonal_naive"),
-                COLORS["seasonal_naive"],
-                dashed=True,
-            )
-        )
-    for horizon in HORIZONS:
+            label = f"model, {grain.label(horizon)} (backtest)"
+            lines.append(Line(label, points(of_horizon, "target_date", "model"), colors[horizon]))
+        first = shown[shown["horizon"] == grain.first_horizon]
+        for name in grain.naive[:2]:  # persistence, and seasonal naive (a daily set) or the 4-week mean
+            lines.append(Line(name.replace("_", " "), points(first, "target_date", name), COLORS[name], dashed=True))
+    for horizon in grain.horizons:
         of_horizon = live[live["horizon"] == horizon]
-        lines.append(
-            Line(f"forecast, {horizon} d ahead", points(of_horizon, "date_day", "forecast"), COLORS[horizon], dots=True)
-        )
+        label = f"forecast, {grain.label(horizon)}"
+        lines.append(Line(label, points(of_horizon, "date_day", "forecast"), colors[horizon], dots=True))
     return line_chart("New cases per day", "cases", lines, "cases-chart")
 
 
@@ -57,7 +48,7 @@ def accuracy_section(view: dict) -> str:
     accuracy, mae = view["accuracy"], view["next_day_mae"]
     if accuracy is None or accuracy.empty:
         return "<p class='empty'>No backtest of the champion for this region yet: its accuracy is not known.</p>"
-    ratio = Line("model MAE / persistence MAE", points(accuracy, "target_date", "ratio"), COLORS[1])
+    ratio = Line("model MAE / persistence MAE", points(accuracy, "target_date", "ratio"), HORIZON_COLORS[0])
     parity = Line(
         "parity (1.0)", [(ratio.points[0][0], 1.0), (ratio.points[-1][0], 1.0)], COLORS["persistence"], dashed=True
     )

@@ -17,8 +17,7 @@ import pandas as pd
 from cother.ml.baselines import NAIVE, project_2021
 from cother.ml.features import labelled
 from cother.ml.forecaster import Forecaster
-
-FORECASTERS = ["model", *NAIVE, "project_2021"]
+from cother.ml.grain import Grain
 
 
 @dataclass(frozen=True)
@@ -55,16 +54,17 @@ def folds(target_dates: pd.Series, config: BacktestConfig = BacktestConfig()) ->
 def backtest(
     examples: dict[int, pd.DataFrame],
     forecaster: Callable[[int], Forecaster],
+    grain: Grain,
     config: BacktestConfig = BacktestConfig(),
     windows: list[Fold] | None = None,
     baselines: bool = True,
 ) -> pd.DataFrame:
-    """Out-of-sample forecasts of every forecaster, one row per (horizon, region, target day) in a
-    fold; the folds are the latest `config.folds` blocks unless `windows` names others. Without
-    `baselines`, only the model's forecasts (a second model on the same folds). The folds are
+    """Out-of-sample forecasts of every forecaster of the grain, one row per (horizon, region, target
+    day) in a fold; the folds are the latest `config.folds` blocks unless `windows` names others.
+    Without `baselines`, only the model's forecasts (a second model on the same folds). The folds are
     fitted on `config.workers` threads (LightGBM releases the GIL; each fit is single-threaded and
     deterministic, so the forecasts do not depend on the number of workers)."""
-    rows = {horizon: labelled(frame) for horizon, frame in examples.items()}
+    rows = {horizon: labelled(frame, grain) for horizon, frame in examples.items()}
     windows = windows or folds(rows[min(rows)]["target_date"], config)
 
     def fold_forecast(horizon: int, fold: Fold) -> pd.DataFrame | None:
@@ -79,10 +79,8 @@ def backtest(
         )
         if not baselines:
             return forecasts
-        return forecasts.assign(
-            **{name: naive(test).to_numpy() for name, naive in NAIVE.items()},
-            project_2021=project_2021(train, test),
-        )
+        naive = {name: NAIVE[name](test).to_numpy() for name in grain.naive}
+        return forecasts.assign(**naive, **({"project_2021": project_2021(train, test)} if grain.weather else {}))
 
     tasks = [(horizon, fold) for horizon in rows for fold in windows]
     with ThreadPoolExecutor(max_workers=config.workers) as pool:
@@ -94,13 +92,14 @@ def mean_absolute_error(actual: pd.Series, forecast: pd.Series) -> float:
     return float(np.mean(np.abs(actual.to_numpy(dtype=float) - forecast.to_numpy(dtype=float))))
 
 
-def metrics(actual: pd.Series, forecast: pd.Series, seasonal_naive: pd.Series) -> dict[str, float]:
-    """MAE, RMSE, MASE (against seasonal naive on the same days) and R², over the days with a forecast."""
+def metrics(actual: pd.Series, forecast: pd.Series, scale: pd.Series) -> dict[str, float]:
+    """MAE, RMSE, MASE (against the `scale` forecaster on the same days: seasonal naive for a daily set,
+    persistence for a weekly one) and R², over the days with a forecast."""
     known = forecast.notna()
-    actual, forecast, seasonal_naive = actual[known], forecast[known], seasonal_naive[known]
+    actual, forecast, scale = actual[known], forecast[known], scale[known]
     error = actual - forecast
     mae = mean_absolute_error(actual, forecast) if len(error) else np.nan
-    naive_mae = mean_absolute_error(actual, seasonal_naive) if len(error) else np.nan
+    naive_mae = mean_absolute_error(actual, scale) if len(error) else np.nan
     total = float(np.sum((actual - actual.mean()) ** 2))
     return {
         "mae": mae,
@@ -111,11 +110,11 @@ def metrics(actual: pd.Series, forecast: pd.Series, seasonal_naive: pd.Series) -
     }
 
 
-def scores(forecasts: pd.DataFrame) -> pd.DataFrame:
+def scores(forecasts: pd.DataFrame, grain: Grain) -> pd.DataFrame:
     """One row per (horizon, fold, forecaster) with its metrics."""
     rows = []
     for (horizon, fold), group in forecasts.groupby(["horizon", "fold"]):
-        for name in FORECASTERS:
+        for name in grain.forecasters:
             rows.append(
                 {
                     "horizon": horizon,
@@ -123,7 +122,7 @@ def scores(forecasts: pd.DataFrame) -> pd.DataFrame:
                     "start": group["target_date"].min(),
                     "end": group["target_date"].max(),
                     "forecaster": name,
-                    **metrics(group["actual"], group[name], group["seasonal_naive"]),
+                    **metrics(group["actual"], group[name], group[grain.scale]),
                 }
             )
     return pd.DataFrame(rows)

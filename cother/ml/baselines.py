@@ -7,16 +7,23 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from cother.ml.features import HORIZONS, WEATHER_FEATURES
+from cother.ml.features import WEATHER_FEATURES
 from cother.ml.target import same_weekday_column
 
+# Every naive forecaster, by name; a grain (cother.ml.grain) scores and publishes some of them.
 NAIVE = {
-    "persistence": lambda examples: examples["cases_lag_1"],  # the count on the origin day
+    "persistence": lambda examples: examples["cases_lag_1"],  # the count of the origin's day (or week)
     "seasonal_naive": lambda examples: examples["same_weekday"],  # the latest count of the target's weekday
     "mean_7d": lambda examples: examples["cases_mean_7d"],  # the mean of the 7 days up to the origin
+    "mean_4w": lambda examples: examples["cases_mean_4w"],  # the mean of the 4 weeks up to the origin
 }
-# the mart columns the naive forecasters read besides the anchor (cases_mean_7d), for every horizon
-NAIVE_INPUTS = list(dict.fromkeys(["cases_lag_1", *(same_weekday_column(horizon) for horizon in HORIZONS)]))
+# per naive forecaster, the mart column it reads for a horizon (in days)
+NAIVE_INPUTS = {
+    "persistence": lambda horizon: "cases_lag_1",
+    "seasonal_naive": same_weekday_column,
+    "mean_7d": lambda horizon: "cases_mean_7d",
+    "mean_4w": lambda horizon: "cases_mean_4w",
+}
 # the 2021 project's 7 weather variables: all the mart's but pressure and sunshine
 PROJECT_2021_FEATURES = [column for column in WEATHER_FEATURES if not column.startswith(("pressure", "sunshine"))]
 

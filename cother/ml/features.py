@@ -1,21 +1,24 @@
 """The examples each forecast horizon learns from, out of the training-features mart's rows.
 
-The features are computed once, in dbt (marts.fct_training_features): each row holds what is known
-on the evening before its date_day. A forecast made at an origin day reads the row of the day after
-the origin; for a horizon of h days its target is the count h - 1 days after that row. This module
-only pairs those rows (cother.ml.storage.load_mart reads them) with their targets; the model uses
-the level-free features (log ratios of lags, weekly growth, the growth of the region's whole set,
-calendar, weather) and the region.
+The features are computed once, in dbt (marts.fct_training_features, a row per day of a daily set;
+marts.fct_training_features_weekly, a row per Sunday of a weekly set): each row holds what is known at
+the end of the period before it. A forecast made at an origin reads the row of the period after it;
+for a horizon of h days its target is the count h - step days after that row (step: the days between
+two rows, cother.ml.grain). This module only pairs those rows (cother.ml.storage.load_mart reads them)
+with their targets; the model uses the level-free features (log ratios of lags, growth, the growth of
+the region's whole set, calendar, weather) and the region.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
-from cother.ml.target import ANCHORING
+if TYPE_CHECKING:
+    from cother.ml.grain import Grain
 
-HORIZONS = (1, 7)
-HISTORY_DAYS = 21  # a day's features read this many days before it (cases_lag_21, the oldest weekly mean)
+# marts.fct_training_features (daily sets)
 CASE_FEATURES = [
     *(f"cases_log_ratio_lag_{lag}" for lag in range(1, 15) if lag != 7),
     "cases_growth_7d",
@@ -57,37 +60,44 @@ WEATHER_COLUMNS = [
     "cloud_cover_mean_pct",
 ]
 WEATHER_FEATURES = [f"{column}_lag_1" for column in WEATHER_COLUMNS]
+# marts.fct_training_features_weekly (weekly sets): lags in weeks, against the last week
+WEEKLY_CASE_FEATURES = [
+    *(f"cases_log_ratio_lag_{lag}" for lag in range(2, 9)),
+    "cases_growth_1w",
+    "cases_growth_4w",
+    "cases_log_ratio_lag_1_to_mean_4w",
+    "cases_volatility_4w",
+    "region_set_growth_1w",
+    "region_set_growth_4w",
+    "region_set_log_ratio_lag_1_to_mean_4w",
+]
 
 
-def feature_columns(weather: bool) -> list[str]:
-    return ["region", *CASE_FEATURES, *CALENDAR_FEATURES, *(WEATHER_FEATURES if weather else [])]
-
-
-def examples(mart: pd.DataFrame, horizon: int) -> pd.DataFrame:
-    """One row per forecast origin and region: the mart row of the day after the origin, with the
+def examples(mart: pd.DataFrame, horizon: int, grain: Grain) -> pd.DataFrame:
+    """One row per forecast origin and region: the mart row of the period after the origin, with the
     horizon's target day, the actual count there (null if not reported yet), and the anchor."""
     by_region = mart.groupby("region", sort=False)
-    target_day = by_region["date_day"].shift(-(horizon - 1))
-    ahead = pd.Timedelta(days=horizon - 1)
+    rows_ahead = horizon // grain.step_days - 1
+    target_day = by_region["date_day"].shift(-rows_ahead)
+    ahead = pd.Timedelta(days=horizon - grain.step_days)
     if not (target_day.isna() | (target_day - mart["date_day"] == ahead)).all():
-        raise ValueError("marts.fct_training_features: the days of a region are not consecutive")
-    frame = ANCHORING.for_horizon(mart, horizon).assign(
+        raise ValueError(f"{grain.mart}: the rows of a region are not {grain.step_days} day(s) apart")
+    return grain.anchoring.for_horizon(mart, horizon).assign(
         horizon=horizon,
-        origin_date=mart["date_day"] - pd.Timedelta(days=1),
+        origin_date=mart["date_day"] - pd.Timedelta(days=grain.step_days),
         target_date=mart["date_day"] + ahead,
-        actual=by_region["new_cases"].shift(-(horizon - 1)),
+        actual=by_region["new_cases"].shift(-rows_ahead),
     )
-    return frame
 
 
-def examples_by_horizon(mart: pd.DataFrame) -> dict[int, pd.DataFrame]:
-    """The examples of every horizon; the mart itself is not kept."""
-    return {horizon: examples(mart, horizon) for horizon in HORIZONS}
+def examples_by_horizon(mart: pd.DataFrame, grain: Grain) -> dict[int, pd.DataFrame]:
+    """The examples of every horizon of the grain; the mart itself is not kept."""
+    return {horizon: examples(mart, horizon, grain) for horizon in grain.horizons}
 
 
-def labelled(frame: pd.DataFrame) -> pd.DataFrame:
+def labelled(frame: pd.DataFrame, grain: Grain) -> pd.DataFrame:
     """Examples with a target, an anchor and a full lag history: what training and evaluation may use."""
-    return frame.dropna(subset=["actual", "anchor", *CASE_FEATURES]).reset_index(drop=True)
+    return frame.dropna(subset=["actual", "anchor", *grain.case_features]).reset_index(drop=True)
 
 
 def upcoming(frame: pd.DataFrame) -> pd.DataFrame:

@@ -12,16 +12,19 @@ import pandas as pd
 
 from cother.ml import promotion, publication
 from cother.ml.backtest import BacktestConfig, backtest, folds, scores, summary
-from cother.ml.features import feature_columns, labelled, upcoming
+from cother.ml.features import labelled, upcoming
 from cother.ml.forecaster import Forecaster, ForecasterConfig
+from cother.ml.grain import DAILY, Grain
 from cother.ml.weather_effect import compare
 
 NO_WEATHER = "not measured: the model reads no weather (COTHER_WEATHER_FEATURES=false)"
+NO_WEATHER_SOURCE = "not measured: a weekly set runs without weather (no weather source reaches its weeks)"
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    weather: bool = True  # whether the model reads the weather features
+    grain: Grain = DAILY  # the region set's cadence, horizons, features and naive forecasters
+    weather: bool = True  # whether the model reads the weather features (where its grain has them)
     backtest: BacktestConfig = field(default_factory=BacktestConfig)
     forecaster: ForecasterConfig = field(default_factory=ForecasterConfig)
 
@@ -30,7 +33,7 @@ class TrainingConfig:
 class Fitted:
     config: TrainingConfig
     examples: dict[int, pd.DataFrame]  # per horizon
-    rows: pd.DataFrame  # the labelled next-day examples: the training slice
+    rows: pd.DataFrame  # the labelled examples of the first horizon: the training slice
     backtest: pd.DataFrame  # out-of-sample forecasts of every forecaster, per fold
     fold_scores: pd.DataFrame
     summary: pd.DataFrame  # the mean of each metric over the folds, per horizon and forecaster
@@ -48,9 +51,8 @@ class Fitted:
     def published(self) -> dict[int, dict]:
         """Per horizon, the forecaster its forecasts are published from (promotion.published): the model,
         or the naive forecaster that beat it on the latest backtest folds."""
-        return {
-            horizon: promotion.published(self.latest(horizon, promotion.LATEST_FOLDS)) for horizon in self.forecasters
-        }
+        latest = promotion.LATEST_FOLDS
+        return {horizon: promotion.published(self.latest(horizon, latest)) for horizon in self.forecasters}
 
     @cached_property
     def trained_regions(self) -> list[str]:
@@ -81,7 +83,7 @@ class Fitted:
         """Per horizon, the model with the weather against the model without it on the same backtest
         days (cother.ml.weather_effect); a sentence when the model reads no weather."""
         if self.without_weather is None:
-            return NO_WEATHER
+            return NO_WEATHER if self.config.grain.weather else NO_WEATHER_SOURCE
         return compare(self.backtest, self.without_weather)
 
     def feature_importance(self) -> dict[str, dict[str, int]]:
@@ -92,21 +94,24 @@ def fit(examples: dict[int, pd.DataFrame], regions: list[str], config: TrainingC
     """Backtest and refit on the examples of every horizon (cother.ml.features.examples_by_horizon);
     `regions` are all the regions the model may meet (the region set's), which fix the codes of the
     region feature."""
-    rows = labelled(examples[1])
+    grain = config.grain
+    rows = labelled(examples[grain.first_horizon], grain)
     if rows.empty:
         raise ValueError("no labelled rows: less history than the features read")
-    features = feature_columns(config.weather)
+    features = grain.feature_columns(config.weather)
 
     def forecaster(horizon: int, features: list[str] = features) -> Forecaster:
-        return Forecaster(horizon, features, regions, config.forecaster)
+        return Forecaster(horizon, features, regions, config.forecaster, grain.anchoring)
 
-    windows = folds(labelled(examples[min(examples)])["target_date"], config.backtest)
-    forecasts = backtest(examples, forecaster, config.backtest, windows)
+    windows = folds(rows["target_date"], config.backtest)
+    forecasts = backtest(examples, forecaster, grain, config.backtest, windows)
     without_weather = None
-    if config.weather:  # the weather question: the same folds without the weather features, no baselines
-        plain = feature_columns(weather=False)
-        without_weather = backtest(examples, lambda h: forecaster(h, plain), config.backtest, windows, baselines=False)
-    fold_scores = scores(forecasts)
+    if config.weather and grain.weather:  # the weather question: the same folds without the weather, no baselines
+        plain = grain.feature_columns(weather=False)
+        without_weather = backtest(
+            examples, lambda h: forecaster(h, plain), grain, config.backtest, windows, baselines=False
+        )
+    fold_scores = scores(forecasts, grain)
     return Fitted(
         config=config,
         examples=examples,
@@ -114,6 +119,6 @@ def fit(examples: dict[int, pd.DataFrame], regions: list[str], config: TrainingC
         backtest=forecasts,
         fold_scores=fold_scores,
         summary=summary(fold_scores),
-        forecasters={horizon: forecaster(horizon).fit(labelled(frame)) for horizon, frame in examples.items()},
+        forecasters={horizon: forecaster(horizon).fit(labelled(frame, grain)) for horizon, frame in examples.items()},
         without_weather=without_weather,
     )

@@ -1,6 +1,7 @@
 """The forecaster: per horizon, one LightGBM over all regions (the region is a categorical feature),
 predicting the log change of new cases against the horizon's anchor (cother/ml/target.py: the mean of the
-last week for the next day; the same-weekday count with a damped trend, and a shrunk change, a week ahead).
+last week for the next day; the same-weekday count with a damped trend, and a shrunk change, a week ahead;
+the mean of the last 4 weeks for a weekly set).
 
 Fitting leaves out the days whose anchor is below `min_level` (at a handful of cases a log change is
 noise) and weighs each day by its age, halving every `half_life_days` (ForecasterConfig): the epidemic
@@ -14,7 +15,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from cother.ml.target import ANCHORING, to_target
+from cother.ml.target import ANCHORING, Anchoring, to_target
 
 PARAMS = {
     "objective": "l1",
@@ -51,19 +52,25 @@ def model_input(frame: pd.DataFrame, features: list[str], regions: list[str]) ->
 
 class Forecaster:
     def __init__(
-        self, horizon: int, features: list[str], regions: list[str], config: ForecasterConfig = ForecasterConfig()
+        self,
+        horizon: int,
+        features: list[str],
+        regions: list[str],
+        config: ForecasterConfig = ForecasterConfig(),
+        anchoring: Anchoring = ANCHORING,
     ) -> None:
         self.horizon = horizon
         self.features = features
         self.regions = sorted(regions)
         self.config = config
+        self.anchoring = anchoring
         self.model: lgb.LGBMRegressor | None = None
 
     def fit(self, examples: pd.DataFrame) -> Forecaster:
         rows = examples[examples["anchor"] >= self.config.min_level]
         if rows.empty:
             raise ValueError(
-                f"forecaster h{self.horizon}: no training day has a weekly mean of {self.config.min_level:g} cases or more"
+                f"forecaster h{self.horizon}: no training row has an anchor of {self.config.min_level:g} cases or more"
             )
         age_days = (rows["target_date"].max() - rows["target_date"]).dt.days.to_numpy()
         self.model = lgb.LGBMRegressor(**self.config.params).fit(
@@ -78,7 +85,7 @@ class Forecaster:
         if self.model is None:
             raise RuntimeError("the forecaster is not fitted")
         log_change = self.model.predict(model_input(examples, self.features, self.regions))
-        return ANCHORING.from_target(examples["anchor"], log_change, self.horizon)
+        return self.anchoring.from_target(examples["anchor"], log_change, self.horizon)
 
     def feature_importance(self) -> dict[str, int]:
         return dict(zip(self.features, (int(v) for v in self.model.feature_importances_), strict=True))

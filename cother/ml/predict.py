@@ -4,22 +4,26 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from cother.core.regions import set_of
 from cother.ml import publication, registry
+from cother.ml.grain import grain_of
 from cother.ml.pyfunc_model import OUTPUT_PREFIX
 from cother.ml.storage import load_mart
 
 
 def predict(region: str, day: date) -> dict:
-    """The champion's forecast for `day` made the evening before, and from that same origin its
-    forecast for the horizon's other days, beside the counts reported since; each names its forecaster
-    (the model, or the naive forecaster published where the model lost its backtest, or the best naive
-    forecaster for a region the version did not train on)."""
-    frame = load_mart([region])
+    """The champion's forecast for `day` made the evening before (a weekly set: for the week ending on
+    `day`, a Sunday, made at the end of the week before), and from that same origin its forecast for
+    the horizon's other days, beside the counts reported since; each names its forecaster (the model,
+    or the naive forecaster published where the model lost its backtest, or the best naive forecaster
+    for a region the version did not train on)."""
+    grain = grain_of(set_of(region))
+    frame = load_mart([region], grain.mart)
     row = frame[frame["date_day"].dt.date == day]
     if row.empty:
         first, last = frame["date_day"].min(), frame["date_day"].max()
         raise ValueError(
-            f"predict: region {region}, date {day}: no features in marts.fct_training_features (it covers {first:%Y-%m-%d}..{last:%Y-%m-%d})"
+            f"predict: region {region}, date {day}: no features in {grain.mart} (it covers {first:%Y-%m-%d}..{last:%Y-%m-%d})"
         )
     champion = registry.alias_version()
     if champion is None:
@@ -31,7 +35,7 @@ def predict(region: str, day: date) -> dict:
     forecasts = []
     for column, value in forecast.items():
         horizon = int(column.removeprefix(OUTPUT_PREFIX))
-        target = day + timedelta(days=horizon - 1)
+        target = day + timedelta(days=horizon - grain.step_days)
         reported = actual.get(target)
         [name] = served.forecaster_names(row["region"], horizon)
         forecasts.append(
@@ -45,7 +49,7 @@ def predict(region: str, day: date) -> dict:
         )
     return {
         "region": region,
-        "origin": (day - timedelta(days=1)).isoformat(),
+        "origin": (day - timedelta(days=grain.step_days)).isoformat(),
         "model_version": str(champion.version),
         # False: the version did not train on the region, so the best naive forecaster answers for it
         "region_in_training": bool(publication.in_training(row["region"], served.trained).iloc[0]),

@@ -21,8 +21,7 @@ from cother.ml.backtest import mean_absolute_error as mae
 from cother.ml.baselines import NAIVE
 
 CHAMPION, CHALLENGER = "champion", "challenger"
-LATEST_FOLDS = 4
-GATE_HORIZON = 1
+LATEST_FOLDS = 4  # judged on the first horizon of the set's grain (cother.ml.grain): the next day, or week
 
 
 @dataclass(frozen=True)
@@ -33,8 +32,9 @@ class Decision:
 
 
 def best_naive(latest: pd.DataFrame) -> tuple[str, float]:
-    """The naive forecaster with the lowest MAE on these backtest rows, and that MAE."""
-    return min(((name, mae(latest["actual"], latest[name])) for name in NAIVE), key=lambda pair: pair[1])
+    """The naive forecaster with the lowest MAE on these backtest rows (those of their grain), and that MAE."""
+    scored = [name for name in NAIVE if name in latest]
+    return min(((name, mae(latest["actual"], latest[name])) for name in scored), key=lambda pair: pair[1])
 
 
 def published(latest: pd.DataFrame) -> dict:
@@ -67,6 +67,7 @@ def decide(
     margin: float,
     field: list[dict] | None = None,
     cannot_run: str | None = None,
+    horizon: str = "next-day",
 ) -> Decision:
     """`latest`: the new version's backtest forecasts (column `model`) and the baselines' on the latest
     folds; `champion`: the champion's out-of-sample forecasts of the same rows (null where it has none);
@@ -74,14 +75,15 @@ def decide(
     A champion flagged worse than persistence in the field gives way to any version that beats the
     baselines, whether or not that version beats it on the backtest days. `cannot_run`: why the champion
     could not forecast the days after its training end (an older version whose input the mart no longer
-    has); it is then compared on its backtest days alone, and gives way if none of them is among these."""
+    has); it is then compared on its backtest days alone, and gives way if none of them is among these.
+    `horizon`: the first horizon in words, as the reasons name it ("next-day", "1-week")."""
     model = mae(latest["actual"], latest["model"])
     baseline, baseline_mae = best_naive(latest)
     metrics = {"gate_mae_model": model, f"gate_mae_{baseline}": baseline_mae}
     days = f"{latest['target_date'].min():%Y-%m-%d}..{latest['target_date'].max():%Y-%m-%d}"
     if model >= baseline_mae:
         return Decision(
-            False, f"next-day MAE {model:.1f} on {days} does not beat {baseline} {baseline_mae:.1f}", metrics
+            False, f"{horizon} MAE {model:.1f} on {days} does not beat {baseline} {baseline_mae:.1f}", metrics
         )
     if champion is None:
         why = (
@@ -89,19 +91,21 @@ def decide(
             if champion_version is None
             else f"champion v{champion_version} has no backtest to compare"
         )
-        return Decision(True, f"next-day MAE {model:.1f} on {days} beats {baseline} {baseline_mae:.1f}; {why}", metrics)
+        return Decision(
+            True, f"{horizon} MAE {model:.1f} on {days} beats {baseline} {baseline_mae:.1f}; {why}", metrics
+        )
     if field:
         metrics["gate_field_flags"] = len(field)
         return Decision(
             True,
-            f"next-day MAE {model:.1f} on {days} beats {baseline} {baseline_mae:.1f}; {field_verdict(champion_version, field)}",
+            f"{horizon} MAE {model:.1f} on {days} beats {baseline} {baseline_mae:.1f}; {field_verdict(champion_version, field)}",
             metrics,
         )
     common = champion.notna()
     if not common.any():
         if cannot_run:
             return Decision(
-                True, f"next-day MAE {model:.1f} on {days} beats {baseline} {baseline_mae:.1f}; {cannot_run}", metrics
+                True, f"{horizon} MAE {model:.1f} on {days} beats {baseline} {baseline_mae:.1f}; {cannot_run}", metrics
             )
         return Decision(
             False, f"no day of {days} has an out-of-sample forecast of champion v{champion_version}", metrics
@@ -114,7 +118,7 @@ def decide(
             f"beats champion v{champion_version} {old:.1f} by at least {margin:.0%} and {baseline} {baseline_mae:.1f}"
         )
         return Decision(
-            True, f"next-day MAE {new:.1f} on {int(common.sum())} common days {days} {verdict}{scope}", metrics
+            True, f"{horizon} MAE {new:.1f} on {int(common.sum())} common days {days} {verdict}{scope}", metrics
         )
-    reason = f"next-day MAE {new:.1f} on {int(common.sum())} common days {days} does not beat champion v{champion_version} {old:.1f} by {margin:.0%}{scope}"
+    reason = f"{horizon} MAE {new:.1f} on {int(common.sum())} common days {days} does not beat champion v{champion_version} {old:.1f} by {margin:.0%}{scope}"
     return Decision(False, reason, metrics)

@@ -1,9 +1,9 @@
 """The registered model: one LightGBM booster per horizon plus the target transform, as an MLflow pyfunc.
 
-Input: rows of marts.fct_training_features, each the day after a forecast origin (the model's
-features, region, day_of_week, the columns the anchors read and the lags the naive forecasters read). Output:
-per row, the forecast of new cases for each horizon h, in `forecast_new_cases_h<h>` (the target day is
-the row's date_day + h - 1): the model's, or, for a horizon where the model did not beat the best naive
+Input: rows of the set's features mart (cother.ml.grain), each the day (or week) after a forecast origin
+(the model's features, region, the columns the anchors read and the lags the naive forecasters read).
+Output: per row, the forecast of new cases for each horizon of h days, in `forecast_new_cases_h<h>` (the
+target day is the row's date_day + h - 1, or + h - 7 for a weekly set's row): the model's, or, for a horizon where the model did not beat the best naive
 forecaster on its latest backtest folds, that forecaster's (model_config["published"]); for a region
 the version did not train on (model_config["trained_regions"]), the horizon's best naive forecaster's
 (model_config["best_naive"], cother.ml.publication). The model's forecasts use the anchoring the

@@ -14,11 +14,11 @@ import psycopg2
 
 from cother.core.database import libpq_url, mlflow_url, parsed
 from cother.core.settings import PROJECT_ROOT, get_settings
-from cother.ml.baselines import NAIVE_INPUTS
 from cother.ml.forecaster import Forecaster
+from cother.ml.grain import Grain
 from cother.ml.promotion import CHAMPION
 from cother.ml.report import BACKTEST_ARTIFACT
-from cother.ml.target import ANCHOR_INPUTS, ANCHORING, DERIVED
+from cother.ml.target import DERIVED
 
 # No uv export into every model (it would list the whole platform), no telemetry, no progress bars.
 QUIET_MLFLOW = {
@@ -28,7 +28,6 @@ QUIET_MLFLOW = {
     "MLFLOW_DISABLE_TELEMETRY": "true",
     "GIT_PYTHON_REFRESH": "quiet",
 }
-INPUT_COLUMNS = ["day_of_week", *ANCHOR_INPUTS, *NAIVE_INPUTS]  # besides the features: what the pyfunc reads
 
 
 class RegistryUnavailable(RuntimeError):
@@ -91,10 +90,11 @@ def model_uri(alias: str = CHAMPION) -> str:
     return f"models:/{model_name()}@{alias}"
 
 
-def model_input_example(forecasters: dict[int, Forecaster], rows: pd.DataFrame) -> pd.DataFrame:
-    """The columns the pyfunc reads, as it reads them."""
+def model_input_example(forecasters: dict[int, Forecaster], rows: pd.DataFrame, grain: Grain) -> pd.DataFrame:
+    """The columns the pyfunc reads (the features, and what the grain's anchors and naive forecasters
+    read besides them), as it reads them."""
     features = next(iter(forecasters.values())).features
-    columns = list(dict.fromkeys([*(f for f in features if f not in DERIVED), *INPUT_COLUMNS]))
+    columns = list(dict.fromkeys([*(f for f in features if f not in DERIVED), *grain.input_columns]))
     frame = rows[columns].astype({column: "float64" for column in columns if column != "region"})
     return frame.reset_index(drop=True)
 
@@ -108,13 +108,14 @@ def log_and_register(
     artifacts: Path,
     published: dict[int, dict],
     trained_regions: list[str],
+    grain: Grain,
 ) -> tuple[str, str]:
     """Log the fitted forecasters as one pyfunc in a new run with the files in `artifacts`, and
     register it; returns the new version and the run id. `published`: per horizon, the forecaster the
     pyfunc answers with (the model, or a naive forecaster where the model lost its backtest) and the best
     naive forecaster, which answers for a region not among `trained_regions`."""
     mlflow = configure()
-    model_input = model_input_example(forecasters, example)
+    model_input = model_input_example(forecasters, example, grain)
     with mlflow.start_run(tags=tags) as run, tempfile.TemporaryDirectory() as folder:
         mlflow.log_params(params)
         mlflow.log_metrics(metrics)
@@ -123,12 +124,14 @@ def log_and_register(
         for horizon, forecaster in forecasters.items():
             boosters[f"booster_h{horizon}"] = str(Path(folder) / f"booster_h{horizon}.txt")
             forecaster.model.booster_.save_model(boosters[f"booster_h{horizon}"])
-        version = log_pyfunc(boosters, model_config(forecasters, published, trained_regions), model_input)
+        version = log_pyfunc(boosters, model_config(forecasters, published, trained_regions, grain), model_input)
     return version, run.info.run_id
 
 
-def model_config(forecasters: dict[int, Forecaster], published: dict[int, dict], trained_regions: list[str]) -> dict:
-    """What the pyfunc reads besides its boosters (cother.ml.pyfunc_model)."""
+def model_config(
+    forecasters: dict[int, Forecaster], published: dict[int, dict], trained_regions: list[str], grain: Grain
+) -> dict:
+    """What the pyfunc reads besides its boosters (cother.ml.pyfunc_model), and the grain's cadence."""
     any_forecaster = next(iter(forecasters.values()))
     return {
         "features": any_forecaster.features,
@@ -137,7 +140,8 @@ def model_config(forecasters: dict[int, Forecaster], published: dict[int, dict],
         "published": {str(horizon): choice["forecaster"] for horizon, choice in published.items()},
         "best_naive": {str(horizon): choice["best_naive"] for horizon, choice in published.items()},
         "trained_regions": trained_regions,
-        "anchoring": ANCHORING.config(),
+        "anchoring": grain.anchoring.config(),
+        "cadence": grain.cadence,
     }
 
 

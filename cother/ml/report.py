@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cother.ml.backtest import FORECASTERS
-from cother.ml.target import ANCHORING
+from cother.ml.grain import Grain
 from cother.ml.weather_effect import reading
 
 BACKTEST_ARTIFACT = "backtest/forecasts.csv"  # a version's backtest forecasts, read back by the next retrain's gate
@@ -17,14 +16,20 @@ DRIFT_ARTIFACT = "drift.json"  # the training slice's drift (cother.ml.drift.com
 
 
 def write(
-    folder: Path, forecasts: pd.DataFrame, fold_scores: pd.DataFrame, importance: dict, card: str, drift: dict
+    folder: Path,
+    forecasts: pd.DataFrame,
+    fold_scores: pd.DataFrame,
+    importance: dict,
+    card: str,
+    drift: dict,
+    grain: Grain,
 ) -> None:
     (folder / BACKTEST_ARTIFACT).parent.mkdir(parents=True, exist_ok=True)
     (folder / DRIFT_ARTIFACT).write_text(json.dumps(drift, indent=2, allow_nan=False), encoding="utf-8")
     forecasts.to_csv(folder / BACKTEST_ARTIFACT, index=False)
     fold_scores.to_csv(folder / "backtest" / "scores.csv", index=False)
     plot_importance(importance, folder / "feature_importance.png")
-    plot_backtest(forecasts, folder / "backtest" / "actual_vs_forecast.png")
+    plot_backtest(forecasts, folder / "backtest" / "actual_vs_forecast.png", grain)
     (folder / "model_card.md").write_text(card, encoding="utf-8")
 
 
@@ -45,9 +50,10 @@ def plot_importance(importance: dict[str, dict[str, int]], path: Path) -> None:
     plt.close(fig)
 
 
-def plot_backtest(forecasts: pd.DataFrame, path: Path) -> None:
-    """Per horizon, the actual daily count (summed over regions) and the model's and seasonal naive's
-    out-of-sample forecasts, with the folds shaded in turn."""
+def plot_backtest(forecasts: pd.DataFrame, path: Path, grain: Grain) -> None:
+    """Per horizon, the actual count (summed over regions) and the model's and the grain's reference naive
+    forecaster's (seasonal naive, or persistence for a weekly set) out-of-sample forecasts, with the
+    folds shaded in turn."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -57,14 +63,14 @@ def plot_backtest(forecasts: pd.DataFrame, path: Path) -> None:
     fig, axes = plt.subplots(len(horizons), 1, figsize=(12, 3.5 * len(horizons)), squeeze=False)
     for axis, horizon in zip(axes[:, 0], horizons, strict=True):
         rows = forecasts[forecasts["horizon"] == horizon]
-        daily = rows.groupby("target_date")[["actual", "model", "seasonal_naive"]].sum()
-        axis.plot(daily.index, daily["actual"], color="black", label="actual")
-        axis.plot(daily.index, daily["model"], label="model")
-        axis.plot(daily.index, daily["seasonal_naive"], alpha=0.6, label="seasonal naive")
+        totals = rows.groupby("target_date")[["actual", "model", grain.scale]].sum()
+        axis.plot(totals.index, totals["actual"], color="black", label="actual")
+        axis.plot(totals.index, totals["model"], label="model")
+        axis.plot(totals.index, totals[grain.scale], alpha=0.6, label=grain.scale.replace("_", " "))
         for fold, days in rows.groupby("fold")["target_date"]:
             if fold % 2:
                 axis.axvspan(days.min(), days.max(), color="grey", alpha=0.1)
-        axis.set_title(f"{horizon}-day-ahead forecasts by fold (out of sample)")
+        axis.set_title(f"{grain.label(horizon)}-ahead forecasts by fold (out of sample)")
         axis.legend(loc="upper left")
     fig.tight_layout()
     fig.savefig(path, dpi=80)
@@ -73,6 +79,7 @@ def plot_backtest(forecasts: pd.DataFrame, path: Path) -> None:
 
 def model_card(
     name: str,
+    grain: Grain,
     *,
     version_tags: dict,
     summary: pd.DataFrame,
@@ -89,12 +96,7 @@ def model_card(
     lines = [
         f"# {name}",
         "",
-        "Forecasts of daily new COVID-19 cases per region, 1 and 7 days ahead: one LightGBM per horizon over",
-        "all regions (the region is a categorical feature), predicting the log change against an anchor:",
-        "next day, the mean count of the 7 days up to the origin (cases_mean_7d); 7 days ahead, the origin's",
-        f"count grown by {ANCHORING.trend_share[7]:.0%} of the last week's log growth (a damped trend), and the forecast",
-        f"keeps {ANCHORING.change_kept[7]:.0%} of the model's predicted change.",
-        "Input: rows of marts.fct_training_features.",
+        grain.description,
         "",
         "## Lineage",
         "",
@@ -114,9 +116,15 @@ def model_card(
         )
     lines += [
         "",
-        f"Forecasters: {', '.join(FORECASTERS)}. MASE is against seasonal naive on the same days;",
-        "project_2021 is the 2021 student project's model (LightGBM on 7 weather variables, the count",
-        "itself), scored only on days with weather.",
+        f"Forecasters: {', '.join(grain.forecasters)}. MASE is against {grain.scale} on the same days.",
+        *(
+            [
+                "project_2021 is the 2021 student project's model (LightGBM on 7 weather variables, the count",
+                "itself), scored only on days with weather.",
+            ]
+            if grain.weather
+            else []
+        ),
         "",
         "## Published forecasts per horizon",
         "",
@@ -125,7 +133,7 @@ def model_card(
         "and says so (ml.forecasts.forecaster, `cother predict`, the registered model's answers).",
         "",
         *(
-            f"- {horizon} day(s) ahead: **{choice['forecaster']}** (the model's MAE {choice['mae_model']:.1f}"
+            f"- {grain.label(horizon)} forecasts: **{choice['forecaster']}** (the model's MAE {choice['mae_model']:.1f}"
             f" {'beats' if choice['forecaster'] == 'model' else 'does not beat'} {choice['best_naive']}"
             f" {choice['mae_best_naive']:.1f})"
             for horizon, choice in published.items()

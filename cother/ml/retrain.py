@@ -16,8 +16,9 @@ import pandas as pd
 from cother.core.regions import get_set, select, set_of
 from cother.core.settings import get_settings
 from cother.ml import aliases, drift, lineage, promotion, registry, report, slice_gate, storage
-from cother.ml.features import HISTORY_DAYS, examples_by_horizon, feature_columns, labelled
+from cother.ml.features import examples_by_horizon, labelled
 from cother.ml.fitting import Fitted, TrainingConfig, fit
+from cother.ml.grain import Grain, grain_of
 from cother.ml.pyfunc_model import output_column
 
 # the weather test's keys (cother.ml.weather_effect.compare) and their MLflow metric names, h{horizon}_weather_{name}
@@ -45,27 +46,32 @@ def sets_to_train(params: dict, events: list[dict]) -> dict[str, list[str]]:
     return by_set
 
 
-def load_and_gate(region_set: str, regions: list[str]) -> tuple[dict[int, pd.DataFrame], list[dict], dict]:
+def load_and_gate(grain: Grain, regions: list[str]) -> tuple[dict[int, pd.DataFrame], list[dict], dict]:
     """Step 1: the mart rows of these regions, their training slice through its gate (QualityGateError
     names every failing region); the examples of every horizon of the regions that passed, the gate's
     validations, and the drift of each feature in the slice's newest weeks (cother.ml.drift: a warning,
     never a stop). The examples are made from the very rows the gate passed."""
     settings = get_settings()
-    mart = storage.load_mart(regions)
-    validations = slice_gate.validate(mart, regions)
+    mart = storage.load_mart(regions, grain.mart)
+    validations = slice_gate.validate(mart, regions, grain)
     if not validations:
-        raise NoTrainingRows(f"retrain: set {region_set}: no labelled rows of {regions} in marts.fct_training_features")
+        raise NoTrainingRows(f"retrain: no labelled rows of {regions} in {grain.mart}")
     passed = mart[mart["region"].isin([v["region"] for v in validations])]
-    examples = examples_by_horizon(passed)
-    features = feature_columns(settings.weather_features)
+    examples = examples_by_horizon(passed, grain)
+    features = grain.feature_columns(settings.weather_features)
     drifted = drift.compare(
-        labelled(examples[1]), features, settings.drift_newest_days, settings.drift_kl_threshold
-    )  # the next-day slice, the rows the gate checked
+        labelled(examples[grain.first_horizon], grain),
+        features,
+        settings.drift_newest_days,
+        settings.drift_kl_threshold,
+    )  # the first horizon's slice, the rows the gate checked
     return examples, validations, drifted
 
 
-def champion_out_of_sample(champion, latest: pd.DataFrame, rows: pd.DataFrame) -> tuple[pd.Series | None, str | None]:
-    """The champion's next-day forecasts of `latest`'s (region, target day) rows, each made without
+def champion_out_of_sample(
+    champion, latest: pd.DataFrame, rows: pd.DataFrame, horizon: int
+) -> tuple[pd.Series | None, str | None]:
+    """The champion's forecasts of the first horizon of `latest`'s (region, target day) rows, each made without
     that day: from its own backtest up to its training end, live after it. None if it has no backtest.
     Second, why it could not forecast live, if it could not: a version registered by older code whose
     input the mart no longer has (it then has forecasts of its backtest days only)."""
@@ -74,7 +80,7 @@ def champion_out_of_sample(champion, latest: pd.DataFrame, rows: pd.DataFrame) -
         return None, None
     training_end = pd.Timestamp(champion.tags["training_end"])
     keys = latest[["region", "target_date"]]
-    known = stored[(stored["horizon"] == promotion.GATE_HORIZON) & (stored["target_date"] <= training_end)]
+    known = stored[(stored["horizon"] == horizon) & (stored["target_date"] <= training_end)]
     forecast = keys.merge(known[["region", "target_date", "model"]], how="left")["model"]
     live = rows.merge(keys[keys["target_date"] > training_end], on=["region", "target_date"])
     failure = None
@@ -84,7 +90,7 @@ def champion_out_of_sample(champion, latest: pd.DataFrame, rows: pd.DataFrame) -
         try:
             model = registry.load(str(champion.version))
             predicted = live[["region", "target_date"]].assign(
-                live=model.predict(live)[output_column(promotion.GATE_HORIZON)].to_numpy()
+                live=model.predict(live)[output_column(horizon)].to_numpy()
             )
             forecast = forecast.fillna(keys.merge(predicted, how="left")["live"])
         except (MlflowException, KeyError) as failed:
@@ -97,12 +103,13 @@ def champion_out_of_sample(champion, latest: pd.DataFrame, rows: pd.DataFrame) -
 def judge(fitted: Fitted, margin: float) -> promotion.Decision:
     """Step 3: the promotion gate, against the current champion scored out of sample on the same days
     and with the field-accuracy alerts of its forecasts (ml.field_accuracy_alerts)."""
-    latest = fitted.latest(promotion.GATE_HORIZON, promotion.LATEST_FOLDS)
+    grain = fitted.config.grain
+    latest = fitted.latest(grain.first_horizon, promotion.LATEST_FOLDS)
     champion = registry.alias_version(promotion.CHAMPION)
-    forecasts, failure = champion_out_of_sample(champion, latest, fitted.rows)
+    forecasts, failure = champion_out_of_sample(champion, latest, fitted.rows, grain.first_horizon)
     version = None if champion is None else str(champion.version)
     field = [] if version is None else storage.field_flags(registry.model_name(), version)
-    return promotion.decide(latest, forecasts, version, margin, field, failure)
+    return promotion.decide(latest, forecasts, version, margin, field, failure, grain.label(grain.first_horizon))
 
 
 def lineage_tags(
@@ -112,11 +119,12 @@ def lineage_tags(
     validations and the features that drifted in its newest weeks, a hash of the rows, the code's commit."""
     rows = fitted.rows
     start, end = rows["target_date"].min(), rows["target_date"].max()
-    first_read = start - pd.Timedelta(days=HISTORY_DAYS)  # the earliest day the training rows' features read
+    first_read = start - pd.Timedelta(days=fitted.config.grain.history_days)  # the earliest day their features read
     trained_regions = sorted(rows["region"].unique())
     batches = storage.batches_read(trained_regions, first_read.date(), end.date())
     return {
         "region_set": region_set,
+        "cadence": fitted.config.grain.cadence,
         "regions": ",".join(trained_regions),
         "training_start": f"{start:%Y-%m-%d}",
         "training_end": f"{end:%Y-%m-%d}",
@@ -181,8 +189,10 @@ def log_version(fitted: Fitted, decision: promotion.Decision, tags: dict, drifte
     weather = fitted.weather_effect
     metrics |= weather_metrics(weather)
     importance = fitted.feature_importance()
+    grain = fitted.config.grain
     card = report.model_card(
         registry.model_name(),
+        grain,
         version_tags=tags,
         summary=fitted.summary,
         decision=decision.reason,
@@ -192,7 +202,7 @@ def log_version(fitted: Fitted, decision: promotion.Decision, tags: dict, drifte
         drift=drifted,
     )
     with tempfile.TemporaryDirectory() as folder:
-        report.write(Path(folder), fitted.backtest, fitted.fold_scores, importance, card, drifted)
+        report.write(Path(folder), fitted.backtest, fitted.fold_scores, importance, card, drifted, grain)
         return registry.log_and_register(
             fitted.forecasters,
             fitted.rows.tail(30),
@@ -202,6 +212,7 @@ def log_version(fitted: Fitted, decision: promotion.Decision, tags: dict, drifte
             Path(folder),
             fitted.published,
             fitted.trained_regions,
+            fitted.config.grain,
         )
 
 
@@ -231,8 +242,9 @@ def retrain(
     settings = get_settings()
     with registry.for_set(region_set):
         registry.configure()  # an unreachable registry fails the retrain now, before any work, and changes nothing
-        examples, validations, drifted = load_and_gate(region_set, regions or get_set(region_set).ids)
-        config = TrainingConfig(weather=settings.weather_features)
+        grain = grain_of(region_set)
+        examples, validations, drifted = load_and_gate(grain, regions or get_set(region_set).ids)
+        config = TrainingConfig(grain=grain, weather=settings.weather_features and grain.weather)
         fitted = fit(examples, sorted(get_set(region_set).ids), config)
         decision = judge(fitted, settings.promotion_margin)
         tags = lineage_tags(region_set, fitted, validations, provenance, drifted)

@@ -1,6 +1,6 @@
-"""The training slice's quality gate: the rows a retrain is about to train on, through the
-fct_training_features suite (Great Expectations), in one run with a verdict per region. It checks the
-very frame the retrain then trains on.
+"""The training slice's quality gate: the rows a retrain is about to train on, through the suite of
+its grain's mart (Great Expectations: fct_training_features, fct_training_features_weekly), in one run
+with a verdict per region. It checks the very frame the retrain then trains on.
 
 Weather: a weather feature the model needs (COTHER_WEATHER_REQUIRED; by default the five every weather
 source carries: mean, min and max temperature, precipitation, humidity) empty over the whole window of
@@ -8,7 +8,7 @@ a region that has weather fails the retrain, naming region, feature and window. 
 reads but does not need (the bundled Open-Meteo carries no wind, pressure, sunshine or cloud), empty
 over the window, is a warning naming it; so is a region with no weather at all in its window (no
 weather source covers it: the model reads its weather as missing). Nothing of this when the model
-reads no weather (COTHER_WEATHER_FEATURES=false).
+reads no weather (COTHER_WEATHER_FEATURES=false), nor for a weekly set (it runs without weather).
 
 The drift of each feature in the slice's newest weeks, a warning only, is cother.ml.drift's (the
 retrain's load_and_gate runs it on the rows that passed)."""
@@ -19,8 +19,7 @@ import pandas as pd
 
 from cother.core.settings import Settings, get_settings
 from cother.ml.features import WEATHER_COLUMNS, examples, labelled
-
-SUITE = "fct_training_features"
+from cother.ml.grain import Grain
 
 
 def needed_weather(settings: Settings) -> list[str]:
@@ -51,49 +50,52 @@ def with_weather_checks(rows: pd.DataFrame, weather: bool, needed: list[str]) ->
     return rows.assign(**checks)
 
 
-def with_lag_check(mart: pd.DataFrame) -> pd.DataFrame:
-    """The mart with check_lag_1_is_previous_day: features come from earlier days only, so each row's
-    lag 1 is the previous day's count, nothing else."""
+def with_lag_check(mart: pd.DataFrame, step_days: int) -> pd.DataFrame:
+    """The mart with check_lag_1_is_previous_day: features come from earlier rows only, so each row's
+    lag 1 is the previous day's (or week's) count, nothing else."""
     by_region = mart.groupby("region", sort=False)
-    consecutive = by_region["date_day"].diff() == pd.Timedelta(days=1)
+    consecutive = by_region["date_day"].diff() == pd.Timedelta(days=step_days)
     previous_day = by_region["new_cases"].shift(1).where(consecutive)
     lag_matches = (mart["cases_lag_1"] == previous_day) | (mart["cases_lag_1"].isna() & previous_day.isna())
     return mart.assign(check_lag_1_is_previous_day=lag_matches)
 
 
-def validate(mart: pd.DataFrame, regions: list[str]) -> list[dict]:
-    """The labelled next-day slice of these regions' mart rows through the suite; raises
-    QualityGateError naming every failing region. Regions without labelled rows yet (less history than
-    the features read) are left out, by name; [] when none has any."""
+def validate(mart: pd.DataFrame, regions: list[str], grain: Grain) -> list[dict]:
+    """The labelled slice of the first horizon of these regions' mart rows through the grain's suite;
+    raises QualityGateError naming every failing region. Regions without labelled rows yet (less
+    history than the features read) are left out, by name; [] when none has any."""
     from cother.quality.batch_checks import with_days
     from cother.quality.gate import gate
 
     settings = get_settings()
-    needed = needed_weather(settings)
-    checked = with_lag_check(mart)
-    rows = labelled(examples(checked, horizon=1))[list(checked.columns)]  # the slice next-day training reads
+    weather = settings.weather_features and grain.weather
+    checked = with_lag_check(mart, grain.step_days)
+    # the slice training on the first horizon reads
+    rows = labelled(examples(checked, grain.first_horizon, grain), grain)[list(checked.columns)]
     if rows.empty:
-        print(f"marts.fct_training_features: regions {regions}: no labelled rows yet, nothing to validate")
+        print(f"{grain.mart}: regions {regions}: no labelled rows yet, nothing to validate")
         return []
     short = sorted(set(regions) - set(rows["region"]))
-    if short:  # published, but not yet the 3 weeks of history a labelled row reads: not trained yet
+    if short:  # published, but not yet the history a labelled row reads: not trained yet
         print(f"not enough history yet to train on regions {short}: left out of this retrain")
     windows = rows.groupby("region")["date_day"].agg(["min", "max"])
     frame = rows.assign(date_day=rows["date_day"].dt.date)
     parts = []
     for region, window in windows.iterrows():  # each region is checked against its own window
         part = frame[frame["region"] == region]
-        # Every day of the window once in the mart: the labelled rows themselves skip the days without
-        # a daily count (a fall, a glitch, a weekly reporter's days) and the 3 weeks whose lags read them.
+        # Every row of the window once in the mart: the labelled rows themselves skip the rows without
+        # a count (a fall, a glitch, a weekly reporter's days) and the rows whose lags read them.
         in_mart = checked["region"].eq(region) & checked["date_day"].between(window["min"], window["max"])
-        days = with_days(part, window["min"].date(), window["max"].date(), "date_day")
+        days = with_days(part, window["min"].date(), window["max"].date(), "date_day", grain.step_days)
         parts.append(days.assign(check_days_of_region=int(in_mart.sum())))
-    checked = with_weather_checks(pd.concat(parts, ignore_index=True), settings.weather_features, needed)
+    checked = pd.concat(parts, ignore_index=True)
+    if grain.weather:
+        checked = with_weather_checks(checked, weather, needed_weather(settings))
     subjects = {
-        region: f"marts.fct_training_features, region {region}, dates {w['min']:%Y-%m-%d}..{w['max']:%Y-%m-%d}"
+        region: f"{grain.mart}, region {region}, dates {w['min']:%Y-%m-%d}..{w['max']:%Y-%m-%d}"
         for region, w in windows.iterrows()
     }
-    reports = gate(checked, SUITE, subjects)
+    reports = gate(checked, grain.suite, subjects)
     return [
         {
             "region": region,

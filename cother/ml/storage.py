@@ -15,13 +15,13 @@ from cother.core.settings import get_settings
 from cother.core.warehouse import ensure_warehouse, table_identifier
 
 
-def load_mart(regions: list[str] | None = None) -> pd.DataFrame:
-    """The marts.fct_training_features rows of these regions (all when None), ordered by region and day.
-    Read with COPY, as CSV parsed by pandas: rows fetched as Python objects took about ten times the
-    frame's memory."""
-    query = "select * from marts.fct_training_features"
+def load_mart(regions: list[str] | None = None, mart: str = "marts.fct_training_features") -> pd.DataFrame:
+    """The rows of a features mart (a grain's, cother.ml.grain) of these regions (all when None), ordered
+    by region and day. Read with COPY, as CSV parsed by pandas: rows fetched as Python objects took about
+    ten times the frame's memory."""
     buffer = io.BytesIO()
     with connect() as conn, conn.cursor() as cur:
+        query = sql.SQL("select * from {}").format(table_identifier(mart)).as_string(conn)
         if regions is None:
             selected = cur.mogrify(query + " order by region, date_day")
         else:

@@ -8,6 +8,9 @@
   is noise: on bench/retrain.py's quarters, the full change against the 7-day mean lost to the
   same-weekday count in 7 of 10 (docs/model.md).
 
+A weekly set's anchor (WEEKLY_ANCHORING) is the mean of the 4 weeks up to the origin (cases_mean_4w) at
+every horizon, and its forecast keeps the whole change.
+
 Each registered version records the anchoring it learnt against in its model_config (`ANCHORING`,
 `Anchoring.config`), and its pyfunc forecasts with that one: a version registered before the 7-day
 anchor existed (it records none) keeps the 7-day mean and the whole change at every horizon
@@ -27,7 +30,6 @@ import pandas as pd
 
 MEAN_7D = "cases_mean_7d"  # the next-day anchor
 TREND = "cases_growth_7d"  # the weekly growth the 7-day anchor is grown by
-ANCHOR_INPUTS = [MEAN_7D, TREND]  # the mart columns the anchors read besides the same-weekday count
 DERIVED = ["anchor", "target_day_of_week", "same_weekday"]  # what for_horizon adds to a mart row
 
 
@@ -44,21 +46,24 @@ def to_target(actual: pd.Series, anchor: pd.Series) -> pd.Series:
 @dataclass(frozen=True)
 class Anchoring:
     """Per horizon: the share of the last week's log growth in the anchor (`trend_share`; a horizon
-    without one is anchored on the 7-day mean), and the share of the model's predicted change the
-    forecast keeps (`change_kept`; all of it where none is given)."""
+    without one is anchored on the mean column, the 7-day mean by default), and the share of the
+    model's predicted change the forecast keeps (`change_kept`; all of it where none is given)."""
 
     trend_share: dict[int, float] = field(default_factory=dict)
     change_kept: dict[int, float] = field(default_factory=dict)
+    mean_column: str = MEAN_7D
 
     def config(self) -> dict:
         """As a registered version's model_config records it (JSON: string keys)."""
-        return {name: {str(h): share for h, share in shares.items()} for name, shares in vars(self).items()}
+        shares = {name: {str(h): share for h, share in getattr(self, name).items()} for name in SHARES}
+        return {**shares, "mean_column": self.mean_column}
 
     @classmethod
     def of_version(cls, model_config: dict) -> Anchoring:
         """The anchoring a registered version recorded; the 7-day mean everywhere if it recorded none."""
         recorded = model_config.get("anchoring", {})
-        return cls(**{name: {int(h): share for h, share in shares.items()} for name, shares in recorded.items()})
+        shares = {name: {int(h): share for h, share in recorded[name].items()} for name in SHARES if name in recorded}
+        return cls(**shares, mean_column=recorded.get("mean_column", MEAN_7D))
 
     def from_target(self, anchor, log_change, horizon: int) -> np.ndarray:
         """The forecast count: the anchor moved by the horizon's kept share of the predicted log change."""
@@ -69,22 +74,23 @@ class Anchoring:
         """The horizon's anchor of mart rows: the 7-day mean, or the same-weekday count grown by the
         horizon's share of the last week's log growth."""
         if horizon not in self.trend_share:
-            return rows[MEAN_7D]
+            return rows[self.mean_column]
         same_weekday = np.log1p(rows[same_weekday_column(horizon)].astype("float64"))
         return np.expm1(same_weekday + self.trend_share[horizon] * rows[TREND].astype("float64"))
 
     def for_horizon(self, rows: pd.DataFrame, horizon: int) -> pd.DataFrame:
-        """Mart rows (each the day after a forecast origin) as the horizon's model and the naive
-        forecasters read them: with the anchor, the weekday of the target day (h - 1 days after the
-        row's own day) and, where the rows have it, the latest count of that weekday (a version
-        registered before the naive forecasters were published takes no lags in its input)."""
-        derived = {
-            "anchor": self.anchor(rows, horizon),
-            "target_day_of_week": (rows["day_of_week"] - 1 + horizon - 1) % 7 + 1,
-        }
-        if same_weekday_column(horizon) in rows:
+        """Mart rows (each the period after a forecast origin) as the horizon's model and the naive
+        forecasters read them: with the anchor and, for daily rows, the weekday of the target day (h - 1
+        days after the row's own day) and, where the rows have it, the latest count of that weekday (a
+        version registered before the naive forecasters were published takes no lags in its input)."""
+        derived = {"anchor": self.anchor(rows, horizon)}
+        if "day_of_week" in rows:  # a daily row
+            derived["target_day_of_week"] = (rows["day_of_week"] - 1 + horizon - 1) % 7 + 1
+        if "day_of_week" in rows and same_weekday_column(horizon) in rows:
             derived["same_weekday"] = rows[same_weekday_column(horizon)]
         return rows.assign(**derived)
 
 
-ANCHORING = Anchoring(trend_share={7: 0.4}, change_kept={7: 0.3})  # what a retrain fits and registers now
+SHARES = ("trend_share", "change_kept")
+ANCHORING = Anchoring(trend_share={7: 0.4}, change_kept={7: 0.3})  # what a daily set's retrain registers now
+WEEKLY_ANCHORING = Anchoring(mean_column="cases_mean_4w")  # and a weekly set's
