@@ -2,157 +2,17 @@
 ### cother_ingest: land, validate and publish daily weather and cases, by source
 
 A run covers a region set (`korea`: the 17 provinces; `world`: the countries), or some regions of
-it, over a date range. **plan** checks the request once (the set, the regions, the dates, the
-sources). Then, for each kind (`weather`, `cases`), one task per stage, whatever the number of
-regions:
-
-1. **land**: one payload for every region, from as few requests as the source allows (one file for
-   every country, one request a day for every province, many places per request), kept as received
-   in `data/landing/<source>/<batch>` (a range that has landed is reused unless `force_fetch`);
-2. **validate**: one Great Expectations run over the whole batch (`expectations/`) with a verdict per
-   region; its log starts with a line per region (passed, warnings, the first failure). A failing
-   region goes to `quarantine.batches` alone, with the source, region, dates, rule, expected and
-   observed value;
-3. **publish**: the passing regions into the source's `raw.*` table, replacing exactly their
-   (source, region, date) partitions in one transaction (a region that already holds this very batch
-   is left as it is).
-
-**announce** (which runs whatever the regions did) then tells the downstream DAGs, once: it emits
-`raw.weather` / `raw.cases` for every batch published since the last announcement, but only from the
-last pending run of this DAG, so a backfill of N days leads to one `cother_transform` and one
-`cother_retrain`. **check_freshness** alerts (`COTHER_ALERT_WEBHOOK_URL` or the `cother_alerts`
-connection) when a region's latest published day is more than `COTHER_FRESHNESS_DAYS` (1) behind.
-**fail_if_any_region_failed** fails the run, after the others were published and announced, naming
-every failed region and its rule. **no_task_failed** is the run's state: when any task failed (a
-refused plan, a source that stayed down, a publish the warehouse refused), it ends `upstream_failed`
-and the run `failed`, with one alert, that of the failed task.
-
-A task is retried twice when its failure may pass by itself (a source down, the warehouse restarting)
-and fails at once when the same input fails the same way: a refused plan, a source's refusal or
-missing key, a landed file that is gone (`cother/orchestration/dag_defaults.py`).
-
-Scheduled daily (09:00 Asia/Seoul) for the day before; trigger with `start_date`/`end_date` to load
-any range in one run. With a bundled sample source whose data ends before that day, the run skips,
-its `plan` saying so in one line (no quarantine, no alert). Quarantined batches: `cother quarantine list | show | replay`.
-Validation results: [data docs](http://127.0.0.1:8082/index.html) and [dbt docs](http://127.0.0.1:8081/index.html)
-(`make docs`).
+it, over a date range. Scheduled daily (09:00 Asia/Seoul) for the day before; trigger with
+`start_date`/`end_date` to load any range in one run. With a bundled sample source whose data ends
+before that day, the run skips, its `plan` saying so in one line (no quarantine, no alert). The weekly
+sets have an Airflow DAG of their own, `cother_ingest_weekly`, with the same tasks
+(`cother/orchestration/ingest_dag.py`).
 """
 
-from airflow.providers.standard.operators.empty import EmptyOperator
-from airflow.sdk import AssetAlias, Param, TaskGroup, dag, task
-from airflow.timetables.trigger import CronTriggerTimetable
-
 from cother.core.settings import get_settings
-from cother.orchestration.assets import KINDS, RAW_ALIAS
-from cother.orchestration.dag_defaults import DAGRUN_TIMEOUT, DEFAULT_ARGS, START_DATE
+from cother.orchestration.ingest_dag import ingest_dag
 
 settings = get_settings()  # the params' defaults
-
-
-@dag(
-    schedule=CronTriggerTimetable("0 9 * * *", timezone="Asia/Seoul"),
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
-    dagrun_timeout=DAGRUN_TIMEOUT,
-    default_args=DEFAULT_ARGS,
-    doc_md=__doc__,
-    tags=["cother", "ingestion"],
-    params={
-        "start_date": Param(
-            None, type=["null", "string"], format="date", description="First day (default: the day before the run)"
-        ),
-        "end_date": Param(None, type=["null", "string"], format="date", description="Last day (default: start_date)"),
-        "region_set": Param(settings.region_set, type="string", description="A set of config/regions/"),
-        "regions": Param(
-            list(settings.regions),
-            type="array",
-            description="Some regions of the set (default: all of them)",
-        ),
-        "weather_source": Param(
-            settings.weather_source,
-            type="string",
-            enum=["sample_open_meteo", "sample_weather", "open_meteo", "kma_asos"],
-        ),
-        "cases_source": Param(
-            settings.cases_source,
-            type="string",
-            enum=["sample_cases", "jhu", "kdca", "who", "who_weekly", "sample_who_weekly"],
-        ),
-        "force_fetch": Param(False, type="boolean", description="Fetch again even where the range has landed before"),
-    },
+cother_ingest = ingest_dag(
+    "cother_ingest", __doc__, "0 9 * * *", settings.region_set, list(settings.regions), settings.cases_source
 )
-def cother_ingest():
-    @task
-    def plan(params=None, dag_run=None) -> dict:
-        from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
-
-        from cother.ingest.stages import NothingToLoad, PlanError, plan
-
-        try:
-            return plan(params, dag_run.logical_date or dag_run.run_after)
-        except NothingToLoad as reason:
-            raise AirflowSkipException(str(reason)) from None  # the run skips its stages, no alert
-        except PlanError as error:
-            raise AirflowFailException(f"cother_ingest: the run cannot be done: {error}") from None  # no retry
-
-    @task
-    def land(request: dict, kind: str) -> dict:
-        from cother.ingest.stages import land
-
-        return land(request, kind)
-
-    @task
-    def validate(batch: dict) -> dict:
-        from cother.ingest.stages import validate
-
-        return validate(batch)
-
-    @task
-    def publish(validated: dict) -> dict:
-        from cother.ingest.stages import publish
-
-        return publish(validated)
-
-    @task(outlets=[RAW_ALIAS], trigger_rule="all_done")
-    def announce(outlet_events=None, dag_run=None, ti=None) -> dict:
-        from cother.ingest.stages import announce
-
-        return announce(dag_run, ti, outlet_events[AssetAlias(RAW_ALIAS.name)])
-
-    @task(trigger_rule="all_done")
-    def check_freshness(request: dict | None, run_id=None) -> dict:
-        from airflow.sdk.exceptions import AirflowSkipException
-
-        from cother.ingest.freshness import check
-
-        if request is None:  # the plan skipped or failed the run: it asked for nothing
-            raise AirflowSkipException("no request to check")
-        return check(request, run_id)
-
-    @task(trigger_rule="all_done")
-    def fail_if_any_region_failed(verdicts: list[dict]) -> None:
-        from airflow.sdk.exceptions import AirflowFailException
-
-        from cother.ingest.stages import failures
-
-        failed = failures([verdict for verdict in verdicts if verdict])
-        if failed:
-            raise AirflowFailException(f"regions failed their gate (the others were published):\n{failed}")
-
-    request = plan()
-    verdicts, published = [], []
-    for kind in KINDS:
-        with TaskGroup(group_id=kind):
-            verdict = validate(land(request, kind))
-            published.append(publish(verdict))
-        verdicts.append(verdict)
-    ends = [announce(), check_freshness(request), fail_if_any_region_failed(verdicts)]
-    for end in ends:
-        published >> end
-    # These ends run whatever happened before them, so the run's state is this task's: upstream_failed
-    # (the run failed) when a task failed, here or upstream of a publish (plan, land, validate)
-    [*published, *ends] >> EmptyOperator(task_id="no_task_failed", trigger_rule="none_failed")
-
-
-cother_ingest()

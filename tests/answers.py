@@ -1,5 +1,6 @@
-"""Answers in the documented formats of the four live APIs (see shared/data and docs/sources.md), for the
-loopback stand-in (fake_api.py): Open-Meteo's archive, KMA ASOS, KDCA and WHO's daily CSV."""
+"""Answers in the documented formats of the live APIs (see shared/data and docs/sources.md), for the
+loopback stand-in (fake_api.py): Open-Meteo's archive, KMA ASOS, KDCA, WHO's daily CSV, and WHO's weekly
+file (cut from the real one)."""
 
 from __future__ import annotations
 
@@ -108,3 +109,17 @@ PORTAL_ERROR = (
     "<returnAuthMsg>SERVICE_KEY_IS_NOT_REGISTERED_ERROR</returnAuthMsg><returnReasonCode>30</returnReasonCode>"
     "</cmmMsgHeader></OpenAPI_ServiceResponse>"
 )
+
+
+def who_weekly_file(through: date, keep=lambda day, code: True, edit=lambda line: line) -> bytes:
+    """WHO's real weekly file (the bundled copy) as it stood when `through` was its newest Sunday: its
+    lines up to then, but for those `keep(day, country_code)` leaves out, each passed through `edit`."""
+    from cother.core.settings import get_settings
+
+    header, *lines = (get_settings().sample_dir / "who_covid19_global_weekly.csv").read_text("utf-8").splitlines()
+    kept = [
+        edit(line)
+        for line in lines
+        if (day := date.fromisoformat(line[:10])) <= through and keep(day, line.split(",", 2)[1])
+    ]
+    return ("\n".join([header, *kept]) + "\n").encode("utf-8")

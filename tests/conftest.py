@@ -78,13 +78,14 @@ def registered_model(name: str) -> Iterator[str]:
 @pytest.fixture
 def api(monkeypatch):
     """The loopback stand-in for every live source (tests/fake_api.py), with short retries."""
-    from fake_api import KDCA, KMA, OPEN_METEO, WHO, FakeApi
+    from fake_api import KDCA, KMA, OPEN_METEO, WHO, WHO_WEEKLY, FakeApi
 
     fake = FakeApi()
     monkeypatch.setenv("COTHER_OPEN_METEO_URL", fake.url(OPEN_METEO))
     monkeypatch.setenv("COTHER_KMA_URL", fake.url(KMA))
     monkeypatch.setenv("COTHER_KDCA_URL", fake.url(KDCA))
     monkeypatch.setenv("COTHER_WHO_URL", fake.url(WHO))
+    monkeypatch.setenv("COTHER_WHO_WEEKLY_URL", fake.url(WHO_WEEKLY))
     monkeypatch.setenv("COTHER_DATA_GO_KR_SERVICE_KEY", "test-service-key")
     monkeypatch.setenv("COTHER_HTTP_BACKOFF_BASE_S", "0.05")
     monkeypatch.setenv("COTHER_HTTP_ATTEMPTS", "3")

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlparse
 
 # The paths each live source is served on by the stand-in (conftest's `api` fixture points them here).
 OPEN_METEO, KMA, KDCA, WHO = "/v1/archive", "/kma/getWthrDataList", "/kdca/callCovid04Api", "/who/daily.csv"
+WHO_WEEKLY = "/who/weekly.csv"
 
 
 @dataclass

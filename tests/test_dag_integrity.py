@@ -39,7 +39,12 @@ def import_probe():
 
 
 def test_dag_files_exist():
-    assert {path.stem for path in DAG_FILES} == {"cother_ingest", "cother_transform", "cother_retrain"}
+    assert {path.stem for path in DAG_FILES} == {
+        "cother_ingest",
+        "cother_ingest_weekly",
+        "cother_transform",
+        "cother_retrain",
+    }
 
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda path: path.stem)
@@ -58,7 +63,7 @@ def test_dagbag_has_no_import_errors_and_every_dag_is_documented():
 
     bag = DagBag(dag_folder=str(DAGS_DIR))
     assert bag.import_errors == {}
-    assert set(bag.dag_ids) == {"cother_ingest", "cother_transform", "cother_retrain"}
+    assert set(bag.dag_ids) == {"cother_ingest", "cother_ingest_weekly", "cother_transform", "cother_retrain"}
     for dag in bag.dags.values():
         assert dag.doc_md and dag.tags and "cother" in dag.tags
         assert dag.dagrun_timeout == timedelta(hours=get_settings().dagrun_timeout_hours)  # a stale run ends
@@ -68,7 +73,7 @@ def test_dagbag_has_no_import_errors_and_every_dag_is_documented():
 
 
 def test_the_source_names_a_run_may_pick_are_the_registered_sources_of_each_kind():
-    """Source names are written in three places: the registry (SOURCES), the ingest DAG's params and the
+    """Source names are written in three places: the registry (SOURCES), the ingest DAGs' params and the
     settings' documentation; a source added to one and not the others could not be picked, or be picked
     and fail."""
     from airflow.dag_processing.dagbag import DagBag
@@ -76,9 +81,25 @@ def test_the_source_names_a_run_may_pick_are_the_registered_sources_of_each_kind
     from cother.core.settings import Settings
     from cother.ingest.sources import SOURCES
 
-    dag = DagBag(dag_folder=str(DAGS_DIR / "cother_ingest.py")).dags["cother_ingest"]
     documented = {f.name: f.metadata["variable"].doc for f in fields(Settings)}
-    for kind in ("weather", "cases"):
-        registered = {name for name, source in SOURCES.items() if source.kind == kind}
-        assert set(dag.params.get_param(f"{kind}_source").schema["enum"]) == registered, kind
-        assert set(re.findall(r"[a-z_]+", documented[f"{kind}_source"])) - {"or"} == registered, kind
+    for dag_id in ("cother_ingest", "cother_ingest_weekly"):
+        dag = DagBag(dag_folder=str(DAGS_DIR / f"{dag_id}.py")).dags[dag_id]
+        for kind in ("weather", "cases"):
+            registered = {name for name, source in SOURCES.items() if source.kind == kind}
+            assert set(dag.params.get_param(f"{kind}_source").schema["enum"]) == registered, (dag_id, kind)
+            assert set(re.findall(r"[a-z_]+", documented[f"{kind}_source"])) - {"or"} == registered, kind
+
+
+def test_the_weekly_ingest_dag_is_the_ingest_dag_with_the_weekly_sets_defaults():
+    """Both are built by cother/orchestration/ingest_dag.py: the same tasks, their own schedule and defaults."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAGS_DIR))
+    daily, weekly = bag.dags["cother_ingest"], bag.dags["cother_ingest_weekly"]
+    assert [task.task_id for task in weekly.tasks] == [task.task_id for task in daily.tasks]
+    assert (weekly.params["region_set"], weekly.params["cases_source"], weekly.params["regions"]) == (
+        "world_weekly",
+        "who_weekly",
+        [],
+    )
+    assert weekly.timetable.summary != daily.timetable.summary  # each its own daily hour

@@ -102,10 +102,16 @@ def landed(source: Source, regions: list[Region], start: date, end: date) -> Lan
 
 def land(source: Source, regions: list[Region], start: date, end: date, force: bool = False) -> LandedBatch:
     """Fetch and keep one payload for all these regions, unless it has landed before (then it is
-    reused, unless forced)."""
+    reused, unless forced). The batch is the part of start..end the payload holds (Source.held): a
+    range a weekly file held only in part is fetched again by the next run that asks for it, and one it
+    holds none of is not landed (NothingToLoad)."""
     if not force and (existing := landed(source, regions, start, end)):
         return existing
     payload = source.fetch(regions, start, end)
+    held = source.held(payload.content, regions, start, end)
+    if held.note:
+        print(held.note)
+    end = held.last_day
     sha256 = hashlib.sha256(payload.content).hexdigest()
     batch_id = f"{start:%Y%m%d}-{end:%Y%m%d}-{sha256[:12]}"
     folder = _folder(source)

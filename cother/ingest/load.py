@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import date
 
 import pandas as pd
 from psycopg2 import sql
@@ -115,6 +116,17 @@ def publish(batch: LandedBatch, frame: pd.DataFrame, table: str, kind: str, vali
             log,
         )
     return {region: (0 if region in unchanged else int(counts[region])) for region in rows["region"].unique()}
+
+
+def last_published_day(table: str, source: str, regions: list[str]) -> date | None:
+    """The latest day `source` has published into `table` for any of these regions; None when none."""
+    ensure_warehouse()
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            sql.SQL("select max(date) from {} where source = %s and region = any(%s)").format(table_identifier(table)),
+            (source, regions),
+        )
+        return cur.fetchone()[0]
 
 
 def claim_unannounced() -> dict[str, list[dict]]:

@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from cother.core.regions import get_region, get_set, select
+from cother.core.regions import RegionSet, get_region, get_set, select
 from cother.ingest import landing, load
 from cother.ingest.landing import LandedBatch
-from cother.ingest.sources import SOURCES, Parsed, SourceError, get_source
+from cother.ingest.sources import SOURCES, NothingToLoad, Parsed, SourceError, get_source
 from cother.orchestration.assets import KINDS
 from cother.quality.batch_checks import with_checks
 
@@ -25,10 +25,6 @@ SOURCE_TIMEZONE = ZoneInfo("Asia/Seoul")
 
 class PlanError(ValueError):
     """A run asked for something that cannot be done: the message says what and why."""
-
-
-class NothingToLoad(Exception):
-    """A scheduled run past the end of a bundled source's data: the message says so, in one line."""
 
 
 class RegionsFailed(RuntimeError):
@@ -47,10 +43,12 @@ def today() -> date:
 
 
 def plan(params: dict, run_time: datetime) -> dict:
-    """The run's request: a region set (or some of its regions), a date range (the given one, or the day
-    before the run in Asia/Seoul) and a source per kind; checked here, once, before anything is fetched."""
-    default_day = run_time.astimezone(SOURCE_TIMEZONE).date() - timedelta(days=1)
-    start = date.fromisoformat(params["start_date"]) if params.get("start_date") else default_day
+    """The run's request: a region set (or some of its regions), a date range and a source per kind;
+    checked here, once, before anything is fetched. The range is the given one or, for a scheduled run,
+    the day before the run in Asia/Seoul (a weekly set: the weeks not yet published, weeks_to_ask)."""
+    yesterday = run_time.astimezone(SOURCE_TIMEZONE).date() - timedelta(days=1)
+    scheduled = not params.get("start_date")
+    start = yesterday if scheduled else date.fromisoformat(params["start_date"])
     end = date.fromisoformat(params["end_date"]) if params.get("end_date") else start
     if start > end:
         raise PlanError(f"start {start} is after end {end}")
@@ -92,8 +90,12 @@ def plan(params: dict, run_time: datetime) -> dict:
         request[f"{kind}_regions"] = [region.id for region in covered]
     if not request["cases_regions"]:
         raise PlanError(f"the cases source {request['cases_source']} covers none of the regions {request['regions']}")
-    if not params.get("start_date"):
-        past_end(request, end)
+    if region_set.step_days > 1 and scheduled:
+        start, end = weeks_to_ask(request, region_set, yesterday)
+    if region_set.step_days > 1 and start + timedelta(days=6 - start.weekday()) > end:  # its first Sunday
+        raise PlanError(f"{start}..{end} holds no Sunday: the {region_set.name} set's weeks are dated on their Sunday")
+    if scheduled:
+        past_end(request, start, end)
     return {
         **request,
         "start": start.isoformat(),
@@ -102,17 +104,38 @@ def plan(params: dict, run_time: datetime) -> dict:
     }
 
 
-def past_end(request: dict, day: date) -> None:
-    """NothingToLoad when a bundled source of the run ends before `day` (the day a scheduled run asks
-    for): a fresh install on the sample sources then says so instead of failing its gate every day."""
+def weeks_to_ask(request: dict, region_set: RegionSet, yesterday: date) -> tuple[date, date]:
+    """A scheduled run's weeks of a weekly set: the Sundays after the last one its cases source has
+    published for the run's regions (from the source's first week on a fresh install) through the last
+    Sunday on or before yesterday; NothingToLoad, before anything is fetched, when there is none. What
+    the source's file holds of them is known once it is fetched (Source.held)."""
+    source = SOURCES[request["cases_source"]]
+    last_sunday = yesterday - timedelta(days=yesterday.isoweekday() % 7)
+    published = load.last_published_day(source.raw_table, source.name, request["cases_regions"])
+    first = published + timedelta(days=region_set.step_days) if published else source.first_day
+    if first > last_sunday:
+        raise NothingToLoad(
+            f"nothing new to ask of {source.name}: the {region_set.name} set is published through {published};"
+            f" its next week ends on {first}, and the last one ended on {last_sunday}"
+        )
+    return first, last_sunday
+
+
+def past_end(request: dict, start: date, end: date) -> None:
+    """NothingToLoad when a bundled source of the run ends before `start` (a scheduled run's first day):
+    a fresh install on the sample sources then says so instead of failing its gate every day. (A weekly
+    range the bundle holds in part is bounded by the bundled file itself, as the live file bounds it.)"""
     ended = [
         f"{name} through {last}"
         for kind in KINDS
-        if request[f"{kind}_regions"] and (last := SOURCES[name := request[f"{kind}_source"]].last_day()) and last < day
+        if request[f"{kind}_regions"]
+        and (last := SOURCES[name := request[f"{kind}_source"]].last_day())
+        and last < start
     ]
     if ended:
+        span = f"{start}" if start == end else f"{start}..{end}"
         raise NothingToLoad(
-            f"nothing to load for {day}: the bundled sample data ends earlier ({', '.join(ended)}); for daily"
+            f"nothing to load for {span}: the bundled sample data ends earlier ({', '.join(ended)}); for new"
             " data set COTHER_WEATHER_SOURCE and COTHER_CASES_SOURCE to live sources (docs/sources.md),"
             " or trigger a range of the bundle with start_date and end_date"
         )
@@ -120,11 +143,16 @@ def past_end(request: dict, day: date) -> None:
 
 def land(request: dict, kind: str) -> dict | None:
     """Fetch one payload for every region of the request the kind's source covers and keep it as received
-    (unless it has landed before and the run does not force a fetch); None when it covers none."""
+    (unless it has landed before and the run does not force a fetch); None when it covers none, and
+    NothingToLoad when the source holds none of the range yet (a weekly file without a new week)."""
     source = get_source(request[f"{kind}_source"])
     regions = [get_region(region) for region in request[f"{kind}_regions"]]
     if not regions:
-        print(f"{source.name} covers none of the regions {request['regions']}: nothing to fetch")
+        region_set = get_set(request["region_set"])
+        if source.step_days != region_set.step_days:
+            print(f"the {region_set.name} set runs without {kind} (it reports {region_set.cadence}): nothing to fetch")
+        else:
+            print(f"{source.name} covers none of the regions {request['regions']}: nothing to fetch")
         return None
     start, end = date.fromisoformat(request["start"]), date.fromisoformat(request["end"])
     return asdict(landing.land(source, regions, start, end, request["force_fetch"]))
@@ -139,7 +167,8 @@ def parse(batch: LandedBatch) -> Parsed:
     except SourceError as error:
         parsed = Parsed(pd.DataFrame(columns=source.columns), dict.fromkeys(batch.regions, str(error)))
     where = {region: f" ({batch.describe(region)}, landed at {batch.path})" for region in parsed.errors}
-    return Parsed(parsed.frame, {region: error + where[region] for region, error in parsed.errors.items()})
+    errors = {region: error + where[region] for region, error in parsed.errors.items()}
+    return Parsed(parsed.frame, errors, parsed.gaps)
 
 
 def validate(batch_values: dict | None) -> dict | None:
@@ -155,8 +184,13 @@ def validate(batch_values: dict | None) -> dict | None:
     parsed = parse(batch)
     readable = [region for region in batch.regions if region not in parsed.errors]
     reports = {}
+    if parsed.gaps:
+        print(
+            f"{source.name}: no row of any country or area for {', '.join(map(str, parsed.gaps))}: a gap of the"
+            f" file, which no region is refused for ({batch.describe()})"
+        )
     if readable:
-        checked = with_checks(source, parsed.frame, batch.first_day, batch.last_day)
+        checked = with_checks(source, parsed.frame, batch.first_day, batch.last_day, parsed.gaps)
         reports = run_suite(checked, source.suite, {region: batch.describe(region) for region in readable})
     failed, warnings, held = {}, {}, {}
     for region, error in parsed.errors.items():
@@ -185,6 +219,7 @@ def validate(batch_values: dict | None) -> dict | None:
         "failed": failed,
         "held": held,
         "warnings": warnings,
+        "gaps": [day.isoformat() for day in parsed.gaps],
     }
 
 

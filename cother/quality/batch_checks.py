@@ -3,7 +3,8 @@ Expectations run gives a verdict per region: every rule is judged row by row, an
 names its region.
 
 - check_days_of_region / check_days_expected: the rows of the row's region, and how many days it must
-  have (every day of the range, once; a weekly source: every Sunday of the range, once);
+  have (every day of the range, once; a weekly source: every Sunday of the range, once, but for a Sunday
+  the file has for no country at all: a gap of the source, Source.gaps);
 - check_in_requested_range: the row's day lies in the range asked for; check_on_reporting_day (weekly
   sources): the row's day is a Sunday, the day a week of WHO's weekly file ends on;
 - weather: for each raw column a weather feature of the model comes from, check_days_with_<column> and
@@ -21,6 +22,7 @@ names its region.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 import pandas as pd
@@ -51,17 +53,24 @@ def reporting_days(first_day: date, last_day: date, step_days: int = 1) -> list[
 
 
 def with_days(
-    frame: pd.DataFrame, first_day: date, last_day: date, date_column: str = "date", step_days: int = 1
+    frame: pd.DataFrame,
+    first_day: date,
+    last_day: date,
+    date_column: str = "date",
+    step_days: int = 1,
+    gaps: Sequence[date] = (),
 ) -> pd.DataFrame:
-    """The day-coverage check columns, against the range first_day..last_day."""
+    """The day-coverage check columns, against the range first_day..last_day but for the source's gaps
+    (days its payload has for no place at all)."""
     days = pd.to_datetime(frame[date_column])
+    expected = [day for day in reporting_days(first_day, last_day, step_days) if day not in gaps]
     checked = frame.assign(
         check_days_of_region=frame.groupby("region")["region"].transform("size").astype("int64"),
-        check_days_expected=len(reporting_days(first_day, last_day, step_days)),
+        check_days_expected=len(expected),
         check_in_requested_range=(days.dt.date >= first_day) & (days.dt.date <= last_day),
     )
     if step_days > 1:
-        checked["check_on_reporting_day"] = days.dt.dayofweek == SUNDAY - 1  # pandas counts Monday as 0
+        checked["check_on_reporting_day"] = days.dt.dayofweek + 1 == SUNDAY  # pandas counts Monday 0, isoweekday 1
     return checked
 
 
@@ -104,9 +113,11 @@ def _published_before(source: Source, regions: list[str], first_day: date) -> pd
         return pd.DataFrame(cur.fetchall(), columns=["region", "date", *columns])
 
 
-def with_checks(source: Source, frame: pd.DataFrame, first_day: date, last_day: date) -> pd.DataFrame:
+def with_checks(
+    source: Source, frame: pd.DataFrame, first_day: date, last_day: date, gaps: Sequence[date] = ()
+) -> pd.DataFrame:
     """The batch (sorted by region and date) with every check column its suite reads."""
-    checked = with_days(frame, first_day, last_day, step_days=source.step_days)
+    checked = with_days(frame, first_day, last_day, step_days=source.step_days, gaps=gaps)
     if source.weather_columns:
         checked = with_weather_days(checked, list(source.weather_columns.values()))
     if not source.cumulative_column:

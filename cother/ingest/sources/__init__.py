@@ -1,6 +1,14 @@
 """The sources CO-THER ingests, by name: the bundled sample and the live APIs."""
 
-from cother.ingest.sources.base import Parsed, Payload, Source, SourceDidNotAnswer, SourceError
+from cother.ingest.sources.base import (
+    Held,
+    NothingToLoad,
+    Parsed,
+    Payload,
+    Source,
+    SourceDidNotAnswer,
+    SourceError,
+)
 from cother.ingest.sources.kdca import KdcaCases
 from cother.ingest.sources.kma import KmaAsosWeather
 from cother.ingest.sources.open_meteo import OpenMeteoWeather
@@ -31,4 +39,14 @@ def get_source(name: str) -> Source:
         raise KeyError(f"unknown source {name!r}; known: {sorted(SOURCES)}") from None
 
 
-__all__ = ["Parsed", "Payload", "Source", "SourceDidNotAnswer", "SourceError", "SOURCES", "get_source"]
+__all__ = [
+    "Held",
+    "NothingToLoad",
+    "Parsed",
+    "Payload",
+    "Source",
+    "SourceDidNotAnswer",
+    "SourceError",
+    "SOURCES",
+    "get_source",
+]

@@ -31,6 +31,11 @@ class SourceDidNotAnswer(SourceError):
     """A source that did not answer through all the HTTP client's attempts: it may answer later."""
 
 
+class NothingToLoad(Exception):
+    """A run with nothing to load, which is not a failure: a bundled source that ends before the range,
+    or a weekly file that holds no new week yet. The message says so, in one line."""
+
+
 @dataclass(frozen=True)
 class Payload:
     content: bytes
@@ -40,10 +45,20 @@ class Payload:
 
 @dataclass
 class Parsed:
-    """The rows of every region that could be read (sorted by region and date), and why the others could not."""
+    """The rows of every region that could be read (sorted by region and date), why the others could not,
+    and the reporting days of the range the payload has no row of for any region (see Source.gaps)."""
 
     frame: pd.DataFrame
     errors: dict[str, str] = field(default_factory=dict)
+    gaps: list[date] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Held:
+    """The last day of a range asked for that a payload holds, and what the run is told about the rest."""
+
+    last_day: date
+    note: str | None = None
 
 
 class Source(ABC):
@@ -62,9 +77,24 @@ class Source(ABC):
     max_days: int | None = None  # the longest range one run may ask of a source that is asked day by day
     region_names: tuple[str, str] | None = None  # (key in config/regions, what it is) when asked by name
 
+    # where a scheduled run of a weekly set starts when nothing of the source is published yet
+    first_day: date | None = None
+
     def last_day(self) -> date | None:
         """The last day a bundled source holds; None for a live source, which answers up to yesterday."""
         return None
+
+    def held(self, payload: bytes, regions: list[Region], start: date, end: date) -> Held:
+        """The part of start..end the payload holds, decided once it has been fetched: the whole range
+        for a source that answers every day it is asked for. A file published some days after the
+        period it covers (WHO's weekly file) holds less; NothingToLoad when it holds none of it."""
+        return Held(end)
+
+    def gaps(self, payload: bytes, start: date, end: date) -> list[date]:
+        """The reporting days of start..end the payload has no row of for any place at all: a gap of
+        the source, which no region is refused for (its next cumulative count carries the cases). None
+        for a source asked day by day, whose missing day is its region's."""
+        return []
 
     def covers(self, region: Region) -> bool:
         """Whether the configuration gives this source a way to ask for the region; a region it does not
@@ -105,7 +135,7 @@ class Source(ABC):
                 except SourceError as error:
                     errors[region.id] = str(error)
         frame = pd.DataFrame.from_records(rows, columns=self.columns).astype(self.dtypes)
-        return Parsed(frame.sort_values(["region", "date"], ignore_index=True), errors)
+        return Parsed(frame.sort_values(["region", "date"], ignore_index=True), errors, self.gaps(payload, start, end))
 
     def error(self, region: Region | None, day: object, rule: str) -> SourceError:
         subject = f"region {region.id}" if region else "every region"

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from cother.core.regions import Region
 from cother.core.settings import PROJECT_ROOT
-from cother.ingest.sources.base import Payload, SourceError, where
+from cother.ingest.sources.base import Held, NothingToLoad, Payload, SourceError, where
 from cother.ingest.sources.http import HttpSource
 
 HEADER = [
@@ -113,11 +113,53 @@ class WhoCases(HttpSource):
 
 
 class WhoWeeklyCases(WhoCases):
+    """WHO's weekly file. WHO publishes a week some days after its Sunday, and fills it in over some
+    days: what a run takes is bounded by the file (held), and a Sunday no country has is a gap of the
+    file (gaps), not a region's."""
+
     name = "who_weekly"
     raw_table = "raw.who_covid_weekly"
     suite = "raw_who_covid_weekly"
     url_setting = "who_weekly_url"
     step_days = 7
+    first_day = date(2020, 1, 5)  # the file's first week
+
+    def held(self, payload: bytes, regions: list[Region], start: date, end: date) -> Held:
+        """start..end up to the file's newest Sunday. That Sunday is taken once every asked country that
+        has the Sunday before it has it too: a country one week behind is waited for, by name (the week
+        is being filled in). A country further behind has stopped reporting: it is not waited for, and
+        the gate refuses it by name for the weeks it lacks. NothingToLoad when none of the range is held."""
+        days = _days_by_code(gzip.decompress(payload))
+        if not days:
+            return Held(end)  # no row at all: the parser names every region as not answered
+        newest = max(max(held) for held in days.values())
+        if newest > end:
+            return Held(end)
+        week_before = newest - timedelta(days=7)
+        named = self.names(regions)
+        waited = [
+            region.id
+            for code, region in named.items()
+            if newest not in days.get(code, ()) and week_before in days.get(code, ())
+        ]
+        waiting = (
+            f"the week of {newest} is in the file for {len(named) - len(waited)} of the {len(named)} countries"
+            f" asked: taken once they all have it; waiting for {', '.join(sorted(waited))}"
+        )
+        last = week_before if waited else newest
+        if last < start:
+            raise NothingToLoad(
+                f"{self.name}: nothing new for {start}..{end}: the file's newest week ends on {newest}"
+                f"{'; ' + waiting if waited else ''}; fetched, not landed"
+            )
+        return Held(last, f"{self.name}: {waiting}" if waited else None)
+
+    def gaps(self, payload: bytes, start: date, end: date) -> list[date]:
+        """The Sundays of start..end no line of the file has, for any country or area."""
+        held = set().union(*_days_by_code(gzip.decompress(payload)).values())
+        first_sunday = start + timedelta(days=(6 - start.weekday()))
+        sundays = [first_sunday + timedelta(weeks=week) for week in range((end - first_sunday).days // 7 + 1)]
+        return [sunday for sunday in sundays if sunday not in held]
 
 
 class SampleWhoWeekly(WhoWeeklyCases):
@@ -143,6 +185,17 @@ GRAINS = {1: "daily", 7: "weekly"}
 def _last_reported(path: Path) -> date:
     lines = path.read_text(encoding="utf-8", errors="replace").splitlines()[1:]
     return max(date.fromisoformat(line[:10]) for line in lines if line)
+
+
+def _days_by_code(content: bytes) -> dict[str, set[date]]:
+    """Each Country_code's days in the file, from the first two fields of its lines (written unquoted);
+    a line whose date cannot be read is left to the parser, which names it."""
+    days: dict[str, set[date]] = {}
+    for line in content.splitlines()[1:]:
+        fields = line.split(b",", 2)
+        if len(fields) == 3 and (day := reported_day(fields[0].decode("ascii", errors="replace"))):
+            days.setdefault(fields[1].decode("utf-8", errors="replace"), set()).add(day)
+    return days
 
 
 def decoded(content: bytes) -> tuple[str, dict[str, str]]:
