@@ -1,7 +1,8 @@
 """The landing zone: every payload kept as received, never rewritten.
 
 data/landing/<source>/<batch>.<ext>, with <batch>.meta.json beside it holding the checksum, the fetch
-time, the regions asked for and the request parameters (never a secret). One payload answers every
+time, the regions asked for, the request parameters (never a secret) and the redirects its answers
+followed. One payload answers every
 region of a request. A batch id is the date range plus the payload's checksum: a range that has
 landed for these regions is not fetched again unless forced, and a forced re-fetch that brings the
 same bytes finds its batch already there.
@@ -17,7 +18,7 @@ import hashlib
 import json
 import os
 import secrets
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -37,6 +38,7 @@ class LandedBatch:
     sha256: str
     fetched_at: str
     params: dict
+    redirects: list[dict] = field(default_factory=list)  # followed by the fetch's answers: status, from, to
 
     @property
     def first_day(self) -> date:
@@ -105,7 +107,10 @@ def land(source: Source, regions: list[Region], start: date, end: date, force: b
     reused, unless forced)."""
     if not force and (existing := landed(source, regions, start, end)):
         return existing
-    payload = source.fetch(regions, start, end)
+    try:
+        payload = source.fetch(regions, start, end)
+    finally:
+        redirects = source.take_redirects()  # this fetch's, kept only when it lands
     sha256 = hashlib.sha256(payload.content).hexdigest()
     batch_id = f"{start:%Y%m%d}-{end:%Y%m%d}-{sha256[:12]}"
     folder = _folder(source)
@@ -120,6 +125,7 @@ def land(source: Source, regions: list[Region], start: date, end: date, force: b
         sha256=sha256,
         fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
         params=payload.params,
+        redirects=redirects,
     )
     folder.mkdir(parents=True, exist_ok=True)
     if not path.exists() or hashlib.sha256(path.read_bytes()).hexdigest() != sha256:
