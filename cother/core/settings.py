@@ -101,6 +101,14 @@ class Settings:
         " the longest legitimate one, a live first load of the world that needs two days of Open-Meteo's free"
         " quota, lasts a little over 24 hours",
     )
+    task_timeout_hours: float = setting(
+        "COTHER_TASK_TIMEOUT_HOURS",
+        "30",
+        "Runs",
+        "a task still running after this many hours is failed (and retried, as its failure allows) (0: never);"
+        " the longest legitimate one, the `land` of that first load of the world, waits a little over 24 hours"
+        " for Open-Meteo's daily quota",
+    )
     # Sources
     data_go_kr_service_key: str | None = setting(
         "COTHER_DATA_GO_KR_SERVICE_KEY",
