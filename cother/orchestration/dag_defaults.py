@@ -23,7 +23,8 @@ class FailRepeatableAtOnce(RetryPolicy):
     refusal or a configuration it lacks (SourceError, but for a source that did not answer through the
     HTTP client's attempts), a value that cannot be read (ValueError: bad JSON, text, a date), a name
     that is not configured (LookupError: a region, a source), a file that is not there
-    (FileNotFoundError: a landed payload removed). Anything else (a source down, the database
+    (FileNotFoundError: a bundled file moved away; a landed payload removed is a SourceError naming it,
+    and the next run fetches it again). Anything else (a source down, the database
     restarting, a connection cut) gets the task's retries."""
 
     def evaluate(self, exception, try_number, max_tries, context=None) -> RetryDecision:
