@@ -179,7 +179,6 @@ class Deadline:
     current = threading.local()  # the deadline of the attempt each thread is making
 
     def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
         self.passed = False
         self.sockets: list[socket.socket] = []
         self.lock = threading.Lock()
