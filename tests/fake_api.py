@@ -20,6 +20,24 @@ class Answer:
     status: int = 200
     headers: dict = field(default_factory=dict)
     delay_s: float = 0.0  # answer late, to provoke a read timeout
+    trickle_s: float = 0.0  # send the answer, status line to last byte, a byte at a time this far apart
+    announce: bool = True  # send its Content-Length (False: the body ends where the connection closes)
+
+
+class Trickle:
+    """A socket's writer that sends one byte at a time, `pause_s` apart."""
+
+    def __init__(self, out, pause_s: float) -> None:
+        self.out, self.pause_s = out, pause_s
+
+    def write(self, data: bytes) -> int:
+        for byte in data:
+            time.sleep(self.pause_s)
+            self.out.write(bytes([byte]))
+        return len(data)
+
+    def __getattr__(self, name: str):
+        return getattr(self.out, name)
 
 
 class FakeApi:
@@ -42,11 +60,13 @@ class FakeApi:
                     answer = script.pop(0) if len(script) > 1 else script[0]
                 time.sleep(answer.delay_s)
                 body = answer.body.encode() if isinstance(answer.body, str) else answer.body
+                if answer.trickle_s:
+                    self.wfile = Trickle(self.wfile, answer.trickle_s)
                 try:
                     self.send_response(answer.status)
                     for name, value in answer.headers.items():
                         self.send_header(name, value)
-                    if "Content-Length" not in answer.headers:  # an answer may announce more than it sends
+                    if answer.announce and "Content-Length" not in answer.headers:  # it may announce more than it sends
                         self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
                     self.wfile.write(body)

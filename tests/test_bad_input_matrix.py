@@ -4,6 +4,7 @@ nothing published; nothing to announce; the champion unchanged."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from fake_api import KDCA, KMA, OPEN_METEO, WHO, Answer
 from cother.core.database import connect
 from cother.core.settings import get_settings
 from cother.ingest import sources, stages
-from cother.ingest.sources import Payload
+from cother.ingest.sources import Payload, SourceError
 from cother.ingest.sources.sample import SampleCases, SampleWeather
 from cother.ingest.stages import RegionsFailed
 from cother.ml import registry
@@ -511,8 +512,79 @@ def test_a_bad_answer_from_a_live_source_is_stopped_and_kept(champion, api, bad:
     stopped_and_kept(batch, bad.source, bad.region, bad.error, before, champion)
 
 
+@dataclass(frozen=True)
+class BadTransport(BadAnswer):
+    settings: tuple[tuple[str, str], ...] = ()  # a limit small enough for the case to meet it quickly
+
+
+MB_LIMIT = (("COTHER_HTTP_MAX_ANSWER_MB", "1"),)
+SIZE = r"size: expected at most 1,000,000 bytes an answer \(COTHER_HTTP_MAX_ANSWER_MB\); observed "
+
+TRANSPORT_MATRIX = [
+    BadTransport(
+        "WHO a gzip bomb: 10 KB inflating to 10 MB, past a 1 MB limit",
+        "who",
+        sends(gzip.compress(b"0" * 10_000_000), **{"Content-Encoding": "gzip"}),
+        SIZE + r"more, after [\d,]+ bytes received, more once inflated",
+        region="kr",
+        settings=MB_LIMIT,
+    ),
+    BadTransport(
+        "WHO a file announced larger than the limit",
+        "who",
+        sends(WHO_FILE * 3_000),
+        SIZE + r"[\d,]+ announced",
+        region="kr",
+        settings=MB_LIMIT,
+    ),
+    BadTransport(
+        "WHO a file larger than the limit, its length unannounced",
+        "who",
+        lambda params: Answer(WHO_FILE * 3_000, announce=False),
+        SIZE + r"more, after [\d,]+ bytes received$",
+        region="kr",
+        settings=MB_LIMIT,
+    ),
+    BadTransport(
+        "Open-Meteo a byte at a time, each within the read timeout, past the deadline",
+        "open_meteo",
+        lambda params: Answer(OPEN_METEO_ANSWER, trickle_s=0.05),
+        r"gave up after 3 attempts, last: deadline: expected the whole answer within 1 s \(COTHER_HTTP_DEADLINE_S\);"
+        r" observed it still coming then",
+        settings=(("COTHER_HTTP_DEADLINE_S", "1"),),
+    ),
+    BadTransport(
+        "KMA a redirect loop",
+        "kma_asos",
+        lambda params: Answer(status=302, headers={"Location": KMA}),
+        rf"redirects: expected an answer within 5 redirects; observed more: (http://127.0.0.1:\d+{KMA}( -> )?){{7}}$",
+    ),
+]
+
+
+@pytest.mark.parametrize("bad", TRANSPORT_MATRIX, ids=[bad.name for bad in TRANSPORT_MATRIX])
+def test_an_answer_the_transport_refuses_is_named_and_nothing_lands(champion, api, bad: BadTransport, monkeypatch):
+    """What a server may do to the transport, served by the loopback stand-in: refused at `land` by name
+    (source, region, dates, rule, expected and observed), nothing landed, nothing published, the champion
+    unchanged."""
+    for variable, value in bad.settings:
+        monkeypatch.setenv(variable, value)
+    api.respond(LIVE_PATHS[bad.source], bad.answer)
+    before = {table: table_contents(table) for table in PUBLISHED}
+    folder = get_settings().landing_dir / bad.source
+    files = set(folder.glob("*"))
+    with pytest.raises(SourceError) as refused:
+        land(bad.source, bad.region, LIVE_DAYS[0], LIVE_DAYS[-1], force=True)
+    message = str(refused.value)
+    assert message.startswith(f"{bad.source}: region {bad.region}, dates {LIVE_DAYS[0]}..{LIVE_DAYS[-1]}: "), message
+    assert re.search(bad.error, message) and re.search(r"expected .+; observed ", message), message
+    assert set(folder.glob("*")) == files
+    assert {table: table_contents(table) for table in PUBLISHED} == before
+    assert registry.champion_version() == champion
+
+
 def test_the_matrix_names_at_least_thirty_bad_inputs():
-    names = [bad.name for bad in MATRIX + LIVE_MATRIX]
+    names = [bad.name for bad in MATRIX + LIVE_MATRIX + TRANSPORT_MATRIX]
     assert len(set(names)) == len(names) >= 30
 
 

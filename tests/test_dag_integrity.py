@@ -70,6 +70,7 @@ def test_dagbag_has_no_import_errors_and_every_dag_is_documented():
         for task in dag.tasks:
             assert task.owner == "cother"
             assert task.retries >= 1
+            assert task.execution_timeout == timedelta(hours=get_settings().task_timeout_hours)  # a stuck task ends
 
 
 def test_the_source_names_a_run_may_pick_are_the_registered_sources_of_each_kind():

@@ -1,4 +1,6 @@
 import json
+import re
+from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 
@@ -99,3 +101,41 @@ def test_the_batch_last_fetched_is_current_even_when_its_bytes_landed_earlier(wa
     assert landing.land(source, [SEOUL], *days, force=True).batch_id == first.batch_id
     assert landing.land(source, [SEOUL], *days).batch_id == first.batch_id  # reused, not fetched
     assert len(api.paths(OPEN_METEO)) == 3
+
+
+def test_a_torn_last_line_of_the_fetch_log_is_left_out_and_cut_off_by_the_next_fetch(warehouse, capsys):
+    """A crash mid-append broke every plain run of the source (JSONDecodeError), and the next forced fetch
+    appended after the torn text, so it stayed broken."""
+    days = (date(2021, 6, 1), date(2021, 6, 5))
+    batch = land("sample_cases", *days)
+    log = Path(batch.path).with_name("fetches.jsonl")
+    with log.open("a") as appending:
+        appending.write('{"batch_id": "20210601-2021')  # the crash
+    assert land("sample_cases", *days) == batch  # a plain run reads the log
+    assert (
+        f'{log}, line 2: expected a fetch; observed b\'{{"batch_id": "20210601-2021\', torn' in capsys.readouterr().out
+    )
+    source = get_source("sample_cases")
+    assert landing.land(source, [SEOUL], *days, force=True) == batch
+    assert "cut off its torn last line" in capsys.readouterr().out
+    assert [json.loads(line)["batch_id"] for line in log.read_text().splitlines()] == [batch.batch_id] * 2
+
+
+def test_a_payload_removed_after_it_landed_is_named_and_fetched_again(warehouse, capsys):
+    """A landed payload deleted by retention raised a raw FileNotFoundError in every later run."""
+    from conftest import check
+
+    from cother.ingest.stages import RegionsFailed
+
+    days = (date(2021, 7, 1), date(2021, 7, 5))
+    batch = land("sample_cases", *days)
+    Path(batch.path).unlink()
+    with pytest.raises(
+        RegionsFailed,
+        match=rf"sample_cases: landing file {re.escape(batch.path)} is missing: expected the payload of batch"
+        rf" {batch.batch_id}; observed no file \(removed since it landed\); run again to fetch it anew",
+    ):
+        check(asdict(batch))  # the batch a run landed, removed before its validation
+    assert land("sample_cases", *days) == batch  # the next run fetches it again: the same bytes, the same batch
+    assert f"landing file {batch.path} of batch {batch.batch_id} is missing" in capsys.readouterr().out
+    assert publish(batch, "raw.coronaboard_cases") == {"seoul": 5}

@@ -6,8 +6,10 @@ import gzip
 import json
 import re
 import time
+import tracemalloc
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from answers import (
@@ -24,7 +26,7 @@ from answers import (
     who_csv,
 )
 from conftest import check, land, row_count
-from fake_api import KDCA, KMA, OPEN_METEO, WHO, Answer
+from fake_api import KDCA, KMA, OPEN_METEO, WHO, Answer, FakeApi
 
 from cother.core.database import connect
 from cother.core.regions import get_region, select
@@ -600,3 +602,75 @@ def test_who_renamed_column_is_a_schema_change(warehouse, api):
         match=r"who: every region, date \(payload\): schema change: expected columns \['New_cases'\]; observed a header without them",
     ):
         land_and_validate("who", regions="kr")
+
+
+# Transport a server can abuse (the named refusals: tests/test_bad_input_matrix.py's TRANSPORT_MATRIX)
+
+
+def test_kma_pages_no_further_than_the_days_asked_whatever_totalcount_says(warehouse, api):
+    """totalCount was trusted: a server claiming 2,182,000 items for one station and day was asked 2,182
+    pages in 115 s. Here it sends an item a page, for 50 pages, to a request for three days."""
+
+    def page(params: dict) -> Answer:
+        number = int(params["pageNo"])
+        items = [kma_item(DAYS[min(number, 3) - 1])] if number <= 50 else []
+        return Answer(kma_body(items, total=2_182_000, page=number))
+
+    api.respond(KMA, page)
+    assert stages.publish(land_and_validate("kma_asos"))["rows"] == {"seoul": 3}
+    assert [params["pageNo"] for params in api.paths(KMA)] == ["1", "2", "3"]
+
+
+def test_a_gzip_bomb_is_refused_as_it_inflates_never_held_whole(warehouse, api, monkeypatch):
+    """A 261 KB gzip answer inflating to 256 MiB was landed and published, at a peak of 1.63 GiB."""
+    monkeypatch.setenv("COTHER_HTTP_MAX_ANSWER_MB", "1")
+    api.script(WHO, Answer(gzip.compress(b"0" * 50_000_000), headers={"Content-Encoding": "gzip"}))
+    tracemalloc.start()
+    try:
+        with pytest.raises(SourceError, match=r"who: region kr, dates 2022-01-01..2022-01-03: size: expected at most"):
+            land("who", "kr", START, END)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 5_000_000  # the limit and a chunk, not the 50 MB inflated
+    assert not list(batch_folder("who").glob("*"))  # nothing landed
+
+
+def meta_of(batch: dict) -> dict:
+    return json.loads(Path(batch["path"]).with_name(f"{batch['batch_id']}.meta.json").read_text())
+
+
+def test_a_redirect_elsewhere_never_carries_the_key_and_every_redirect_followed_is_recorded(
+    warehouse, api, monkeypatch
+):
+    """A 301 to another host was followed with the data.go.kr key in its query, and the landing meta kept
+    no trace of it."""
+    other = FakeApi()  # another origin: the stand-in's own port, as bound
+    try:
+        api.respond(
+            KMA, lambda params: Answer(status=301, headers={"Location": f"{other.url(KMA)}?{urlencode(params)}"})
+        )
+        with pytest.raises(
+            SourceError,
+            match=rf"kma_asos: region seoul, dates 2022-01-01..2022-01-03: redirect: expected answers from"
+            rf" {re.escape(api.url(''))}, as configured, where the request's key may go; observed HTTP 301 to"
+            rf" {re.escape(other.url(''))} \(.+\), not followed",
+        ):
+            land("kma_asos", "seoul", START, END)
+        assert other.requests == [] and len(api.paths(KMA)) == 1  # refused at once, not retried
+        # a request without a key follows it, and the landed file's metadata says so
+        api.script(OPEN_METEO, Answer(status=301, headers={"Location": other.url(OPEN_METEO)}))
+        other.script(OPEN_METEO, Answer(open_meteo_body()))
+        batch = land("open_meteo", "seoul", START, END)
+        assert batch["redirects"] == [{"status": 301, "from": api.url(OPEN_METEO), "to": other.url(OPEN_METEO)}]
+        assert meta_of(batch)["redirects"] == batch["redirects"]
+    finally:
+        other.close()
+    # within the configured origin the key follows, recorded without it
+    monkeypatch.setenv("COTHER_KMA_URL", api.url("/kma/moved"))
+    api.respond("/kma/moved", lambda params: Answer(status=308, headers={"Location": f"{KMA}?{urlencode(params)}"}))
+    api.respond(KMA, lambda params: Answer(kma_body([kma_item(day) for day in DAYS], total=3)))
+    batch = land("kma_asos", "seoul", START, END, force=True)
+    assert api.paths(KMA)[-1]["serviceKey"] == "test-service-key"
+    assert meta_of(batch)["redirects"] == [{"status": 308, "from": api.url("/kma/moved"), "to": api.url(KMA)}]
+    assert "test-service-key" not in json.dumps(meta_of(batch))

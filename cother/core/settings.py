@@ -101,6 +101,14 @@ class Settings:
         " the longest legitimate one, a live first load of the world that needs two days of Open-Meteo's free"
         " quota, lasts a little over 24 hours",
     )
+    task_timeout_hours: float = setting(
+        "COTHER_TASK_TIMEOUT_HOURS",
+        "30",
+        "Runs",
+        "a task still running after this many hours is failed (and retried, as its failure allows) (0: never);"
+        " the longest legitimate one, the `land` of that first load of the world, waits a little over 24 hours"
+        " for Open-Meteo's daily quota",
+    )
     # Sources
     data_go_kr_service_key: str | None = setting(
         "COTHER_DATA_GO_KR_SERVICE_KEY",
@@ -157,7 +165,24 @@ class Settings:
     http_connect_timeout_s: float = setting(
         "COTHER_HTTP_CONNECT_TIMEOUT_S", "5.0", "Sources", "connect timeout, seconds"
     )
-    http_read_timeout_s: float = setting("COTHER_HTTP_READ_TIMEOUT_S", "60.0", "Sources", "read timeout, seconds")
+    http_read_timeout_s: float = setting(
+        "COTHER_HTTP_READ_TIMEOUT_S", "60.0", "Sources", "read timeout, seconds: the longest wait for each read"
+    )
+    http_deadline_s: float = setting(
+        "COTHER_HTTP_DEADLINE_S",
+        "300.0",
+        "Sources",
+        "the longest one attempt at a request may take, from connecting to the answer's last byte, seconds"
+        " (a server that sends a byte at a time within the read timeout is cut off then, and retried)",
+    )
+    http_max_answer_mb: float = setting(
+        "COTHER_HTTP_MAX_ANSWER_MB",
+        "100",
+        "Sources",
+        "the most an answer may hold, in MB (10^6 bytes), as received and once its gzip is inflated: a larger"
+        " one is refused by name, unread (WHO's daily file, the largest, has seven times the rows of its weekly"
+        " one, 3.7 MB in data/sample)",
+    )
     # Model
     model_name: str = setting(
         "COTHER_MODEL_NAME",

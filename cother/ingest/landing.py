@@ -1,23 +1,28 @@
 """The landing zone: every payload kept as received, never rewritten.
 
 data/landing/<source>/<batch>.<ext>, with <batch>.meta.json beside it holding the checksum, the fetch
-time, the regions asked for and the request parameters (never a secret). One payload answers every
+time, the regions asked for, the request parameters (never a secret) and the redirects its answers
+followed. One payload answers every
 region of a request. A batch id is the date range plus the payload's checksum: a range that has
 landed for these regions is not fetched again unless forced, and a forced re-fetch that brings the
 same bytes finds its batch already there.
 
 Which batch of a range is current is the order of data/landing/<source>/fetches.jsonl, a line
 appended at every fetch, not a timestamp: a forced re-fetch that brings back earlier bytes makes
-their batch current again. A payload is checked against its checksum whenever it is read.
+their batch current again. A line that cannot be read (torn by a crash mid-append) is left out of the
+order, named, and cut off before the next line is appended. A payload is checked against its checksum
+whenever it is read; a current batch whose payload is missing (removed since it landed) is named and
+fetched again.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import secrets
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -37,6 +42,7 @@ class LandedBatch:
     sha256: str
     fetched_at: str
     params: dict
+    redirects: list[dict] = field(default_factory=list)  # followed by the fetch's answers: status, from, to
 
     @property
     def first_day(self) -> date:
@@ -52,7 +58,13 @@ class LandedBatch:
 
     def read(self) -> bytes:
         """The payload; a SourceError naming the file when its bytes are not those that landed."""
-        content = Path(self.path).read_bytes()
+        try:
+            content = Path(self.path).read_bytes()
+        except FileNotFoundError:
+            raise SourceError(
+                f"{self.source}: landing file {self.path} is missing: expected the payload of batch {self.batch_id};"
+                " observed no file (removed since it landed); run again to fetch it anew"
+            ) from None
         observed = hashlib.sha256(content).hexdigest()
         if observed != self.sha256:
             raise SourceError(
@@ -79,10 +91,35 @@ def _fetches(source: Source) -> Path:
 
 
 def _fetch_order(source: Source) -> dict[str, int]:
-    """Each batch id's place in the order of fetches, its last fetch counting."""
+    """Each batch id's place in the order of fetches, its last fetch counting; a line that cannot be
+    read is named and left out."""
     log = _fetches(source)
-    lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
-    return {json.loads(line)["batch_id"]: number for number, line in enumerate(lines) if line.strip()}
+    order = {}
+    for number, line in enumerate(log.read_bytes().splitlines() if log.exists() else []):
+        try:
+            order[json.loads(line)["batch_id"]] = number
+        except (ValueError, TypeError, KeyError):
+            if line.strip():
+                print(
+                    f"{source.name}: {log}, line {number + 1}: expected a fetch; observed {line[:80]!r}, torn"
+                    " (a fetch cut off mid-append?): left out of the order of fetches"
+                )
+    return order
+
+
+def _log_fetch(source: Source, batch_id: str) -> None:
+    """Append the fetch to the log, one appender at a time; a torn last line is cut off first, so that
+    the new line starts a line of its own."""
+    line = json.dumps({"batch_id": batch_id, "fetched_at": datetime.now(UTC).isoformat()}) + "\n"
+    with _fetches(source).open("a+b") as log:
+        fcntl.flock(log, fcntl.LOCK_EX)
+        log.seek(0)
+        content = log.read()
+        if content and not content.endswith(b"\n"):
+            whole = content.rfind(b"\n") + 1
+            print(f"{source.name}: {log.name}: cut off its torn last line {content[whole:][:80]!r}")
+            log.truncate(whole)
+        log.write(line.encode("utf-8"))  # appended: the file is open for appending
 
 
 def landed(source: Source, regions: list[Region], start: date, end: date) -> LandedBatch | None:
@@ -97,6 +134,12 @@ def landed(source: Source, regions: list[Region], start: date, end: date) -> Lan
     covering = [batch for batch in batches if set(wanted) <= set(batch.regions)]
     order = _fetch_order(source)
     latest = max(covering, key=lambda batch: (order.get(batch.batch_id, -1), batch.fetched_at), default=None)
+    if latest and not Path(latest.path).exists():
+        print(
+            f"{source.name}: landing file {latest.path} of batch {latest.batch_id} is missing (removed since it"
+            " landed): fetching it again"
+        )
+        return None
     return latest and replace(latest, regions=wanted)
 
 
@@ -107,7 +150,10 @@ def land(source: Source, regions: list[Region], start: date, end: date, force: b
     holds none of is not landed (NothingToLoad)."""
     if not force and (existing := landed(source, regions, start, end)):
         return existing
-    payload = source.fetch(regions, start, end)
+    try:
+        payload = source.fetch(regions, start, end)
+    finally:
+        redirects = source.take_redirects()  # this fetch's, kept only when it lands
     held = source.held(payload.content, regions, start, end)
     if held.note:
         print(held.note)
@@ -126,6 +172,7 @@ def land(source: Source, regions: list[Region], start: date, end: date, force: b
         sha256=sha256,
         fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
         params=payload.params,
+        redirects=redirects,
     )
     folder.mkdir(parents=True, exist_ok=True)
     if not path.exists() or hashlib.sha256(path.read_bytes()).hexdigest() != sha256:
@@ -136,8 +183,7 @@ def land(source: Source, regions: list[Region], start: date, end: date, force: b
         )
     else:
         _write_once(batch.meta_path, json.dumps(asdict(batch), indent=2, ensure_ascii=False).encode("utf-8"))
-    with _fetches(source).open("a", encoding="utf-8") as log:  # one short append: whole under concurrency
-        log.write(json.dumps({"batch_id": batch_id, "fetched_at": datetime.now(UTC).isoformat()}) + "\n")
+    _log_fetch(source, batch_id)
     return batch
 
 

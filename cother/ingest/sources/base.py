@@ -101,6 +101,11 @@ class Source(ABC):
         cover is not asked (weather is optional: a region without it is trained with its weather missing)."""
         return True
 
+    def take_redirects(self) -> list[dict]:
+        """The redirects its answers followed since the last call (status, from, to), for the landing
+        file's metadata; a source read from the bundle follows none."""
+        return []
+
     @abstractmethod
     def fetch(self, regions: list[Region], start: date, end: date) -> Payload:
         """The payload for the regions and the inclusive date range, byte for byte as the source sent it."""

@@ -1,23 +1,36 @@
-"""HTTP for the live sources: timeouts, retries with backoff and jitter, Retry-After, a client-side rate limit.
+"""HTTP for the live sources: timeouts, a deadline, retries with backoff and jitter, Retry-After, a
+size limit, redirects kept to where a key may go, a client-side rate limit.
 
 Retried: timeouts, connection errors, answers cut short (fewer bytes than the server announced, a gzip
-stream without its end), 429 and 5xx (honouring Retry-After, capped). Not retried: other 4xx, which
-are the request's fault. An answer is its bytes as received (`Answer`), never text decoded on the way. When the attempts are spent, SourceError names the source, the
-region, the dates and what went wrong. The rate limit is shared: every process and worker counts its
-calls in the same table.
+stream without its end), an attempt past its deadline (COTHER_HTTP_DEADLINE_S, from sending the request
+to the answer's last byte: the read timeout bounds each read only, and a server may send a byte at a
+time), 429 and 5xx (honouring Retry-After, capped). Not retried: other 4xx, which are the request's
+fault, and what the client refuses: an answer larger than COTHER_HTTP_MAX_ANSWER_MB as received or once
+inflated (refused as it streams in, never held whole), more than MAX_REDIRECTS redirects (a loop), a
+redirect away from the configured origin of a request that carries a secret (the data.go.kr key goes to
+the configured host only). Redirects are followed by the client, each recorded (status, from, to,
+without the query, which may hold the key) for the landing file's metadata. An answer is its bytes as
+received (`Answer`), never text decoded on the way. When the attempts are spent, SourceError names the
+source, the region, the dates and what went wrong. The rate limit is shared: every process and worker
+counts its calls in the same table.
 """
 
 from __future__ import annotations
 
 import random
+import socket
+import threading
 import time
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import Message
 from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3
+from requests.adapters import HTTPAdapter
 
 from cother.core.database import connect
 from cother.core.settings import get_settings
@@ -32,6 +45,8 @@ class RetryPolicy:
     backoff_cap_s: float = field(default_factory=lambda: get_settings().http_backoff_cap_s)
     connect_timeout_s: float = field(default_factory=lambda: get_settings().http_connect_timeout_s)
     read_timeout_s: float = field(default_factory=lambda: get_settings().http_read_timeout_s)
+    deadline_s: float = field(default_factory=lambda: get_settings().http_deadline_s)
+    max_answer_bytes: int = field(default_factory=lambda: int(get_settings().http_max_answer_mb * 1e6))
 
     def backoff(self, attempt: int) -> float:
         """Full jitter: a uniform wait up to base * 2^attempt, capped."""
@@ -95,8 +110,8 @@ class RateLimiter:
 RETRIED_STATUS = {429, 500, 502, 503, 504}
 
 
-def _retry_after(response: requests.Response, cap: float) -> float | None:
-    value = response.headers.get("Retry-After")
+def _retry_after(headers: Mapping[str, str], cap: float) -> float | None:
+    value = headers.get("Retry-After")
     if not value:
         return None
     try:
@@ -113,31 +128,152 @@ class CutShort(Exception):
     """The answer ended before the length its server announced, or before its gzip stream's end."""
 
 
-def received(response: requests.Response) -> Answer:
-    """The body as received, whole: as many bytes as the server announced, a gzip stream to its end."""
+class Unanswered(Exception):
+    """An attempt that brought no whole answer (timed out, cut off, cut short): the next may."""
+
+
+class Refused(Exception):
+    """An answer the client will not take, by its rule: every attempt would meet it again."""
+
+
+MAX_REDIRECTS = 5
+CHUNK_BYTES = 65536
+
+
+def received(response: requests.Response, most: int) -> Answer:
+    """The body as received, whole: as many bytes as the server announced, a gzip stream to its end;
+    Refused as soon as it is larger than `most` bytes, as received or inflated."""
+    limit = f"expected at most {most:,} bytes an answer (COTHER_HTTP_MAX_ANSWER_MB); observed"
+    announced = response.headers.get("Content-Length", "")
+    if announced.isdigit() and int(announced) > most:
+        raise Refused(f"size: {limit} {int(announced):,} announced")
+    encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding not in ("gzip", "identity"):
+        raise CutShort(f"the answer is in {encoding}, where gzip or none was asked for")
+    unzip = zlib.decompressobj(16 + zlib.MAX_WBITS) if encoding == "gzip" else None
+    parts, size, inflated = [], 0, 0
     try:
-        raw = response.raw.read(decode_content=False)
+        for chunk in response.raw.stream(CHUNK_BYTES, decode_content=False):
+            size += len(chunk)
+            part = unzip.decompress(chunk, most + 1 - inflated) if unzip else chunk
+            inflated += len(part)
+            if inflated > most:
+                state = f"{size:,} bytes received" + (", more once inflated" if unzip else "")
+                raise Refused(f"size: {limit} more, after {state}")
+            parts.append(part)
     except urllib3.exceptions.ProtocolError as error:
         raise CutShort(f"the answer was cut short: {error}") from None
-    announced = response.headers.get("Content-Length", "")
-    if announced.isdigit() and len(raw) != int(announced):
-        raise CutShort(f"the answer was cut short: expected the {announced} bytes announced, observed {len(raw)}")
-    encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
-    if encoding == "gzip":
-        unzip = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        try:
-            content = unzip.decompress(raw) + unzip.flush()
-        except zlib.error as error:
-            raise CutShort(f"the gzip answer cannot be read: {error}") from None
-        if not unzip.eof:
-            raise CutShort(f"the answer was cut short: its gzip stream ends early, after {len(raw)} bytes")
-    elif encoding == "identity":
-        content = raw
-    else:
-        raise CutShort(f"the answer is in {encoding}, where gzip or none was asked for")
+    except zlib.error as error:
+        raise CutShort(f"the gzip answer cannot be read: {error}") from None
+    if unzip and not unzip.eof:
+        raise CutShort(f"the answer was cut short: its gzip stream ends early, after {size} bytes")
     header = Message()
     header["Content-Type"] = response.headers.get("Content-Type", "")
-    return Answer(content, header.get_param("charset") or "utf-8")
+    return Answer(b"".join(parts), header.get_param("charset") or "utf-8")
+
+
+class Deadline:
+    """One attempt's deadline: when it passes, the socket of the request under way (a connection's, as
+    the thread's _Watched connection hands it over) is shut, which ends any read waiting on it."""
+
+    current = threading.local()  # the deadline of the attempt each thread is making
+
+    def __init__(self, seconds: float) -> None:
+        self.passed = False
+        self.sockets: list[socket.socket] = []
+        self.lock = threading.Lock()
+        self.timer = threading.Timer(seconds, self.expire)
+        self.timer.daemon = True
+
+    def __enter__(self) -> Deadline:
+        Deadline.current.deadline = self
+        self.timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.timer.cancel()
+        Deadline.current.deadline = None
+
+    def watch(self, sock: socket.socket) -> None:
+        with self.lock:
+            self.sockets.append(sock)
+            if self.passed:
+                _shut(sock)
+
+    def expire(self) -> None:
+        with self.lock:
+            self.passed = True
+            for sock in self.sockets:
+                _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed: nothing left to wait on
+
+
+class _Watched:
+    """A connection whose socket is watched by the deadline of the attempt its thread is making, from the
+    moment it waits for the answer's headers to the answer's last byte."""
+
+    def getresponse(self):
+        if deadline := getattr(Deadline.current, "deadline", None):
+            deadline.watch(self.sock)
+        return super().getresponse()
+
+
+class _WatchedHTTPConnection(_Watched, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_Watched, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _WatchedHTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+class _WatchedAdapter(HTTPAdapter):
+    """requests' adapter, its connections (direct or through an HTTP proxy) watched by deadlines."""
+
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = WATCHED_POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs):
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if not proxy.lower().startswith("socks"):  # a SOCKS proxy's pools are its own
+            manager.pool_classes_by_scheme = WATCHED_POOLS
+        return manager
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _shown(url: str) -> str:
+    """A URL without its query, which may hold a key."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+@dataclass(frozen=True)
+class Exchange:
+    status: int
+    headers: Mapping[str, str]
+    answer: Answer
+    redirects: list[dict]  # each followed: status, from, to
 
 
 class HttpClient:
@@ -146,11 +282,20 @@ class HttpClient:
         self.policy = policy  # None: read from the environment at each request
         self.limiter = limiter
         self.session = requests.Session()
+        self.session.mount("http://", _WatchedAdapter())
+        self.session.mount("https://", _WatchedAdapter())
         self.session.headers["User-Agent"] = "co-ther/0.1 (+data pipeline)"
         self.session.headers["Accept-Encoding"] = "gzip"
+        self.redirects: list[dict] = []  # followed by the answers taken since take_redirects last ran
 
-    def get(self, url: str, params: dict, where: str, weight: float = 1.0) -> Answer:
-        """GET with retries, the answer whole; `where` ("region R, dates A..B") goes into every error."""
+    def take_redirects(self) -> list[dict]:
+        """The redirects followed by the answers taken since the last call."""
+        taken, self.redirects = self.redirects, []
+        return taken
+
+    def get(self, url: str, params: dict, where: str, weight: float = 1.0, secret: dict | None = None) -> Answer:
+        """GET with retries, the answer whole; `where` ("region R, dates A..B") goes into every error;
+        `secret` (a key) is sent with `params` to the configured origin only."""
         policy = self.policy or RetryPolicy()
         problem = ""
         for attempt in range(policy.attempts):
@@ -158,26 +303,72 @@ class HttpClient:
                 self.limiter.acquire(weight)
             wait = policy.backoff(attempt)
             try:
-                with self.session.get(
-                    url, params=params, timeout=(policy.connect_timeout_s, policy.read_timeout_s), stream=True
-                ) as response:
-                    answer = received(response)
-            except (requests.Timeout, urllib3.exceptions.ReadTimeoutError):
-                problem = f"timed out after {policy.read_timeout_s:g} s"
-            except requests.ConnectionError as error:
-                problem = f"connection failed: {error.__class__.__name__}"
-            except CutShort as error:
+                exchange = self.attempt(url, {**params, **(secret or {})}, bool(secret), policy)
+            except Unanswered as error:
                 problem = str(error)
+            except Refused as error:
+                raise SourceError(f"{self.source}: {where}: {error}") from None
             else:
-                if response.status_code < 400:
-                    return answer
-                problem = f"HTTP {response.status_code}: {answer.content[:200].decode('utf-8', errors='replace')!r}"
-                if response.status_code not in RETRIED_STATUS:
+                if exchange.status < 400:
+                    self.redirects.extend(exchange.redirects)
+                    return exchange.answer
+                text = exchange.answer.content[:200].decode("utf-8", errors="replace")
+                problem = f"HTTP {exchange.status}: {text!r}"
+                if exchange.status not in RETRIED_STATUS:
                     raise SourceError(f"{self.source}: {where}: {problem}")
-                wait = _retry_after(response, policy.backoff_cap_s) or wait
+                wait = _retry_after(exchange.headers, policy.backoff_cap_s) or wait
             if attempt + 1 < policy.attempts:
                 time.sleep(wait)
         raise SourceDidNotAnswer(f"{self.source}: {where}: gave up after {policy.attempts} attempts, last: {problem}")
+
+    def attempt(self, url: str, params: dict, keyed: bool, policy: RetryPolicy) -> Exchange:
+        """One attempt within its deadline, its redirects followed; Unanswered when it brought no whole
+        answer."""
+        deadline = Deadline(policy.deadline_s)
+        problem = ""
+        try:
+            with deadline:
+                exchange = self.follow(url, params, keyed, policy)
+        except (requests.Timeout, urllib3.exceptions.ReadTimeoutError):
+            problem = f"timed out after {policy.read_timeout_s:g} s"
+        except requests.ConnectionError as error:
+            problem = f"connection failed: {error.__class__.__name__}"
+        except CutShort as error:
+            problem = str(error)
+        if deadline.passed:  # whatever came before the socket was shut is not the whole answer
+            raise Unanswered(
+                f"deadline: expected the whole answer within {policy.deadline_s:g} s (COTHER_HTTP_DEADLINE_S);"
+                " observed it still coming then"
+            )
+        if problem:
+            raise Unanswered(problem)
+        return exchange
+
+    def follow(self, url: str, params: dict, keyed: bool, policy: RetryPolicy) -> Exchange:
+        """The answer at the end of the request's redirects, each to its Location as given."""
+        origin, redirects = _origin(url), []
+        while True:
+            with self.session.get(
+                url,
+                params=params,
+                timeout=(policy.connect_timeout_s, policy.read_timeout_s),
+                stream=True,
+                allow_redirects=False,
+            ) as response:
+                answer = received(response, policy.max_answer_bytes)
+            if not response.is_redirect:
+                return Exchange(response.status_code, response.headers, answer, redirects)
+            target = urljoin(response.url, response.headers["Location"])
+            redirects.append({"status": response.status_code, "from": _shown(response.url), "to": _shown(target)})
+            hops = " -> ".join([redirects[0]["from"], *(hop["to"] for hop in redirects)])
+            if len(redirects) > MAX_REDIRECTS:
+                raise Refused(f"redirects: expected an answer within {MAX_REDIRECTS} redirects; observed more: {hops}")
+            if keyed and _origin(target) != origin:
+                raise Refused(
+                    f"redirect: expected answers from {origin}, as configured, where the request's key may go;"
+                    f" observed HTTP {response.status_code} to {_origin(target)} ({hops}), not followed"
+                )
+            url, params = target, None
 
 
 class HttpSource(Source):
@@ -188,6 +379,9 @@ class HttpSource(Source):
 
     def __init__(self) -> None:
         self.client = HttpClient(self.name, limiter=self.limiter)
+
+    def take_redirects(self) -> list[dict]:
+        return self.client.take_redirects()
 
     @property
     def url(self) -> str:

@@ -55,9 +55,8 @@ class KdcaCases(HttpSource):
         for offset in range((end - start).days + 1):
             day = start + timedelta(days=offset)
             params = {"pageNo": 1, "numOfRows": ROWS_PER_DAY, "apiType": "JSON", "std_day": day.isoformat()}
-            responses.append(
-                (params, self.client.get(self.url, {"serviceKey": key, **params}, where(regions, day, day)))
-            )
+            answer = self.client.get(self.url, params, where(regions, day, day), secret={"serviceKey": key})
+            responses.append((params, answer))
         return Payload(responses_payload(responses), "jsonl", {"start": start.isoformat(), "end": end.isoformat()})
 
     def day_of(self, value: object, region: Region) -> date:

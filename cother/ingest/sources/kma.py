@@ -2,6 +2,8 @@
 
 The API answers one station per request: a batch asks for its stations concurrently (four at a
 time, within the rate limit) and lands every page of every station in one file, one JSON line each.
+Pages are asked until the answer's `totalCount`, but never beyond the items the request can hold, one
+a day of the range.
 
 Every value arrives as a string, missing ones as "" (but an empty `sumRn` is a dry day: 0 mm); with a
 single result `item` is an object, not a list. Every item must be of the station asked for (`stnId`, the
@@ -90,10 +92,11 @@ class KmaAsosWeather(HttpSource):
             "endDt": end.strftime("%Y%m%d"),
             "stnIds": station,
         }
+        days = (end - start).days + 1  # the most items the request can hold: one a day
         responses, page, seen = [], 1, 0
         while True:
             params = {**request, "pageNo": page}
-            answer = self.client.get(self.url, {"serviceKey": key, **params}, where([region], start, end))
+            answer = self.client.get(self.url, params, where([region], start, end), secret={"serviceKey": key})
             responses.append(({**params, "region": region.id}, answer))
             try:
                 records, total = items_of(
@@ -102,7 +105,7 @@ class KmaAsosWeather(HttpSource):
             except SourceError:
                 break  # landed as received; the parser fails this region by name
             seen += len(records)
-            if not records or seen >= total:
+            if not records or seen >= min(total, days):  # a totalCount beyond the days asked is not paged for
                 break
             page += 1
         return responses
