@@ -189,7 +189,9 @@ def main(argv: list[str] | None = None) -> None:
     qu.add_argument("--refetch", action="store_true", help="with replay: fetch the range from the source again first")
     qu.set_defaults(handler=_quarantine)
 
-    de = commands.add_parser("demo", help="run the pipeline over a year of the bundled data for the 17 provinces")
+    de = commands.add_parser(
+        "demo", help="run the pipeline over the bundled data: a year of the 17 provinces, and the weekly world set"
+    )
     de.add_argument("--regions", help="some provinces only, comma-separated (e.g. seoul)")
     de.set_defaults(handler=_demo)
 

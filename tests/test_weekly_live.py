@@ -2,7 +2,9 @@
 it) against WHO's weekly file served on the loopback stand-in: the real file as it stood on a Sunday,
 then as it stood two weeks and three weeks later (cut from the real file here). A run publishes exactly
 the weeks the file has that are not yet published and announces raw.cases once; a run with nothing
-new publishes, announces and alerts nothing, and says so in one line."""
+new publishes, announces and alerts nothing, and says so in one line. After the fresh install's load
+and after the two new weeks, the transform and the weekly set's retrain (the DAGs raw.cases schedules)
+forecast the 4 weeks after the newest Sunday."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import pytest
 from answers import who_weekly_file
 from conftest import empty_warehouse, row_count
 from fake_api import WHO_WEEKLY, Answer
+from test_end_to_end import dags, run  # noqa: F401 -- the DAGs fixture, and a run's outcome
 
 pytestmark = pytest.mark.system
 
@@ -62,6 +65,30 @@ def landed_files() -> int:
     return len(list((get_settings().landing_dir / "who_weekly").glob("*.csv.gz")))
 
 
+def forecast_weeks(dags) -> dict[str, list]:  # noqa: F811 -- the fixture imported above
+    """The transform and the world_weekly set's retrain, as raw.cases schedules them; per region, the
+    (origin, target) Sundays of the new version's forecasts."""
+    from cother.core.database import connect
+
+    assert run(dags["cother_transform"], {}) == (True, [])
+    assert run(dags["cother_retrain"], {"region_set": "world_weekly", "regions": COUNTRIES}) == (True, [])
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "select region, origin_date, target_date from ml.forecasts where model_name = %(name)s and"
+            " model_version = (select max(model_version::int)::text from ml.forecasts where model_name = %(name)s)"
+            " order by region, target_date",
+            {"name": "cother_test_weekly_live_world_weekly"},
+        )
+        weeks: dict[str, list] = {}
+        for region, origin, target in cur.fetchall():
+            weeks.setdefault(region, []).append((origin, target))
+    return weeks
+
+
+def next_four(sunday: date) -> list[tuple]:
+    return [(sunday, sunday + k * WEEK) for k in (1, 2, 3, 4)]
+
+
 def scheduled_run(dag, api, served: date, capsys, **when) -> tuple[dict, int, int, list[str]]:
     """The stand-in serving the real file as it stood on `served`, one scheduled run (no dates): its task
     states, the rows it published, the raw.cases events it emitted and what its log said about the file."""
@@ -75,8 +102,13 @@ def scheduled_run(dag, api, served: date, capsys, **when) -> tuple[dict, int, in
 
 
 def test_the_scheduled_weekly_ingest_publishes_each_new_week_once_and_nothing_when_there_is_none(
-    weekly_dag, api, monkeypatch, capsys
+    weekly_dag,
+    dags,  # noqa: F811 -- the fixture imported above
+    api,
+    monkeypatch,
+    capsys,
 ):
+    monkeypatch.setenv("COTHER_MODEL_NAME", "cother_test_weekly_live")
     empty_warehouse()
     monkeypatch.setenv("COTHER_ALERT_WEBHOOK_URL", api.url("/alerts"))
 
@@ -86,6 +118,7 @@ def test_the_scheduled_weekly_ingest_publishes_each_new_week_once_and_nothing_wh
     weeks = (CUT - date(2020, 1, 5)).days // 7 + 1
     assert weeks_published() == dict.fromkeys(COUNTRIES, (date(2020, 1, 5), CUT, weeks))
     assert (rows, events) == (5 * weeks, 1)
+    assert forecast_weeks(dags) == dict.fromkeys(COUNTRIES, next_four(CUT))
 
     # The run of a day whose last Sunday is published already: the plan skips, nothing is fetched
     asked = len(api.paths(WHO_WEEKLY))
@@ -103,6 +136,7 @@ def test_the_scheduled_weekly_ingest_publishes_each_new_week_once_and_nothing_wh
     states, rows, events, _ = scheduled_run(weekly_dag, api, CUT + 2 * WEEK, capsys)
     assert (rows, events) == (5 * 2, 1)
     assert weeks_published() == dict.fromkeys(COUNTRIES, (date(2020, 1, 5), CUT + 2 * WEEK, weeks + 2))
+    assert forecast_weeks(dags) == dict.fromkeys(COUNTRIES, next_four(CUT + 2 * WEEK))
 
     # The next day, the file has no new week: nothing landed, published or announced; one line says so
     files = landed_files()

@@ -1,6 +1,8 @@
-"""`make demo`: the whole pipeline over a year of the bundled data for the 17 provinces (cases from
-Coronaboard, weather from the Open-Meteo reanalysis of a city of each), one run per DAG, then what it did.
-`cother demo --regions seoul` runs one province."""
+"""`make demo`: the whole pipeline over the bundled data, one run per DAG, then what it did: a year of
+the 17 provinces (cases from Coronaboard, weather from the Open-Meteo reanalysis of a city of each), and
+the weekly world set on WHO's weekly file (its bundled copy, through 2026-04-19), which reaches today:
+its forecasts are for the 4 weeks after the file's last Sunday. `cother demo --regions seoul` runs one
+province (and the weekly set as always)."""
 
 from __future__ import annotations
 
@@ -13,15 +15,30 @@ from cother.core.database import connect, parsed
 from cother.core.settings import get_settings
 from cother.core.warehouse import table_identifier
 from cother.local import postgres
-from cother.ml.registry import champion_version
+from cother.ml import registry
+from cother.ml.grain import WEEKLY
 from cother.orchestration.airflow_runner import migrate, test_dag
 
-TABLES = ["raw.open_meteo_daily", "raw.coronaboard_cases", "quarantine.batches", "marts.fct_training_features"]
+TABLES = [
+    "raw.open_meteo_daily",
+    "raw.coronaboard_cases",
+    "raw.who_covid_weekly",
+    "quarantine.batches",
+    "marts.fct_training_features",
+    "marts.fct_training_features_weekly",
+]
 REGION_SET = "korea"
 START, END = date(2020, 10, 5), date(2021, 10, 5)
+WEEKLY_SET = "world_weekly"
+WEEKLY_INGEST = {"start_date": "2020-01-05", "end_date": "2026-04-19", "cases_source": "sample_who_weekly"}
+WEEKLY_SHOWN = 12  # the weekly set's countries shown: those with the most cases in their last week
 LATEST_FORECASTS = (
     "select region, horizon_days, target_date::text, round(forecast_new_cases) from ml.forecasts"
     " where model_name = %s and model_version = %s order by region, horizon_days"
+)
+LARGEST_LAST_WEEK = (
+    "select region, new_cases from marts.fct_region_daily where region = any(%s) and date_day = %s"
+    " and new_cases is not null order by new_cases desc limit %s"
 )
 
 
@@ -54,16 +71,40 @@ def region_table(ingest: dict, retrain: dict) -> list[str]:
             rows.setdefault(region, {})[kind] = "unchanged" if count == 0 else str(count)
         for region in published["failed"]:
             rows.setdefault(region, {})[kind] = "FAILED"
-    with connect() as conn, conn.cursor() as cur:
-        cur.execute(LATEST_FORECASTS, (retrain["model_name"], retrain["version"]))
-        for region, horizon, target, forecast in cur.fetchall():
-            rows.setdefault(region, {})[f"h{horizon}"] = f"{forecast:.0f} on {target}"
+    for region, forecasts in latest_forecasts(retrain).items():
+        rows.setdefault(region, {}).update(forecasts)
     lines = [f"  {'region':<12} {'weather':>9} {'cases':>9}  {'next day':<22} {'7 days ahead':<22}"]
     for region, cells in sorted(rows.items()):
         lines.append(
             f"  {region:<12} {cells.get('weather', '-'):>9} {cells.get('cases', '-'):>9}"
-            f"  {cells.get('h1', '-'):<22} {cells.get('h7', '-'):<22}"
+            f"  {cells.get(1, '-'):<22} {cells.get(7, '-'):<22}"
         )
+    return lines
+
+
+def latest_forecasts(retrain: dict) -> dict[str, dict[int, str]]:
+    """Per region and horizon (days), the forecast the retrain's version wrote: "count on day"."""
+    forecasts: dict[str, dict[int, str]] = {}
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute(LATEST_FORECASTS, (retrain["model_name"], retrain["version"]))
+        for region, horizon, target, forecast in cur.fetchall():
+            forecasts.setdefault(region, {})[horizon] = f"{forecast:.0f} on {target}"
+    return forecasts
+
+
+def weekly_table(retrain: dict) -> list[str]:
+    """The weekly set's countries with the most cases in the file's last week: that week's count and the
+    forecasts of the 4 weeks after it."""
+    last = WEEKLY_INGEST["end_date"]
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute(LARGEST_LAST_WEEK, (retrain["regions"], last, WEEKLY_SHOWN))
+        largest = cur.fetchall()
+    forecasts = latest_forecasts(retrain)
+    labels = [WEEKLY.label(horizon) for horizon in WEEKLY.horizons]
+    lines = [f"  {'region':<12} {'week to ' + last:>18}  " + " ".join(f"{label:<21}" for label in labels)]
+    for region, count in largest:
+        cells = " ".join(f"{forecasts.get(region, {}).get(horizon, '-'):<21}" for horizon in WEEKLY.horizons)
+        lines.append(f"  {region:<12} {count:>18,}  {cells}")
     return lines
 
 
@@ -84,6 +125,10 @@ def run(regions: list[str] | None = None) -> None:
     started = _step(f"cother_ingest: {shown} {START}..{END} (bundled cases and weather), task logs in {log}")
     ingest = test_dag("cother_ingest", conf, log)
     _done(started)
+    weeks = f"{WEEKLY_INGEST['start_date']}..{WEEKLY_INGEST['end_date']}"
+    started = _step(f"cother_ingest_weekly: the {WEEKLY_SET} set {weeks} (WHO's weekly file, bundled)")
+    weekly_ingest = test_dag("cother_ingest_weekly", WEEKLY_INGEST, log)
+    _done(started)
     started = _step("cother_transform: dbt build and docs, each model's status")
     transform = test_dag("cother_transform", {}, log)
     _done(started)
@@ -91,12 +136,22 @@ def run(regions: list[str] | None = None) -> None:
     retrained = test_dag("cother_retrain", {"region_set": REGION_SET, "regions": chosen}, log)
     (retrain,) = retrained["train_and_register"]
     _done(started)
+    started = _step(f"cother_retrain: the {WEEKLY_SET} set, 1 to 4 weeks ahead")
+    (weekly,) = test_dag("cother_retrain", {"region_set": WEEKLY_SET, "regions": []}, log)["train_and_register"]
+    _done(started)
 
     print("\nPer region: rows published in this run, and the latest forecasts")
     print("\n".join(region_table(ingest, retrain)))
     print("\nRows per table")
     for table, count in table_rows().items():
         print(f"  {table:<32} {count:>7}")
+    (weekly_validated,) = weekly_ingest["cases.validate"]
+    print(
+        f"\nThe {WEEKLY_SET} set: {len(weekly_validated['passed'])} countries and areas published; model"
+        f" {weekly['model_name']} version {weekly['version']} ({weekly['alias']}: {weekly['decision']})."
+    )
+    print(f"Its forecasts of the 4 weeks after {WEEKLY_INGEST['end_date']}, for the {WEEKLY_SHOWN} largest last weeks:")
+    print("\n".join(weekly_table(weekly)))
     print("\nValidation (Great Expectations), one run per batch, a verdict per region")
     for kind in ("weather", "cases"):
         (validated,) = ingest[f"{kind}.validate"]
@@ -122,7 +177,7 @@ def run(regions: list[str] | None = None) -> None:
             print(f"  {row['horizon']:<8} {row['forecaster']:<16} {row['mae']:>7.1f} {row['mase']:>6.2f}")
     print(f"  {retrain['alias']}: {retrain['decision']}")
     print(f"  its forecasts (1 and 7 days ahead): {retrain['forecasts_written']} rows in marts.fct_forecasts")
-    champion = champion_version()
+    champion = registry.champion_version()
     if champion is None:
         print("\nNo version has beaten the naive forecasters yet: there is no champion to load.")
         return
