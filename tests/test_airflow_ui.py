@@ -18,6 +18,8 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from io import BytesIO
 from pathlib import Path
 
@@ -107,22 +109,29 @@ def pipeline(airflow_db):
         yield {"outputs": outputs, "runs": runs, "latest": dict(runs)}
 
 
-@pytest.fixture(scope="module")
-def airflow_ui(pipeline, mlflow_ui):
-    """The Airflow stack, its "MLflow run" links to the MLflow UI above (COTHER_MLFLOW_UI_URL); yields
-    its address, the admin password and a REST API token. The demos' runs are deleted at the end, so that
-    the other tests' counts of DAG runs stay theirs."""
-    with local_stack(TEST_RUNTIME / "logs" / "ui-airflow.log", COTHER_MLFLOW_UI_URL=mlflow_ui) as env:
+@contextmanager
+def airflow_stack(log_name: str, **settings: str) -> Iterator[dict[str, str]]:
+    """The Airflow stack (`cother stack`'s processes, their log in the test runtime's logs), with these
+    settings; yields its address, the admin password and a REST API token."""
+    with local_stack(TEST_RUNTIME / "logs" / log_name, **settings) as env:
         url = f"http://127.0.0.1:{env['AIRFLOW__API__PORT']}"
         passwords = get_settings().airflow_home / "simple_auth_manager_passwords.json.generated"
         password = json.loads(passwords.read_text())["admin"]
         assert passwords.stat().st_mode & 0o777 == 0o600  # the admin's password: readable by its owner only
         token = get_json(f"{url}/auth/token", method="POST", body={"username": "admin", "password": password})
+        yield {"url": url, "password": password, "token": token["access_token"]}
+
+
+@pytest.fixture(scope="module")
+def airflow_ui(pipeline, mlflow_ui):
+    """The Airflow stack, its "MLflow run" links to the MLflow UI above (COTHER_MLFLOW_UI_URL). The demos'
+    runs are deleted at the end, so that the other tests' counts of DAG runs stay theirs."""
+    with airflow_stack("ui-airflow.log", COTHER_MLFLOW_UI_URL=mlflow_ui) as stack:
         try:
-            yield {"url": url, "password": password, "token": token["access_token"]}
+            yield stack
         finally:
             for dag_id, run_id in pipeline["runs"]:
-                get_json(f"{url}/api/v2/dags/{dag_id}/dagRuns/{run_id}", token["access_token"], "DELETE")
+                get_json(f"{stack['url']}/api/v2/dags/{dag_id}/dagRuns/{run_id}", stack["token"], "DELETE")
 
 
 def rows_per_table(output: str) -> str:
@@ -143,17 +152,22 @@ def test_the_demo_runs_the_three_dags_for_the_17_provinces_twice_with_the_same_r
     assert "unchanged unchanged" in second
 
 
-@pytest.fixture(scope="module")
-def logged_in(airflow_ui, browser):
+def log_in(browser, stack: dict[str, str]) -> str:
+    """Log into the stack's UI as its admin; its address."""
     from selenium.webdriver.common.by import By
 
-    browser.get(f"{airflow_ui['url']}/")
+    browser.get(f"{stack['url']}/")
     wait_until(browser, lambda b: b.find_elements(By.NAME, "username"))
     browser.find_element(By.NAME, "username").send_keys("admin")
-    browser.find_element(By.NAME, "password").send_keys(airflow_ui["password"])
+    browser.find_element(By.NAME, "password").send_keys(stack["password"])
     browser.find_element(By.CSS_SELECTOR, "button[type='submit']").click()
     wait_until(browser, lambda b: "/auth/login" not in b.current_url)
-    return airflow_ui["url"]
+    return stack["url"]
+
+
+@pytest.fixture(scope="module")
+def logged_in(airflow_ui, browser):
+    return log_in(browser, airflow_ui)
 
 
 def test_log_in_see_the_dags_without_import_errors_and_open_a_grid(logged_in, browser):
@@ -244,7 +258,7 @@ def test_the_forecasts_page_and_its_endpoints_are_behind_airflows_login(airflow_
     listed = {region["region"] for region_set in overview["sets"] for region in region_set["regions"]}
     assert listed == {region.id for region_set in region_sets().values() for region in region_set.regions}
     seoul = get_json(f"{pages}/api/regions/seoul", airflow_ui["token"])
-    assert seoul["champion"]["model_name"] == MODEL_NAME and seoul["forecasts"] and seoul["daily"]
+    assert seoul["champion"]["model_name"] == MODEL_NAME and seoul["forecasts"] and seoul["reported"]
     with pytest.raises(urllib.error.HTTPError) as unknown:
         request(f"{pages}/regions/atlantis", airflow_ui["token"])
     assert unknown.value.code == 404 and "busan" in unknown.value.read().decode()  # the list of regions
@@ -276,23 +290,31 @@ def published_forecasters() -> dict[str, dict[int, tuple[str, int]]]:
     return found
 
 
+def open_forecasts(browser, url: str):
+    """The Forecasts page opened from the UI's navigation; the frame the UI shows it in."""
+    from selenium.webdriver.common.by import By
+
+    browser.get(f"{url}/")
+    nav = wait_until(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "a[href$='plugin/forecasts']"))
+    nav[0].click()
+    return wait_until(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "iframe[src*='forecasts/']"))[0]
+
+
 def test_the_forecasts_page_lists_every_region_and_draws_a_regions_forecasts(pipeline, logged_in, browser):
     from selenium.webdriver.common.by import By
 
-    browser.get(f"{logged_in}/")
-    nav = wait_until(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "a[href$='plugin/forecasts']"))
-    nav[0].click()
-    frame = wait_until(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "iframe[src*='forecasts/']"))[0]
+    frame = open_forecasts(browser, logged_in)
     browser.switch_to.frame(frame)
     try:
         wait_until(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "tr[data-region='seoul']"))
         forecasters = published_forecasters()
+        labels = {1: "next-day", 7: "7-day"}
         for province in get_set("korea").ids:  # each with its next-day and 7-day forecasts, and who made them
             row = browser.find_element(By.CSS_SELECTOR, f"tr[data-region='{province}']")
-            assert "no forecast yet" not in row.text and set(forecasters[province]) == {1, 7}, row.text
+            assert "no forecast yet" not in row.text and set(forecasters[province]) == set(labels), row.text
             for horizon, (name, version) in forecasters[province].items():
                 made_by = f"model v{version}" if name == "model" else f"{name} (beat model v{version} on its backtest)"
-                assert f"{horizon} d: {made_by}" in row.text, row.text
+                assert f"{labels[horizon]}: {made_by}" in row.text, row.text
         body = browser.find_element(By.TAG_NAME, "body").text
         assert f"{MODEL_NAME} v" in body  # the korea set's champion
         assert "No champion yet" in body  # the world set: no model trained here
@@ -303,7 +325,7 @@ def test_the_forecasts_page_lists_every_region_and_draws_a_regions_forecasts(pip
         browser.find_element(By.CSS_SELECTOR, "tr[data-region='seoul'] a").click()
         chart = wait_until(browser, lambda b: b.find_elements(By.ID, "cases-chart"))[0]
         legend = chart.text
-        for label in ("reported", "forecast, 1 d ahead", "forecast, 7 d ahead", "persistence"):
+        for label in ("reported", "forecast, next-day", "forecast, 7-day", "persistence", "seasonal naive"):
             assert label in legend, legend
         assert painted(chart) > 2000  # lines drawn, not an empty frame
         body = browser.find_element(By.TAG_NAME, "body").text

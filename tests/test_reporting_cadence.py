@@ -126,4 +126,8 @@ def test_the_forecasts_page_says_how_each_region_reports(built):
     detail = region_view.html(data.detail("it"))
     assert "Reporting: reports weekly since 2022-11-19." in detail
     assert "no daily count" in detail
-    assert region_view.as_json(data.detail("it"))["cadence"] == {"habit": "weekly", "since": WEEKLY_SINCE}
+    assert region_view.as_json(data.detail("it"))["cadence"] == {
+        "set_cadence": "daily",
+        "habit": "weekly",
+        "since": WEEKLY_SINCE,
+    }

@@ -1,11 +1,14 @@
 """A weekly set through the real DAGs: WHO's weekly file (its bundled copy) for some countries of
 world_weekly, ingested, validated, published, transformed into weekly marts, and a model of 1- to
-4-week forecasts trained, registered and forecasting the 4 weeks after the file's last Sunday."""
+4-week forecasts trained, registered and forecasting the 4 weeks after the file's last Sunday. Then the
+Forecasts page over it, by the week: its HTML, its JSON over HTTP behind Airflow's login, and in headless
+Chromium logged into a real Airflow stack."""
 
 from datetime import date, timedelta
 
 import pytest
-from conftest import empty_warehouse, registered_model, row_count
+from conftest import empty_warehouse, registered_model, row_count, screenshot, wait_until
+from test_airflow_ui import airflow_stack, get_json, log_in, open_forecasts, painted, refused
 from test_end_to_end import dags, run  # noqa: F401 -- the DAGs fixture, and a run's outcome
 
 from cother.core.regions import select
@@ -93,3 +96,125 @@ def test_the_weekly_model_forecasts_the_four_weeks_after_the_last_sunday(weekly_
     ]
     assert all(forecast >= 0 for *_, forecast, _ in forecasts)
     assert {forecaster for *_, forecaster in forecasts} <= {"model", "persistence", "mean_4w"}
+
+
+@pytest.fixture(scope="module")
+def weekly_champion(weekly_run):
+    """The weekly version, champion: promoted by hand (`cother model --set world_weekly promote`) where the
+    promotion gate kept it challenger, since the page shows a set's champion's forecasts."""
+    from cother.ml import aliases, registry
+
+    with registry.for_set("world_weekly"):
+        if registry.champion_version() is None:
+            aliases.promote(str(registry.alias_version("challenger").version), "the Forecasts page's tests")
+        return str(registry.champion_version())
+
+
+def row_of(overview: str, region: str) -> str:
+    """A region's row of the overview's HTML."""
+    return overview[overview.index(f"data-region='{region}'") :].split("</tr>")[0]
+
+
+def test_the_forecasts_page_shows_the_weekly_set_by_the_week(weekly_champion):
+    from cother.forecast_page import app, data, region_view
+
+    overview = app.overview_html(data.overview())
+    weekly = overview[overview.index("<table data-set='world_weekly'>") :].split("</table>")[0]
+    groups = "".join(f"<th>{weeks}-week</th><th>forecast</th><th>vs last reported</th>" for weeks in (1, 2, 3, 4))
+    assert groups in weekly
+    france = row_of(overview, "fr_weekly")
+    for weeks in (1, 2, 3, 4):  # each horizon's target Sunday, and who made it
+        assert f"week to {LAST + timedelta(weeks=weeks)}" in france and f"{weeks}-week: " in france, france
+    assert f"week to {LAST} (late)" in france  # today, long after WHO's file ends
+    assert "reports weekly since" in france and "class='late'>reports" not in france
+    assert "no daily counts" not in weekly
+    detail = region_view.html(data.detail("fr_weekly"))
+    for words in (
+        "New cases per week",
+        f"Latest reported week: week to {LAST} (late",
+        "Rolling 12-week MAE of the 1-week forecasts",
+        "<td>1-week</td><td>persistence</td>",
+        "<td>4-week</td><td>mean_4w</td>",
+        "No weather: a weekly set's model runs without it.",
+    ):
+        assert words in detail, words
+    assert "no daily count" not in detail
+    reported = region_view.as_json(data.detail("fr_weekly"))["reported"]  # two years of weeks
+    assert [row["date_day"] for row in reported] == [LAST - timedelta(weeks=weeks) for weeks in reversed(range(104))]
+
+
+@pytest.fixture(scope="module")
+def weekly_ui(weekly_champion):
+    """The Airflow stack over the weekly run (its API server serves the page with this module's model name)."""
+    with airflow_stack("weekly-ui-airflow.log") as stack:
+        yield stack
+
+
+def test_the_forecasts_pages_json_carries_the_weekly_sets_weeks_behind_airflows_login(weekly_ui, weekly_champion):
+    pages, token = f"{weekly_ui['url']}/forecasts", weekly_ui["token"]
+    for path in ("/api/overview", "/api/regions/fr_weekly"):
+        assert refused(pages + path) == 401, path
+    weekly = next(
+        found for found in get_json(f"{pages}/api/overview", token)["sets"] if found["region_set"] == "world_weekly"
+    )
+    assert weekly["periods"]["cadence"] == "weekly" and weekly["periods"]["name"] == "week"
+    assert weekly["horizons"] == [{"horizon_days": 7 * weeks, "label": f"{weeks}-week"} for weeks in (1, 2, 3, 4)]
+    assert weekly["champion"]["version"] == weekly_champion
+    france = next(region for region in weekly["regions"] if region["region"] == "fr_weekly")
+    assert {horizon: forecast["date"] for horizon, forecast in france["forecasts"].items()} == {
+        str(7 * weeks): str(LAST + timedelta(weeks=weeks)) for weeks in (1, 2, 3, 4)
+    }
+    assert france["cadence"]["set_cadence"] == "weekly" and france["cadence"]["habit"] == "weekly"
+    assert france["latest_day"] == str(LAST) and france["late"]
+    region = get_json(f"{pages}/api/regions/fr_weekly", token)
+    assert region["periods"] == weekly["periods"] and region["horizons"] == weekly["horizons"]
+    assert len(region["reported"]) == 104 and region["reported"][-1]["date_day"] == str(LAST)
+    assert [(row["horizon"], row["date_day"]) for row in region["forecasts"]] == [
+        (7 * weeks, str(LAST + timedelta(weeks=weeks))) for weeks in (1, 2, 3, 4)
+    ]
+    backtest = {(row["label"], row["forecaster"]) for row in region["champion"]["backtest"]}
+    assert backtest == {
+        (f"{weeks}-week", name) for weeks in (1, 2, 3, 4) for name in ("model", "persistence", "mean_4w")
+    }
+    assert {row["horizon"] for row in region["backtest"]} == {7, 14, 21, 28}
+
+
+def test_the_forecasts_page_shows_the_weekly_sets_forecasts_and_a_weekly_regions_chart(weekly_ui, browser):
+    from selenium.webdriver.common.by import By
+
+    frame = open_forecasts(browser, log_in(browser, weekly_ui))
+    browser.switch_to.frame(frame)
+    try:
+        for country in COUNTRIES:  # each with its 4 weekly forecasts, their target Sundays and who made them
+            row = wait_until(browser, lambda b, c=country: b.find_elements(By.CSS_SELECTOR, f"tr[data-region='{c}']"))
+            text = row[0].text
+            for weeks in (1, 2, 3, 4):
+                assert f"week to {LAST + timedelta(weeks=weeks)}" in text and f"{weeks}-week: " in text, text
+            assert "no daily counts" not in text, text
+        france = browser.find_element(By.CSS_SELECTOR, "tr[data-region='fr_weekly']")
+        assert "reports weekly" in france.text, france.text
+        browser.execute_script("arguments[0].scrollIntoView()", france)
+        browser.switch_to.default_content()
+        screenshot(browser, "forecasts-weekly-overview.png")
+        browser.switch_to.frame(frame)
+
+        browser.find_element(By.CSS_SELECTOR, "tr[data-region='fr_weekly'] a").click()
+        chart = wait_until(browser, lambda b: b.find_elements(By.ID, "cases-chart"))[0]
+        assert "New cases per week" in chart.text, chart.text
+        for label in (
+            "reported",
+            "forecast, 1-week",
+            "forecast, 4-week",
+            "model, 1-week (backtest)",
+            "persistence",
+            "mean 4w",
+        ):
+            assert label in chart.text, chart.text
+        assert painted(chart) > 2000  # lines drawn, not an empty frame
+        body = browser.find_element(By.TAG_NAME, "body").text
+        assert (
+            "cother_test_weekly_world_weekly v" in body and "No weather: a weekly set's model runs without it." in body
+        )
+    finally:
+        browser.switch_to.default_content()
+    screenshot(browser, "forecasts-weekly-region.png")

@@ -65,43 +65,49 @@ def champion_line(best) -> str:
 
 
 def overview_html(view: dict) -> str:
-    from cother.ml.grain import grain_of
-
+    """Per region set, a row per region: a column group per horizon of the set (its target day, or the
+    week to its target Sunday; the forecast; its change), who made them, the latest count, how the region
+    reports, its open quarantine."""
     parts = []
     for region_set in view["sets"]:
-        horizons = grain_of(region_set["region_set"]).horizons
+        periods, horizons = region_set["periods"], region_set["horizons"]
         rows = []
         for region in region_set["regions"]:
             cells = []
             cadence = region["cadence"]
-            missing = "not forecast: no daily counts" if cadence.not_daily else "no forecast yet"
+            missing = "not forecast: no daily counts" if cadence.uncounted else "no forecast yet"
             made_by = []
             for horizon in horizons:
-                forecast = region["forecasts"].get(horizon)
+                forecast = region["forecasts"].get(horizon["horizon_days"])
                 if forecast is None:
                     cells.append(f"<td class='empty' colspan='3'>{missing}</td>")
                 else:
                     cells.append(
-                        f"<td>{forecast['date']:%Y-%m-%d}</td><td>{number(forecast['forecast'])}</td>"
+                        f"<td>{periods.when(forecast['date'])}</td><td>{number(forecast['forecast'])}</td>"
                         f"<td>{percent(forecast['change'])}</td>"
                     )
-                    made_by.append(f"{horizon} d: {forecast['made_by']}")
+                    made_by.append(f"{horizon['label']}: {forecast['made_by']}")
             latest = region["latest_day"]
             latest_cell = (
-                "no data yet" if latest is None else f"{latest:%Y-%m-%d}" + (" (late)" if region["late"] else "")
+                "no data yet" if latest is None else periods.when(latest) + (" (late)" if region["late"] else "")
             )
             held = region["open_quarantine"]
             rows.append(
                 f"<tr data-region='{escape(region['region'])}'><td><a href='regions/{escape(region['region'])}'>"
                 f"{escape(region['name'])}</a></td>{''.join(cells)}<td>{escape('; '.join(made_by))}</td>"
                 f"<td class='{'late' if region['late'] else ''}'>{latest_cell}</td>"
-                f"<td class='{'late' if cadence.not_daily else ''}'>{cadence.in_words()}</td>"
+                f"<td class='{'late' if cadence.uncounted else ''}'>{cadence.in_words()}</td>"
                 f"<td>{f'{held} batch(es)' if held else ''}</td></tr>"
             )
+        groups = "".join(
+            f"<th>{escape(horizon['label'])}</th><th>forecast</th><th>{escape(periods.compared)}</th>"
+            for horizon in horizons
+        )
         parts.append(
-            f"<h2>{escape(region_set['region_set'])}</h2>{champion_line(region_set['champion'])}"
-            "<table><tr><th>region</th><th>next day</th><th>forecast</th><th>vs a week before</th>"
-            "<th>in 7 days</th><th>forecast</th><th>vs a week before</th><th>made by</th><th>latest data</th>"
+            f"<h2 id='{escape(region_set['region_set'])}'>{escape(region_set['region_set'])}</h2>"
+            f"<p>New cases per {periods.name}; horizons {', '.join(h['label'] for h in horizons)}.</p>"
+            f"{champion_line(region_set['champion'])}<table data-set='{escape(region_set['region_set'])}'>"
+            f"<tr><th>region</th>{groups}<th>made by</th><th>latest data</th>"
             f"<th>reporting</th><th>open quarantine</th></tr>{''.join(rows)}</table>"
         )
     return "".join(parts)

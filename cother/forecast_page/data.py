@@ -4,22 +4,69 @@ parameterised SQL: every region at a glance, one region in detail, each region s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from functools import lru_cache
 
 import pandas as pd
 
 from cother.core.database import connect
-from cother.core.regions import Region, get_region, region_sets, set_of
+from cother.core.regions import CADENCE_DAYS, Region, get_region, get_set, region_sets, set_of
 from cother.core.settings import get_settings
 from cother.ingest.stages import today
 from cother.ml import registry
 from cother.ml.backtest import mean_absolute_error
-from cother.ml.grain import grain_of
+from cother.ml.grain import Grain, grain_of
 
-HISTORY_DAYS = 182  # the detail chart's span, up to the region's latest day
-ROLLING_DAYS = 28  # the window of the rolling accuracy against persistence
 
+@dataclass(frozen=True)
+class Periods:
+    """What the page reads and says of a region by its set's cadence (config/regions): the period one
+    count covers, how many of them the region's chart and its rolling accuracy span, how long after its
+    period ends a count is usually published, and what the overview's change is against."""
+
+    cadence: str
+    name: str  # "day", or "week" (ending on Sunday: a weekly count's day is its Sunday)
+    history: int  # the region chart's span, in periods up to the region's latest
+    rolling: int  # the window of the rolling accuracy against persistence, in periods
+    lag_days: int  # after its period ends, the days the source usually takes to publish its count
+    compared: str  # the overview's change of a forecast: against which count
+
+    @property
+    def step_days(self) -> int:
+        return CADENCE_DAYS[self.cadence]
+
+    @property
+    def history_days(self) -> int:
+        return self.history * self.step_days
+
+    @property
+    def rolling_days(self) -> int:
+        return self.rolling * self.step_days
+
+    def when(self, day: date) -> str:
+        """A count's day in words: "2021-10-06", or "week to 2026-04-19"."""
+        return f"{day:%Y-%m-%d}" if self.step_days == 1 else f"{self.name} to {day:%Y-%m-%d}"
+
+
+PERIODS = {
+    "daily": Periods("daily", "day", history=182, rolling=28, lag_days=0, compared="vs a week before"),
+    # WHO fills a week in over the days after its Sunday (cother/ingest/sources/who.py waits for it)
+    "weekly": Periods("weekly", "week", history=104, rolling=12, lag_days=7, compared="vs last reported"),
+}
+
+
+def periods_of(region_set: str) -> Periods:
+    return PERIODS[get_set(region_set).cadence]
+
+
+def horizons(grain: Grain) -> list[dict]:
+    """A set's horizons, in days (as ml.forecasts records them) and in words."""
+    return [{"horizon_days": horizon, "label": grain.label(horizon)} for horizon in grain.horizons]
+
+
+# A forecast's change is against the latest count on or before its origin a whole number of weeks
+# before its day: the same weekday a week before (a daily set's horizons of 1 and 7 days), or the week
+# the forecast was made from (a weekly set's, 1 to 4 weeks).
 LATEST_FORECASTS = """
 with latest as (
     select distinct on (region, horizon_days)
@@ -29,16 +76,17 @@ with latest as (
     order by region, horizon_days, origin_date desc
 )
 select latest.region, latest.horizon_days, latest.origin_date, latest.date_day, latest.forecast_new_cases,
-    latest.forecaster, latest.region_in_training, week_before.new_cases
+    latest.forecaster, latest.region_in_training, compared.new_cases
 from latest
-left join marts.fct_region_daily as week_before
-    on week_before.region = latest.region and week_before.date_day = latest.date_day - 7
+left join marts.fct_region_daily as compared
+    on compared.region = latest.region
+    and compared.date_day = latest.date_day - 7 * ceil(latest.horizon_days / 7.0)::integer
 """
 # the latest day the source reported, with a daily count or not (a weekly reporter's days have none)
 LATEST_DAYS = "select region, max(date_day) from marts.fct_region_daily group by region"
 OPEN_QUARANTINE = "select region, count(*) from quarantine.batches where replayed_at is null group by region"
 CADENCE = "select region, reporting_cadence, reporting_cadence_since from marts.dim_region"
-DAILY = """
+REPORTED = """
 select date_day, new_cases, temperature_mean_c, precipitation_mm
 from marts.fct_region_daily
 where region = %(region)s
@@ -63,7 +111,7 @@ class UnknownRegion(KeyError):
 # How a region reports its cases (marts.dim_region), in words.
 HABITS = {
     "daily": "reports daily",
-    "few_cases": "too few cases to tell how it reports (under 5 a day)",
+    "few_cases": "too few cases to tell how it reports (under 140 in 28 days)",
     "weekly": "reports weekly",
     "irregular": "reports irregularly",
 }
@@ -72,16 +120,18 @@ HABITS = {
 @dataclass(frozen=True)
 class Cadence:
     """How a region reports its cases now (marts.dim_region): daily, few_cases, weekly or irregular,
-    since the first day of that stretch; None before 28 days of data."""
+    since the first day of that stretch (None before 28 days of data); and its set's cadence."""
 
+    set_cadence: str
     habit: str | None = None
     since: date | None = None
 
     @property
-    def not_daily(self) -> bool:
-        """A weekly or irregular reporter: its days have no daily count (int_cases__daily_from_cumulative),
-        so the daily model makes no forecast from them."""
-        return self.habit in ("weekly", "irregular")
+    def uncounted(self) -> bool:
+        """A daily set's weekly or irregular reporter: its days have no daily count
+        (int_cases__daily_from_cumulative), so the model makes no forecast from them. A weekly set's
+        weeks are counted whatever the habit: reporting weekly is that set's own."""
+        return self.set_cadence == "daily" and self.habit in ("weekly", "irregular")
 
     def in_words(self) -> str:
         """E.g. 'reports weekly since 2022-07-04'."""
@@ -100,7 +150,7 @@ class Champion:
     promoted_at: datetime | None
     promoted_by: str | None
     reason: str | None
-    backtest: list[dict]  # per horizon and forecaster, the mean MAE over the folds
+    backtest: list[dict]  # per horizon (in days and words) and forecaster, the mean MAE over the folds
 
 
 def _query(statement: str, params=None) -> list[tuple]:
@@ -124,7 +174,12 @@ def champion(region_set: str) -> Champion | None:
     moved_at, moved_by, reason = promoted[0] if promoted else (None, None, None)
     grain = grain_of(region_set)
     backtest = [
-        {"horizon": horizon, "forecaster": forecaster, "mae": metrics.get(f"h{horizon}_{forecaster}_mae")}
+        {
+            "horizon": horizon,
+            "label": grain.label(horizon),
+            "forecaster": forecaster,
+            "mae": metrics.get(f"h{horizon}_{forecaster}_mae"),
+        }
         for horizon in grain.horizons
         for forecaster in grain.forecasters
     ]
@@ -142,21 +197,31 @@ def champion(region_set: str) -> Champion | None:
     )
 
 
-def is_late(latest_day: date | None) -> bool:
-    """Whether a region's latest reported day is more than COTHER_FRESHNESS_DAYS behind yesterday."""
-    yesterday = today() - timedelta(days=1)
-    return latest_day is None or (yesterday - latest_day).days > get_settings().freshness_days
+def is_late(latest_day: date | None, periods: Periods) -> bool:
+    """Whether a region's next count is overdue: its latest is more than a period, the source's usual
+    lag (Periods.lag_days) and COTHER_FRESHNESS_DAYS before today. A daily region is late when its latest
+    day is more than COTHER_FRESHNESS_DAYS behind yesterday; a weekly one, with COTHER_FRESHNESS_DAYS at 1,
+    when its latest Sunday is more than 15 days before today: the week after it has ended, WHO has had a
+    week to publish it, and a day more has passed."""
+    allowed = periods.step_days + periods.lag_days + get_settings().freshness_days
+    return latest_day is None or (today() - latest_day).days > allowed
 
 
 def cadences() -> dict[str, Cadence]:
-    """Every region's reporting cadence, by region id."""
-    return {region: Cadence(habit, since) for region, habit, since in _query(CADENCE)}
+    """Every region's reporting cadence, by region id; a region not classified yet has its set's alone."""
+    reported = {region: (habit, since) for region, habit, since in _query(CADENCE)}
+    return {
+        region.id: Cadence(region_set.cadence, *reported.get(region.id, (None, None)))
+        for region_set in region_sets().values()
+        for region in region_set.regions
+    }
 
 
 def can_differ(forecaster: str, horizon: int) -> bool:
-    """Whether a forecast can differ from the count of the same weekday a week before its day: the
-    seasonal naive forecast is that count, and so is persistence's 7 days ahead (the origin's own count)."""
-    return not (forecaster == "seasonal_naive" or (forecaster == "persistence" and horizon == 7))
+    """Whether a forecast can differ from the count its change is against (LATEST_FORECASTS): the
+    seasonal naive forecast is that count, and so is persistence's a whole number of weeks ahead (the
+    origin's own count)."""
+    return not (forecaster == "seasonal_naive" or (forecaster == "persistence" and horizon % 7 == 0))
 
 
 def made_by(forecaster: str, region_in_training: bool | None, version: str) -> str:
@@ -170,41 +235,51 @@ def made_by(forecaster: str, region_in_training: bool | None, version: str) -> s
 
 
 def overview() -> dict:
-    """Every region of every configured set: its latest forecast per horizon by the set's champion and
-    who made it, the change against the same weekday a week before (where it can differ), its latest
-    day and whether it is late, how it reports its cases, and its open quarantined batches."""
+    """Every region of every configured set, with the set's horizons and periods: its latest forecast
+    per horizon by the set's champion and who made it, the change against the count of a whole number of
+    weeks before (LATEST_FORECASTS, where it can differ), its latest day and whether it is late, how it
+    reports its cases, and its open quarantined batches."""
     latest_days = dict(_query(LATEST_DAYS))
     quarantined = dict(_query(OPEN_QUARANTINE))
     reporting = cadences()
     sets = []
     for name, region_set in region_sets().items():
         best = champion(name)
+        periods = PERIODS[region_set.cadence]
         forecasts: dict[str, dict[int, dict]] = {}
         if best is not None:
-            for region, horizon, origin, day, value, name, trained, week_before in _query(
+            for region, horizon, origin, day, value, forecaster, trained, compared in _query(
                 LATEST_FORECASTS, {"model": best.model_name, "version": best.version}
             ):
                 forecasts.setdefault(region, {})[horizon] = {
                     "origin": origin,
                     "date": day,
                     "forecast": value,
-                    "week_before": week_before,
-                    "change": value / week_before - 1 if week_before and can_differ(name, horizon) else None,
-                    "made_by": made_by(name, trained, best.version),
+                    "compared": compared,
+                    "change": value / compared - 1 if compared and can_differ(forecaster, horizon) else None,
+                    "made_by": made_by(forecaster, trained, best.version),
                 }
         regions = [
             {
                 "region": region.id,
                 "name": region.name,
                 "latest_day": latest_days.get(region.id),
-                "late": is_late(latest_days.get(region.id)),
-                "cadence": reporting.get(region.id, Cadence()),
+                "late": is_late(latest_days.get(region.id), periods),
+                "cadence": reporting[region.id],
                 "open_quarantine": quarantined.get(region.id, 0),
                 "forecasts": forecasts.get(region.id, {}),
             }
             for region in region_set.regions
         ]
-        sets.append({"region_set": name, "champion": best, "regions": regions})
+        sets.append(
+            {
+                "region_set": name,
+                "periods": periods,
+                "horizons": horizons(grain_of(name)),
+                "champion": best,
+                "regions": regions,
+            }
+        )
     return {"sets": sets}
 
 
@@ -221,30 +296,33 @@ def region(region_id: str) -> Region:
         raise UnknownRegion(region_id) from None
 
 
-def rolling_accuracy(backtest: pd.DataFrame) -> pd.DataFrame:
-    """Next-day backtest forecasts of one region: per target day, the MAE of the model and of
-    persistence over the last ROLLING_DAYS days, and their ratio (below 1: the model is better)."""
-    rows = backtest[backtest["horizon"] == 1].sort_values("target_date").set_index("target_date")
+def rolling_accuracy(backtest: pd.DataFrame, grain: Grain, periods: Periods) -> pd.DataFrame:
+    """The first horizon's backtest forecasts of one region (next day, or 1 week): per target day, the
+    MAE of the model and of persistence over the last `periods.rolling` periods, and their ratio (below
+    1: the model is better)."""
+    rows = backtest[backtest["horizon"] == grain.first_horizon].sort_values("target_date").set_index("target_date")
     errors = pd.DataFrame(
         {
             "model": (rows["model"] - rows["actual"]).abs(),
             "persistence": (rows["persistence"] - rows["actual"]).abs(),
         }
     )
-    rolled = errors.rolling(f"{ROLLING_DAYS}D", min_periods=ROLLING_DAYS // 2).mean()
+    rolled = errors.rolling(f"{periods.rolling_days}D", min_periods=periods.rolling // 2).mean()
     return rolled.assign(ratio=rolled["model"] / rolled["persistence"]).dropna().reset_index()
 
 
 def detail(region_id: str) -> dict:
-    """One region: its daily counts and weather over the last HISTORY_DAYS days, how it reports its
-    cases, its champion's live and backtest forecasts at both horizons, the baselines' backtest
-    forecasts, the rolling accuracy against persistence, and the champion."""
+    """One region: its counts (and weather) over the last `history` periods of its set, how it reports
+    its cases, its champion's live and backtest forecasts at the set's horizons, the baselines' backtest
+    forecasts, the rolling accuracy of the first horizon against persistence, and the champion."""
     chosen = region(region_id)
-    daily = pd.DataFrame(
-        _query(DAILY, {"region": chosen.id, "days": HISTORY_DAYS}),
+    region_set = set_of(chosen.id)
+    grain, periods = grain_of(region_set), periods_of(region_set)
+    reported = pd.DataFrame(
+        _query(REPORTED, {"region": chosen.id, "days": periods.history_days}),
         columns=["date_day", "new_cases", "temperature_mean_c", "precipitation_mm"],
     )
-    best = champion(set_of(chosen.id))
+    best = champion(region_set)
     live = pd.DataFrame(columns=["horizon", "date_day", "forecast"])
     backtest = None
     if best is not None:
@@ -256,18 +334,20 @@ def detail(region_id: str) -> dict:
         if stored is not None:
             backtest = stored[stored["region"] == chosen.id]
     scored = backtest is not None and not backtest.empty
-    next_day = backtest[backtest["horizon"] == 1] if scored else None
+    first = backtest[backtest["horizon"] == grain.first_horizon] if scored else None
     return {
         "region": chosen,
-        "region_set": set_of(chosen.id),
-        "daily": daily,
-        "cadence": cadences().get(chosen.id, Cadence()),
+        "region_set": region_set,
+        "grain": grain,
+        "periods": periods,
+        "reported": reported,
+        "cadence": cadences()[chosen.id],
         "champion": best,
         "live": live,
         "backtest": backtest,
-        "accuracy": rolling_accuracy(backtest) if scored else None,
-        "next_day_mae": {
-            name: mean_absolute_error(next_day["actual"], next_day[name]) for name in ("model", "persistence")
+        "accuracy": rolling_accuracy(backtest, grain, periods) if scored else None,
+        "first_horizon_mae": {
+            name: mean_absolute_error(first["actual"], first[name]) for name in ("model", "persistence")
         }
         if scored
         else None,
