@@ -104,6 +104,37 @@ class OpenMeteo(BaseHTTPRequestHandler):
         pass
 
 
+class WhoWeekly(BaseHTTPRequestHandler):
+    """A loopback stand-in for WHO's weekly file: the bundled copy as it stood on the server's `served`
+    Sunday (its rows up to that day), the whole file in one answer, as WHO's server sends it."""
+
+    def do_GET(self) -> None:  # noqa: N802 -- the http.server API
+        header, *rows = (ROOT / "data" / "sample" / "who_covid19_global_weekly.csv").read_bytes().splitlines(True)
+        served = self.server.served.isoformat().encode()
+        body = header + b"".join(row for row in rows if row[:10] <= served)
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@contextmanager
+def who_weekly_stand_in(served: date):
+    """The stand-in on a free loopback port, serving the file as it stood on `served` (set the server's
+    `served` to move on), with COTHER_WHO_WEEKLY_URL pointing at it, until the block ends."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), WhoWeekly)
+    server.served = served
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    os.environ["COTHER_WHO_WEEKLY_URL"] = f"http://127.0.0.1:{server.server_port}/WHO-COVID-19-global-data.csv"
+    try:
+        yield server
+    finally:
+        server.shutdown()
+
+
 @contextmanager
 def open_meteo_stand_in():
     """The stand-in on a free loopback port, with COTHER_OPEN_METEO_URL pointing at it, until the block ends.

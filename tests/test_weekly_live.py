@@ -2,7 +2,8 @@
 it) against WHO's weekly file served on the loopback stand-in: the real file as it stood on a Sunday,
 then as it stood two weeks and three weeks later (cut from the real file here). A run publishes exactly
 the weeks the file has that are not yet published and announces raw.cases once; a run with nothing
-new publishes, announces and alerts nothing, and says so in one line. After the fresh install's load
+new publishes, announces and alerts nothing, and says so in one line; nor does it announce another
+source's batches. After the fresh install's load
 and after the two new weeks, the transform and the weekly set's retrain (the DAGs raw.cases schedules)
 forecast the 4 weeks after the newest Sunday."""
 
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from answers import who_weekly_file
-from conftest import empty_warehouse, row_count
+from conftest import empty_warehouse, load, row_count
 from fake_api import WHO_WEEKLY, Answer
 from test_end_to_end import dags, run  # noqa: F401 -- the DAGs fixture, and a run's outcome
 
@@ -132,9 +133,12 @@ def test_the_scheduled_weekly_ingest_publishes_each_new_week_once_and_nothing_wh
         for line in said
     )
 
-    # WHO publishes two more weeks: exactly those are published, and announced once
+    # WHO publishes two more weeks: exactly those are published, and announced once; a daily batch
+    # published meanwhile (a daily DAG's, not yet announced) is not the weekly run's to announce
+    load("sample_cases", "seoul", date(2021, 1, 1), date(2021, 1, 7))
     states, rows, events, _ = scheduled_run(weekly_dag, api, CUT + 2 * WEEK, capsys)
     assert (rows, events) == (5 * 2, 1)
+    assert row_count("raw.batch_log where source = 'sample_cases' and announced_at is null") == 1
     assert weeks_published() == dict.fromkeys(COUNTRIES, (date(2020, 1, 5), CUT + 2 * WEEK, weeks + 2))
     assert forecast_weeks(dags) == dict.fromkeys(COUNTRIES, next_four(CUT + 2 * WEEK))
 

@@ -129,15 +129,17 @@ def last_published_day(table: str, source: str, regions: list[str]) -> date | No
         return cur.fetchone()[0]
 
 
-def claim_unannounced() -> dict[str, list[dict]]:
-    """Take every published batch not yet announced, by kind, and mark it announced, atomically:
-    two announcing runs never announce the same batch."""
+def claim_unannounced(sources: list[str] | None = None) -> dict[str, list[dict]]:
+    """Take every published batch of these sources (all when None) not yet announced, by kind, and mark
+    it announced, atomically: two announcing runs never announce the same batch."""
     ensure_warehouse()
     keys = ["source", "region", "batch_id", "table", "start", "end", "rows"]
     with connect() as conn, conn.cursor() as cur:
         cur.execute(
-            "update raw.batch_log set announced_at = now() where announced_at is null returning"
-            " kind, source, region, batch_id, raw_table, start_date::text, end_date::text, row_count"
+            "update raw.batch_log set announced_at = now() where announced_at is null"
+            " and (%(sources)s::text[] is null or source = any(%(sources)s::text[])) returning"
+            " kind, source, region, batch_id, raw_table, start_date::text, end_date::text, row_count",
+            {"sources": sources},
         )
         by_kind: dict[str, list[dict]] = {}
         for kind, *values in sorted(cur.fetchall()):

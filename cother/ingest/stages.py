@@ -288,17 +288,22 @@ def failures(verdicts: list[dict]) -> str | None:
     return "\n".join(lines) if lines else None
 
 
-def announce(dag_run, task_instance, alias_events) -> dict:
-    """Emit the raw assets once for everything published since the last announcement, from the last
-    pending run of the DAG only: a backfill's runs queue up and its last run announces them all (run
-    backfills with --max-active-runs 1; with more, the announcement may wait for the next run)."""
+def announce(request: dict | None, dag_run, task_instance, alias_events) -> dict:
+    """Emit the raw assets once for everything the request's sources published since their last
+    announcement, from the last pending run of the DAG only: a backfill's runs queue up and its last run
+    announces them all (run backfills with --max-active-runs 1; with more, the announcement may wait for
+    the next run). A run whose plan asked for nothing (it skipped or failed) announces nothing: another
+    DAG's batches (a daily backfill's, while the weekly DAG runs) are that DAG's to announce."""
     from cother.orchestration.assets import RAW_BY_KIND
 
     pending = task_instance.get_dr_count(dag_id=dag_run.dag_id, states=["queued", "running"])
     if pending > 1:
         print(f"{pending - 1} more run(s) of {dag_run.dag_id} to go: the last one announces their partitions")
         return {"announced": {}}
-    partitions = load.claim_unannounced()
+    if request is None:
+        print("the plan asked for nothing: nothing to announce")
+        return {"announced": {}}
+    partitions = load.claim_unannounced([request[f"{kind}_source"] for kind in KINDS])
     for kind, published in partitions.items():
         regions = sorted({batch["region"] for batch in published})
         alias_events.add(RAW_BY_KIND[kind], extra={"batches": len(published), "regions": regions})

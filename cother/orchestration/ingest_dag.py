@@ -27,7 +27,8 @@ STAGES_DOC = """
    is left as it is).
 
 **announce** (which runs whatever the regions did) then tells the downstream DAGs, once: it emits
-`raw.weather` / `raw.cases` for every batch published since the last announcement, but only from the
+`raw.weather` / `raw.cases` for every batch of the run's sources published since their last
+announcement (a daily run never announces a weekly run's batches, nor the other way), but only from the
 last pending run of this DAG, so a backfill of N days leads to one `cother_transform` and one
 `cother_retrain`. **check_freshness** alerts (`COTHER_ALERT_WEBHOOK_URL` or the `cother_alerts`
 connection) when a region's latest published day is more than `COTHER_FRESHNESS_DAYS` (1) behind (a
@@ -125,10 +126,10 @@ def ingest_dag(dag_id: str, doc_md: str, cron: str, region_set: str, regions: li
             return publish(validated)
 
         @task(outlets=[RAW_ALIAS], trigger_rule="all_done")
-        def announce(outlet_events=None, dag_run=None, ti=None) -> dict:
+        def announce(request: dict | None, outlet_events=None, dag_run=None, ti=None) -> dict:
             from cother.ingest.stages import announce
 
-            return announce(dag_run, ti, outlet_events[AssetAlias(RAW_ALIAS.name)])
+            return announce(request, dag_run, ti, outlet_events[AssetAlias(RAW_ALIAS.name)])
 
         @task(trigger_rule="all_done")
         def check_freshness(request: dict | None, landed: list[dict | None], dag_run=None) -> dict:
@@ -159,7 +160,7 @@ def ingest_dag(dag_id: str, doc_md: str, cron: str, region_set: str, regions: li
                 published.append(publish(verdict))
             landed.append(batch)
             verdicts.append(verdict)
-        ends = [announce(), check_freshness(request, landed), fail_if_any_region_failed(verdicts)]
+        ends = [announce(request), check_freshness(request, landed), fail_if_any_region_failed(verdicts)]
         for end in ends:
             published >> end
         # These ends run whatever happened before them, so the run's state is this task's: upstream_failed
