@@ -83,7 +83,35 @@ def weather_payload(days: list[date], points: list[tuple[float, float]]) -> list
     return [{"latitude": lat, "longitude": lon, "timezone": "Asia/Seoul", "daily": daily} for lat, lon in points]
 
 
-class OpenMeteo(BaseHTTPRequestHandler):
+class StandIn(BaseHTTPRequestHandler):
+    """A loopback stand-in for a public API: answers with a body, logs nothing."""
+
+    def answer(self, body: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@contextmanager
+def serving(handler: type[StandIn], url_setting: str, path: str, **state):
+    """The stand-in on a free loopback port (the server carrying `state` as attributes), with the
+    setting's environment variable pointing at `path` on it, until the block ends."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    for name, value in state.items():
+        setattr(server, name, value)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    os.environ[url_setting] = f"http://127.0.0.1:{server.server_port}{path}"
+    try:
+        yield server
+    finally:
+        server.shutdown()
+
+
+class OpenMeteo(StandIn):
     """A loopback stand-in for the Open-Meteo archive API in its documented format: many places per
     request (an array in the order asked, each from the point asked), values from the bundled Seoul
     observations."""
@@ -94,57 +122,28 @@ class OpenMeteo(BaseHTTPRequestHandler):
         days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
         points = zip(query["latitude"].split(","), query["longitude"].split(","), strict=True)
         places = weather_payload(days, [(float(latitude), float(longitude)) for latitude, longitude in points])
-        body = json.dumps(places[0] if len(places) == 1 else places).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args) -> None:
-        pass
+        self.answer(json.dumps(places[0] if len(places) == 1 else places).encode())
 
 
-class WhoWeekly(BaseHTTPRequestHandler):
+class WhoWeekly(StandIn):
     """A loopback stand-in for WHO's weekly file: the bundled copy as it stood on the server's `served`
     Sunday (its rows up to that day), the whole file in one answer, as WHO's server sends it."""
 
     def do_GET(self) -> None:  # noqa: N802 -- the http.server API
         header, *rows = (ROOT / "data" / "sample" / "who_covid19_global_weekly.csv").read_bytes().splitlines(True)
         served = self.server.served.isoformat().encode()
-        body = header + b"".join(row for row in rows if row[:10] <= served)
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args) -> None:
-        pass
+        self.answer(header + b"".join(row for row in rows if row[:10] <= served))
 
 
-@contextmanager
 def who_weekly_stand_in(served: date):
-    """The stand-in on a free loopback port, serving the file as it stood on `served` (set the server's
-    `served` to move on), with COTHER_WHO_WEEKLY_URL pointing at it, until the block ends."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), WhoWeekly)
-    server.served = served
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    os.environ["COTHER_WHO_WEEKLY_URL"] = f"http://127.0.0.1:{server.server_port}/WHO-COVID-19-global-data.csv"
-    try:
-        yield server
-    finally:
-        server.shutdown()
+    """WHO's weekly file as it stood on `served` (set the server's `served` to move on), with
+    COTHER_WHO_WEEKLY_URL pointing at it, until the block ends."""
+    return serving(WhoWeekly, "COTHER_WHO_WEEKLY_URL", "/WHO-COVID-19-global-data.csv", served=served)
 
 
-@contextmanager
 def open_meteo_stand_in():
-    """The stand-in on a free loopback port, with COTHER_OPEN_METEO_URL pointing at it, until the block ends.
+    """The Open-Meteo stand-in, with COTHER_OPEN_METEO_URL pointing at it, until the block ends.
     Open-Meteo's quota is the real API's, not the stand-in's: the limiter is set past anything a benchmark
     asks (counted against the free tier, the stack benchmark's world history waited out the hourly window)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), OpenMeteo)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    os.environ["COTHER_OPEN_METEO_URL"] = f"http://127.0.0.1:{server.server_port}/v1/archive"
     os.environ["COTHER_OPEN_METEO_RATE_LIMIT"] = "1000000000/60"
-    try:
-        yield server
-    finally:
-        server.shutdown()
+    return serving(OpenMeteo, "COTHER_OPEN_METEO_URL", "/v1/archive")
