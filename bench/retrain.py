@@ -34,7 +34,17 @@
    where it is below. Targets: pooled ratio at most 0.85 at 1 week and 0.95 at 4 weeks; ahead in at
    least 60 % of countries at 1 week.
 
-Run: cd bench && ../.venv/bin/python retrain.py [seoul|provinces|quarters|world|weekly ...] (all of them by default;
+7. Quantile forecasts at the forecast hubs' 23 levels (cother.ml.intervals), scored as the hubs score
+   them (cother.ml.quantile_scores), on the backtests of 3 (the 17 provinces by quarter, 2021Q1..2023Q2)
+   and 6 (the weekly world set by quarter, 2022Q1..2026Q1), each quarter's intervals calibrated on the
+   quarters before it: per method and horizon, the model's WIS relative to the baseline's (persistence
+   with intervals from the region's recent changes; beside, from its log changes) and its parts, and the
+   coverage of the 50 % and 95 % intervals, in all and in the region-months when counts rose. Targets: relative WIS at most 0.80 at the
+   first horizon and 0.90 at the last; coverage 45-55 % and 90-98 %, the 95 % at least 85 % in the months
+   when counts rose. Then the cost: the retrain's fit (8 folds, the refit, the forecasts) timed beside the
+   intervals it would add (target: at most 1.3 times the fit).
+
+Run: cd bench && ../.venv/bin/python retrain.py [seoul|provinces|quarters|world|weekly|intervals ...] (all of them by default;
 3 minutes 12 s for all five on 2 cores with nothing else running, several times that beside other work)
 """
 
@@ -44,6 +54,7 @@ import sys
 import time
 from datetime import date
 
+import numpy as np
 import pandas as pd
 from bench_runtime import empty_warehouse, load  # sets the runtime before anything imports cother
 
@@ -51,12 +62,15 @@ from cother.core.database import connect
 from cother.core.regions import get_set
 from cother.ingest.sources.sample import bundled_period
 from cother.local import postgres
+from cother.ml import intervals
 from cother.ml.backtest import Fold, backtest
 from cother.ml.baselines import NAIVE
 from cother.ml.features import examples, examples_by_horizon, labelled
 from cother.ml.fitting import Fitted, TrainingConfig, fit
 from cother.ml.forecaster import Forecaster
-from cother.ml.grain import DAILY, WEEKLY
+from cother.ml.grain import DAILY, WEEKLY, Grain
+from cother.ml.intervals import QUANTILE_LEVELS, backtest_quantiles
+from cother.ml.quantile_scores import covered, relative_wis, weighted_interval_score
 from cother.ml.retrain import retrain
 from cother.ml.storage import load_mart
 from cother.ml.weather_effect import compare, reading
@@ -72,6 +86,11 @@ WEEKLY_WEEKS = (date(2020, 1, 5), date(2026, 4, 19))  # the bundled copy of WHO'
 WEEKLY_QUARTERS = pd.period_range("2022Q1", "2026Q1", freq="Q")
 WEEKLY_TARGETS = {7: 0.85, 28: 0.95}  # pooled ratio to the best naive forecaster, at most
 WEEKLY_SHARE_TARGET = 0.6  # at 1 week, the model below the best naive forecaster in this share of countries
+WIS_TARGETS = {"first": 0.80, "last": 0.90}  # the model's WIS relative to the baseline's, at most, by horizon
+COVERAGE_TARGETS = {0.5: (0.45, 0.55), 0.95: (0.90, 0.98)}  # each central interval's share of actuals, within
+RISING_TARGET = 0.85  # the 95 % interval's coverage in the region-months when counts rose, at least
+COST_TARGET = 1.3  # a retrain with intervals against one without, at most
+INTERVAL_METHOD = "by_level"  # the model's intervals kept (cother.ml.intervals.METHODS and why)
 
 
 def train_and_backtest(mart: pd.DataFrame, weather: bool) -> tuple[float, Fitted]:
@@ -124,8 +143,9 @@ def seventeen_regions_three_years() -> None:
     )
 
 
-def quarterly_and_monthly() -> None:
-    """The model quality tables (3 and 4 of the docstring), from one loaded warehouse."""
+def province_examples() -> dict[int, pd.DataFrame]:
+    """The 17 provinces' examples per horizon, 2020-02-17..2023-06-30, with the bundled Open-Meteo weather:
+    the counts and the weather through the ingestion gate in yearly batches, as a user's runs would."""
     empty_warehouse()
     regions = get_set("korea").ids
     years = [(date(year, 1, 1), date(year, 12, 31)) for year in (2020, 2021, 2022)]
@@ -134,7 +154,13 @@ def quarterly_and_monthly() -> None:
         load("sample_cases", regions, start, end)
         load("sample_open_meteo", regions, start, end)
     dbt.build()
-    frames = examples_by_horizon(load_mart(regions), DAILY)
+    return examples_by_horizon(load_mart(regions), DAILY)
+
+
+def quarterly_and_monthly() -> None:
+    """The model quality tables (3 and 4 of the docstring), from one loaded warehouse."""
+    regions = get_set("korea").ids
+    frames = province_examples()
 
     def forecasts(windows: list[Fold], weather: bool = False, baselines: bool = True) -> pd.DataFrame:
         features = DAILY.feature_columns(weather)
@@ -298,9 +324,9 @@ def print_world(forecasts: pd.DataFrame, horizon: str, label: str) -> tuple[floa
     return pooled["model"] / pooled[naive_of(pooled)].min(), ahead / len(ratios)
 
 
-def weekly_world_set() -> None:
-    """The weekly world set's backtest by quarter (6 of the docstring): WHO's weekly file through the gate
-    in one batch, as the first load does; one model over every country, fitted once before each quarter."""
+def weekly_world_examples() -> dict[int, pd.DataFrame]:
+    """The weekly world set's examples per horizon: WHO's weekly file through the gate in one batch, as the
+    first load does."""
     empty_warehouse()
     regions = get_set("world_weekly").ids
     verdict = load("sample_who_weekly", regions, *WEEKLY_WEEKS)
@@ -309,15 +335,27 @@ def weekly_world_set() -> None:
         f"Weekly world set, sample_who_weekly {WEEKLY_WEEKS[0]}..{WEEKLY_WEEKS[1]}: {len(verdict['passed'])} of"
         f" {len(regions)} countries and areas published ({len(verdict['held'])} with weeks or values held back)"
     )
-    frames = examples_by_horizon(load_mart(regions, WEEKLY.mart), WEEKLY)
+    return examples_by_horizon(load_mart(regions, WEEKLY.mart), WEEKLY)
+
+
+def weekly_backtest(frames: dict[int, pd.DataFrame]) -> pd.DataFrame:
+    """One model over every country of the weekly world set, fitted once before each of WEEKLY_QUARTERS."""
     plain = WEEKLY.feature_columns(False)
-    started = time.perf_counter()
-    forecasts = backtest(
+    regions = get_set("world_weekly").ids
+    return backtest(
         frames,
         lambda h: Forecaster(h, plain, regions, anchoring=WEEKLY.anchoring),
         WEEKLY,
         windows=as_folds(WEEKLY_QUARTERS),
     )
+
+
+def weekly_world_set() -> None:
+    """The weekly world set's backtest by quarter (6 of the docstring): one model over every country,
+    fitted once before each quarter."""
+    frames = weekly_world_examples()
+    started = time.perf_counter()
+    forecasts = weekly_backtest(frames)
     print(
         f"  backtest of {len(WEEKLY_QUARTERS)} quarters x {len(WEEKLY.horizons)} horizons: {time.perf_counter() - started:.1f} s"
     )
@@ -334,12 +372,114 @@ def weekly_world_set() -> None:
             print(f"    targets ({'; '.join(targets)}): {'met' if met else 'NOT met'}")
 
 
+def rising_months(forecasts: pd.DataFrame) -> np.ndarray:
+    """Whether each row's target day falls in a month when its region's counts rose: the mean actual of
+    the month (over the rows of the row's horizon) above that of the month before."""
+    month = forecasts["target_date"].dt.to_period("M")
+    means = forecasts.groupby(["horizon", "region", month])["actual"].mean()
+    before = means.reindex([(horizon, region, m - 1) for horizon, region, m in means.index]).to_numpy()
+    rose = pd.Series(means.to_numpy() > before, index=means.index)
+    return rose.reindex(pd.MultiIndex.from_arrays([forecasts["horizon"], forecasts["region"], month])).to_numpy()
+
+
+def print_intervals(forecasts: pd.DataFrame, grain: Grain, label: str) -> None:
+    """Per method and horizon: the model's WIS relative to the baseline's (persistence with intervals from
+    the region's recent changes; beside, relative to the one from its log changes), its parts, and the
+    coverage of the 50 % and 95 % intervals (the baseline's beside), over the folds after the first (each
+    calibrated on the folds before it)."""
+    base = backtest_quantiles(forecasts, "persistence", intervals.baseline)
+    log_base = backtest_quantiles(forecasts, "persistence", intervals.log_baseline)
+    models = {name: backtest_quantiles(forecasts, "model", method) for name, method in intervals.METHODS.items()}
+    calibrated = [np.isfinite(quantiles).all(axis=1) for quantiles in (base, log_base, *models.values())]
+    scored = forecasts["actual"].notna().to_numpy() & np.logical_and.reduce(calibrated)
+    rising = rising_months(forecasts)
+    last = grain.horizons[-1]
+    print(
+        f"  {label}: quantiles at the hubs' 23 levels, {scored.sum():,} forecasts scored (the folds after the"
+        f" first); relative WIS = mean WIS of the model / the baseline's (targets: at most"
+        f" {WIS_TARGETS['first']} at {grain.label(grain.first_horizon)}, {WIS_TARGETS['last']} at"
+        f" {grain.label(last)}; 'vs log': against the baseline from log changes); coverage of the 50 % and 95 %"
+        f" intervals (targets: within 45-55 % and 90-98 %; the 95 % at least {RISING_TARGET:.0%} in the"
+        f" region-months when counts rose); {(forecasts['actual'][scored] == 0).mean():.0%} of the actuals are 0"
+    )
+    print(
+        f"    {'method':<8} {'horizon':<9} {'rel. WIS':>8} {'vs log':>7} {'WIS':>9} {'spread':>8} {'over':>8}"
+        f" {'under':>8} {'50 %':>6} {'95 %':>6} {'95 % rising':>11} {'50, 95 % of counts > 0':>22} | baseline"
+        f" {'WIS':>9} {'50 %':>6} {'95 %':>6} {'95 % rising':>11}"
+    )
+    for name, quantiles in models.items():
+        for horizon in grain.horizons:
+            at = scored & (forecasts["horizon"] == horizon).to_numpy()
+            actual, up = forecasts["actual"].to_numpy()[at], rising[at]
+            counted = actual > 0  # a week of 0 (a country that no longer reports) is inside any interval from 0
+            wis, base_wis, log_wis = (
+                weighted_interval_score(actual, q[at], QUANTILE_LEVELS) for q in (quantiles, base, log_base)
+            )
+            cover, base_cover = (
+                {width: covered(actual, q[at], QUANTILE_LEVELS, width) for width in COVERAGE_TARGETS}
+                for q in (quantiles, base)
+            )
+            ratio = relative_wis(wis["wis"], base_wis["wis"])
+            target = {grain.first_horizon: WIS_TARGETS["first"], last: WIS_TARGETS["last"]}.get(horizon)
+            met = (target is None or ratio <= target) and cover[0.95][up].mean() >= RISING_TARGET
+            met = met and all(low <= cover[width].mean() <= high for width, (low, high) in COVERAGE_TARGETS.items())
+            parts = wis[["wis", "dispersion", "overprediction", "underprediction"]].mean()
+            print(
+                f"    {name:<8} {grain.label(horizon):<9} {ratio:>8.3f} {relative_wis(wis['wis'], log_wis['wis']):>7.3f}"
+                f" {parts['wis']:>9.1f} {parts['dispersion']:>8.1f} {parts['overprediction']:>8.1f}"
+                f" {parts['underprediction']:>8.1f} {cover[0.5].mean():>6.1%} {cover[0.95].mean():>6.1%}"
+                f" {cover[0.95][up].mean():>11.1%} {cover[0.5][counted].mean():>14.1%} {cover[0.95][counted].mean():>7.1%}"
+                f" | {base_wis['wis'].mean():>18.1f} {base_cover[0.5].mean():>6.1%}"
+                f" {base_cover[0.95].mean():>6.1%} {base_cover[0.95][up].mean():>11.1%}"
+                f"  {'targets met' if met else 'NOT met'}"
+            )
+
+
+def print_interval_cost(frames: dict[int, pd.DataFrame], grain: Grain, regions: list[str]) -> None:
+    """Seconds of the retrain's fit (the 8-fold backtest with the baselines, the refit, the forecasts), and
+    of the intervals it would add: the model's and the baseline's quantiles of every backtest forecast,
+    and the quantiles of the forecasts from each region's last report, calibrated on the whole backtest."""
+    started = time.perf_counter()
+    fitted = fit(frames, regions, TrainingConfig(grain=grain, weather=False))
+    ahead = fitted.forecasts()
+    fitting = time.perf_counter() - started
+    started = time.perf_counter()
+    backtest_quantiles(fitted.backtest, "model", intervals.METHODS[INTERVAL_METHOD])
+    backtest_quantiles(fitted.backtest, "persistence", intervals.baseline)
+    for _, rows in ahead.groupby("horizon"):
+        intervals.quantiles(fitted.backtest, rows, "forecast", intervals.METHODS[INTERVAL_METHOD])
+    adding = time.perf_counter() - started
+    print(
+        f"  cost: the retrain's fit and forecasts {fitting:.1f} s, the intervals ({INTERVAL_METHOD}) {adding:.2f} s:"
+        f" {(fitting + adding) / fitting:.3f}x (target: at most {COST_TARGET}x)"
+    )
+
+
+def interval_forecasts() -> None:
+    """Quantile forecasts scored as the hubs score them (7 of the docstring): the 17 provinces by quarter,
+    2021Q1..2023Q2, and the weekly world set by quarter, 2022Q1..2026Q1, as 3 and 6 fit them."""
+    regions = get_set("korea").ids
+    frames = province_examples()
+    plain = DAILY.feature_columns(False)
+    by_quarter = backtest(frames, lambda h: Forecaster(h, plain, regions), DAILY, windows=as_folds(QUARTERS))
+    print_intervals(by_quarter, DAILY, f"17 provinces, {QUARTERS[0]}..{QUARTERS[-1]}")
+    print_interval_cost(frames, DAILY, regions)
+    frames = weekly_world_examples()
+    print_intervals(
+        weekly_backtest(frames).dropna(subset=["actual"]),
+        WEEKLY,
+        f"weekly world set, {WEEKLY_QUARTERS[0]}..{WEEKLY_QUARTERS[-1]}",
+    )
+    print_interval_cost(frames, WEEKLY, get_set("world_weekly").ids)
+
+
 SECTIONS = {
     "seoul": seoul_bundled_period,
     "provinces": seventeen_regions_three_years,
     "quarters": quarterly_and_monthly,
     "world": world_set,
     "weekly": weekly_world_set,
+    "intervals": interval_forecasts,
 }
 
 if __name__ == "__main__":

@@ -1,0 +1,169 @@
+"""Quantile forecasts and their scores: the WIS against values worked out by hand and against the
+scoringrules package, coverage on a small frame, quantiles that never cross and are counts, and
+intervals calibrated only on what was known at a fold's first origin."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import scoringrules
+
+from cother.ml import intervals
+from cother.ml.intervals import QUANTILE_LEVELS, as_counts, backtest_quantiles
+from cother.ml.quantile_scores import covered, relative_wis, weighted_interval_score
+
+pytestmark = pytest.mark.unit
+
+FIVE_LEVELS = [0.025, 0.25, 0.5, 0.75, 0.975]  # the median, the 50 % and the 95 % intervals: K = 2
+
+
+def test_wis_and_its_parts_match_the_hand_computed_values():
+    # quantiles 1 4 6 8 20: the 50 % interval [4, 8] (α = 0.5, w = 0.25), the 95 % one [1, 20] (α = 0.05,
+    # w = 0.025), the median 6 (w0 = 0.5); K + 1/2 = 2.5
+    # y = 12: IS_0.5 = 4 + (2/0.5)(12 - 8) = 20; IS_0.05 = 19; WIS = (0.5·6 + 0.25·20 + 0.025·19)/2.5 = 3.39
+    #   spread (0.25·4 + 0.025·19)/2.5 = 0.59; under (4 + 0.5·6)/2.5 = 2.8; over 0
+    # y = 0: IS_0.5 = 4 + 4·4 = 20; IS_0.05 = 19 + 40·1 = 59; WIS = (0.5·6 + 0.25·20 + 0.025·59)/2.5 = 3.79
+    #   spread 0.59; over (4 + 1 + 0.5·6)/2.5 = 3.2; under 0
+    # y = 6 (the median): WIS = spread = 0.59
+    quantiles = np.tile([1, 4, 6, 8, 20], (3, 1))
+    scores = weighted_interval_score([12, 0, 6], quantiles, FIVE_LEVELS)
+    assert scores["wis"].tolist() == pytest.approx([3.39, 3.79, 0.59], abs=1e-12)
+    assert scores["dispersion"].tolist() == pytest.approx([0.59, 0.59, 0.59], abs=1e-12)
+    assert scores["underprediction"].tolist() == pytest.approx([2.8, 0, 0], abs=1e-12)
+    assert scores["overprediction"].tolist() == pytest.approx([0, 3.2, 0], abs=1e-12)
+
+
+def test_wis_at_the_hub_levels_matches_scoringrules():
+    # scoringrules 0.10's numpy weighted_interval_score adds w0 times the median, not w0 |y - m| (its numba
+    # path, not installed here, has it right), so the check goes through what it computes right: each
+    # interval's score, and the quantile CRPS (2/23 times the pinball losses summed over the 23 levels),
+    # which at these weights equals the WIS
+    rng = np.random.default_rng(3)
+    actual = rng.gamma(2, 50, size=200)
+    quantiles = np.sort(rng.gamma(2, 50, size=(200, len(QUANTILE_LEVELS))), axis=1)
+    scores = weighted_interval_score(actual, quantiles, QUANTILE_LEVELS)
+    lower, upper, alpha = quantiles[:, :11], quantiles[:, :11:-1], 2 * QUANTILE_LEVELS[:11]
+    each = scoringrules.interval_score(actual, lower, upper, alpha, backend="numpy")
+    by_hand = (0.5 * np.abs(actual - quantiles[:, 11]) + (alpha / 2 * each).sum(axis=1)) / 11.5
+    assert scores["wis"].to_numpy() == pytest.approx(by_hand, rel=1e-12)
+    crps = scoringrules.crps_quantile(actual, quantiles, QUANTILE_LEVELS, backend="numpy")
+    assert scores["wis"].to_numpy() == pytest.approx(crps, rel=1e-12)
+    parts = scores[["dispersion", "overprediction", "underprediction"]].sum(axis=1)
+    assert parts.to_numpy() == pytest.approx(scores["wis"].to_numpy(), rel=1e-12)
+
+
+def test_levels_without_a_median_or_a_partner_are_refused():
+    with pytest.raises(ValueError, match="symmetric pairs"):
+        weighted_interval_score([1], [[0, 1, 2]], [0.25, 0.5, 0.8])
+    with pytest.raises(ValueError, match="symmetric pairs"):
+        weighted_interval_score([1], [[0, 2]], [0.25, 0.75])
+
+
+def test_coverage_counts_the_bounds_as_inside():
+    quantiles = np.tile([1, 4, 6, 8, 20], (6, 1))
+    actual = [0, 1, 4, 8, 9, 20]
+    assert covered(actual, quantiles, FIVE_LEVELS, 0.5).tolist() == [False, False, True, True, False, False]
+    assert covered(actual, quantiles, FIVE_LEVELS, 0.95).tolist() == [False, True, True, True, True, True]
+    with pytest.raises(ValueError, match="no central 90% interval"):
+        covered(actual, quantiles, FIVE_LEVELS, 0.9)
+
+
+def test_relative_wis_is_the_ratio_of_the_means_on_the_same_forecasts():
+    assert relative_wis([1, 2, 6], [4, 4, 4]) == pytest.approx(0.75)
+    with pytest.raises(ValueError, match="same forecasts"):
+        relative_wis([1, 2], [1, 2, 3])
+
+
+def synthetic_backtest(seed: int = 0) -> pd.DataFrame:
+    """Two regions, horizons 1 and 7, 3 folds of 14 target days: counts around 100 and around 3 (where
+    the lower quantiles would fall below zero), the model and persistence off by random log errors."""
+    rng = np.random.default_rng(seed)
+    days = pd.date_range("2021-03-01", periods=42)
+    rows = []
+    for horizon in (1, 7):
+        for region, level in (("big", 100), ("small", 3)):
+            actual = rng.poisson(level, size=len(days)).astype(float)
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "region": region,
+                        "origin_date": days - pd.Timedelta(days=horizon),
+                        "target_date": days,
+                        "horizon": horizon,
+                        "actual": actual,
+                        "fold": np.arange(len(days)) // 14 + 1,
+                        "model": actual * np.exp(rng.normal(0, 0.3, len(days))),
+                        "persistence": actual * np.exp(rng.normal(0, 0.5, len(days))),
+                    }
+                )
+            )
+    return pd.concat(rows, ignore_index=True)
+
+
+def point_and_method(name: str) -> tuple[str, intervals.Method]:
+    """The backtest column a method moves, and the method: the model's, or persistence's baselines."""
+    if name in intervals.METHODS:
+        return "model", intervals.METHODS[name]
+    return "persistence", getattr(intervals, name)
+
+
+@pytest.mark.parametrize("name", [*intervals.METHODS, "baseline", "log_baseline"])
+def test_quantiles_never_cross_and_are_non_negative_counts(name):
+    frame = synthetic_backtest()
+    point, method = point_and_method(name)
+    quantiles = backtest_quantiles(frame, point, method)
+    later = (frame["fold"] > 1).to_numpy()
+    assert np.isnan(quantiles[~later]).all()  # the first fold has no earlier errors
+    calibrated = quantiles[later]
+    assert np.isfinite(calibrated).all() and calibrated.shape[1] == len(QUANTILE_LEVELS) == 23
+    assert (np.diff(calibrated, axis=1) >= 0).all()
+    assert (calibrated >= 0).all() and (calibrated == np.round(calibrated)).all()
+    small = (frame["region"] == "small").to_numpy()[later]
+    assert (calibrated[small, 0] == 0).any()  # the small region's lowest quantiles were clipped at zero
+    assert (calibrated[~small, -1] > calibrated[~small, 0]).all()  # an interval, not a point
+
+
+def test_by_level_calibrates_each_decade_of_forecasts_on_its_own_errors():
+    # 60 known forecasts of about 20 (decade 1) off by 0.8 on the log scale either way, 60 of about 2,000
+    # (decade 3) off by 0.1 either way, 10 of about 200 (decade 2: too few, so every error counts)
+    known = pd.DataFrame(
+        {
+            "target_date": pd.Timestamp("2022-03-01"),
+            "model": [20.0] * 60 + [2000.0] * 60 + [200.0] * 10,
+            "log_error": [0.8, -0.8] * 30 + [0.1, -0.1] * 30 + [0.0] * 10,
+        }
+    ).assign(actual=lambda f: np.expm1(np.log1p(f["model"]) + f["log_error"]))
+    point = np.array([30.0, 3000.0, 300.0])
+    quantiles = intervals.by_level(known, pd.DataFrame(index=range(3)), point)
+    half = np.log1p(quantiles[:, -1]) - np.log1p(point)  # the 0.99 quantile's distance above the point
+    assert half == pytest.approx([0.8, 0.1, 0.8], abs=1e-9)
+    assert quantiles[:, 11] == pytest.approx(point)  # centred: the median is the point
+
+
+def test_levels_that_cross_come_out_sorted_non_negative_counts():
+    crossing = np.array([[17.1, 5.7, 10.0], [5.0, 6.3, -0.7]])
+    assert as_counts(crossing).tolist() == [[6, 10, 17], [0, 5, 6]]
+
+
+@pytest.mark.parametrize("name", [*intervals.METHODS, "baseline", "log_baseline"])
+def test_a_fold_reads_only_the_errors_known_at_its_first_origin(name):
+    point, method = point_and_method(name)
+    frame = synthetic_backtest()
+    before = backtest_quantiles(frame, point, method)
+    for horizon in (1, 7):
+        this = (frame["horizon"] == horizon).to_numpy()
+        fold_3 = this & (frame["fold"] == 3).to_numpy()
+        origin = frame.loc[fold_3, "origin_date"].min()  # fold 3's first origin: h days before its first day
+        # unknown at that origin: fold 3's actuals, and fold 2's last h - 1 days (their forecasts as well)
+        unknown = this & (frame["target_date"] > origin).to_numpy()
+        assert unknown.sum() == 2 * (14 + horizon - 1)
+        changed = frame.copy()
+        changed.loc[unknown, "actual"] *= 50
+        changed.loc[unknown & ~fold_3, ["model", "persistence"]] *= 50
+        assert np.array_equal(backtest_quantiles(changed, point, method)[fold_3], before[fold_3])
+        # what was known (fold 2 up to that origin) is what fold 3 reads
+        known = this & (frame["fold"] == 2).to_numpy() & ~unknown
+        reread = frame.copy()
+        reread.loc[known, "actual"] *= 50
+        assert not np.array_equal(backtest_quantiles(reread, point, method)[fold_3], before[fold_3])
