@@ -343,16 +343,18 @@ def test_a_missing_service_key_fails_the_run_at_once(warehouse, airflow_db, api,
     assert api.paths(KMA) == []
 
 
-def test_a_landed_file_removed_before_its_validation_fails_the_run_at_once(warehouse, airflow_db):
-    """The week's cases landed, then their payload was removed (its record kept): the run reuses the
-    landed batch, and `cases.validate` cannot read it at any try: it fails at once, and the run with it."""
+def test_a_landed_file_removed_since_it_landed_is_named_and_fetched_again(warehouse, airflow_db, capsys):
+    """The week's cases landed, then their payload was removed (its record kept, as retention does): the
+    run does not reuse the batch it cannot read; `cases.land` names the missing file and fetches the
+    range again, and the week publishes."""
     batch = land("sample_cases", "seoul", START, START + timedelta(days=6))
     Path(batch["path"]).unlink()
     dag_run = retrying_ingest_dag().test(run_conf=WEEK)
     states = tries(dag_run)
-    assert dag_run.state == "failed", states
-    assert states["cases.validate"] == ("failed", 1) and states["weather.publish"] == ("success", 1)
-    assert row_count(CASES) == 0
+    assert dag_run.state == "success", states
+    assert states["cases.land"] == ("success", 1) and states["cases.publish"] == ("success", 1)
+    assert f"landing file {batch['path']} of batch {batch['batch_id']} is missing" in capsys.readouterr().out
+    assert Path(batch["path"]).exists() and row_count(CASES) == 7
 
 
 def test_the_registry_unreachable_during_a_retrain_fails_cleanly_and_the_champion_stays(postgres_server, monkeypatch):

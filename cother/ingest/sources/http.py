@@ -4,10 +4,10 @@ size limit, redirects kept to where a key may go, a client-side rate limit.
 Retried: timeouts, connection errors, answers cut short (fewer bytes than the server announced, a gzip
 stream without its end), an attempt past its deadline (COTHER_HTTP_DEADLINE_S, from sending the request
 to the answer's last byte: the read timeout bounds each read only, and a server may send a byte at a
-time), 429 and 5xx (honouring Retry-After, capped). Not retried: other 4xx, which are the request's
+time), more than MAX_REDIRECTS redirects (a loop: a server misconfigured, which may pass as an outage
+does), 429 and 5xx (honouring Retry-After, capped). Not retried: other 4xx, which are the request's
 fault, and what the client refuses: an answer larger than COTHER_HTTP_MAX_ANSWER_MB as received or once
-inflated (refused as it streams in, never held whole), more than MAX_REDIRECTS redirects (a loop), a
-redirect away from the configured origin of a request that carries a secret (the data.go.kr key goes to
+inflated (refused as it streams in, never held whole), a redirect away from the configured origin of a request that carries a secret (the data.go.kr key goes to
 the configured host only). Redirects are followed by the client, each recorded (status, from, to,
 without the query, which may hold the key) for the landing file's metadata. An answer is its bytes as
 received (`Answer`), never text decoded on the way. When the attempts are spent, SourceError names the
@@ -361,8 +361,8 @@ class HttpClient:
             target = urljoin(response.url, response.headers["Location"])
             redirects.append({"status": response.status_code, "from": _shown(response.url), "to": _shown(target)})
             hops = " -> ".join([redirects[0]["from"], *(hop["to"] for hop in redirects)])
-            if len(redirects) > MAX_REDIRECTS:
-                raise Refused(f"redirects: expected an answer within {MAX_REDIRECTS} redirects; observed more: {hops}")
+            if len(redirects) > MAX_REDIRECTS:  # a loop: a server misconfigured for now, as a server down
+                raise Unanswered(f"redirects: expected an answer within {MAX_REDIRECTS} redirects; observed more: {hops}")
             if keyed and _origin(target) != origin:
                 raise Refused(
                     f"redirect: expected answers from {origin}, as configured, where the request's key may go;"
