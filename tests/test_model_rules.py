@@ -13,6 +13,7 @@ from conftest import card_of
 
 from cother.ml import promotion
 from cother.ml.backtest import folds
+from cother.ml.forecaster import Forecaster, ForecasterConfig
 from cother.ml.grain import DAILY
 from cother.ml.target import ANCHORING, Anchoring
 
@@ -94,6 +95,24 @@ def test_a_version_forecasts_with_the_anchoring_it_recorded_and_one_that_recorde
     seven_days = older.for_horizon(rows, 7)
     assert seven_days["anchor"].item() == 50.0 and "same_weekday" not in seven_days
     assert older.from_target(seven_days["anchor"], [math.log(2)], horizon=7).item() == pytest.approx(101.0)
+
+
+def test_a_horizon_with_a_level_weight_weighs_a_large_region_more():
+    """A large region doubling (30 weeks of 10,000 cases) against a small one halving (60 weeks of 100):
+    alike, the small region's many weeks decide the change; weighed by the square root of the anchor
+    (100 against 10 a week), the large one's."""
+    weeks = pd.date_range("2022-01-02", periods=60, freq="W-SUN")
+    large = pd.DataFrame({"region": "large", "target_date": weeks[:30], "anchor": 10_000.0, "actual": 20_001.0})
+    small = pd.DataFrame({"region": "small", "target_date": weeks, "anchor": 100.0, "actual": 49.5})
+    rows = pd.concat([large, small], ignore_index=True).assign(cases_growth_1w=0.0)
+    config = ForecasterConfig(level_weight={14: 0.5})
+
+    def change(horizon: int) -> float:
+        forecaster = Forecaster(horizon, ["cases_growth_1w"], ["large", "small"], config).fit(rows)
+        return forecaster.model.predict(rows[["cases_growth_1w"]].head(1)).item()
+
+    assert change(7) == pytest.approx(-math.log(2), abs=0.01)
+    assert change(14) == pytest.approx(math.log(2), abs=0.01)
 
 
 CORE = ["target", "features", "forecaster", "baselines", "backtest", "promotion", "fitting", "report", "lineage"]

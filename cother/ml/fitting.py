@@ -13,7 +13,7 @@ import pandas as pd
 from cother.ml import promotion, publication
 from cother.ml.backtest import BacktestConfig, backtest, folds, scores, summary
 from cother.ml.features import labelled, upcoming
-from cother.ml.forecaster import Forecaster, ForecasterConfig
+from cother.ml.forecaster import Forecaster
 from cother.ml.grain import DAILY, Grain
 from cother.ml.weather_effect import compare
 
@@ -23,10 +23,9 @@ NO_WEATHER_SOURCE = "not measured: a weekly set runs without weather (no weather
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    grain: Grain = DAILY  # the region set's cadence, horizons, features and naive forecasters
+    grain: Grain = DAILY  # the region set's cadence, horizons, features, naive forecasters and fitting
     weather: bool = True  # whether the model reads the weather features (where its grain has them)
     backtest: BacktestConfig = field(default_factory=BacktestConfig)
-    forecaster: ForecasterConfig = field(default_factory=ForecasterConfig)
 
 
 @dataclass(frozen=True)
@@ -101,7 +100,7 @@ def fit(examples: dict[int, pd.DataFrame], regions: list[str], config: TrainingC
     features = grain.feature_columns(config.weather)
 
     def forecaster(horizon: int, features: list[str] = features) -> Forecaster:
-        return Forecaster(horizon, features, regions, config.forecaster, grain.anchoring)
+        return Forecaster(horizon, features, regions, grain.forecaster, grain.anchoring)
 
     windows = folds(rows["target_date"], config.backtest)
     forecasts = backtest(examples, forecaster, grain, config.backtest, windows)

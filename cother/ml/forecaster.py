@@ -5,7 +5,10 @@ the mean of the last 4 weeks for a weekly set).
 
 Fitting leaves out the days whose anchor is below `min_level` (at a handful of cases a log change is
 noise) and weighs each day by its age, halving every `half_life_days` (ForecasterConfig): the epidemic
-changes, recent weeks say more about the next one. The absolute error is the loss, as MAE is the score."""
+changes, recent weeks say more about the next one. Where a horizon has a `level_weight`, each day also
+weighs its anchor to that power: the error of a log change then costs a large region more than a small
+one, as it does in a pooled MAE (a weekly set's 2 to 4 weeks ahead, cother/ml/grain.py). The absolute
+error is the loss, as MAE is the score."""
 
 from __future__ import annotations
 
@@ -37,6 +40,7 @@ PARAMS = {
 class ForecasterConfig:
     min_level: float = 30
     half_life_days: float = 365
+    level_weight: dict[int, float] = field(default_factory=dict)  # per horizon, the anchor's power in a row's weight
     params: dict = field(default_factory=lambda: dict(PARAMS))  # LightGBM's
 
 
@@ -73,10 +77,11 @@ class Forecaster:
                 f"forecaster h{self.horizon}: no training row has an anchor of {self.config.min_level:g} cases or more"
             )
         age_days = (rows["target_date"].max() - rows["target_date"]).dt.days.to_numpy()
+        level = rows["anchor"].to_numpy() ** self.config.level_weight.get(self.horizon, 0)
         self.model = lgb.LGBMRegressor(**self.config.params).fit(
             model_input(rows, self.features, self.regions),
             to_target(rows["actual"], rows["anchor"]),
-            sample_weight=0.5 ** (age_days / self.config.half_life_days),
+            sample_weight=0.5 ** (age_days / self.config.half_life_days) * level,
         )
         return self
 

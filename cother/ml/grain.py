@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 from cother.core.regions import get_set
 from cother.ml import baselines, features
+from cother.ml.forecaster import ForecasterConfig
 from cother.ml.target import ANCHORING, WEEKLY_ANCHORING, Anchoring
 
 
@@ -32,6 +33,7 @@ class Grain:
     naive: tuple[str, ...]  # its naive forecasters (cother.ml.baselines.NAIVE)
     scale: str  # the naive forecaster MASE is against
     anchoring: Anchoring
+    forecaster: ForecasterConfig  # how its model is fitted
     anchor_inputs: tuple[str, ...]  # the mart columns its anchors read
     history_rows: int  # the rows before it a row's features read (its oldest lag)
     description: str  # what the model forecasts and against which anchor, for its model card
@@ -81,6 +83,7 @@ DAILY = Grain(
     naive=("persistence", "seasonal_naive", "mean_7d"),
     scale="seasonal_naive",
     anchoring=ANCHORING,
+    forecaster=ForecasterConfig(),
     anchor_inputs=("cases_mean_7d", "cases_growth_7d"),
     history_rows=21,  # cases_lag_21, the oldest weekly mean
     description=(
@@ -104,13 +107,19 @@ WEEKLY = Grain(
     naive=("persistence", "mean_4w"),
     scale="persistence",
     anchoring=WEEKLY_ANCHORING,
+    # 2 to 4 weeks ahead a row weighs the square root of its anchor, chosen on the quarters 2021Q1..2021Q4
+    # (before the benchmark's); 1 week ahead every region alike: weighed, it lost the benchmark's quarters to
+    # one forecast, China's week of 2023-01-01 (docs/model.md, "Weekly sets")
+    forecaster=ForecasterConfig(level_weight={14: 0.5, 21: 0.5, 28: 0.5}),
     anchor_inputs=("cases_mean_4w",),
     history_rows=8,  # cases_lag_8
     description=(
         "Forecasts of weekly new COVID-19 cases per region (weeks ending on Sunday, as WHO's weekly file),"
         " 1 to 4 weeks ahead: one LightGBM per horizon over all regions (the region is a categorical"
         " feature), predicting the log change against the mean count of the 4 weeks up to the origin"
-        " (cases_mean_4w). No weather: the set runs without it. Input: rows of marts.fct_training_features_weekly."
+        " (cases_mean_4w); 2 to 4 weeks ahead each training week weighs the square root of that mean, so"
+        " the large regions count more, as in a pooled MAE. No weather: the set runs without it."
+        " Input: rows of marts.fct_training_features_weekly."
     ),
 )
 GRAINS = {grain.cadence: grain for grain in (DAILY, WEEKLY)}

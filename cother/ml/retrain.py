@@ -206,7 +206,7 @@ def log_version(fitted: Fitted, decision: promotion.Decision, tags: dict, drifte
         return registry.log_and_register(
             fitted.forecasters,
             fitted.rows.tail(30),
-            fitted.config.forecaster.params,
+            fitted.config.grain.forecaster.params,
             metrics,
             tags,
             Path(folder),

@@ -362,7 +362,9 @@ class HttpClient:
             redirects.append({"status": response.status_code, "from": _shown(response.url), "to": _shown(target)})
             hops = " -> ".join([redirects[0]["from"], *(hop["to"] for hop in redirects)])
             if len(redirects) > MAX_REDIRECTS:  # a loop: a server misconfigured for now, as a server down
-                raise Unanswered(f"redirects: expected an answer within {MAX_REDIRECTS} redirects; observed more: {hops}")
+                raise Unanswered(
+                    f"redirects: expected an answer within {MAX_REDIRECTS} redirects; observed more: {hops}"
+                )
             if keyed and _origin(target) != origin:
                 raise Refused(
                     f"redirect: expected answers from {origin}, as configured, where the request's key may go;"
