@@ -150,6 +150,11 @@ def test_the_demo_runs_the_three_dags_for_the_17_provinces_twice_with_the_same_r
     assert f'Load it with: mlflow.pyfunc.load_model("models:/{MODEL_NAME}@champion")' in first
     assert rows_per_table(second) == rows_per_table(first)
     assert "unchanged unchanged" in second
+    # the weekly world set reaches today: WHO's weekly file through 2026-04-19, forecast 4 weeks on
+    assert "The world_weekly set: 234 countries and areas published" in first
+    assert re.search(
+        r"  \w+_weekly +[\d,]+  \d+ on 2026-04-26 +\d+ on 2026-05-03 +\d+ on 2026-05-10 +\d+ on 2026-05-17", first
+    )
 
 
 def log_in(browser, stack: dict[str, str]) -> str:
@@ -210,10 +215,10 @@ def test_the_retrain_task_links_the_mlflow_run_of_its_model_version(
 
     run_id, token = pipeline["latest"]["cother_retrain"], airflow_ui["token"]
     task_instances = f"{logged_in}/api/v2/dags/cother_retrain/dagRuns/{run_id}/taskInstances"
-    # one train_and_register per region set: the korea set's is map index 0
+    # one train_and_register per region set the run trained (the demo's last retrain: the weekly set's)
     returned = get_json(f"{task_instances}/train_and_register/xcomEntries/return_value?map_index=0", token)["value"]
     version = get_json(
-        f"{mlflow_ui}/api/2.0/mlflow/model-versions/get?name={MODEL_NAME}&version={returned['version']}"
+        f"{mlflow_ui}/api/2.0/mlflow/model-versions/get?name={returned['model_name']}&version={returned['version']}"
     )["model_version"]
     run = get_json(f"{mlflow_ui}/api/2.0/mlflow/runs/get?run_id={version['run_id']}")["run"]["info"]
     link = f"{mlflow_ui}/#/runs/{run['run_id']}"
