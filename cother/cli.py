@@ -147,6 +147,32 @@ def _model(args: argparse.Namespace) -> None:
         )
 
 
+def _regions(args: argparse.Namespace) -> None:
+    from cother.core.regions import registry
+    from cother.core.warehouse import retire_set
+
+    if args.action == "check":
+        found = registry()
+        for name, region_set in found.sets.items():
+            print(f"{name}: {len(region_set.regions)} regions, {region_set.cadence} ({region_set.path})")
+        for why in found.refused.values():
+            print(f"refused: {why}")
+        sys.exit(1 if found.refused else 0)
+
+    def confirm(regions: list[str], rows: dict[str, int]) -> bool:
+        counts = ", ".join(f"{table} {count}" for table, count in rows.items() if count)
+        print(f"retire {args.set}: {len(regions)} regions in raw.regions; rows to delete: {counts or 'none'}")
+        return args.yes or input(f"type {args.set} to delete them: ").strip() == args.set
+
+    try:
+        deleted = retire_set(args.set, confirm)
+    except ValueError as error:
+        sys.exit(str(error))
+    if deleted is None:
+        sys.exit(f"retire {args.set}: not confirmed; nothing deleted")
+    print(f"retired {args.set}: {sum(deleted.values())} rows deleted; its registered model versions are kept")
+
+
 def _config(args: argparse.Namespace) -> None:
     from cother.core import config_docs
 
@@ -207,6 +233,16 @@ def main(argv: list[str] | None = None) -> None:
     actions.add_parser("rollback", help="give champion back to the version that held it before the last move")
     actions.add_parser("history", help="the latest alias moves").add_argument("--limit", type=int, default=20)
     mo.set_defaults(handler=_model)
+
+    rg = commands.add_parser("regions", help="the region sets: check their files, retire a removed set")
+    region_actions = rg.add_subparsers(dest="action", required=True)
+    region_actions.add_parser("check", help="read every file of the regions directory; exit 1 if one is refused")
+    retire = region_actions.add_parser(
+        "retire", help="delete a removed set's rows from the raw tables, batch log, quarantine, marts, ml.forecasts"
+    )
+    retire.add_argument("set", help="the set's name (its file's, without .yml)")
+    retire.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    rg.set_defaults(handler=_regions)
 
     co = commands.add_parser(
         "config", help="every setting with its default: as .env.example or as docs/configuration.md"

@@ -81,6 +81,13 @@ class Settings:
     region_set: str = setting(
         "COTHER_REGION_SET", "korea", "Runs", "a region set of config/regions/ (korea, world, world_weekly)"
     )
+    regions_dir: Path = setting(
+        "COTHER_REGIONS_DIR",
+        "config/regions",
+        "Runs",
+        "the region sets' files, one set each (docs/sources.md#regions)",
+        False,
+    )
     regions: tuple[str, ...] = setting(
         "COTHER_REGIONS", "", "Runs", "some regions of the set, comma-separated (empty: all)"
     )

@@ -1,11 +1,12 @@
 """The landing zone: every payload kept as received, never rewritten.
 
 data/landing/<source>/<batch>.<ext>, with <batch>.meta.json beside it holding the checksum, the fetch
-time, the regions asked for, the request parameters (never a secret) and the redirects its answers
-followed. One payload answers every
+time, the regions asked for and what each was asked by (its name, station or point), the request
+parameters (never a secret) and the redirects its answers followed. One payload answers every
 region of a request. A batch id is the date range plus the payload's checksum: a range that has
-landed for these regions is not fetched again unless forced, and a forced re-fetch that brings the
-same bytes finds its batch already there.
+landed for these regions, asked by the names the configuration gives them now, is not fetched again
+unless forced (a region renamed since is fetched anew), and a forced re-fetch that brings the
+same bytes finds its batch already there (its meta then records the names of this fetch too).
 
 Which batch of a range is current is the order of data/landing/<source>/fetches.jsonl, a line
 appended at every fetch, not a timestamp: a forced re-fetch that brings back earlier bytes makes
@@ -43,6 +44,9 @@ class LandedBatch:
     fetched_at: str
     params: dict
     redirects: list[dict] = field(default_factory=list)  # followed by the fetch's answers: status, from, to
+    # per region, what the fetch asked the source for it by (Source.asked_as: its name, station or point);
+    # empty in a batch landed before it was kept, which is then fetched again rather than trusted
+    asked: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def first_day(self) -> date:
@@ -122,16 +126,21 @@ def _log_fetch(source: Source, batch_id: str) -> None:
         log.write(line.encode("utf-8"))  # appended: the file is open for appending
 
 
+def _asked(source: Source, regions: list[Region]) -> dict[str, str | None]:
+    return {region.id: source.asked_as(region) for region in regions}
+
+
 def landed(source: Source, regions: list[Region], start: date, end: date) -> LandedBatch | None:
-    """The batch last fetched for this source and date range that answers every one of these regions,
-    read for just these regions; None if there is none. (Batches landed before the fetch log existed
-    come before every logged one, in the order of their fetch times.)"""
-    wanted = [region.id for region in regions]
+    """The batch last fetched for this source and date range that answers every one of these regions as
+    the configuration asks for them now (by the same name, station or point: a region renamed since is
+    fetched anew), read for just these regions; None if there is none. (Batches landed before the fetch
+    log existed come before every logged one, in the order of their fetch times.)"""
+    wanted = _asked(source, regions)
     batches = [
         LandedBatch.from_dict(json.loads(path.read_text(encoding="utf-8")))
         for path in _folder(source).glob(f"{start:%Y%m%d}-{end:%Y%m%d}-*.meta.json")
     ]
-    covering = [batch for batch in batches if set(wanted) <= set(batch.regions)]
+    covering = [batch for batch in batches if wanted.items() <= batch.asked.items()]
     order = _fetch_order(source)
     latest = max(covering, key=lambda batch: (order.get(batch.batch_id, -1), batch.fetched_at), default=None)
     if latest and not Path(latest.path).exists():
@@ -140,7 +149,7 @@ def landed(source: Source, regions: list[Region], start: date, end: date) -> Lan
             " landed): fetching it again"
         )
         return None
-    return latest and replace(latest, regions=wanted)
+    return latest and replace(latest, regions=list(wanted), asked=wanted)
 
 
 def land(source: Source, regions: list[Region], start: date, end: date, force: bool = False) -> LandedBatch:
@@ -173,18 +182,24 @@ def land(source: Source, regions: list[Region], start: date, end: date, force: b
         fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
         params=payload.params,
         redirects=redirects,
+        asked=_asked(source, regions),
     )
     folder.mkdir(parents=True, exist_ok=True)
     if not path.exists() or hashlib.sha256(path.read_bytes()).hexdigest() != sha256:
         _write_once(path, payload.content)  # new, or a damaged copy put right by the same bytes
     if batch.meta_path.exists():  # these very bytes landed before: that batch, its first fetch time kept
-        batch = replace(
-            LandedBatch.from_dict(json.loads(batch.meta_path.read_text(encoding="utf-8"))), regions=batch.regions
-        )
+        first = LandedBatch.from_dict(json.loads(batch.meta_path.read_text(encoding="utf-8")))
+        if not batch.asked.items() <= first.asked.items():  # asked by other names that brought the same bytes
+            _write_meta(replace(first, asked={**first.asked, **batch.asked}))
+        batch = replace(first, regions=batch.regions, asked=batch.asked)
     else:
-        _write_once(batch.meta_path, json.dumps(asdict(batch), indent=2, ensure_ascii=False).encode("utf-8"))
+        _write_meta(batch)
     _log_fetch(source, batch_id)
     return batch
+
+
+def _write_meta(batch: LandedBatch) -> None:
+    _write_once(batch.meta_path, json.dumps(asdict(batch), indent=2, ensure_ascii=False).encode("utf-8"))
 
 
 def _write_once(path: Path, content: bytes) -> None:

@@ -19,6 +19,8 @@ def predict(region: str, day: date) -> dict:
     for a region the version did not train on)."""
     grain = grain_of(set_of(region))
     frame = load_mart([region], grain.mart)
+    if frame.empty:
+        raise ValueError(f"predict: no data for {region} in {grain.mart}")
     row = frame[frame["date_day"].dt.date == day]
     if row.empty:
         first, last = frame["date_day"].min(), frame["date_day"].max()

@@ -145,7 +145,7 @@ def build() -> dict:
     """
     from cother.core.warehouse import sync_regions
 
-    sync_regions()  # every raw table exists, loaded or not, and raw.regions is config/regions/
+    sync_regions()  # every raw table exists, loaded or not; raw.regions holds config/regions/ (and sets removed since, until retired)
     run = run_dbt("build")
     statuses = node_statuses(run)
     if not any(failed(status) for status in statuses):

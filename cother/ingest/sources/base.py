@@ -169,15 +169,31 @@ class Source(ABC):
 
     def names(self, regions: list[Region]) -> dict[str, Region]:
         """What this source calls each region (config/regions/*.yml, under `region_names`), or an error
-        naming those without (the plan asks first, so a run that cannot be done fails once, at its plan)."""
-        key, what = self.region_names
-        named = {}
+        naming those without, and for a case source two regions of one name (a count is one region's: the
+        second would be published with the first's counts; a weather point may stand for two regions). The
+        plan asks first, so a run that cannot be done fails once, at its plan."""
+        _, what = self.region_names
+        named: dict[str, Region] = {}
         for region in regions:
-            value = region.case_names.get(key) or region.weather_names.get(key)
+            value = self.asked_as(region)
             if not value:
                 raise SourceError(f"{self.name}: region {region.id}: no {what} in config/regions")
+            if self.kind == "cases" and value in named:
+                raise SourceError(
+                    f"{self.name}: regions {named[value].id} and {region.id}: {what}: expected one region per name"
+                    f" (a count is one region's); observed {value!r} for both"
+                )
             named[value] = region
         return named
+
+    def asked_as(self, region: Region) -> str | None:
+        """What a request asks this source for the region by: its name under `region_names` (None for a
+        source that asks otherwise; one that asks by a station or a point says so). A landed batch keeps it
+        per region, and is read for a region only while the configuration asks the same (landing.landed)."""
+        if self.region_names is None:
+            return None
+        key = self.region_names[0]
+        return region.case_names.get(key) or region.weather_names.get(key)
 
 
 def where(regions: list[Region], start: date, end: date) -> str:

@@ -76,6 +76,9 @@ class KmaAsosWeather(HttpSource):
             responses_payload(responses), "jsonl", {"stations": stations, "start": str(start), "end": str(end)}
         )
 
+    def asked_as(self, region: Region) -> str | None:
+        return region.kma_station
+
     def station(self, region: Region) -> str:
         if not region.kma_station:
             raise SourceError(f"{self.name}: region {region.id}: no KMA station in config/regions")

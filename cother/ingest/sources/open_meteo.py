@@ -101,6 +101,9 @@ class OpenMeteoWeather(OpenMeteoTable, HttpSource):
         """The archive endpoint; a base URL (https://archive-api.open-meteo.com) is taken as its host's."""
         return archive_endpoint(super().url)
 
+    def asked_as(self, region: Region) -> str | None:
+        return f"{region.latitude:g},{region.longitude:g}"  # the point, as the request writes it
+
     def fetch(self, regions: list[Region], start: date, end: date) -> Payload:
         responses = []
         days = (end - start).days + 1

@@ -8,8 +8,9 @@ the live sources do.
 - sample_open_meteo: Open-Meteo daily reanalysis of 30 Korean and 108 world cities (temperature,
   humidity, precipitation; no wind, pressure, sunshine or cloud), into raw.open_meteo_daily;
 - sample_cases: Coronaboard's cumulative counts per Korean province;
-- jhu: Johns Hopkins CSSE cumulative cases and deaths per country, wide (a column per day); the rows
-  of a country's provinces (China, Canada, Australia, overseas territories) add up to the country.
+- jhu: Johns Hopkins CSSE cumulative cases and deaths per country or province, wide (a column per day):
+  a region named by a Country/Region is the sum of that country's rows (China's, Canada's and Australia's
+  provinces, overseas territories), one named Country/Region/Province/State ("Canada/Ontario") is that row.
 """
 
 from __future__ import annotations
@@ -216,7 +217,7 @@ class SampleCases(Source):
 
 class SampleJhu(Source):
     name = "jhu"
-    region_names = ("jhu", "Johns Hopkins country name")
+    region_names = ("jhu", "Johns Hopkins name (Country/Region, or Country/Region/Province/State)")
     kind = "cases"
     raw_table = "raw.jhu_covid_cases"
     suite = "raw_jhu_covid_cases"
@@ -232,7 +233,7 @@ class SampleJhu(Source):
         )
 
     def fetch(self, regions: list[Region], start: date, end: date) -> Payload:
-        countries = sorted(self.names(regions))
+        names = sorted(self.names(regions))
         responses = []
         for measure, file_name in JHU_FILES.items():
             text = _bundled_text(file_name)
@@ -241,15 +242,16 @@ class SampleJhu(Source):
             out = io.StringIO()
             writer = csv.writer(out, lineterminator="\n")
             writer.writerow([header[i] for i in keep])
-            writer.writerows([row[i] for i in keep] for row in rows if len(row) > 1 and row[1] in countries)
-            responses.append(
-                ({**_params(file_name, countries, start, end), "measure": measure}, _answer(out.getvalue()))
+            writer.writerows(
+                [row[i] for i in keep] for row in rows if len(row) > 1 and set(_jhu_names(row)) & set(names)
             )
-        return Payload(responses_payload(responses), "jsonl", _params(list(JHU_FILES.values()), countries, start, end))
+            responses.append(({**_params(file_name, names, start, end), "measure": measure}, _answer(out.getvalue())))
+        return Payload(responses_payload(responses), "jsonl", _params(list(JHU_FILES.values()), names, start, end))
 
     def records(self, payload: bytes, regions: list[Region], start: date, end: date) -> dict[str, list | SourceError]:
         named = self.names(regions)
         values: dict[str, dict] = {}  # region -> day -> measure -> province -> value
+        found: set[str] = set()  # the names some row answers to
         problems: dict[str, SourceError] = {}
         for request, answer in read_responses(payload):
             measure = request.get("measure")
@@ -264,18 +266,25 @@ class SampleJhu(Source):
             days = [_jhu_day(self, name) for name in header[len(JHU_KEYS) :]]
             seen = set()
             for row in reader:
-                region = named.get(row[1])
-                if region is None:
-                    continue
-                if (row[0], row[1]) in seen:
-                    problems[region.id] = self.error(
-                        region, "(payload)", f"expected one row per province; observed {row[1]!r} {row[0]!r} twice"
-                    )
+                answered = [name for name in _jhu_names(row) if name in named]
+                found.update(answered)
+                for region in (named[name] for name in answered):
+                    if (row[0], row[1]) in seen:
+                        problems[region.id] = self.error(
+                            region, "(payload)", f"expected one row per province; observed {row[1]!r} {row[0]!r} twice"
+                        )
+                    for day, value in zip(days, row[len(JHU_KEYS) :], strict=False):
+                        if start <= day <= end:
+                            by_day = values.setdefault(region.id, {}).setdefault(day, {"confirmed": {}, "deaths": {}})
+                            by_day[measure][row[0]] = value
                 seen.add((row[0], row[1]))
-                for day, value in zip(days, row[len(JHU_KEYS) :], strict=False):
-                    if start <= day <= end:
-                        by_day = values.setdefault(region.id, {}).setdefault(day, {"confirmed": {}, "deaths": {}})
-                        by_day[measure][row[0]] = value
+        for name in named.keys() - found:
+            problems[named[name].id] = self.error(
+                named[name],
+                f"{start}..{end}",
+                f"case_names.jhu: expected a Country/Region of the JHU files (its rows summed) or a"
+                f" Country/Region/Province/State ('Canada/Ontario': that row); observed {name!r}, which no row has",
+            )
         grouped: dict[str, list | SourceError] = {
             region_id: [{"date": day, "country": region_id, **measures} for day, measures in sorted(days.items())]
             for region_id, days in values.items()
@@ -296,6 +305,11 @@ class SampleJhu(Source):
             **totals,
             "record": json.dumps(provinces, ensure_ascii=False, sort_keys=True),
         }
+
+
+def _jhu_names(row: list[str]) -> tuple[str, str]:
+    """The names a row of the JHU files answers to: its Country/Region, and Country/Region/Province/State."""
+    return row[1], f"{row[1]}/{row[0]}"
 
 
 def _jhu_day(source: Source, name: str) -> date:
