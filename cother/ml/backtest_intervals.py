@@ -13,15 +13,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cother.ml import intervals
 from cother.ml.intervals import QUANTILE_LEVELS, backtest_quantiles
+from cother.ml.publication import INTERVALS
 from cother.ml.quantile_scores import covered, relative_wis, weighted_interval_score
 
-MODEL_METHOD = intervals.by_level  # the model's intervals: the method bench/retrain.py intervals kept
 WIDTHS = {"50": 0.5, "95": 0.95}  # the central intervals whose coverage is reported, by name
 PARTS = ("wis", "dispersion", "overprediction", "underprediction")
-# what is scored, from which backtest column, with which intervals
-SCORED = {"model": ("model", MODEL_METHOD), "baseline": ("persistence", intervals.baseline)}
+# what is scored, from which backtest column, with which intervals: the model's as its forecasts get them,
+# persistence's as a naive forecaster's (the hubs' baseline)
+SCORED = {"model": ("model", INTERVALS["model"]), "baseline": ("persistence", INTERVALS["naive"])}
 
 
 def wis_column(name: str) -> str:

@@ -50,8 +50,9 @@ def forecast(rows: pd.DataFrame, names: pd.Series, model: Callable[[pd.DataFrame
     return values
 
 
-# the intervals of a forecast by who made it: the model's by the level of its point; a naive forecaster's as
-# the hubs' baseline (the region's recent changes over the horizon, symmetrised)
+# the intervals of a forecast by who made it: the model's by the level of its point (the method
+# bench/retrain.py intervals kept); a naive forecaster's as the hubs' baseline (the region's recent changes
+# over the horizon, symmetrised)
 INTERVALS = {"model": intervals.by_level, "naive": intervals.baseline}
 
 
