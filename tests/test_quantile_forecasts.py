@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import scoringrules
 
-from cother.ml import backtest_intervals, intervals, publication
+from cother.ml import backtest_intervals, hub_export, intervals, publication
 from cother.ml.intervals import QUANTILE_LEVELS, as_counts, backtest_quantiles
 from cother.ml.quantile_scores import covered, relative_wis, weighted_interval_score
 
@@ -209,3 +209,29 @@ def test_a_forecasts_quantiles_follow_its_forecaster_and_centre_on_its_point():
     assert not np.array_equal(quantiles[0], quantiles[1])  # two methods, the same point
     assert quantiles[:3, 11].tolist() == [120.0, 120.0, 4.0]  # the median is the point
     assert np.isnan(quantiles[3]).all()
+
+
+def test_a_hub_submission_counts_a_weekly_sets_horizons_in_weeks_and_refuses_crossing_or_missing_levels():
+    quantiles = pd.DataFrame(
+        {
+            "region": "fr_weekly",
+            "origin_date": pd.Timestamp("2026-04-19"),
+            "date_day": pd.Timestamp("2026-05-03"),
+            "horizon_days": 14,
+            "quantile_level": QUANTILE_LEVELS,
+            "quantile_value": np.arange(23) * 10.4,
+        }
+    )
+    rows = hub_export.submission(quantiles, step_days=7)
+    assert list(rows.columns) == hub_export.COLUMNS
+    assert rows[["reference_date", "target", "horizon", "target_end_date"]].drop_duplicates().values.tolist() == [
+        ["2026-04-19", "wk inc case", 2, "2026-05-03"]
+    ]
+    assert rows["value"].tolist()[:3] == [0, 10, 21] and rows["output_type_id"].iloc[1] == 0.025
+    assert hub_export.file_name(pd.Timestamp("2026-04-19"), "m_world") == "2026-04-19-cother-m_world.csv"
+    with pytest.raises(ValueError, match="fall as the level rises"):
+        hub_export.submission(quantiles.assign(quantile_value=quantiles["quantile_value"][::-1].to_numpy()), 7)
+    with pytest.raises(ValueError, match="has levels"):
+        hub_export.submission(quantiles.iloc[1:], 7)
+    with pytest.raises(ValueError, match="expected"):
+        hub_export.validate(rows.rename(columns={"location": "region"}))
