@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from datetime import date
+from pathlib import Path
 
 
 def _db(args: argparse.Namespace) -> None:
@@ -130,6 +131,16 @@ def _predict(args: argparse.Namespace) -> None:
         print(json.dumps(predict(args.region, args.date)))
 
 
+def _export(args: argparse.Namespace) -> None:
+    from cother.ml import hub_export
+
+    try:
+        written = hub_export.export(args.region_set, args.date, args.out)
+    except ValueError as missing:
+        sys.exit(f"cother export: {missing}")
+    print(f"wrote {written['rows']} rows of v{written['model_version']}'s quantile forecasts to {written['path']}")
+
+
 def _model(args: argparse.Namespace) -> None:
     from cother.ml import aliases, registry
 
@@ -225,6 +236,13 @@ def main(argv: list[str] | None = None) -> None:
     pr.add_argument("--region", required=True)
     pr.add_argument("--date", required=True, type=date.fromisoformat)
     pr.set_defaults(handler=_predict)
+
+    ex = commands.add_parser("export", help="write a set's champion's forecasts from one origin for a forecast hub")
+    ex.add_argument("format", choices=["hub"], help="hub: a hubverse model-output CSV of the 23 quantiles")
+    ex.add_argument("--date", required=True, type=date.fromisoformat, help="the forecast origin (reference_date)")
+    ex.add_argument("--set", dest="region_set", default="korea", help="the region set whose model (default: korea)")
+    ex.add_argument("--out", type=Path, help="the file to write (default: <date>-cother-<model>.csv here)")
+    ex.set_defaults(handler=_export)
 
     mo = commands.add_parser("model", help="the registered model's aliases: promote, roll back, history")
     mo.add_argument("--set", dest="region_set", default="korea", help="the region set whose model (default: korea)")

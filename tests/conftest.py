@@ -169,6 +169,7 @@ def card_of(summary, weather, drift) -> str:
         published={},
         weather=weather,
         drift=drift,
+        intervals=[],
     )
 
 

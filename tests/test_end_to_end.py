@@ -90,6 +90,7 @@ def test_the_champion_loads_from_the_registry_and_forecasts(first_pipeline_run):
     import mlflow
 
     from cother.ml import registry
+    from cother.ml.pyfunc_model import output_column
     from cother.ml.storage import load_mart
 
     registry.configure()
@@ -97,7 +98,10 @@ def test_the_champion_loads_from_the_registry_and_forecasts(first_pipeline_run):
     forecast_row = load_mart(["seoul"]).query("is_forecast_row")
     columns = model.metadata.get_input_schema().input_names()
     forecast = model.predict(forecast_row[columns])
-    assert len(forecast) == 1 and (forecast > 0).all().all() and (forecast < 10_000).all().all()
+    points = forecast[[output_column(horizon) for horizon in (1, 7)]]
+    assert len(forecast) == 1 and (points > 0).all().all() and (points < 10_000).all().all()
+    quantiles = forecast.drop(columns=points.columns)  # the 23 quantiles of each horizon
+    assert quantiles.shape[1] == 2 * 23 and (quantiles >= 0).all().all()
 
 
 def test_the_retrain_writes_its_forecasts_to_the_forecast_mart(first_pipeline_run):
@@ -115,6 +119,56 @@ def test_the_retrain_writes_its_forecasts_to_the_forecast_mart(first_pipeline_ru
         ("seoul", END + timedelta(days=7), 7, version, "champion", None, True),
     ]
     assert all(0 < forecast[7] < 10_000 for forecast in forecasts)
+
+
+def test_the_champions_quantiles_export_as_a_hub_submission(first_pipeline_run, tmp_path, capsys):
+    """`cother export hub --date D` writes the origin's forecasts of the champion in the hubverse
+    model-output columns: 23 non-decreasing quantiles per target, those of marts.fct_forecast_quantiles."""
+    import pandas as pd
+
+    from cother.cli import main
+    from cother.core.database import connect
+
+    main(["export", "hub", "--date", str(END), "--out", str(tmp_path / "submission.csv")])
+    assert f"wrote 46 rows of v{champion_version()}'s quantile forecasts" in capsys.readouterr().out
+    submission = pd.read_csv(tmp_path / "submission.csv")
+    assert list(submission.columns) == HUBVERSE_COLUMNS
+    assert_hub_submission(submission, END, "day inc case", {1: END + timedelta(days=1), 7: END + timedelta(days=7)})
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "select horizon_days, quantile_level::float, quantile_value from marts.fct_forecast_quantiles"
+            " where model_version = %s order by horizon_days, quantile_level",
+            (int(champion_version()),),
+        )
+        written = cur.fetchall()
+    exported = submission.sort_values(["horizon", "output_type_id"])
+    assert list(zip(exported["horizon"], exported["output_type_id"], exported["value"], strict=True)) == written
+
+
+HUBVERSE_COLUMNS = [  # docs.hubverse.io, "Model output": the task ID columns, then the output representation
+    "reference_date",
+    "target",
+    "horizon",
+    "location",
+    "target_end_date",
+    "output_type",
+    "output_type_id",
+    "value",
+]
+HUB_LEVELS = [0.01, 0.025, *(round(0.05 * k, 2) for k in range(1, 20)), 0.975, 0.99]
+
+
+def assert_hub_submission(submission, origin, target: str, end_dates: dict) -> None:
+    """One origin's rows in the hubverse columns: per task (location, horizon) the hubs' 23 levels with
+    values that never fall as the level rises, each task's target end date as `end_dates` by horizon."""
+    assert (submission["reference_date"] == str(origin)).all() and (submission["target"] == target).all()
+    assert (submission["output_type"] == "quantile").all()
+    for (location, horizon), task in submission.groupby(["location", "horizon"]):
+        ordered = task.sort_values("output_type_id")
+        assert ordered["output_type_id"].tolist() == pytest.approx(HUB_LEVELS), (location, horizon)
+        assert ordered["value"].is_monotonic_increasing and (ordered["value"] >= 0).all(), (location, horizon)
+        assert set(task["target_end_date"]) == {str(end_dates[horizon])}
+    assert set(submission["horizon"]) == set(end_dates)
 
 
 def test_a_second_run_leaves_the_same_rows_and_registers_a_challenger(first_pipeline_run, dags):

@@ -367,7 +367,9 @@ def test_the_registry_unreachable_during_a_retrain_fails_cleanly_and_the_champio
         publish_seoul(*bundled_period())
         assert dbt.build()["success"]
         champion = retrain("korea", ["seoul"])["version"]
-        before = {table: table_contents(table) for table in ("ml.forecasts", "ml.model_promotions")}
+        before = {
+            table: table_contents(table) for table in ("ml.forecasts", "ml.forecast_quantiles", "ml.model_promotions")
+        }
         monkeypatch.setenv("COTHER_MLFLOW_DATABASE_URL", f"postgresql://postgres@127.0.0.1:{free_port()}/mlflow")
         with pytest.raises(registry.RegistryUnavailable, match="MLflow registry database .*127.0.0.1.* is unreachable"):
             retrain("korea", ["seoul"])

@@ -1,5 +1,6 @@
 """Field accuracy on the test warehouse: the champion's forecasts scored beside persistence's once
-reported (marts.fct_forecast_accuracy), an alert once per stretch where it does worse, read by the gate."""
+reported (marts.fct_forecast_accuracy), an alert once per stretch where it does worse, read by the gate;
+their quantiles' WIS and coverage, an alert once per stretch where the 95 % intervals hold too few."""
 
 import json
 from datetime import date, timedelta
@@ -12,6 +13,8 @@ from cother.transform import dbt
 pytestmark = pytest.mark.integration
 
 STRETCH = [date(2021, 2, 1) + timedelta(days=i) for i in range(14)]
+FEBRUARY = [date(2021, 2, 1) + timedelta(days=i) for i in range(28)]
+WORSE, NARROW = "champion_worse_than_persistence", "champion_intervals_too_narrow"
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +31,10 @@ def warehouse(two_months):
     from cother.core.database import connect
 
     with connect() as conn, conn.cursor() as cur:
-        cur.execute("truncate ml.forecasts, ml.model_promotions, ml.field_accuracy_alerts")
+        cur.execute(
+            "truncate ml.forecasts, ml.forecast_quantiles, ml.model_promotions, ml.field_accuracy_alerts,"
+            " ml.coverage_alerts"
+        )
 
 
 @pytest.fixture
@@ -89,10 +95,10 @@ def test_a_14_day_stretch_where_the_champion_is_worse_than_persistence_alerts_on
     assert worse["days"] == "2021-02-01..2021-02-14" and worse["scored_days"] == 14
     assert worse["mae"] == 1000.0 and worse["persistence_mae"] < worse["mae"]
     assert "seoul, horizon 1: champion v3 MAE 1000.0 vs persistence" in worse["message"]
-    assert first["alerted"] == [worse]
+    assert first[WORSE]["alerted"] == [worse]
 
-    assert field_accuracy.check("run-1")["alerted"] == []  # a retry: nothing again
-    assert field_accuracy.check("run-2")["alerted"] == []  # the next run over the same stretch: nothing
+    assert field_accuracy.check("run-1")[WORSE]["alerted"] == []  # a retry: nothing again
+    assert field_accuracy.check("run-2")[WORSE]["alerted"] == []  # the next run over the same stretch: nothing
     assert len(alerts(webhook)) == 1
 
     (flag,) = storage.field_flags("cother_cases_forecaster", "3")  # what the next retrain's gate reads
@@ -110,12 +116,12 @@ def test_the_gate_reads_an_alert_until_a_whole_stretch_is_scored_since_without_a
     after = [STRETCH[-1] + timedelta(days=i) for i in range(1, 15)]  # 2021-02-15..2021-02-28, exact
     write_forecasts("3", "champion", 1, after[:13], lambda day: 0.0)
     assert dbt.build()["success"]
-    assert field_accuracy.check("run-2")["alerted"] == []
+    assert field_accuracy.check("run-2")[WORSE]["alerted"] == []
     (flag,) = storage.field_flags("cother_cases_forecaster", "3")  # 13 days scored since: it still holds
     assert flag["days"] == "2021-02-01..2021-02-14"
     write_forecasts("3", "champion", 1, after[13:], lambda day: 0.0)
     assert dbt.build()["success"]
-    assert field_accuracy.check("run-3")["alerted"] == []
+    assert field_accuracy.check("run-3")[WORSE]["alerted"] == []
     assert storage.field_flags("cother_cases_forecaster", "3") == []  # 14: better since, the alert is old
     assert len(alerts(webhook)) == 1
 
@@ -146,5 +152,84 @@ def test_a_champion_better_than_persistence_or_too_few_scored_days_alerts_nothin
     write_forecasts("3", "champion", 1, STRETCH, lambda day: 0.0)
     write_forecasts("3", "champion", 7, STRETCH[:13], lambda day: 1000.0)  # worse, but 13 scored days
     assert dbt.build()["success"]
-    assert field_accuracy.check("run-1") == {"found": 0, "alerted": []}
+    assert field_accuracy.check("run-1") == {WORSE: {"found": 0, "alerted": []}, NARROW: {"found": 0, "alerted": []}}
     assert alerts(webhook) == []
+
+
+def write_quantiles(version: str, horizon: int, days: list[date], offsets) -> None:
+    """The 23 quantiles of Seoul's forecasts of these days (written by write_forecasts): the day's count
+    plus `offsets(day)`, one per level, non-decreasing."""
+    from cother.core.database import connect
+    from cother.ml.intervals import QUANTILE_LEVELS
+
+    counts = reported()
+    rows = [
+        ("cother_cases_forecaster", version, "seoul", day - timedelta(days=horizon), day, horizon, float(level))
+        + (max(counts[day] + offset, 0.0),)
+        for day in days
+        for level, offset in zip(QUANTILE_LEVELS, offsets(day), strict=True)
+    ]
+    with connect() as conn, conn.cursor() as cur:
+        cur.executemany(
+            "insert into ml.forecast_quantiles (model_name, model_version, region, origin_date, target_date,"
+            " horizon_days, quantile_level, quantile_value) values (%s, %s, %s, %s, %s, %s, %s, %s)",
+            rows,
+        )
+
+
+AROUND = [float(offset) for offset in range(-110, 111, 10)]  # 23 offsets: the count inside every interval
+ABOVE = [float(offset) for offset in range(5, 235, 10)]  # the count below every quantile: inside none
+
+
+def test_the_mart_scores_each_forecasts_quantiles_as_the_hubs_do(warehouse):
+    import numpy as np
+
+    from cother.core.database import connect
+    from cother.ml.intervals import QUANTILE_LEVELS
+    from cother.ml.quantile_scores import weighted_interval_score
+
+    write_forecasts("3", "champion", 1, STRETCH, lambda day: 0.0)
+    write_quantiles("3", 1, STRETCH[:7], lambda day: AROUND)
+    write_quantiles("3", 1, STRETCH[7:], lambda day: ABOVE)
+    assert dbt.build()["success"]
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "select actual_new_cases, wis, covered_50, covered_95, coverage_95_28d from marts.fct_forecast_accuracy"
+            " order by date_day"
+        )
+        rows = cur.fetchall()
+    actual = np.array([row[0] for row in rows], dtype=float)
+    quantiles = np.array(
+        [np.maximum(count + np.array(AROUND if i < 7 else ABOVE), 0) for i, count in enumerate(actual)]
+    )
+    expected = weighted_interval_score(actual, quantiles, QUANTILE_LEVELS)["wis"]
+    assert [row[1] for row in rows] == pytest.approx(expected.tolist(), rel=1e-9)
+    assert [(row[2], row[3]) for row in rows] == [(True, True)] * 7 + [(False, False)] * 7
+    assert rows[-1][4] == pytest.approx(0.5)  # 7 of the 14 days inside
+
+
+def test_a_28_day_stretch_where_the_champions_95_intervals_hold_too_few_alerts_once(warehouse, webhook):
+    from cother.transform import field_accuracy
+
+    misses = set(FEBRUARY[::4])  # 7 of 28 outside: 75 % coverage
+    write_forecasts("3", "champion", 1, FEBRUARY, lambda day: 0.0)
+    write_quantiles("3", 1, FEBRUARY, lambda day: ABOVE if day in misses else AROUND)
+    write_forecasts("4", "challenger", 1, FEBRUARY, lambda day: 0.0)
+    write_quantiles("4", 1, FEBRUARY, lambda day: ABOVE)  # inside none, but not the champion
+    few_misses = set(FEBRUARY[:5])  # 23 of 28 inside: 82 %, above the floor
+    write_forecasts("3", "champion", 7, FEBRUARY, lambda day: 0.0)
+    write_quantiles("3", 7, FEBRUARY, lambda day: ABOVE if day in few_misses else AROUND)
+    assert dbt.build()["success"]
+
+    first = field_accuracy.check("run-1")
+    (alert,) = alerts(webhook)
+    assert alert["event"] == NARROW
+    (narrow,) = alert["too_narrow"]
+    assert (narrow["region"], narrow["horizon_days"], narrow["model_version"]) == ("seoul", 1, "3")
+    assert narrow["days"] == "2021-02-01..2021-02-28" and narrow["scored_days"] == 28
+    assert narrow["coverage_95"] == 0.75 and "held 75% of the actuals" in narrow["message"]
+    assert first[NARROW]["alerted"] == [narrow] and first[WORSE]["alerted"] == []  # exact points: no MAE alert
+
+    assert field_accuracy.check("run-1")[NARROW]["alerted"] == []  # a retry: nothing again
+    assert field_accuracy.check("run-2")[NARROW]["alerted"] == []  # the next run over the same stretch: nothing
+    assert len(alerts(webhook)) == 1

@@ -1,4 +1,5 @@
-"""The model's rules on plain frames, without a database: the backtest's folds and the promotion gate."""
+"""The model's rules on plain frames, without a database: the backtest's folds and the promotion gate
+(MAE, and WIS where the champion has quantiles)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,28 @@ def test_a_worse_challenger_is_refused_by_the_gate():
     decision = promotion.decide(latest, champion, "3", margin=0.01)
     assert not decision.promote and "does not beat champion v3 5.0" in decision.reason
     assert promotion.decide(latest.assign(model=99.0), champion, "3", margin=0.01).promote
+
+
+def test_a_version_that_wins_on_mae_but_loses_on_wis_beyond_the_margin_is_refused():
+    days = pd.date_range("2021-09-01", periods=28)
+    latest = pd.DataFrame({"target_date": days, "actual": 100.0, "model": 99.0, "persistence": 80.0})
+    latest = latest.assign(seasonal_naive=70.0, mean_7d=75.0, model_wis=10.2)
+    champion = pd.Series(95.0, index=latest.index)
+    on_backtest_days = pd.Series(10.0, index=latest.index).where(latest["target_date"] < "2021-09-15")
+    decision = promotion.decide(latest, champion, "3", margin=0.01, champion_wis=on_backtest_days)
+    assert not decision.promote and decision.metrics["gate_wis_common_days"] == 14
+    assert decision.reason.endswith(
+        "but its WIS 10.2 against champion v3's 10.0 on 14 common days is worse by more than 1%"
+    )
+    within = promotion.decide(latest.assign(model_wis=10.1), champion, "3", margin=0.01, champion_wis=on_backtest_days)
+    assert within.promote and within.reason.endswith(
+        "WIS 10.1 against champion v3's 10.0 on 14 common days, not worse by more than 1%"
+    )
+    assert within.metrics["gate_wis_model_common"] == pytest.approx(10.1)
+    for no_quantiles in (None, pd.Series(float("nan"), index=latest.index)):  # an old champion: MAE alone
+        decision = promotion.decide(latest, champion, "3", margin=0.01, champion_wis=no_quantiles)
+        assert decision.promote and "gate_wis_champion" not in decision.metrics
+        assert decision.reason.endswith("champion v3 has no quantile forecasts of these days: compared on MAE alone")
 
 
 def test_a_champion_that_cannot_forecast_the_current_rows_is_compared_on_its_backtest_days_or_gives_way():
@@ -151,8 +174,26 @@ def test_the_model_card_says_which_forecaster_could_not_be_scored_and_carries_no
         published=published,
         weather=NO_WEATHER,
         drift={"measured": False, "reason": "the slice has 20 days, none before its newest 28", "drifted": []},
+        intervals=[
+            {
+                "horizon": 1,
+                "forecasts": 196,
+                "wis": 12.34,
+                "dispersion": 5.0,
+                "overprediction": 3.0,
+                "underprediction": 4.34,
+                "coverage_50": 0.52,
+                "coverage_95": 0.931,
+                "baseline_coverage_50": 0.4,
+                "baseline_coverage_95": 0.8,
+                "baseline_wis": 20.0,
+                "relative_wis": 0.617,
+            }
+        ],
     )
     assert "| 1 | project_2021 | not scored: no day with its inputs |" in card
+    assert "| next-day | 196 | 12.3 | 5.0 | 3.0 | 4.3 | 52.0% | 93.1% | 20.0 | 40.0%, 80.0% | 0.617 |" in card
+    assert "Not scored: no backtest forecast" in card_of(summary, NO_WEATHER, {"measured": False, "reason": "x"})
     assert "## Drift\n\nNot measured: the slice has 20 days, none before its newest 28." in card
     assert "- next-day forecasts: **persistence** (the model's MAE 12.0 does not beat persistence 9.5)" in card
     assert "nan" not in card.lower() and "cases_mean_7d" in card

@@ -1,6 +1,7 @@
 """Quantile forecasts and their scores: the WIS against values worked out by hand and against the
 scoringrules package, coverage on a small frame, quantiles that never cross and are counts, and
-intervals calibrated only on what was known at a fold's first origin."""
+intervals calibrated only on what was known at a fold's first origin; the backtest scored per row and
+per horizon, and each forecast's quantiles by its forecaster."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pandas as pd
 import pytest
 import scoringrules
 
-from cother.ml import intervals
+from cother.ml import backtest_intervals, hub_export, intervals, publication
 from cother.ml.intervals import QUANTILE_LEVELS, as_counts, backtest_quantiles
 from cother.ml.quantile_scores import covered, relative_wis, weighted_interval_score
 
@@ -167,3 +168,70 @@ def test_a_fold_reads_only_the_errors_known_at_its_first_origin(name):
         reread = frame.copy()
         reread.loc[known, "actual"] *= 50
         assert not np.array_equal(backtest_quantiles(reread, point, method)[fold_3], before[fold_3])
+
+
+def test_the_backtest_is_scored_per_row_and_per_horizon_after_its_first_fold():
+    frame = backtest_intervals.scored(synthetic_backtest())
+    first = (frame["fold"] == 1).to_numpy()
+    assert frame.loc[first, ["model_wis", "baseline_wis", "model_covered_95"]].isna().all().all()
+    later = frame[~first]
+    parts = later[["model_dispersion", "model_overprediction", "model_underprediction"]].sum(axis=1)
+    assert parts.to_numpy() == pytest.approx(later["model_wis"].to_numpy())
+    assert set(later["model_covered_50"]) <= {0.0, 1.0} and set(later["baseline_covered_95"]) <= {0.0, 1.0}
+    summary = backtest_intervals.by_horizon(frame)
+    assert [row["horizon"] for row in summary] == [1, 7]
+    for row in summary:
+        rows = later[later["horizon"] == row["horizon"]]
+        assert row["forecasts"] == len(rows) == 2 * 28
+        assert row["relative_wis"] == pytest.approx(rows["model_wis"].mean() / rows["baseline_wis"].mean())
+        assert row["coverage_95"] == pytest.approx(rows["model_covered_95"].mean())
+        assert row["coverage_50"] <= row["coverage_95"]
+
+
+def test_a_forecasts_quantiles_follow_its_forecaster_and_centre_on_its_point():
+    """The model's by the level of its point, a naive forecaster's as the hubs' baseline around its own
+    point; none for a region the backtest never forecast when a naive forecaster answers for it."""
+    backtest = synthetic_backtest()
+    origin = backtest["target_date"].max()
+    rows = pd.DataFrame(
+        {
+            "region": ["big", "big", "small", "new"],
+            "origin_date": origin,
+            "horizon": 1,
+            "forecast": [120.0, 120.0, 4.0, 50.0],
+        }
+    )
+    names = pd.Series(["model", "persistence", "mean_7d", "persistence"])
+    quantiles = publication.quantiles(backtest, rows, names)
+    model = intervals.quantiles(backtest, rows.iloc[:1], "forecast", intervals.by_level)
+    baseline = intervals.quantiles(backtest, rows.iloc[1:3], "forecast", intervals.baseline)
+    assert np.array_equal(quantiles[:1], model) and np.array_equal(quantiles[1:3], baseline)
+    assert not np.array_equal(quantiles[0], quantiles[1])  # two methods, the same point
+    assert quantiles[:3, 11].tolist() == [120.0, 120.0, 4.0]  # the median is the point
+    assert np.isnan(quantiles[3]).all()
+
+
+def test_a_hub_submission_counts_a_weekly_sets_horizons_in_weeks_and_refuses_crossing_or_missing_levels():
+    quantiles = pd.DataFrame(
+        {
+            "region": "fr_weekly",
+            "origin_date": pd.Timestamp("2026-04-19"),
+            "date_day": pd.Timestamp("2026-05-03"),
+            "horizon_days": 14,
+            "quantile_level": QUANTILE_LEVELS,
+            "quantile_value": np.arange(23) * 10.4,
+        }
+    )
+    rows = hub_export.submission(quantiles, step_days=7)
+    assert list(rows.columns) == hub_export.COLUMNS
+    assert rows[["reference_date", "target", "horizon", "target_end_date"]].drop_duplicates().values.tolist() == [
+        ["2026-04-19", "wk inc case", 2, "2026-05-03"]
+    ]
+    assert rows["value"].tolist()[:3] == [0, 10, 21] and rows["output_type_id"].iloc[1] == 0.025
+    assert hub_export.file_name(pd.Timestamp("2026-04-19"), "m_world") == "2026-04-19-cother-m_world.csv"
+    with pytest.raises(ValueError, match="fall as the level rises"):
+        hub_export.submission(quantiles.assign(quantile_value=quantiles["quantile_value"][::-1].to_numpy()), 7)
+    with pytest.raises(ValueError, match="has levels"):
+        hub_export.submission(quantiles.iloc[1:], 7)
+    with pytest.raises(ValueError, match="expected"):
+        hub_export.validate(rows.rename(columns={"location": "region"}))

@@ -21,6 +21,7 @@ from conftest import empty_warehouse, publish_seoul, registered_model, row_count
 from cother.core.database import connect, mlflow_url
 from cother.ingest.sources.sample import bundled_period
 from cother.ml import aliases, registry
+from cother.ml.grain import DAILY
 from cother.ml.pyfunc_model import output_column
 from cother.ml.retrain import retrain
 from cother.ml.storage import load_mart
@@ -115,8 +116,6 @@ def test_a_version_carries_the_drift_of_its_training_slice(first):
     output (JSON, no NaN), as the version's tags, as drift.json on its run, and in the card's "Drift"."""
     import mlflow
 
-    from cother.ml.grain import DAILY
-
     drift = first["drift"]
     json.dumps(drift, allow_nan=False)
     assert drift["measured"] and drift["newest_days"] == 28 and drift["threshold"] == 0.5
@@ -136,6 +135,94 @@ def test_a_version_carries_the_drift_of_its_training_slice(first):
         if row["note"]:
             assert f"{row['feature']} ({row['note']})" in card
     assert drift["drifted"] or "No feature drifted." in card
+
+
+def test_a_version_carries_its_quantile_scores_in_its_output_metrics_card_and_backtest(first):
+    """Per horizon the backtest's WIS with its parts, coverage and relative WIS against the hubs' baseline:
+    in the retrain's output (JSON, no NaN), as MLflow metrics, in the card; the WIS per row in the
+    backtest artifact the next gate reads."""
+    import mlflow
+
+    scores = first["intervals"]
+    json.dumps(scores, allow_nan=False)
+    assert [row["horizon"] for row in scores] == [1, 7]
+    metrics = mlflow.get_run(first["run_id"]).data.metrics
+    card = mlflow.artifacts.load_text(f"runs:/{first['run_id']}/model_card.md")
+    assert "## Quantile forecasts, scored as the forecast hubs score them" in card
+    backtest = registry.load_backtest(first["run_id"])
+    for row in scores:
+        h = row["horizon"]
+        assert row["forecasts"] >= 7 * 7  # the 7 folds after the first, of at least a week each
+        parts = row["dispersion"] + row["overprediction"] + row["underprediction"]
+        assert parts == pytest.approx(row["wis"]) and 0 < row["relative_wis"] < 2
+        assert 0 <= row["coverage_50"] <= row["coverage_95"] <= 1
+        for name in ("wis", "relative_wis", "coverage_50", "coverage_95", "baseline_wis"):
+            assert metrics[f"h{h}_{name}"] == pytest.approx(row[name])
+        assert metrics[f"h{h}_wis_dispersion"] == pytest.approx(row["dispersion"])
+        assert f"| {DAILY.label(h)} | {row['forecasts']} | {row['wis']:.1f} |" in card
+        scored = backtest[(backtest["horizon"] == h) & backtest["model_wis"].notna()]
+        assert scored["model_wis"].mean() == pytest.approx(row["wis"]) and len(scored) == row["forecasts"]
+
+
+def test_a_retrain_writes_each_forecasts_quantiles_and_the_registered_model_answers_the_same(first):
+    """23 non-decreasing counts per forecast in ml.forecast_quantiles (marts.fct_forecast_quantiles), the
+    median the point; the registered model and `cother predict` answer those quantiles for that row."""
+    from cother.ml.intervals import QUANTILE_LEVELS
+    from cother.ml.predict import predict
+    from cother.ml.pyfunc_model import quantile_column
+
+    assert first["quantiles_written"] == 2 * 23
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "select horizon_days, array_agg(quantile_level::float order by quantile_level),"
+            " array_agg(quantile_value order by quantile_level), min(forecast_new_cases)"
+            " from marts.fct_forecast_quantiles where model_name = %s and model_version = %s"
+            " group by horizon_days order by horizon_days",
+            (MODEL_NAME, int(first["version"])),
+        )
+        written = {horizon: (levels, values, point) for horizon, levels, values, point in cur.fetchall()}
+    assert list(written) == [1, 7]
+    for levels, values, point in written.values():
+        assert levels == pytest.approx(QUANTILE_LEVELS.tolist())
+        assert values == sorted(values) and values[0] >= 0 and values[0] < values[-1]
+        assert values[11] == round(point)
+    row = load_mart(["seoul"]).query("is_forecast_row")
+    answered = registry.load(first["version"]).predict(row)
+    for horizon, (_, values, _) in written.items():
+        assert [answered[quantile_column(horizon, level)].iloc[0] for level in QUANTILE_LEVELS] == values
+    served = predict("seoul", row["date_day"].iloc[0].date())
+    for forecast in served["forecasts"]:
+        assert list(forecast["quantiles"].values()) == written[forecast["horizon_days"]][1]
+
+
+def test_the_gate_reads_a_champions_wis_from_its_backtest_and_from_its_live_quantiles(first):
+    """Up to its training end the champion's WIS per row is its backtest artifact's; after it, the WIS of
+    the quantiles it answers live; a version registered before its quantiles has WIS on its backtest days
+    alone (the gate then compares WIS there, and MAE on every day)."""
+    from types import SimpleNamespace
+
+    from cother.ml.features import examples_by_horizon, labelled
+    from cother.ml.retrain import champion_out_of_sample
+
+    rows = labelled(examples_by_horizon(load_mart(["seoul"]), DAILY)[1], DAILY)
+    stored = registry.load_backtest(first["run_id"])
+    latest = stored[(stored["horizon"] == 1) & (stored["fold"] > 4)]
+    end = pd.Timestamp(version_tags(first["version"])["training_end"]) - pd.Timedelta(days=14)
+    earlier = SimpleNamespace(
+        run_id=first["run_id"], version=first["version"], tags={"training_end": f"{end:%Y-%m-%d}"}
+    )
+    forecasts, failure = champion_out_of_sample(earlier, latest, rows, 1)
+    before = (latest["target_date"] <= end).to_numpy()
+    assert failure is None and (~before).sum() == 14
+    assert forecasts["model_wis"][before].tolist() == latest["model_wis"][before].tolist()
+    assert forecasts["model_wis"][~before].notna().all() and (forecasts["model_wis"][~before] >= 0).all()
+    register_as_older_code(first, days_before_end=14)  # champion now
+    try:
+        forecasts, failure = champion_out_of_sample(registry.alias_version("champion"), latest, rows, 1)
+        assert failure is None and forecasts["model"].notna().all()
+        assert forecasts["model_wis"].notna().tolist() == before.tolist()
+    finally:
+        registry.set_alias(first["version"])
 
 
 def test_a_challenger_that_does_not_win_leaves_the_champion_where_it_is(first):
@@ -263,8 +350,10 @@ def test_a_retried_retrain_registers_nothing_and_moves_no_alias_again(first):
     versions = registry.client().search_model_versions(f"name = '{MODEL_NAME}'")
     moves = aliases.history(1000)
     again = retrain("korea", ["seoul"], moved_by=attempt)
-    for key in ("version", "run_id", "alias", "promoted", "decision", "forecasts_written"):
+    quantiles = row_count(f"ml.forecast_quantiles where model_version = '{once['version']}'")
+    for key in ("version", "run_id", "alias", "promoted", "decision", "forecasts_written", "quantiles_written"):
         assert again[key] == once[key], key
+    assert row_count(f"ml.forecast_quantiles where model_version = '{once['version']}'") == quantiles == 2 * 23
     assert len(registry.client().search_model_versions(f"name = '{MODEL_NAME}'")) == len(versions)
     assert aliases.history(1000) == moves
 

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 from conftest import empty_warehouse, registered_model, row_count, screenshot, wait_until
 from test_airflow_ui import airflow_stack, get_json, log_in, open_forecasts, painted, refused
-from test_end_to_end import dags, run  # noqa: F401 -- the DAGs fixture, and a run's outcome
+from test_end_to_end import HUBVERSE_COLUMNS, assert_hub_submission, dags, run  # noqa: F401 -- dags: a fixture
 
 from cother.core.regions import select
 
@@ -108,6 +108,21 @@ def weekly_champion(weekly_run):
         if registry.champion_version() is None:
             aliases.promote(str(registry.alias_version("challenger").version), "the Forecasts page's tests")
         return str(registry.champion_version())
+
+
+def test_the_weekly_champions_quantiles_export_as_a_hub_submission_by_the_week(weekly_champion, tmp_path):
+    """The same export for a weekly set: horizons in weeks, each target the Sunday ending the week."""
+    import pandas as pd
+
+    from cother.cli import main
+
+    out = tmp_path / "weekly.csv"
+    main(["export", "hub", "--set", "world_weekly", "--date", str(LAST), "--out", str(out)])
+    submission = pd.read_csv(out)
+    assert list(submission.columns) == HUBVERSE_COLUMNS
+    assert set(submission["location"]) == set(COUNTRIES) and len(submission) == len(COUNTRIES) * 4 * 23
+    weeks = {weeks: LAST + timedelta(weeks=weeks) for weeks in (1, 2, 3, 4)}
+    assert_hub_submission(submission, LAST, "wk inc case", weeks)
 
 
 def row_of(overview: str, region: str) -> str:

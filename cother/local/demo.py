@@ -176,7 +176,8 @@ def run(regions: list[str] | None = None) -> None:
         else:
             print(f"  {row['horizon']:<8} {row['forecaster']:<16} {row['mae']:>7.1f} {row['mase']:>6.2f}")
     print(f"  {retrain['alias']}: {retrain['decision']}")
-    print(f"  its forecasts (1 and 7 days ahead): {retrain['forecasts_written']} rows in marts.fct_forecasts")
+    print(f"  its forecasts (1 and 7 days ahead): {retrain['forecasts_written']} rows in marts.fct_forecasts,")
+    print(f"  their 23 quantiles each: {retrain['quantiles_written']} rows in marts.fct_forecast_quantiles")
     champion = registry.champion_version()
     if champion is None:
         print("\nNo version has beaten the naive forecasters yet: there is no champion to load.")

@@ -1,6 +1,7 @@
 """A region set's model fitted on plain frames: the rolling-origin backtest beside the baselines (and,
-when the model reads the weather, the model without it on the same folds), then the refit of each
-horizon on every labelled day, and the forecasts from each region's last report.
+when the model reads the weather, the model without it on the same folds) with its quantile forecasts
+scored (cother.ml.backtest_intervals), then the refit of each horizon on every labelled day, and the
+forecasts from each region's last report with their quantiles.
 No database, no registry: cother.ml.retrain reads the mart and keeps what this returns."""
 
 from __future__ import annotations
@@ -8,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import numpy as np
 import pandas as pd
 
-from cother.ml import promotion, publication
+from cother.ml import backtest_intervals, intervals, promotion, publication
 from cother.ml.backtest import BacktestConfig, backtest, folds, scores, summary
 from cother.ml.features import labelled, upcoming
 from cother.ml.forecaster import Forecaster
@@ -33,7 +35,7 @@ class Fitted:
     config: TrainingConfig
     examples: dict[int, pd.DataFrame]  # per horizon
     rows: pd.DataFrame  # the labelled examples of the first horizon: the training slice
-    backtest: pd.DataFrame  # out-of-sample forecasts of every forecaster, per fold
+    backtest: pd.DataFrame  # out-of-sample forecasts of every forecaster, per fold, with the WIS (backtest_intervals)
     fold_scores: pd.DataFrame
     summary: pd.DataFrame  # the mean of each metric over the folds, per horizon and forecaster
     forecasters: dict[int, Forecaster]  # refitted on every labelled day
@@ -77,6 +79,25 @@ class Fitted:
             )
         return pd.concat(parts, ignore_index=True)
 
+    def quantiles(self, forecasts: pd.DataFrame) -> np.ndarray:
+        """The quantiles at the hubs' levels of these forecasts (self.forecasts()), one column per level,
+        by their forecaster (cother.ml.publication.quantiles), calibrated on the backtest."""
+        return publication.quantiles(self.backtest, forecasts, forecasts["forecaster"])
+
+    @cached_property
+    def interval_scores(self) -> list[dict]:
+        """Per horizon, the backtest's quantile forecasts scored: WIS and parts, coverage, relative WIS."""
+        return backtest_intervals.by_horizon(self.backtest)
+
+    @cached_property
+    def calibration(self) -> pd.DataFrame:
+        """What the registered model calibrates its quantiles on: per horizon, the backtest rows of the
+        last intervals.RECENT_DAYS (all that intervals' methods read from a forecast made after the
+        backtest), with the model's and persistence's forecasts."""
+        columns = ["region", "origin_date", "target_date", "horizon", "actual", "model", "persistence"]
+        rows = self.backtest.dropna(subset=["actual"])[columns]
+        return pd.concat([intervals.recent(group) for _, group in rows.groupby("horizon")], ignore_index=True)
+
     @cached_property
     def weather_effect(self) -> list[dict] | str:
         """Per horizon, the model with the weather against the model without it on the same backtest
@@ -110,6 +131,7 @@ def fit(examples: dict[int, pd.DataFrame], regions: list[str], config: TrainingC
         without_weather = backtest(
             examples, lambda h: forecaster(h, plain), grain, config.backtest, windows, baselines=False
         )
+    forecasts = backtest_intervals.scored(forecasts)
     fold_scores = scores(forecasts, grain)
     return Fitted(
         config=config,

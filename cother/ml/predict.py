@@ -7,7 +7,8 @@ from datetime import date, timedelta
 from cother.core.regions import set_of
 from cother.ml import publication, registry
 from cother.ml.grain import grain_of
-from cother.ml.pyfunc_model import OUTPUT_PREFIX
+from cother.ml.intervals import QUANTILE_LEVELS
+from cother.ml.pyfunc_model import output_column, quantile_column
 from cother.ml.storage import load_mart
 
 
@@ -16,7 +17,8 @@ def predict(region: str, day: date) -> dict:
     `day`, a Sunday, made at the end of the week before), and from that same origin its forecast for
     the horizon's other days, beside the counts reported since; each names its forecaster (the model,
     or the naive forecaster published where the model lost its backtest, or the best naive forecaster
-    for a region the version did not train on)."""
+    for a region the version did not train on) and, from a version that answers them, carries its
+    quantiles at the hubs' 23 levels (`quantiles`: level -> count; null where none was calibrated)."""
     grain = grain_of(set_of(region))
     frame = load_mart([region], grain.mart)
     if frame.empty:
@@ -35,20 +37,21 @@ def predict(region: str, day: date) -> dict:
     served = model.unwrap_python_model()  # the CasesForecastModel that answered: its forecaster per horizon
     actual = frame.set_index(frame["date_day"].dt.date)["new_cases"]
     forecasts = []
-    for column, value in forecast.items():
-        horizon = int(column.removeprefix(OUTPUT_PREFIX))
+    for horizon in served.boosters:
         target = day + timedelta(days=horizon - grain.step_days)
         reported = actual.get(target)
         [name] = served.forecaster_names(row["region"], horizon)
-        forecasts.append(
-            {
-                "horizon_days": horizon,
-                "forecaster": name,
-                "date": target.isoformat(),
-                "forecast_new_cases": round(float(value), 1),
-                "actual_new_cases": None if reported is None or reported != reported else int(reported),
-            }
-        )
+        answer = {
+            "horizon_days": horizon,
+            "forecaster": name,
+            "date": target.isoformat(),
+            "forecast_new_cases": round(float(forecast[output_column(horizon)]), 1),
+            "actual_new_cases": None if reported is None or reported != reported else int(reported),
+        }
+        if served.calibration is not None:  # a version registered before its quantiles answers points only
+            values = {f"{level:g}": forecast[quantile_column(horizon, level)] for level in QUANTILE_LEVELS}
+            answer["quantiles"] = {level: None if value != value else int(value) for level, value in values.items()}
+        forecasts.append(answer)
     return {
         "region": region,
         "origin": (day - timedelta(days=grain.step_days)).isoformat(),

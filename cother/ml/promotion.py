@@ -1,8 +1,10 @@
 """The promotion gate: whether a new version becomes `champion` (cother/ml/aliases.py moves the aliases).
 
 `champion` moves to a new version only if, on the same latest backtest days, it beats the current
-champion by the configured margin (COTHER_PROMOTION_MARGIN) and beats the best baseline; otherwise the
-version becomes the `challenger`. A champion flagged worse than persistence in the field (its forecasts
+champion by the configured margin (COTHER_PROMOTION_MARGIN) and beats the best baseline, and its quantile
+forecasts' WIS is not worse than the champion's by more than the margin on the days where both have
+quantiles (a champion registered before its quantiles is compared on MAE alone, and the reason says so);
+otherwise the version becomes the `challenger`. A champion flagged worse than persistence in the field (its forecasts
 scored once reported, cother/transform/field_accuracy.py) gives way to a version that beats the best
 baseline, without the margin. Per horizon, a version publishes the model's forecasts only where the
 model beats the best naive forecaster on those days, and that forecaster's elsewhere (`published`). The champion is scored on those days out of sample: with its own
@@ -68,6 +70,7 @@ def decide(
     field: list[dict] | None = None,
     cannot_run: str | None = None,
     horizon: str = "next-day",
+    champion_wis: pd.Series | None = None,
 ) -> Decision:
     """`latest`: the new version's backtest forecasts (column `model`) and the baselines' on the latest
     folds; `champion`: the champion's out-of-sample forecasts of the same rows (null where it has none);
@@ -76,7 +79,9 @@ def decide(
     baselines, whether or not that version beats it on the backtest days. `cannot_run`: why the champion
     could not forecast the days after its training end (an older version whose input the mart no longer
     has); it is then compared on its backtest days alone, and gives way if none of them is among these.
-    `horizon`: the first horizon in words, as the reasons name it ("next-day", "1-week")."""
+    `horizon`: the first horizon in words, as the reasons name it ("next-day", "1-week"). `champion_wis`:
+    the WIS of the champion's forecasts of the same rows (null where it has no quantiles), against the new
+    version's (`latest`'s column `model_wis`, cother.ml.backtest_intervals) once it has won on MAE."""
     model = mae(latest["actual"], latest["model"])
     baseline, baseline_mae = best_naive(latest)
     metrics = {"gate_mae_model": model, f"gate_mae_{baseline}": baseline_mae}
@@ -113,12 +118,30 @@ def decide(
     new, old = mae(latest["actual"][common], latest["model"][common]), mae(latest["actual"][common], champion[common])
     metrics.update(gate_mae_model_common=new, gate_mae_champion=old, gate_common_days=int(common.sum()))
     scope = "" if cannot_run is None else f" ({cannot_run}: compared on its backtest days alone)"
-    if new <= (1 - margin) * old:
-        verdict = (
-            f"beats champion v{champion_version} {old:.1f} by at least {margin:.0%} and {baseline} {baseline_mae:.1f}"
-        )
-        return Decision(
-            True, f"{horizon} MAE {new:.1f} on {int(common.sum())} common days {days} {verdict}{scope}", metrics
-        )
-    reason = f"{horizon} MAE {new:.1f} on {int(common.sum())} common days {days} does not beat champion v{champion_version} {old:.1f} by {margin:.0%}{scope}"
-    return Decision(False, reason, metrics)
+    if new > (1 - margin) * old:
+        reason = f"{horizon} MAE {new:.1f} on {int(common.sum())} common days {days} does not beat champion v{champion_version} {old:.1f} by {margin:.0%}{scope}"
+        return Decision(False, reason, metrics)
+    verdict = f"beats champion v{champion_version} {old:.1f} by at least {margin:.0%} and {baseline} {baseline_mae:.1f}"
+    mae_reason = f"{horizon} MAE {new:.1f} on {int(common.sum())} common days {days} {verdict}{scope}"
+    promote, wis_reason = wis_verdict(latest, champion_wis, champion_version, margin, metrics)
+    return Decision(promote, f"{mae_reason}; {wis_reason}", metrics)
+
+
+def wis_verdict(
+    latest: pd.DataFrame, champion_wis: pd.Series | None, champion_version: str, margin: float, metrics: dict
+) -> tuple[bool, str]:
+    """Whether the new version's mean WIS on the rows where both have quantiles is within `margin` of the
+    champion's (not worse by more), and why; True, saying so, where they share none. Adds its figures to
+    `metrics`."""
+    missing = pd.Series(float("nan"), index=latest.index)
+    new_wis = latest.get("model_wis", missing)
+    old_wis = missing if champion_wis is None else champion_wis
+    both = new_wis.notna() & old_wis.notna()
+    if not both.any():
+        return True, f"champion v{champion_version} has no quantile forecasts of these days: compared on MAE alone"
+    new, old = float(new_wis[both].mean()), float(old_wis[both].mean())
+    metrics.update(gate_wis_model_common=new, gate_wis_champion=old, gate_wis_common_days=int(both.sum()))
+    figures = f"WIS {new:.1f} against champion v{champion_version}'s {old:.1f} on {int(both.sum())} common days"
+    if new > (1 + margin) * old:
+        return False, f"but its {figures} is worse by more than {margin:.0%}"
+    return True, f"{figures}, not worse by more than {margin:.0%}"

@@ -5,7 +5,8 @@ A horizon publishes the forecaster that won its latest backtest folds (the model
 forecaster that beat it: cother.ml.promotion.published). A region the version did not train on (fewer
 than MIN_TRAINING_DAYS labelled days in its training slice: quarantined over its window, or added since)
 is forecast by the horizon's best naive forecaster instead, and marked so: the model never saw its
-level or its habits. Pure pandas, so the registered model can carry it.
+level or its habits. Each forecast's quantiles at the hubs' levels follow its forecaster (`quantiles`).
+Pure pandas, so the registered model can carry it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from cother.ml import intervals
 from cother.ml.baselines import NAIVE
 
 MIN_TRAINING_DAYS = 28  # a region with fewer labelled days in the slice is not one the model learnt
@@ -45,4 +47,27 @@ def forecast(rows: pd.DataFrame, names: pd.Series, model: Callable[[pd.DataFrame
     for name in names.unique():
         at = (names == name).to_numpy()
         values[at] = model(rows[at]) if name == "model" else NAIVE[name](rows[at]).to_numpy(dtype=float)
+    return values
+
+
+# the intervals of a forecast by who made it: the model's by the level of its point (the method
+# bench/retrain.py intervals kept); a naive forecaster's as the hubs' baseline (the region's recent changes
+# over the horizon, symmetrised)
+INTERVALS = {"model": intervals.by_level, "naive": intervals.baseline}
+
+
+def quantiles(backtest: pd.DataFrame, rows: pd.DataFrame, names: pd.Series) -> np.ndarray:
+    """Each row's quantiles at the hubs' levels (cother.ml.intervals.QUANTILE_LEVELS, one column each)
+    around its forecast (rows: region, origin_date, horizon, forecast; `names`: each row's forecaster),
+    calibrated on the backtest rows known at its origin: INTERVALS["model"] where the model made it,
+    INTERVALS["naive"] where a naive forecaster did, so that a naive forecaster's forecast has intervals
+    the way the hubs' baseline has (its median is the forecast itself). NaN where nothing is known: a
+    region with no backtest row and a naive forecaster, or no backtest row known at the origin."""
+    values = np.full((len(rows), len(intervals.QUANTILE_LEVELS)), np.nan)
+    kind = np.where(names.to_numpy() == "model", "model", "naive")
+    groups = pd.DataFrame(
+        {"horizon": rows["horizon"].to_numpy(), "origin": rows["origin_date"].to_numpy(), "kind": kind}
+    )
+    for (_, _, method), positions in groups.groupby(["horizon", "origin", "kind"]).indices.items():
+        values[positions] = intervals.quantiles(backtest, rows.iloc[positions], "forecast", INTERVALS[method])
     return values

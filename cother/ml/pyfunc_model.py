@@ -6,7 +6,11 @@ Output: per row, the forecast of new cases for each horizon of h days, in `forec
 target day is the row's date_day + h - 1, or + h - 7 for a weekly set's row): the model's, or, for a horizon where the model did not beat the best naive
 forecaster on its latest backtest folds, that forecaster's (model_config["published"]); for a region
 the version did not train on (model_config["trained_regions"]), the horizon's best naive forecaster's
-(model_config["best_naive"], cother.ml.publication). The model's forecasts use the anchoring the
+(model_config["best_naive"], cother.ml.publication). Beside each horizon's forecast, its quantiles at
+the forecast hubs' 23 levels in `forecast_new_cases_h<h>_q<level>` (`_q0.01` .. `_q0.99`), by its forecaster
+(cother.ml.publication.quantiles) and calibrated as at the version's registration, on the last weeks of
+its backtest (the `calibration` artifact); a version registered before it carried one answers points
+only. The model's forecasts use the anchoring the
 version learnt against (model_config["anchoring"], cother.ml.target), not the current code's: the
 registry may run an older version with newer code. Imports nothing from the platform but cother.ml
 (forecaster, target, baselines, publication), so `models:/<name>@champion` loads wherever mlflow,
@@ -22,13 +26,19 @@ import numpy as np
 import pandas as pd
 
 from cother.ml import forecaster, publication
+from cother.ml.intervals import QUANTILE_LEVELS
 from cother.ml.target import Anchoring
 
 OUTPUT_PREFIX = "forecast_new_cases_h"
+CALIBRATION = "calibration"  # the artifact: the backtest rows its quantiles are calibrated on (Fitted.calibration)
 
 
 def output_column(horizon: int) -> str:
     return f"{OUTPUT_PREFIX}{horizon}"
+
+
+def quantile_column(horizon: int, level: float) -> str:
+    return f"{output_column(horizon)}_q{level:g}"
 
 
 class CasesForecastModel(mlflow.pyfunc.PythonModel):
@@ -46,6 +56,10 @@ class CasesForecastModel(mlflow.pyfunc.PythonModel):
         self.best_naive = {int(h): name for h, name in model_config.get("best_naive", {}).items()}
         self.trained = model_config.get("trained_regions")  # None in versions registered before it was recorded
         self.anchoring = Anchoring.of_version(model_config)
+        self.calibration = None  # a version registered before its quantiles answers points only
+        if CALIBRATION in artifacts:
+            dates = ["origin_date", "target_date"]
+            self.calibration = pd.read_csv(artifacts[CALIBRATION], parse_dates=dates, dtype={"region": str})
         return self
 
     def forecaster_names(self, regions: pd.Series, horizon: int) -> pd.Series:
@@ -58,11 +72,21 @@ class CasesForecastModel(mlflow.pyfunc.PythonModel):
         log_change = self.boosters[horizon].predict(forecaster.model_input(rows, self.features, self.regions))
         return self.anchoring.from_target(rows["anchor"], log_change, horizon)
 
+    def quantiles(self, regions: pd.Series, names: pd.Series, point: np.ndarray, horizon: int) -> dict[str, np.ndarray]:
+        """The quantile columns of a horizon's forecasts, calibrated on the whole `calibration` (as a
+        forecast made after the backtest's last day is)."""
+        as_of = self.calibration["target_date"].max()
+        rows = pd.DataFrame({"region": regions.to_numpy(), "origin_date": as_of, "horizon": horizon, "forecast": point})
+        values = publication.quantiles(self.calibration, rows, names)
+        return {quantile_column(horizon, level): values[:, i] for i, level in enumerate(QUANTILE_LEVELS)}
+
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         forecasts = {}
         for horizon in self.boosters:
             rows = self.anchoring.for_horizon(model_input, horizon)
             names = self.forecaster_names(rows["region"], horizon)
             model = partial(self.model_forecast, horizon=horizon)
-            forecasts[output_column(horizon)] = publication.forecast(rows, names, model)
+            forecasts[output_column(horizon)] = point = publication.forecast(rows, names, model)
+            if self.calibration is not None:
+                forecasts |= self.quantiles(rows["region"], names, point, horizon)
         return pd.DataFrame(forecasts, index=model_input.index)

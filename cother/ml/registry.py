@@ -17,6 +17,7 @@ from cother.core.settings import PROJECT_ROOT, get_settings
 from cother.ml.forecaster import Forecaster
 from cother.ml.grain import Grain
 from cother.ml.promotion import CHAMPION
+from cother.ml.pyfunc_model import CALIBRATION
 from cother.ml.report import BACKTEST_ARTIFACT
 from cother.ml.target import DERIVED
 
@@ -109,22 +110,25 @@ def log_and_register(
     published: dict[int, dict],
     trained_regions: list[str],
     grain: Grain,
+    calibration: pd.DataFrame,
 ) -> tuple[str, str]:
     """Log the fitted forecasters as one pyfunc in a new run with the files in `artifacts`, and
     register it; returns the new version and the run id. `published`: per horizon, the forecaster the
     pyfunc answers with (the model, or a naive forecaster where the model lost its backtest) and the best
-    naive forecaster, which answers for a region not among `trained_regions`."""
+    naive forecaster, which answers for a region not among `trained_regions`; `calibration`: the backtest
+    rows its quantiles are calibrated on (cother.ml.fitting.Fitted.calibration)."""
     mlflow = configure()
     model_input = model_input_example(forecasters, example, grain)
     with mlflow.start_run(tags=tags) as run, tempfile.TemporaryDirectory() as folder:
         mlflow.log_params(params)
         mlflow.log_metrics(metrics)
         mlflow.log_artifacts(str(artifacts))
-        boosters = {}
+        files = {CALIBRATION: str(Path(folder) / f"{CALIBRATION}.csv")}
+        calibration.to_csv(files[CALIBRATION], index=False)
         for horizon, forecaster in forecasters.items():
-            boosters[f"booster_h{horizon}"] = str(Path(folder) / f"booster_h{horizon}.txt")
-            forecaster.model.booster_.save_model(boosters[f"booster_h{horizon}"])
-        version = log_pyfunc(boosters, model_config(forecasters, published, trained_regions, grain), model_input)
+            files[f"booster_h{horizon}"] = str(Path(folder) / f"booster_h{horizon}.txt")
+            forecaster.model.booster_.save_model(files[f"booster_h{horizon}"])
+        version = log_pyfunc(files, model_config(forecasters, published, trained_regions, grain), model_input)
     return version, run.info.run_id
 
 
@@ -145,20 +149,20 @@ def model_config(
     }
 
 
-def log_pyfunc(boosters: dict[str, str], model_config: dict, model_input: pd.DataFrame) -> str:
-    """The pyfunc of these booster files (`booster_h<horizon>`) and model_config, logged in the active
-    run with the signature of `model_input` and registered; its version."""
+def log_pyfunc(files: dict[str, str], model_config: dict, model_input: pd.DataFrame) -> str:
+    """The pyfunc of these files (`booster_h<horizon>`, and its quantiles' `calibration` if it has one) and
+    model_config, logged in the active run with the signature of `model_input` and registered; its version."""
     import mlflow
     from mlflow.models import infer_signature
 
     from cother.ml.pyfunc_model import CasesForecastModel
 
     requirements = [f"{name}=={installed_version(name)}" for name in ("mlflow", "lightgbm", "pandas", "numpy")]
-    output = CasesForecastModel().load(boosters, model_config).predict(None, model_input)
+    output = CasesForecastModel().load(files, model_config).predict(None, model_input)
     info = mlflow.pyfunc.log_model(
         name="model",
         python_model=CasesForecastModel(),
-        artifacts=boosters,
+        artifacts=files,
         model_config=model_config,
         code_paths=[str(PROJECT_ROOT / "cother")],
         signature=infer_signature(model_input, output),

@@ -88,8 +88,10 @@ def model_card(
     published: dict[int, dict],
     weather: list[dict] | str,
     drift: dict,
+    intervals: list[dict],
 ) -> str:
-    """The Markdown card: what the model is, what it learnt from, how it scored, which forecaster each
+    """The Markdown card: what the model is, what it learnt from, how it scored (its points, and its
+    quantiles: `intervals`, cother.ml.fitting.Fitted.interval_scores), which forecaster each
     horizon publishes (`published`: cother.ml.fitting.Fitted.published), whether the weather helps
     (`weather`: cother.ml.fitting.Fitted.weather_effect), which features drifted in the training slice's
     newest weeks (`drift`: cother.ml.drift.compare), why it was promoted or not."""
@@ -126,6 +128,7 @@ def model_card(
             else []
         ),
         "",
+        *intervals_section(intervals, grain),
         "## Published forecasts per horizon",
         "",
         "A horizon publishes the model's forecasts only where the model beats the best naive forecaster on",
@@ -153,6 +156,36 @@ def model_card(
         lines.append(f"- {horizon}: " + ", ".join(f"{feature} ({count})" for feature, count in top))
     lines += ["", "Plots: feature_importance.png, backtest/actual_vs_forecast.png.", ""]
     return "\n".join(lines)
+
+
+def intervals_section(scores: list[dict], grain: Grain) -> list[str]:
+    """The card's quantile forecasts: per horizon the backtest's WIS with its parts, the coverage of the 50 %
+    and 95 % intervals, the baseline's, and the relative WIS (cother.ml.backtest_intervals.by_horizon)."""
+    lines = [
+        "## Quantile forecasts, scored as the forecast hubs score them",
+        "",
+        "Each backtest forecast's quantiles at the hubs' 23 levels (0.01 .. 0.99), each fold's calibrated on the",
+        "folds before it (the first fold is not scored): the model's from the recent log errors of forecasts of",
+        "its level (cother.ml.intervals.by_level), the baseline's persistence with the region's recent changes",
+        "over the horizon, symmetrised (the hubs' baseline; a horizon or region published from a naive",
+        "forecaster gets these intervals around that forecaster's point). WIS = spread + overprediction +",
+        "underprediction; relative WIS = the model's mean WIS over the baseline's on the same forecasts.",
+        "",
+    ]
+    if not scores:
+        return [*lines, "Not scored: no backtest forecast after the first fold has an actual.", ""]
+    lines += [
+        "| horizon | forecasts | WIS | spread | over | under | 50 % | 95 % | baseline WIS | baseline 50 %, 95 % | relative WIS |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in scores:
+        lines.append(
+            f"| {grain.label(row['horizon'])} | {row['forecasts']} | {row['wis']:.1f} | {row['dispersion']:.1f}"
+            f" | {row['overprediction']:.1f} | {row['underprediction']:.1f} | {row['coverage_50']:.1%}"
+            f" | {row['coverage_95']:.1%} | {row['baseline_wis']:.1f} | {row['baseline_coverage_50']:.1%},"
+            f" {row['baseline_coverage_95']:.1%} | {row['relative_wis']:.3f} |"
+        )
+    return [*lines, ""]
 
 
 def weather_section(weather: list[dict] | str) -> list[str]:

@@ -11,22 +11,38 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from cother.core.regions import get_set, select, set_of
 from cother.core.settings import get_settings
-from cother.ml import aliases, drift, lineage, promotion, registry, report, slice_gate, storage
+from cother.ml import aliases, backtest_intervals, drift, lineage, promotion, registry, report, slice_gate, storage
 from cother.ml.features import examples_by_horizon, labelled
 from cother.ml.fitting import Fitted, TrainingConfig, fit
 from cother.ml.grain import Grain, grain_of
-from cother.ml.pyfunc_model import output_column
+from cother.ml.intervals import QUANTILE_LEVELS
+from cother.ml.pyfunc_model import output_column, quantile_column
+from cother.ml.quantile_scores import weighted_interval_score
 
-# the weather test's keys (cother.ml.weather_effect.compare) and their MLflow metric names, h{horizon}_weather_{name}
+# the weather test's keys (cother.ml.weather_effect.compare) and their MLflow metric names, h{horizon}_{name}
 WEATHER_METRICS = {
-    "mae_without": "mae_without",
-    "difference": "mae_difference",
-    "dm_statistic": "dm_statistic",
-    "p_value": "dm_p_value",
+    "mae_without": "weather_mae_without",
+    "difference": "weather_mae_difference",
+    "dm_statistic": "weather_dm_statistic",
+    "p_value": "weather_dm_p_value",
+}
+# the backtest's quantile scores (cother.ml.backtest_intervals.by_horizon) and their MLflow metric names
+INTERVAL_METRICS = {
+    "wis": "wis",
+    "dispersion": "wis_dispersion",
+    "overprediction": "wis_overprediction",
+    "underprediction": "wis_underprediction",
+    "relative_wis": "relative_wis",
+    "coverage_50": "coverage_50",
+    "coverage_95": "coverage_95",
+    "baseline_wis": "baseline_wis",
+    "baseline_coverage_50": "baseline_coverage_50",
+    "baseline_coverage_95": "baseline_coverage_95",
 }
 
 
@@ -70,9 +86,11 @@ def load_and_gate(grain: Grain, regions: list[str]) -> tuple[dict[int, pd.DataFr
 
 def champion_out_of_sample(
     champion, latest: pd.DataFrame, rows: pd.DataFrame, horizon: int
-) -> tuple[pd.Series | None, str | None]:
+) -> tuple[pd.DataFrame | None, str | None]:
     """The champion's forecasts of the first horizon of `latest`'s (region, target day) rows, each made without
-    that day: from its own backtest up to its training end, live after it. None if it has no backtest.
+    that day, and their WIS (columns `model` and `model_wis`, on `latest`'s index): from its own backtest up to
+    its training end, live after it. None if it has no backtest. Its WIS is null where it has no quantiles: a
+    backtest artifact written before them, or a version that answers points only.
     Second, why it could not forecast live, if it could not: a version registered by older code whose
     input the mart no longer has (it then has forecasts of its backtest days only)."""
     stored = None if champion is None else registry.load_backtest(champion.run_id)
@@ -81,35 +99,51 @@ def champion_out_of_sample(
     training_end = pd.Timestamp(champion.tags["training_end"])
     keys = latest[["region", "target_date"]]
     known = stored[(stored["horizon"] == horizon) & (stored["target_date"] <= training_end)]
-    forecast = keys.merge(known[["region", "target_date", "model"]], how="left")["model"]
+    wis = backtest_intervals.wis_column("model")
+    known = known if wis in known else known.assign(**{wis: np.nan})
+    forecast = keys.merge(known[["region", "target_date", "model", wis]], how="left")
     live = rows.merge(keys[keys["target_date"] > training_end], on=["region", "target_date"])
     failure = None
     if not live.empty:
         from mlflow.exceptions import MlflowException
 
         try:
-            model = registry.load(str(champion.version))
+            answered = registry.load(str(champion.version)).predict(live)
             predicted = live[["region", "target_date"]].assign(
-                live=model.predict(live)[output_column(horizon)].to_numpy()
+                live=answered[output_column(horizon)].to_numpy(), live_wis=live_wis(answered, live["actual"], horizon)
             )
-            forecast = forecast.fillna(keys.merge(predicted, how="left")["live"])
+            found = keys.merge(predicted, how="left")
+            forecast = forecast.assign(
+                model=forecast["model"].fillna(found["live"]), **{wis: forecast[wis].fillna(found["live_wis"])}
+            )
         except (MlflowException, KeyError) as failed:
             failure = (
                 f"champion v{champion.version} cannot forecast the current rows ({type(failed).__name__}: {failed})"
             )
-    return pd.Series(forecast.to_numpy(), index=latest.index), failure
+    return forecast[["model", wis]].set_axis(latest.index), failure
+
+
+def live_wis(answered: pd.DataFrame, actual: pd.Series, horizon: int) -> np.ndarray:
+    """The WIS of a registered model's answers of a horizon against the actuals; NaN without its quantiles."""
+    columns = [quantile_column(horizon, level) for level in QUANTILE_LEVELS]
+    if not set(columns) <= set(answered.columns):
+        return np.full(len(answered), np.nan)
+    return weighted_interval_score(actual, answered[columns], QUANTILE_LEVELS)["wis"].to_numpy()
 
 
 def judge(fitted: Fitted, margin: float) -> promotion.Decision:
     """Step 3: the promotion gate, against the current champion scored out of sample on the same days
-    and with the field-accuracy alerts of its forecasts (ml.field_accuracy_alerts)."""
+    (MAE, and WIS where it has quantiles) and with the field-accuracy alerts of its forecasts
+    (ml.field_accuracy_alerts)."""
     grain = fitted.config.grain
     latest = fitted.latest(grain.first_horizon, promotion.LATEST_FOLDS)
     champion = registry.alias_version(promotion.CHAMPION)
     forecasts, failure = champion_out_of_sample(champion, latest, fitted.rows, grain.first_horizon)
     version = None if champion is None else str(champion.version)
     field = [] if version is None else storage.field_flags(registry.model_name(), version)
-    return promotion.decide(latest, forecasts, version, margin, field, failure, grain.label(grain.first_horizon))
+    points, wis = (None, None) if forecasts is None else (forecasts["model"], forecasts["model_wis"])
+    label = grain.label(grain.first_horizon)
+    return promotion.decide(latest, points, version, margin, field, failure, label, champion_wis=wis)
 
 
 def lineage_tags(
@@ -187,7 +221,7 @@ def log_version(fitted: Fitted, decision: promotion.Decision, tags: dict, drifte
         if pd.notna(getattr(row, metric))
     } | decision.metrics
     weather = fitted.weather_effect
-    metrics |= weather_metrics(weather)
+    metrics |= weather_metrics(weather) | horizon_metrics(fitted.interval_scores, INTERVAL_METRICS)
     importance = fitted.feature_importance()
     grain = fitted.config.grain
     card = report.model_card(
@@ -200,6 +234,7 @@ def log_version(fitted: Fitted, decision: promotion.Decision, tags: dict, drifte
         published=fitted.published,
         weather=weather,
         drift=drifted,
+        intervals=fitted.interval_scores,
     )
     with tempfile.TemporaryDirectory() as folder:
         report.write(Path(folder), fitted.backtest, fitted.fold_scores, importance, card, drifted, grain)
@@ -213,19 +248,24 @@ def log_version(fitted: Fitted, decision: promotion.Decision, tags: dict, drifte
             fitted.published,
             fitted.trained_regions,
             fitted.config.grain,
+            fitted.calibration,
         )
+
+
+def horizon_metrics(rows: list[dict], names: dict[str, str]) -> dict[str, float]:
+    """Figures per horizon as MLflow metrics, h{horizon}_{name} for each key of `names`; none where there
+    is no value."""
+    return {
+        f"h{row['horizon']}_{name}": float(row[key])
+        for row in rows
+        for key, name in names.items()
+        if row[key] is not None
+    }
 
 
 def weather_metrics(weather: list[dict] | str) -> dict[str, float]:
     """The weather test as MLflow metrics, h{horizon}_weather_{...}; none where there is no value."""
-    if isinstance(weather, str):
-        return {}
-    return {
-        f"h{row['horizon']}_weather_{name}": float(row[key])
-        for row in weather
-        for key, name in WEATHER_METRICS.items()
-        if row[key] is not None
-    }
+    return {} if isinstance(weather, str) else horizon_metrics(weather, WEATHER_METRICS)
 
 
 def scored(table: pd.DataFrame) -> list[dict]:
@@ -250,7 +290,10 @@ def retrain(
         tags = lineage_tags(region_set, fitted, validations, provenance, drifted)
         registered = register(fitted, decision, tags, moved_by, drifted)
         version = registered.version
-        written = storage.write_forecasts(registry.model_name(), version, registered.alias, fitted.forecasts())
+        forecasts = fitted.forecasts()
+        written = storage.write_forecasts(
+            registry.model_name(), version, registered.alias, forecasts, fitted.quantiles(forecasts)
+        )
         return {
             "region_set": region_set,
             "model_name": registry.model_name(),
@@ -264,8 +307,10 @@ def retrain(
             "training_window": f"{tags['training_start']}..{tags['training_end']}",
             "backtest": scored(fitted.summary),
             "published": {f"h{horizon}": choice for horizon, choice in fitted.published.items()},
+            "intervals": fitted.interval_scores,
             "weather_effect": fitted.weather_effect,
             "drift": drifted,
             "model_uri": registry.model_uri(),
-            "forecasts_written": written,
+            "forecasts_written": written["forecasts"],
+            "quantiles_written": written["quantiles"],
         }

@@ -1,5 +1,6 @@
-"""The model's edge to the warehouse: what it reads (the training-features mart, the batches behind it)
-and what it writes (its forecasts to ml.forecasts, every move of an alias to ml.model_promotions).
+"""The model's edge to the warehouse: what it reads (the training-features mart, the batches behind it,
+a submission's quantiles) and what it writes (its forecasts to ml.forecasts and their quantiles to
+ml.forecast_quantiles, every move of an alias to ml.model_promotions).
 The rest of cother.ml takes and returns frames."""
 
 from __future__ import annotations
@@ -7,12 +8,15 @@ from __future__ import annotations
 import io
 import json
 
+import numpy as np
 import pandas as pd
 from psycopg2 import sql
+from psycopg2.extras import execute_values
 
 from cother.core.database import connect
 from cother.core.settings import get_settings
 from cother.core.warehouse import ensure_warehouse, table_identifier
+from cother.ml.intervals import QUANTILE_LEVELS
 
 
 def load_mart(regions: list[str] | None = None, mart: str = "marts.fct_training_features") -> pd.DataFrame:
@@ -58,6 +62,12 @@ def batches_read(regions: list[str], start, end) -> list[dict]:
 
 
 REPLACE_FORECASTS = "delete from ml.forecasts where model_name = %s and model_version = %s"
+REPLACE_QUANTILES = "delete from ml.forecast_quantiles where model_name = %s and model_version = %s"
+INSERT_QUANTILES = """
+insert into ml.forecast_quantiles
+    (model_name, model_version, region, origin_date, target_date, horizon_days, quantile_level, quantile_value)
+values %s
+"""
 INSERT_FORECAST = """
 insert into ml.forecasts
     (model_name, model_version, region, origin_date, target_date, horizon_days, forecast_new_cases, model_alias,
@@ -78,19 +88,76 @@ def reporting_cadences(regions: list[str]) -> dict[str, int]:
         return dict(cur.fetchall())
 
 
-def write_forecasts(model_name: str, version: str, alias: str, forecasts: pd.DataFrame) -> int:
+def write_forecasts(model_name: str, version: str, alias: str, forecasts: pd.DataFrame, quantiles: np.ndarray) -> dict:
     """Replace this version's forecasts (region, origin_date, target_date, horizon, forecast, forecaster,
-    region_in_training) in one transaction; returns the rows written."""
+    region_in_training) and their quantiles (a row of `quantiles` per forecast, a column per level of
+    cother.ml.intervals.QUANTILE_LEVELS; a forecast with none calibrated has none written) in one
+    transaction, so a retried task writes each once; returns the rows written of each."""
     ensure_warehouse()
     rows = [
         (model_name, version, row.region, row.origin_date.date(), row.target_date.date(), int(row.horizon))
         + (float(row.forecast), alias, row.forecaster, bool(row.region_in_training))
         for row in forecasts.itertuples()
     ]
+    levels = [float(level) for level in QUANTILE_LEVELS]
+    quantile_rows = [
+        (*key[:6], level, float(value))
+        for key, values in zip(rows, quantiles, strict=True)
+        if np.isfinite(values).all()
+        for level, value in zip(levels, values, strict=True)
+    ]
     with connect() as conn, conn.cursor() as cur:
         cur.execute(REPLACE_FORECASTS, (model_name, version))
+        cur.execute(REPLACE_QUANTILES, (model_name, version))
         cur.executemany(INSERT_FORECAST, rows)
-    return len(rows)
+        execute_values(cur, INSERT_QUANTILES, quantile_rows, page_size=5000)
+    return {"forecasts": len(rows), "quantiles": len(quantile_rows)}
+
+
+# One origin's quantiles of the version last promoted to champion among those that forecast from it.
+SUBMISSION_QUANTILES = """
+with
+
+promoted as (
+    select moves.model_version::integer as model_version
+    from ml.model_promotions as moves
+    where
+        moves.model_name = %(model)s
+        and moves.alias_name = 'champion'
+        and exists (
+            select 1 from marts.fct_forecast_quantiles as made
+            where
+                made.model_name = moves.model_name
+                and made.model_version = moves.model_version::integer
+                and made.origin_date = %(origin)s
+        )
+    order by moves.id desc
+    limit 1
+)
+
+select
+    quantiles.model_version,
+    quantiles.region,
+    quantiles.origin_date,
+    quantiles.date_day,
+    quantiles.horizon_days,
+    quantiles.quantile_level::double precision,
+    quantiles.quantile_value
+from marts.fct_forecast_quantiles as quantiles
+inner join promoted on quantiles.model_version = promoted.model_version
+where quantiles.model_name = %(model)s and quantiles.origin_date = %(origin)s
+order by quantiles.region, quantiles.horizon_days, quantiles.quantile_level
+"""
+
+
+def submission_quantiles(model_name: str, origin) -> pd.DataFrame:
+    """The quantile forecasts from this origin (model_version, region, origin_date, date_day, horizon_days,
+    quantile_level, quantile_value) of the version last promoted to champion among those that made
+    forecasts from it (ml.model_promotions, marts.fct_forecast_quantiles); empty if none did."""
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute(SUBMISSION_QUANTILES, {"model": model_name, "origin": origin})
+        columns = [column.name for column in cur.description]
+        return pd.DataFrame(cur.fetchall(), columns=columns)
 
 
 def record_move(model_name: str, alias: str, version: str, previous: str | None, moved_by: str, reason: str, metrics):

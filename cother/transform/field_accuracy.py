@@ -1,14 +1,23 @@
-"""Field accuracy: is the champion doing worse than persistence on the days reported since it forecast
-them? After each dbt build, per region and horizon, the champion's last COTHER_FIELD_ACCURACY_DAYS
-scored days of marts.fct_forecast_accuracy: where its MAE over them is above persistence's on the same
-days, an alert names the region, the horizon and both figures (cother/orchestration/alerts.py).
+"""Field accuracy: is the champion doing worse than it should on the days reported since it forecast
+them? After each dbt build, per region and horizon, over the champion's last scored days of
+marts.fct_forecast_accuracy, two watches (cother/orchestration/alerts.py):
 
-Each stretch alerted is kept in ml.field_accuracy_alerts, so that a retried task or the next run over
-the same days alerts nothing; a champion that stays worse alerts again once a whole new stretch of
-scored days has come in. The next retrain's promotion gate reads those rows (cother.ml.storage.field_flags).
+- worse than persistence: over its last COTHER_FIELD_ACCURACY_DAYS scored days, its MAE above
+  persistence's on the same days; an alert names the region, the horizon and both figures
+  (ml.field_accuracy_alerts, which the next retrain's promotion gate reads: cother.ml.storage.field_flags);
+- intervals too narrow: over its last COVERAGE_DAYS scored days with quantiles, its 95 % intervals held
+  fewer than COVERAGE_FLOOR of the actuals (ml.coverage_alerts).
+
+Each stretch alerted is kept, so that a retried task or the next run over the same days alerts nothing;
+a champion that stays off alerts again once a whole new stretch of scored days has come in.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from psycopg2 import sql
 
 from cother.core.database import connect
 from cother.core.settings import get_settings
@@ -16,11 +25,13 @@ from cother.core.warehouse import ensure_warehouse
 from cother.orchestration import alerts
 
 MART = "fct_forecast_accuracy"
+COVERAGE_DAYS = 28  # the scored days with quantiles over which the 95 % intervals' coverage is watched
+COVERAGE_FLOOR = 0.80  # below this share of actuals inside them, the intervals are too narrow
 
 # The champion per model name: the last move of the alias (ml.model_promotions), else the newest version
-# whose forecasts were written as champion. Its last N scored days per region and horizon, where its MAE
-# over them is above persistence's.
-WORSE_THAN_PERSISTENCE = """
+# whose forecasts were written as champion. Its scored days (those with quantiles when %(with_quantiles)s),
+# ranked newest first per region and horizon.
+CHAMPION_SCORED_DAYS = """
 with
 
 promoted as (
@@ -59,8 +70,14 @@ ranked as (
     from marts.fct_forecast_accuracy as accuracy
     inner join champions
         on accuracy.model_name = champions.model_name and accuracy.model_version = champions.model_version
+    where not %(with_quantiles)s or accuracy.covered_95 is not null
 )
+"""
 
+# Its last N scored days per region and horizon, where its MAE over them is above persistence's.
+WORSE_THAN_PERSISTENCE = (
+    CHAMPION_SCORED_DAYS
+    + """
 select
     model_name,
     model_version::text,
@@ -77,83 +94,134 @@ group by model_name, model_version, region, horizon_days
 having count(*) = %(days)s and avg(absolute_error) > avg(persistence_absolute_error)
 order by model_name, region, horizon_days
 """
+)
+
+# Its last N scored days with quantiles per region and horizon, where its 95 % intervals held too few actuals.
+TOO_NARROW = (
+    CHAMPION_SCORED_DAYS
+    + """
+select
+    model_name,
+    model_version::text,
+    region,
+    horizon_days,
+    min(date_day) as stretch_start,
+    max(date_day) as stretch_end,
+    count(*) as scored_days,
+    avg(covered_95::integer) as coverage_95
+from ranked
+where recency <= %(days)s
+group by model_name, model_version, region, horizon_days
+having count(*) = %(days)s and avg(covered_95::integer) < %(floor)s
+order by model_name, region, horizon_days
+"""
+)
 
 # Record a stretch unless one already alerted for the same version, region and horizon overlaps it.
 RECORD_ALERT = """
-insert into ml.field_accuracy_alerts
-    (model_name, model_version, region, horizon_days, stretch_start, stretch_end, scored_days, mae, persistence_mae)
-select %s, %s, %s, %s, %s, %s, %s, %s, %s
+insert into {table} ({columns})
+select {values}
 where not exists (
-    select 1 from ml.field_accuracy_alerts as alerted
-    where alerted.model_name = %s and alerted.model_version = %s and alerted.region = %s
-        and alerted.horizon_days = %s and alerted.stretch_end >= %s
+    select 1 from {table} as alerted
+    where alerted.model_name = %(model_name)s and alerted.model_version = %(model_version)s
+        and alerted.region = %(region)s and alerted.horizon_days = %(horizon_days)s
+        and alerted.stretch_end >= %(stretch_start)s
 )
 on conflict do nothing
 returning model_name
 """
 
-KEYS = [
-    "model_name",
-    "model_version",
-    "region",
-    "horizon_days",
-    "stretch_start",
-    "stretch_end",
-    "scored_days",
-    "mae",
-    "persistence_mae",
-]
+KEYS = ["model_name", "model_version", "region", "horizon_days", "stretch_start", "stretch_end", "scored_days"]
 
 
-def worse_than_persistence(days: int) -> list[dict]:
-    """The champion's (region, horizon) stretches of its last `days` scored days where its MAE is
-    above persistence's, with both figures."""
+@dataclass(frozen=True)
+class Watch:
+    event: str  # the alert's event
+    key: str  # the alert's list of stretches
+    table: str  # where the stretches alerted are kept
+    query: str  # the champion's stretches to alert on
+    figures: tuple[str, ...]  # the stretch's figures, after KEYS
+    params: Callable[[], dict]  # the query's parameters
+    message: Callable[[dict], str]  # a stretch in one sentence (its figures rounded)
+
+
+def worse_message(stretch: dict) -> str:
+    return (
+        f"{stretch['region']}, horizon {stretch['horizon_days']}: champion v{stretch['model_version']} MAE"
+        f" {stretch['mae']} vs persistence {stretch['persistence_mae']} over the {stretch['scored_days']} scored"
+        f" days {stretch['days']}"
+    )
+
+
+def narrow_message(stretch: dict) -> str:
+    return (
+        f"{stretch['region']}, horizon {stretch['horizon_days']}: champion v{stretch['model_version']}'s 95 %"
+        f" intervals held {stretch['coverage_95']:.0%} of the actuals over the {stretch['scored_days']} scored days"
+        f" {stretch['days']} (below {COVERAGE_FLOOR:.0%})"
+    )
+
+
+WATCHES = (
+    Watch(
+        "champion_worse_than_persistence",
+        "worse",
+        "ml.field_accuracy_alerts",
+        WORSE_THAN_PERSISTENCE,
+        ("mae", "persistence_mae"),
+        lambda: {"days": get_settings().field_accuracy_days, "with_quantiles": False},
+        worse_message,
+    ),
+    Watch(
+        "champion_intervals_too_narrow",
+        "too_narrow",
+        "ml.coverage_alerts",
+        TOO_NARROW,
+        ("coverage_95",),
+        lambda: {"days": COVERAGE_DAYS, "floor": COVERAGE_FLOOR, "with_quantiles": True},
+        narrow_message,
+    ),
+)
+
+
+def stretches(watch: Watch) -> list[dict]:
+    """The champion's (region, horizon) stretches that this watch alerts on, with their figures."""
     with connect() as conn, conn.cursor() as cur:
-        cur.execute(WORSE_THAN_PERSISTENCE, {"days": days})
-        return [dict(zip(KEYS, row, strict=True)) for row in cur.fetchall()]
+        cur.execute(watch.query, watch.params())
+        return [dict(zip([*KEYS, *watch.figures], row, strict=True)) for row in cur.fetchall()]
 
 
 def check(run_id: str | None = None) -> dict:
-    """Alert once on each stretch where the champion did worse than persistence; returns the stretches
-    found and those alerted now (the others were alerted before)."""
+    """Alert once on each stretch of each watch; returns per watch (its event) the stretches found and
+    those alerted now (the others were alerted before)."""
     ensure_warehouse()
-    days = get_settings().field_accuracy_days
-    found = worse_than_persistence(days)
+    return {watch.event: check_watch(watch, run_id) for watch in WATCHES}
+
+
+def check_watch(watch: Watch, run_id: str | None) -> dict:
+    found = stretches(watch)
+    columns = [*KEYS, *watch.figures]
+    schema, table = watch.table.split(".")
+    record = sql.SQL(RECORD_ALERT).format(
+        table=sql.Identifier(schema, table),
+        columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
+        values=sql.SQL(", ").join(map(sql.Placeholder, columns)),
+    )
     with connect() as conn, conn.cursor() as cur:
-        cur.execute("lock table ml.field_accuracy_alerts in share row exclusive mode")
+        cur.execute(sql.SQL("lock table {} in share row exclusive mode").format(sql.Identifier(schema, table)))
         new = []
         for stretch in found:
-            values = [stretch[key] for key in KEYS]
-            cur.execute(RECORD_ALERT, values + values[:4] + [stretch["stretch_start"]])
+            cur.execute(record, stretch)
             if cur.fetchone():
-                new.append(described(stretch))
+                new.append(described(stretch, watch))
         if new:  # sent inside the transaction: if the alert's records cannot be committed, they alert again
-            alerts.send(
-                {
-                    "event": "champion_worse_than_persistence",
-                    "dag_id": "cother_transform",
-                    "run_id": run_id,
-                    "worse": new,
-                }
-            )
+            alerts.send({"event": watch.event, "dag_id": "cother_transform", "run_id": run_id, watch.key: new})
     return {"found": len(found), "alerted": new}
 
 
-def described(stretch: dict) -> dict:
-    """A stretch as JSON: the region, the horizon and the figures, in one sentence too."""
-    mae, persistence = round(stretch["mae"], 1), round(stretch["persistence_mae"], 1)
+def described(stretch: dict, watch: Watch) -> dict:
+    """A stretch as JSON: the region, the horizon and the figures (rounded), in one sentence too."""
     days = f"{stretch['stretch_start']:%Y-%m-%d}..{stretch['stretch_end']:%Y-%m-%d}"
-    return {
-        "model_name": stretch["model_name"],
-        "model_version": stretch["model_version"],
-        "region": stretch["region"],
-        "horizon_days": stretch["horizon_days"],
-        "days": days,
-        "scored_days": stretch["scored_days"],
-        "mae": mae,
-        "persistence_mae": persistence,
-        "message": (
-            f"{stretch['region']}, horizon {stretch['horizon_days']}: champion v{stretch['model_version']} MAE {mae}"
-            f" vs persistence {persistence} over the {stretch['scored_days']} scored days {days}"
-        ),
-    }
+    figures = {name: round(float(stretch[name]), 1 if "mae" in name else 3) for name in watch.figures}
+    described = {key: stretch[key] for key in KEYS if key not in {"stretch_start", "stretch_end"}}
+    described |= {"days": days, **figures}
+    return described | {"message": watch.message(described)}

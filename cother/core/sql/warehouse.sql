@@ -199,6 +199,20 @@ alter table ml.forecasts add column if not exists forecaster text not null defau
 -- whether the version trained on the region: if not, a naive forecaster made it (null: written before)
 alter table ml.forecasts add column if not exists region_in_training boolean;
 
+-- ml.forecast_quantiles: each forecast of ml.forecasts at the forecast hubs' 23 quantile levels, long form
+-- (cother.ml.publication.quantiles), written in the same transaction as its forecasts.
+create table if not exists ml.forecast_quantiles (
+    model_name text not null,
+    model_version text not null,
+    region text not null,
+    origin_date date not null,
+    target_date date not null,
+    horizon_days integer not null check (horizon_days >= 1),
+    quantile_level numeric(4, 3) not null check (quantile_level > 0 and quantile_level < 1),
+    quantile_value double precision not null check (quantile_value >= 0),
+    primary key (model_name, model_version, region, target_date, horizon_days, quantile_level)
+);
+
 -- ml.model_promotions: every move of a registered model's alias, by the retrain or by hand.
 create table if not exists ml.model_promotions (
     id bigint generated always as identity primary key,
@@ -243,6 +257,21 @@ create table if not exists raw.replaced_rows (
     landed_file text not null,
     replaced_by_batch_id text not null,
     replaced_at timestamptz not null default now()
+);
+
+-- ml.coverage_alerts: each alert that a champion's 95 % intervals held fewer actuals than they should over
+-- a stretch of scored days of a region and horizon (cother/transform/field_accuracy.py).
+create table if not exists ml.coverage_alerts (
+    model_name text not null,
+    model_version text not null,
+    region text not null,
+    horizon_days integer not null,
+    stretch_start date not null,
+    stretch_end date not null,
+    scored_days integer not null,
+    coverage_95 double precision not null,
+    alerted_at timestamptz not null default now(),
+    primary key (model_name, model_version, region, horizon_days, stretch_end)
 );
 
 create index if not exists replaced_rows_by_partition on raw.replaced_rows (raw_table, source, region, date);
