@@ -61,29 +61,15 @@ def _stack(args: argparse.Namespace) -> None:
 
 
 def _mlflow_ui(args: argparse.Namespace) -> None:
-    import os
     import subprocess
 
-    from cother.core.database import mlflow_url
-    from cother.core.settings import get_settings
-    from cother.local import postgres
+    from cother.local import mlflow_server, postgres
 
     postgres.start()
-    print(f"MLflow UI: http://127.0.0.1:{args.port}")
-    command = [
-        "mlflow",
-        "server",
-        "--default-artifact-root",
-        get_settings().mlflow_artifacts.as_uri(),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(args.port),
-        "--workers",  # one person's UI on this machine: one server process, not MLflow's default four
-        "1",
-    ]
-    env = {**os.environ, "MLFLOW_BACKEND_STORE_URI": mlflow_url()}  # not in argv, which every local user can read
-    sys.exit(subprocess.run(command, env=env, check=False).returncode)
+    login = f"user {mlflow_server.ADMIN}, password in {mlflow_server.password_file()}"
+    print(f"MLflow UI: http://127.0.0.1:{args.port}  ({login})")
+    done = subprocess.run(mlflow_server.command(args.port), env=mlflow_server.environment(), check=False)
+    sys.exit(done.returncode)
 
 
 def _docs(args: argparse.Namespace) -> None:
@@ -210,7 +196,7 @@ def main(argv: list[str] | None = None) -> None:
     st.add_argument("--celery", action="store_true", help="on the CeleryExecutor: Redis and Celery workers besides")
     st.set_defaults(handler=_stack)
 
-    ui = commands.add_parser("mlflow-ui", help="serve the MLflow UI on the registry database")
+    ui = commands.add_parser("mlflow-ui", help="serve the MLflow UI on the registry database, behind a login")
     ui.add_argument("--port", type=int, default=5000)
     ui.set_defaults(handler=_mlflow_ui)
 

@@ -75,6 +75,68 @@ def registered_model(name: str) -> Iterator[str]:
             os.environ["COTHER_MODEL_NAME"] = before
 
 
+def group_ended(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return False
+    except ProcessLookupError:
+        return True
+
+
+@pytest.fixture(scope="module")
+def mlflow_ui(postgres_server):
+    """The MLflow UI that `make mlflow-ui` serves (`cother mlflow-ui`), on a free port, started from a
+    shell whose PATH does not have the venv's bin folder (as a fresh shell's)."""
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    from cother.orchestration.airflow_runner import free_port, wait_for
+
+    def healthy(url: str) -> bool:
+        try:
+            urllib.request.urlopen(url, timeout=10).close()
+            return True
+        except OSError:
+            return False
+
+    port, venv_bin = free_port(), Path(sys.executable).parent
+    path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if Path(p) != venv_bin)
+    log = TEST_RUNTIME / "logs" / "mlflow-ui.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as out:
+        command = [str(venv_bin / "cother"), "mlflow-ui", "--port", str(port)]
+        process = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PATH": path}, start_new_session=True
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_for(lambda: process.poll() is None and healthy(f"{url}/health"), 120, f"the MLflow UI (log: {log})")
+            yield url
+        finally:  # `cother mlflow-ui` ends at once, its server after it
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(60)
+            wait_for(lambda: group_ended(process.pid), 60, "the MLflow UI to stop", every_s=0.5)
+
+
+def mlflow_request(url: str, body: dict | None = None, login: bool = True, password: str | None = None):
+    """A request to the MLflow UI's server (a POST of `body` if given), as its admin (with `password`, by
+    default the generated one) or, without `login`, as anyone; its answer."""
+    import base64
+    import json
+    import urllib.request
+
+    from cother.local import mlflow_server
+
+    headers = {"Content-Type": "application/json"}
+    if login:
+        credentials = f"{mlflow_server.ADMIN}:{password or mlflow_server.admin_password()}"
+        headers["Authorization"] = "Basic " + base64.b64encode(credentials.encode()).decode()
+    data = None if body is None else json.dumps(body).encode()
+    return urllib.request.urlopen(urllib.request.Request(url, data, headers), timeout=60)
+
+
 @pytest.fixture
 def api(monkeypatch):
     """The loopback stand-in for every live source (tests/fake_api.py), with short retries."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import urllib.error
@@ -21,14 +20,14 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from io import BytesIO
-from pathlib import Path
 
 import pytest
-from conftest import TEST_RUNTIME, empty_warehouse, registered_model, screenshot, wait_until
+from conftest import TEST_RUNTIME, empty_warehouse, mlflow_request, registered_model, screenshot, wait_until
 
 from cother.core.regions import get_set, region_sets
 from cother.core.settings import get_settings
-from cother.orchestration.airflow_runner import free_port, latest_run_id, local_stack, metadata_rows, wait_for
+from cother.local import mlflow_server
+from cother.orchestration.airflow_runner import latest_run_id, local_stack, metadata_rows
 
 pytestmark = pytest.mark.system
 
@@ -46,41 +45,6 @@ def request(url: str, token: str | None = None, method: str = "GET", body: dict 
 def get_json(url: str, token: str | None = None, method: str = "GET", body: dict | None = None):
     with request(url, token, method, body) as answer:
         return json.load(answer) if answer.status != 204 else None
-
-
-def reachable(url: str) -> bool:
-    try:
-        request(url).close()
-        return True
-    except OSError:
-        return False
-
-
-def group_ended(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-        return False
-    except ProcessLookupError:
-        return True
-
-
-@pytest.fixture(scope="module")
-def mlflow_ui(postgres_server):
-    """The MLflow UI that `make mlflow-ui` serves (`cother mlflow-ui`), on a free port."""
-    port = free_port()
-    log = TEST_RUNTIME / "logs" / "mlflow-ui.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("w") as out:
-        command = [str(Path(sys.executable).parent / "cother"), "mlflow-ui", "--port", str(port)]
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            wait_for(lambda: reachable(f"{url}/health"), 120, f"the MLflow UI (log: {log})")
-            yield url
-        finally:  # `cother mlflow-ui` ends at once, its server after it
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(60)
-            wait_for(lambda: group_ended(process.pid), 60, "the MLflow UI to stop", every_s=0.5)
 
 
 def demo() -> str:
@@ -217,16 +181,22 @@ def test_the_retrain_task_links_the_mlflow_run_of_its_model_version(
     task_instances = f"{logged_in}/api/v2/dags/cother_retrain/dagRuns/{run_id}/taskInstances"
     # one train_and_register per region set the run trained (the demo's last retrain: the weekly set's)
     returned = get_json(f"{task_instances}/train_and_register/xcomEntries/return_value?map_index=0", token)["value"]
-    version = get_json(
-        f"{mlflow_ui}/api/2.0/mlflow/model-versions/get?name={returned['model_name']}&version={returned['version']}"
-    )["model_version"]
-    run = get_json(f"{mlflow_ui}/api/2.0/mlflow/runs/get?run_id={version['run_id']}")["run"]["info"]
+    api = f"{mlflow_ui}/api/2.0/mlflow"
+    with mlflow_request(
+        f"{api}/model-versions/get?name={returned['model_name']}&version={returned['version']}"
+    ) as answer:
+        version = json.load(answer)["model_version"]
+    with mlflow_request(f"{api}/runs/get?run_id={version['run_id']}") as answer:
+        run = json.load(answer)["run"]["info"]
     link = f"{mlflow_ui}/#/runs/{run['run_id']}"
     assert get_json(f"{task_instances}/train_and_register/links?map_index=0", token)["extra_links"] == {
         "MLflow run": link
     }
     assert get_json(f"{task_instances}/plan/links", token)["extra_links"] == {"MLflow run": None}
 
+    # the MLflow UI asks for its login: given once in an address, the browser keeps it for the UI's origin
+    login = mlflow_ui.replace("://", f"://{mlflow_server.ADMIN}:{mlflow_server.admin_password()}@")
+    browser.get(f"{login}/api/2.0/mlflow/experiments/search?max_results=1")
     # the task instance's Details tab, where Airflow shows its extra links
     browser.get(f"{logged_in}/dags/cother_retrain/runs/{run_id}/tasks/train_and_register/mapped/0/details")
     button = wait_until(browser, lambda b: b.find_elements(By.LINK_TEXT, "MLflow run"))[0]

@@ -414,6 +414,9 @@ def test_a_champion_registered_by_older_code_forecasts_as_it_learnt_and_the_gate
         assert model.predict(rows)[output_column(7)].to_numpy() == pytest.approx(expected)
         after = retrain("korea", ["seoul"], moved_by="test:after-an-older-champion")
         assert f"champion v{older}" in after["decision"] and "cannot forecast" not in after["decision"]
+        # the alias was set outside aliases.move: the retrain's gate found it and recorded it
+        outside = [m for m in aliases.history(1000) if m["version"] == older and m["alias"] == "champion"]
+        assert [m["moved_by"] for m in outside] == [aliases.OUTSIDE]
         compared, gate_days = common_days(after["decision"])
         assert compared == gate_days  # 14 of them forecast live
     finally:

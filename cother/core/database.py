@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg2
 from sqlalchemy.engine import URL, make_url
 
-from cother.core.private_files import private_file
+from cother.core.private_files import generated_secret
 from cother.core.settings import AIRFLOW_DB, MLFLOW_DB, WAREHOUSE_DB, get_settings
 
 PASSWORD_FILE = "password"
@@ -19,16 +17,7 @@ PASSWORD_FILE = "password"
 def embedded_password() -> str:
     """The embedded server's password for `postgres`, generated once into its runtime folder (mode 0600):
     only the user who runs the project can read it. cother.local.postgres gives it to the server."""
-    path = get_settings().postgres_dir / PASSWORD_FILE
-    if not path.exists():  # written aside and linked into place: two first callers read the same one
-        draft = private_file(path.with_name(f".{PASSWORD_FILE}.{os.getpid()}"), secrets.token_urlsafe(32))
-        try:
-            os.link(draft, path)
-        except FileExistsError:
-            pass
-        finally:
-            draft.unlink()
-    return path.read_text().strip()
+    return generated_secret(get_settings().postgres_dir / PASSWORD_FILE)
 
 
 def warehouse_url() -> str:

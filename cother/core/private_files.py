@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from pathlib import Path
 
 
@@ -14,3 +16,17 @@ def private_file(path: Path, text: str | None = None) -> Path:
     if text is not None:
         path.write_text(text)
     return path
+
+
+def generated_secret(path: Path) -> str:
+    """The secret in `path`, generated there once (mode 0600): written aside and linked into place, so
+    that two first callers read the same one."""
+    if not path.exists():
+        draft = private_file(path.with_name(f".{path.name}.{os.getpid()}"), secrets.token_urlsafe(32))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()

@@ -8,11 +8,10 @@ still holds them.
 
 from __future__ import annotations
 
-import secrets
 import shutil
 from pathlib import Path
 
-from cother.core.private_files import private_file
+from cother.core.private_files import generated_secret, private_file
 from cother.core.settings import get_settings
 
 
@@ -28,10 +27,7 @@ def _folder() -> Path:
 
 
 def password() -> str:
-    path = _folder() / "password"
-    if not path.exists():
-        private_file(path, secrets.token_urlsafe(24))
-    return path.read_text().strip()
+    return generated_secret(_folder() / "password")
 
 
 def broker_url() -> str:

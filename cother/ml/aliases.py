@@ -1,21 +1,49 @@
 """Moving the registered model's aliases, by a retrain or by hand (`cother model promote | rollback |
-history`): each move is made in the MLflow registry and recorded as a row of ml.model_promotions."""
+history`): each move is made in the MLflow registry and recorded as a row of ml.model_promotions.
+
+An alias can also be moved outside the project (through the MLflow UI's server, with its admin login,
+or with MLflow's own client on the registry database), which records nothing and keeps no history of
+aliases. So whenever the project reads an alias to act on it (the retrain's gate, a move, `cother model
+history`), an alias found where its last recorded move did not leave it is recorded first, as a move
+made outside the project: who made it and when are unknown, and its row says so."""
 
 from __future__ import annotations
 
 import getpass
 
 from cother.ml import registry, storage
-from cother.ml.promotion import CHAMPION
+from cother.ml.promotion import CHALLENGER, CHAMPION
+
+OUTSIDE = "outside the project (unknown)"
 
 
 def move(alias: str, version: str, moved_by: str, reason: str, metrics: dict | None = None) -> str | None:
     """Point `alias` at `version` in the registry and record the move; returns the version it left."""
-    holder = registry.alias_version(alias)
+    holder = holder_of(alias)
     previous = None if holder is None else str(holder.version)
     registry.set_alias(version, alias)
     storage.record_move(registry.model_name(), alias, version, previous, moved_by, reason, metrics)
     return previous
+
+
+def holder_of(alias: str):
+    """The version that holds `alias` in the registry (an MLflow ModelVersion, or None), its move
+    recorded first if it was made outside the project."""
+    holder = registry.alias_version(alias)
+    last = storage.last_move(registry.model_name(), alias)
+    recorded = None if last is None else last[0]
+    if holder is not None and str(holder.version) != recorded:
+        reason = f"found on v{holder.version} where the log left it on {'v' + recorded if recorded else 'no version'}"
+        storage.record_move(
+            registry.model_name(),
+            alias,
+            str(holder.version),
+            recorded,
+            OUTSIDE,
+            f"{reason}; who and when unknown",
+            None,
+        )
+    return holder
 
 
 def by_hand() -> str:
@@ -39,4 +67,6 @@ def rollback() -> str:
 
 
 def history(limit: int = 20) -> list[dict]:
+    for alias in (CHAMPION, CHALLENGER):
+        holder_of(alias)
     return storage.moves(registry.model_name(), limit)

@@ -137,7 +137,7 @@ def judge(fitted: Fitted, margin: float) -> promotion.Decision:
     (ml.field_accuracy_alerts)."""
     grain = fitted.config.grain
     latest = fitted.latest(grain.first_horizon, promotion.LATEST_FOLDS)
-    champion = registry.alias_version(promotion.CHAMPION)
+    champion = aliases.holder_of(promotion.CHAMPION)  # a move made outside the project recorded first
     forecasts, failure = champion_out_of_sample(champion, latest, fitted.rows, grain.first_horizon)
     version = None if champion is None else str(champion.version)
     field = [] if version is None else storage.field_flags(registry.model_name(), version)
