@@ -504,7 +504,7 @@ def print_surge_row(name: str, result: dict, cadence: str, levels: str) -> None:
         f"    {name:<15} {levels:<13} {result['recall']:>6.2f} ({result['caught']:>3}/{result['episodes']:<3})"
         f" {result['precision']:>9.2f} ({result['alerts'] - result['false_alarms']:>4}/{result['alerts']:<4})"
         f" {result['false_per_region_month']:>11.2f} {result['median_lead_days'] / unit:>12.1f}"
-        f"  {'targets met' if met else 'NOT met'}"
+        f" {result['warned_share']:>7.1%} {result['chance_recall']:>7.2f}  {'targets met' if met else 'NOT met'}"
     )
 
 
@@ -555,11 +555,13 @@ def print_surge(
         f" on the episodes before it, at least {surge.MIN_EPISODES}, for a recall of {surge.RECALL_TARGET:.0%}"
         f" there; {(scored['onset'] == scored['end']).mean():.0%} of them one {unit[:-1]} long). Targets: recall at"
         f" least {recall}, at most {false_alarms:g} false alarm per region-month, median lead at least"
-        f" {lead if unit == 'days' else lead // 7} {unit}"
+        f" {lead if unit == 'days' else lead // 7} {unit}. 'warned': the share of region-{unit} warned;"
+        f" 'chance': the recall of a warning on as often at random (the share of region-{unit} with a warning"
+        f" in the {definition.window_days} days before)"
     )
     print(
         f"    {'warning':<15} {'levels':<13} {'recall (caught)':>16} {'precision (true alerts)':>21}"
-        f" {'false/r-month':>13} {'lead (' + unit + ')':>12}"
+        f" {'false/r-month':>13} {'lead (' + unit + ')':>12} {'warned':>7} {'chance':>7}"
     )
     for name, result, levels in results:
         print_surge_row(name, result, grain.cadence, levels)

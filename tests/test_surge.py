@@ -106,6 +106,9 @@ def test_recall_precision_false_alarms_and_lead_on_a_small_frame():
     assert result["median_lead_days"] == 14
     assert result["alerts"] == 5 and result["false_alarms"] == 3 and result["precision"] == pytest.approx(2 / 5)
     assert result["region_months"] == 9 and result["false_per_region_month"] == pytest.approx(3 / 9)
+    # 6 of the 36 region-weeks warned; a week with a warning in it or the 4 before: a's 0-4 and 6-11, b's
+    # 10-11, c's 2-10
+    assert result["warned_share"] == pytest.approx(6 / 36) and result["chance_recall"] == pytest.approx(22 / 36)
     # over a span that starts after a's onset: only b's episode, missed; only the alerts inside the span
     later = surge.scores(warned, issued, surges, (SUNDAYS[9], SUNDAYS[-1]), WEEKLY)
     assert later["episodes"] == 1 and later["recall"] == 0 and later["alerts"] == 1 and later["precision"] == 1

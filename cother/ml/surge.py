@@ -14,7 +14,8 @@ What a surge is, in the reported counts of a region (SurgeDefinition, one per ca
   counts show it. Each episode is counted once.
 
 The probability, per forecast (region, origin, horizon h): that the count at the target day is above
-the reference at the origin grown at a surge's pace over the horizon, reference x (1 + RISE)^(h / 7),
+the reference at the origin (at least `min_level`: a surge starts there; from a week of 0 the question
+would be whether there is any count at all) grown at a surge's pace over the horizon, x (1 + RISE)^(h / 7),
 read off the forecast's CDF interpolated linearly between its quantiles (flat beyond the outer ones: a
 probability is known only within 0.01 and 0.99). The reference is the week's level at the origin: on a
 weekly set last week's count; on a daily set the 7-day mean, put on the target day's weekday by that
@@ -41,7 +42,9 @@ How a warning is scored (`scores`), over a span of origin days:
   `window_days` before (a warning that stays on alerts again after that many days). It is true when it
   falls from `window_days` before an episode's onset to the episode's last day, false otherwise.
   Precision: the share of the span's alerts that are true; false alarms per region-month: the false
-  alerts over the region-months with a forecast in the span.
+  alerts over the region-months with a forecast in the span;
+- a warning that is on often catches surges by chance: the recall by chance is the share of region-days
+  with a warning in the window before them, what a surge starting on any day would find.
 """
 
 from __future__ import annotations
@@ -152,9 +155,10 @@ def surge_probability(
     forecasts: pd.DataFrame, quantiles: np.ndarray, counts: pd.DataFrame, definition: SurgeDefinition
 ) -> np.ndarray:
     """Per forecast (rows of region, origin_date, horizon in days; their quantiles), the probability that
-    its count is above the reference at the origin grown by (1 + rise)^(horizon / 7)."""
+    its count is above the reference at the origin, from at least the minimum level, grown by
+    (1 + rise)^(horizon / 7)."""
     level = levels(counts, definition)
-    reference = at(level, forecasts["origin_date"], forecasts["region"])
+    reference = np.fmax(at(level, forecasts["origin_date"], forecasts["region"]), definition.min_level)
     if definition.step_days == 1:
         for horizon, rows in forecasts.groupby("horizon").indices.items():
             share = weekday_share(counts, level, int(horizon))
@@ -275,7 +279,10 @@ def scores(
     definition: SurgeDefinition,
 ) -> dict:
     """Recall, precision, false alarms per region-month and the median lead (days) of warnings (region x
-    origin day) over the origin days of `span`; `issued` marks the region-days with a forecast."""
+    origin day) over the origin days of `span`; `issued` marks the region-days with a forecast. Beside
+    them, the share of the region-days warned, and the recall by chance: the share of the region-days
+    with a warning from `window_days` before up to them, the recall a surge whose onset fell on any day
+    would see."""
     start, end = span
     window = pd.Timedelta(days=definition.window_days)
     scored = surges[surges["onset"].between(start, end)]
@@ -291,7 +298,11 @@ def scores(
     in_span = issued.loc[start:end]
     region_months = int(in_span.groupby(in_span.index.to_period("M")).any().to_numpy().sum())
     false_alerts = len(sent) - int(np.sum(true))
+    on = warned.fillna(False).astype(float)
+    in_window = on.rolling(window + pd.Timedelta(days=1)).max().loc[start:end]  # a warning from `window` before
     return {
+        "warned_share": float(on.loc[start:end].to_numpy()[in_span.to_numpy()].mean()),
+        "chance_recall": float(in_window.to_numpy()[in_span.to_numpy()].mean()),
         "episodes": len(scored),
         "caught": len(leads),
         "recall": len(leads) / len(scored) if len(scored) else np.nan,
