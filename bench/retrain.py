@@ -46,7 +46,15 @@
    when counts rose. Then the cost: the retrain's fit (8 folds, the refit, the forecasts, with their quantiles)
    against the same without the quantiles and their scores, timed alone (target: at most 1.3 times).
 
-Run: cd bench && ../.venv/bin/python retrain.py [seoul|provinces|quarters|world|weekly|intervals ...] (all of them by default;
+8. The surge warning (cother.ml.surge), on the same backtests as 7: per horizon, each forecast's probability
+   that its count rises at a surge's pace (+50 % a week) from its quantiles, a warning when it reaches the
+   level of its quarter (chosen on the surges of the quarters before, at least 10, for a recall of 0.8
+   there); recall, precision, false alarms per region-month and the median lead, from the first quarter
+   where every horizon has a level, beside the rule "the week's level up 25 % on the week before" and, on
+   the daily set, the Epidemic Volatility Index. Targets: recall at least 0.8, at most 1 false alarm per
+   region-month, a median lead of at least 3 days (daily) or 1 week (weekly).
+
+Run: cd bench && ../.venv/bin/python retrain.py [seoul|provinces|quarters|world|weekly|intervals|surge ...] (all of them by default;
 3 minutes 12 s for all five on 2 cores with nothing else running, several times that beside other work)
 """
 
@@ -64,7 +72,7 @@ from cother.core.database import connect
 from cother.core.regions import get_set
 from cother.ingest.sources.sample import bundled_period
 from cother.local import postgres
-from cother.ml import backtest_intervals, intervals
+from cother.ml import backtest_intervals, intervals, surge
 from cother.ml.backtest import Fold, backtest
 from cother.ml.baselines import NAIVE
 from cother.ml.features import examples, examples_by_horizon, labelled
@@ -92,6 +100,8 @@ WIS_TARGETS = {"first": 0.80, "last": 0.90}  # the model's WIS relative to the b
 COVERAGE_TARGETS = {0.5: (0.45, 0.55), 0.95: (0.90, 0.98)}  # each central interval's share of actuals, within
 RISING_TARGET = 0.85  # the 95 % interval's coverage in the region-months when counts rose, at least
 COST_TARGET = 1.3  # a retrain with intervals against one without, at most
+# per cadence: recall at least, false alarms per region-month at most, median lead (days) at least
+SURGE_TARGETS = {"daily": (0.8, 1.0, 3), "weekly": (0.8, 1.0, 7)}
 
 
 def train_and_backtest(mart: pd.DataFrame, weather: bool) -> tuple[float, Fitted]:
@@ -481,6 +491,108 @@ def interval_forecasts() -> None:
     print_interval_cost(frames, WEEKLY, get_set("world_weekly").ids)
 
 
+def surge_counts(frames: dict[int, pd.DataFrame], grain: Grain) -> pd.DataFrame:
+    """Each region's reported counts, from the examples of the first horizon (whose target is the row's own day)."""
+    rows = frames[grain.first_horizon][["region", "target_date", "actual"]]
+    return rows.rename(columns={"target_date": "date", "actual": "count"})
+
+
+def print_surge_row(name: str, result: dict, cadence: str, levels: str) -> None:
+    """One warning's scores, and whether they meet the targets."""
+    recall, false_alarms, lead = SURGE_TARGETS[cadence]
+    unit = 7 if cadence == "weekly" else 1
+    met = (
+        result["recall"] >= recall
+        and result["false_per_region_month"] <= false_alarms
+        and result["median_lead_days"] >= lead
+    )
+    print(
+        f"    {name:<15} {levels:<13} {result['recall']:>6.2f} ({result['caught']:>3}/{result['episodes']:<3})"
+        f" {result['precision']:>9.2f} ({result['alerts'] - result['false_alarms']:>4}/{result['alerts']:<4})"
+        f" {result['false_per_region_month']:>11.2f} {result['median_lead_days'] / unit:>12.1f}"
+        f" {result['warned_share']:>7.1%} {result['chance_recall']:>7.2f}  {'targets met' if met else 'NOT met'}"
+    )
+
+
+def print_surge(
+    forecasts: pd.DataFrame, counts: pd.DataFrame, grain: Grain, quarters: pd.PeriodIndex, label: str
+) -> None:
+    """The surge warning of each horizon and the baselines, scored from the first quarter where every
+    horizon has a level (8 of the docstring)."""
+    definition = surge.DEFINITIONS[grain.cadence]
+    level = surge.levels(counts, definition)
+    found = surge.episodes(level, definition)
+    quantiles = backtest_quantiles(forecasts, "model", intervals.by_level)  # the model's kept intervals
+    probability = surge.surge_probability(forecasts, quantiles, counts, definition)
+    recall, false_alarms, lead = SURGE_TARGETS[grain.cadence]
+    unit = "weeks" if grain.cadence == "weekly" else "days"
+    tables, chosen = {}, {}
+    for horizon in grain.horizons:
+        rows = (forecasts["horizon"] == horizon).to_numpy()
+        tables[horizon] = surge.by_origin(forecasts[rows], probability[rows])
+        chosen[horizon] = surge.levels_by_period(tables[horizon], found, quarters, definition)
+    # scored from the first quarter where every horizon has a level, to the last
+    first = next(quarter for quarter in quarters if all(chosen[h][quarter] is not None for h in grain.horizons))
+    span = (first.start_time, quarters[-1].end_time.normalize())
+    results = []
+    for horizon, table in tables.items():
+        used = sorted(value for quarter, value in chosen[horizon].items() if quarter >= first)
+        warned = surge.warnings(table, chosen[horizon])
+        results.append(
+            (
+                f"model, {grain.label(horizon)}",
+                surge.scores(warned, table.notna(), found, span, definition),
+                f"{used[0]:.2f}..{used[-1]:.2f}",
+            )
+        )
+    issued = tables[grain.first_horizon].notna()  # the region-days forecast
+    baselines = {f"rule +{surge.RULE_RISE:.0%}": surge.rule_warnings(level, definition)}
+    if grain.cadence == "daily":
+        baselines["EVI"] = surge.evi_warnings(level, definition)
+    for name, warned in baselines.items():
+        warned = warned.reindex_like(issued).fillna(False).astype(bool) & issued
+        results.append((name, surge.scores(warned, issued, found, span, definition), "-"))
+    scored = found[found["onset"].between(*span)]
+    print(
+        f"  {label}: a surge is {'the 7-day mean' if unit == 'days' else 'the week'} up more than {surge.RISE:.0%}"
+        f" on the week before, from at least {definition.min_level:g}; surge {unit} less than"
+        f" {definition.window_days} days apart are one episode: {len(found)} episodes in"
+        f" {found['region'].nunique()} regions, {len(scored)} from {first} on (each quarter's warning level chosen"
+        f" on the episodes before it, at least {surge.MIN_EPISODES}, for a recall of {surge.RECALL_TARGET:.0%}"
+        f" there; {(scored['onset'] == scored['end']).mean():.0%} of them one {unit[:-1]} long). Targets: recall at"
+        f" least {recall}, at most {false_alarms:g} false alarm per region-month, median lead at least"
+        f" {lead if unit == 'days' else lead // 7} {unit}. 'warned': the share of region-{unit} warned;"
+        f" 'chance': the recall of a warning on as often at random (the share of region-{unit} with a warning"
+        f" in the {definition.window_days} days before)"
+    )
+    print(
+        f"    {'warning':<15} {'levels':<13} {'recall (caught)':>16} {'precision (true alerts)':>21}"
+        f" {'false/r-month':>13} {'lead (' + unit + ')':>12} {'warned':>7} {'chance':>7}"
+    )
+    for name, result, levels in results:
+        print_surge_row(name, result, grain.cadence, levels)
+
+
+def surge_warnings() -> None:
+    """The surge warning against the baselines (8 of the docstring): the 17 provinces by quarter,
+    2021Q1..2023Q2, and the weekly world set by quarter, 2022Q1..2026Q1, as 7 fits them."""
+    regions = get_set("korea").ids
+    frames = province_examples()
+    plain = DAILY.feature_columns(False)
+    by_quarter = backtest(frames, lambda h: Forecaster(h, plain, regions), DAILY, windows=as_folds(QUARTERS))
+    print_surge(
+        by_quarter, surge_counts(frames, DAILY), DAILY, QUARTERS, f"17 provinces, {QUARTERS[0]}..{QUARTERS[-1]}"
+    )
+    frames = weekly_world_examples()
+    print_surge(
+        weekly_backtest(frames),
+        surge_counts(frames, WEEKLY),
+        WEEKLY,
+        WEEKLY_QUARTERS,
+        f"weekly world set, {WEEKLY_QUARTERS[0]}..{WEEKLY_QUARTERS[-1]}",
+    )
+
+
 SECTIONS = {
     "seoul": seoul_bundled_period,
     "provinces": seventeen_regions_three_years,
@@ -488,6 +600,7 @@ SECTIONS = {
     "world": world_set,
     "weekly": weekly_world_set,
     "intervals": interval_forecasts,
+    "surge": surge_warnings,
 }
 
 if __name__ == "__main__":
