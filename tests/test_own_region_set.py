@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import ROOT, land, load, row_count
 
 from cother import cli
 from cother.core.database import connect
@@ -16,7 +17,6 @@ from cother.core.warehouse import retire_set
 from cother.ingest import stages
 from cother.ingest.sources.sample import JHU_FILES
 from cother.transform import dbt
-from tests.conftest import ROOT, land, load, row_count
 
 pytestmark = pytest.mark.integration
 

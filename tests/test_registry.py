@@ -358,6 +358,33 @@ def test_a_retried_retrain_registers_nothing_and_moves_no_alias_again(first):
     assert aliases.history(1000) == moves
 
 
+def test_a_retrain_killed_after_registering_its_version_and_before_tagging_it_finds_it_on_retry(first):
+    """The attempt registered its version (its run tagged from the start) and was killed before it
+    tagged the version: the retry of the same caller finds that version by its run, tags it, writes its
+    forecasts and moves its alias; no second version."""
+    from cother.core.regions import get_set
+    from cother.core.settings import get_settings
+    from cother.ml import retrain as steps
+    from cother.ml.fitting import TrainingConfig, fit
+    from cother.ml.grain import grain_of
+
+    attempt = "airflow:cother_retrain/manual__killed"
+    grain = grain_of("korea")
+    examples, validations, drifted = steps.load_and_gate(grain, ["seoul"])
+    fitted = fit(examples, sorted(get_set("korea").ids), TrainingConfig(grain, get_settings().weather_features))
+    decision = steps.judge(fitted, get_settings().promotion_margin)
+    tags = steps.lineage_tags("korea", fitted, validations, None, drifted)
+    before = len(registry.client().search_model_versions(f"name = '{MODEL_NAME}'"))
+    killed, _ = steps.log_version(fitted, decision, {**tags, "registered_by": attempt}, drifted)
+    assert "promotion" not in version_tags(killed)  # registered, never tagged
+    retried = retrain("korea", ["seoul"], moved_by=attempt)
+    assert retried["version"] == killed
+    assert len(registry.client().search_model_versions(f"name = '{MODEL_NAME}'")) == before + 1
+    assert version_tags(killed)["registered_by"] == attempt and version_tags(killed)["promotion"]
+    assert registry.holds(retried["alias"], killed)
+    assert row_count(f"ml.forecasts where model_version = '{killed}'") == 2
+
+
 def register_as_older_code(first, days_before_end: int, gone_columns: tuple[str, ...] = ()) -> str:
     """`first`'s boosters registered as the code before the 7-day anchor did, and made champion: no
     anchoring and no published forecasters in its model_config, neither the naive forecasters' lags nor

@@ -67,6 +67,9 @@ class Fitted:
         parts = []
         for horizon, choice in self.published.items():
             ahead = upcoming(self.examples[horizon])
+            missing = sorted(set(self.examples[horizon]["region"]) - set(ahead["region"]))
+            if missing:  # named and skipped: no count on the origin day to forecast from
+                print(f"no forecast {horizon} day(s) ahead for regions {missing}: their last report has no count")
             names = publication.forecaster_names(
                 ahead["region"], choice["forecaster"], choice["best_naive"], self.trained_regions
             )

@@ -191,9 +191,12 @@ def tag_version(version: str, tags: dict) -> None:
 
 
 def version_registered(data_hash: str, registered_by: str):
-    """The version that `registered_by` registered from training data of this hash (a ModelVersion), or None."""
-    for version in client().search_model_versions(f"name = '{model_name()}'"):
-        tags = version.tags
+    """The version that `registered_by` registered from training data of this hash (a ModelVersion), or None.
+    A version is findable from the moment it exists: its run carries both tags from its start, so a
+    version registered by an attempt killed before it tagged the version is found by its run's tags."""
+    registry = client()
+    for version in registry.search_model_versions(f"name = '{model_name()}'"):
+        tags = version.tags if "training_data_sha256" in version.tags else registry.get_run(version.run_id).data.tags
         if tags.get("training_data_sha256") == data_hash and tags.get("registered_by") == registered_by:
             return version
     return None

@@ -1,5 +1,6 @@
 """Retraining a region set's model, in named steps: load and gate the training slice, fit (backtest and
-refit), judge it against the champion, register it and move an alias, write its forecasts.
+refit), judge it against the champion, register it, write its forecasts, and only then move its alias:
+an alias never points at a version without forecasts.
 
 Every retrain registers a new version. `champion` moves to it only if it passes the promotion gate
 (cother/ml/promotion.py); otherwise it becomes the `challenger`, tagged with the reason.
@@ -185,30 +186,38 @@ class Registered:
     run_id: str
     alias: str
     reason: str  # why the alias went where it went
+    moved: bool  # whether an earlier attempt of the same caller already moved the alias to it
 
 
 def register(fitted: Fitted, decision: promotion.Decision, tags: dict, moved_by: str, drifted: dict) -> Registered:
-    """Step 4: log and register the version with its backtest, plots and model card; move `champion`
-    to it if the gate said so, else `challenger`.
+    """Step 4: log and register the version with its backtest, plots and model card, and say which alias
+    it takes: `champion` if the gate said so, else `challenger` (moved by settle_alias, once its
+    forecasts are written).
 
     Idempotent under retries: the version that the same caller (`moved_by`: the DAG run, for Airflow)
-    registered from the same training data is not registered again, its alias is moved only if the
-    earlier attempt ended before moving it, and what it returns is what that attempt decided."""
+    registered from the same training data is not registered again (its run carries the caller and the
+    data's hash from its start, so a version whose tagging was cut short is found too, and tagged now),
+    and what it returns is what that attempt decided if it got as far as moving the alias."""
+    run_tags = {**tags, "registered_by": moved_by}
     found = registry.version_registered(tags["training_data_sha256"], moved_by)
     if found is None:
-        version, run_id = log_version(fitted, decision, tags, drifted)
-        registry.tag_version(
-            version, {**tags, "promotion": decision.reason, "run_id": run_id, "registered_by": moved_by}
-        )
-        held, reason = [], decision.reason
+        version, run_id = log_version(fitted, decision, run_tags, drifted)
     else:
-        version, run_id, reason = str(found.version), found.run_id, found.tags["promotion"]
-        held = [name for name in (promotion.CHAMPION, promotion.CHALLENGER) if registry.holds(name, version)]
-    if held:
-        return Registered(version, run_id, held[0], reason)
+        version, run_id = str(found.version), found.run_id
+    if found is None or "promotion" not in found.tags:
+        registry.tag_version(version, {**run_tags, "promotion": decision.reason, "run_id": run_id})
+    held = [name for name in (promotion.CHAMPION, promotion.CHALLENGER) if registry.holds(name, version)]
+    if held:  # the earlier attempt moved it (a new version holds no alias): what it decided stands
+        return Registered(version, run_id, held[0], found.tags.get("promotion", decision.reason), moved=True)
     alias = promotion.CHAMPION if decision.promote else promotion.CHALLENGER
-    aliases.move(alias, version, moved_by, decision.reason, decision.metrics)
-    return Registered(version, run_id, alias, reason)
+    return Registered(version, run_id, alias, decision.reason, moved=False)
+
+
+def settle_alias(registered: Registered, decision: promotion.Decision, moved_by: str) -> None:
+    """Step 5: move the version's alias, after its forecasts are written: an alias never points at a
+    version without forecasts. Nothing when an earlier attempt of the same caller moved it."""
+    if not registered.moved:
+        aliases.move(registered.alias, registered.version, moved_by, decision.reason, decision.metrics)
 
 
 def log_version(fitted: Fitted, decision: promotion.Decision, tags: dict, drifted: dict) -> tuple[str, str]:
@@ -294,6 +303,7 @@ def retrain(
         written = storage.write_forecasts(
             registry.model_name(), version, registered.alias, forecasts, fitted.quantiles(forecasts)
         )
+        settle_alias(registered, decision, moved_by)
         return {
             "region_set": region_set,
             "model_name": registry.model_name(),
