@@ -19,7 +19,7 @@ the benchmark waits for that run to end first (airflow_runner.unpause) and count
 
 Each run prints its tasks' timeline (queued, started, ran, in seconds from the trigger).
 
-Run: .venv/bin/python bench/stack.py   (7 minutes on 2 cores with nothing else running); `bench/stack.py
+Run: .venv/bin/python bench/stack.py   (9 minutes on 2 cores with nothing else running); `bench/stack.py
 korea` measures the provinces' daily run alone (about 4 minutes).
 """
 
