@@ -19,7 +19,7 @@ $(CURDIR)/.tools/bin/uv:
 
 # Compiled to bytecode at install: where PYTHONDONTWRITEBYTECODE is set (as on the CI machines), Python
 # would otherwise compile every module it imports in every process (an Airflow command: 11 s of CPU, 5 so).
-.venv/.synced: uv.lock pyproject.toml Makefile | $(UV)
+.venv/.synced: uv.lock pyproject.toml core/pyproject.toml ml/pyproject.toml Makefile | $(UV)
 	$(UV) sync --frozen --python 3.11 --compile-bytecode
 	touch $@
 
@@ -48,7 +48,7 @@ $(TEST_TOOLS):
 lint: env
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/sqlfluff lint dbt_project cother/core/sql
+	$(BIN)/sqlfluff lint dbt_project core/cother_core/sql
 
 airflow: env
 	$(BIN)/cother stack

@@ -27,9 +27,9 @@ os.environ.pop("COTHER_DATABASE_URL", None)
 def empty_warehouse() -> None:
     """Every schema the warehouse DDL and dbt create, dropped and the raw tables created again; the
     landing zone emptied, so that every payload is fetched anew from what the benchmark serves now."""
-    from cother.core.database import connect
-    from cother.core.settings import get_settings
-    from cother.core.warehouse import ensure_warehouse
+    from cother_core.database import connect
+    from cother_core.settings import get_settings
+    from cother_core.warehouse import ensure_warehouse
 
     with connect() as conn, conn.cursor() as cur:
         cur.execute("drop schema if exists raw, quarantine, ml, reference, staging, intermediate, marts cascade")

@@ -15,10 +15,10 @@ from __future__ import annotations
 from bench_runtime import open_meteo_stand_in
 from stack import DAGS, DAILY, DAY, fresh_airflow_database, measured_run, publish_history
 
-from cother.core.regions import get_set
-from cother.core.settings import get_settings
 from cother.local import postgres
 from cother.orchestration.airflow_runner import local_stack, migrate, unpause
+from cother_core.regions import get_set
+from cother_core.settings import get_settings
 
 EXECUTORS = {"LocalExecutor": False, "CeleryExecutor, two workers": True}
 

@@ -18,12 +18,12 @@ from datetime import date
 
 from bench_runtime import empty_warehouse, load  # sets the runtime before anything imports cother
 
-from cother.core.regions import get_set
 from cother.forecast_page import app, data, region_view
 from cother.ingest.sources import get_source
 from cother.local import postgres
-from cother.ml.retrain import retrain
 from cother.transform import dbt
+from cother_core.regions import get_set
+from cother_ml.retrain import retrain
 
 START, END = date(2020, 3, 1), date(2023, 2, 28)
 SOURCES = {"korea": ("sample_cases", "sample_open_meteo"), "world": ("jhu", "sample_open_meteo")}

@@ -18,12 +18,12 @@ import pandas as pd  # noqa: E402
 from bench_runtime import open_meteo_stand_in  # sets the runtime before anything imports cother
 from psycopg2 import sql  # noqa: E402
 
-from cother.core import warehouse
-from cother.core.database import connect  # noqa: E402
-from cother.core.regions import get_set, select  # noqa: E402
 from cother.ingest import landing, load, stages  # noqa: E402
 from cother.ingest.sources import get_source  # noqa: E402
 from cother.local import postgres
+from cother_core import warehouse
+from cother_core.database import connect  # noqa: E402
+from cother_core.regions import get_set, select  # noqa: E402
 
 START, END = date(2020, 2, 17), date(2023, 2, 16)
 ROWS = 100_000

@@ -16,11 +16,11 @@ from datetime import date
 
 from bench_runtime import ROOT, load  # sets the runtime before anything imports cother
 
-from cother.core import warehouse
-from cother.core.database import connect  # noqa: E402
 from cother.ingest import stages  # noqa: E402
 from cother.local import postgres
 from cother.orchestration.airflow_env import airflow_environment  # noqa: E402
+from cother_core import warehouse
+from cother_core.database import connect  # noqa: E402
 
 KIND = {"sample_weather": "weather", "sample_cases": "cases"}
 BATCHES = [
@@ -33,7 +33,7 @@ import importlib.util, json, sys, time
 import airflow.sdk
 started = time.perf_counter()
 if sys.argv[1] == "with-gate":
-    import cother.quality.gate, great_expectations  # what a DAG importing the gate at module level would pay
+    import cother_core.gate, great_expectations  # what a DAG importing the gate at module level would pay
 for path in sys.argv[2:]:
     spec = importlib.util.spec_from_file_location(path.rsplit("/", 1)[1][:-3], path)
     spec.loader.exec_module(importlib.util.module_from_spec(spec))

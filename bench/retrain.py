@@ -36,8 +36,8 @@
    docs/model.md "Weekly sets"), 0.82, 0.81, 0.81 (met) at 1 to 4 weeks; ahead in 85 % of countries at
    1 week (met), 87 %, 89 %, 91 % after.
 
-7. Quantile forecasts at the forecast hubs' 23 levels (cother.ml.intervals), scored as the hubs score
-   them (cother.ml.quantile_scores), on the backtests of 3 (the 17 provinces by quarter, 2021Q1..2023Q2)
+7. Quantile forecasts at the forecast hubs' 23 levels (cother_ml.intervals), scored as the hubs score
+   them (cother_ml.quantile_scores), on the backtests of 3 (the 17 provinces by quarter, 2021Q1..2023Q2)
    and 6 (the weekly world set by quarter, 2022Q1..2026Q1), each quarter's intervals calibrated on the
    quarters before it: per method and horizon, the model's WIS relative to the baseline's (persistence
    with intervals from the region's recent changes; beside, from its log changes) and its parts, and the
@@ -46,7 +46,7 @@
    when counts rose. Then the cost: the retrain's fit (8 folds, the refit, the forecasts, with their quantiles)
    against the same without the quantiles and their scores, timed alone (target: at most 1.3 times).
 
-8. The surge warning (cother.ml.surge), on the same backtests as 7: per horizon, each forecast's probability
+8. The surge warning (cother_ml.surge), on the same backtests as 7: per horizon, each forecast's probability
    that its count rises at a surge's pace (+50 % a week) from its quantiles, a warning when it reaches the
    level of its quarter (chosen on the surges of the quarters before, at least 10, for a recall of 0.8
    there); recall, precision, false alarms per region-month and the median lead, from the first quarter
@@ -68,23 +68,23 @@ import numpy as np
 import pandas as pd
 from bench_runtime import empty_warehouse, load  # sets the runtime before anything imports cother
 
-from cother.core.database import connect
-from cother.core.regions import get_set
 from cother.ingest.sources.sample import bundled_period
 from cother.local import postgres
-from cother.ml import backtest_intervals, intervals, surge
-from cother.ml.backtest import Fold, backtest
-from cother.ml.baselines import NAIVE
-from cother.ml.features import examples, examples_by_horizon, labelled
-from cother.ml.fitting import Fitted, TrainingConfig, fit
-from cother.ml.forecaster import Forecaster
-from cother.ml.grain import DAILY, WEEKLY, Grain
-from cother.ml.intervals import QUANTILE_LEVELS, backtest_quantiles
-from cother.ml.quantile_scores import covered, relative_wis, weighted_interval_score
-from cother.ml.retrain import retrain
-from cother.ml.storage import load_mart
-from cother.ml.weather_effect import compare, reading
 from cother.transform import dbt
+from cother_core.database import connect
+from cother_core.regions import get_set
+from cother_ml import backtest_intervals, intervals, surge
+from cother_ml.backtest import Fold, backtest
+from cother_ml.baselines import NAIVE
+from cother_ml.features import examples, examples_by_horizon, labelled
+from cother_ml.fitting import Fitted, TrainingConfig, fit
+from cother_ml.forecaster import Forecaster
+from cother_ml.grain import DAILY, WEEKLY, Grain
+from cother_ml.intervals import QUANTILE_LEVELS, backtest_quantiles
+from cother_ml.quantile_scores import covered, relative_wis, weighted_interval_score
+from cother_ml.retrain import retrain
+from cother_ml.storage import load_mart
+from cother_ml.weather_effect import compare, reading
 
 QUARTERS = pd.period_range("2021Q1", "2023Q2", freq="Q")
 # per horizon: below the best naive forecaster in at least this many of the 10 quarters, at most this mean ratio
@@ -457,7 +457,7 @@ def print_interval_cost(frames: dict[int, pd.DataFrame], grain: Grain, regions: 
     """Seconds of the retrain's fit (the 8-fold backtest with the baselines and its quantiles scored, the
     refit, the forecasts and their quantiles), and of what the quantiles take of it, timed again alone: the
     model's and the baseline's quantiles of every backtest forecast with their scores
-    (cother.ml.backtest_intervals.scored), and the quantiles of the forecasts from each region's last report."""
+    (cother_ml.backtest_intervals.scored), and the quantiles of the forecasts from each region's last report."""
     started = time.perf_counter()
     fitted = fit(frames, regions, TrainingConfig(grain=grain, weather=False))
     ahead = fitted.forecasts()

@@ -34,19 +34,19 @@ from datetime import UTC, date, datetime, timedelta
 import psutil
 from bench_runtime import ROOT, empty_warehouse, load, open_meteo_stand_in, who_weekly_stand_in
 
-from cother.core.regions import get_set
-from cother.core.settings import get_settings
 from cother.ingest.load import claim_unannounced
 from cother.local import postgres
 from cother.orchestration.airflow_runner import (
     dag_runs,
     last_run_results,
     local_stack,
-    metadata_rows,
     migrate,
     unpause,
     wait_for,
 )
+from cother_core.database import metadata_rows
+from cother_core.regions import get_set
+from cother_core.settings import get_settings
 
 HISTORY_START, DAY = date(2021, 1, 1), date(2021, 10, 1)
 DAGS = ("cother_ingest", "cother_ingest_weekly", "cother_transform", "cother_retrain")
@@ -91,7 +91,7 @@ def fresh_airflow_database() -> None:
     import psycopg2
     from psycopg2 import sql
 
-    from cother.core.database import airflow_url, libpq_url, parsed
+    from cother_core.database import airflow_url, libpq_url, parsed
 
     admin = psycopg2.connect(libpq_url(parsed(airflow_url()).set(database="postgres").render_as_string(False)))
     admin.autocommit = True
@@ -168,9 +168,9 @@ def print_first_load(region_set: str, cases_source: str, first: date, last: date
     the corrections dbt recorded for them (marts.fct_case_revisions)."""
     from psycopg2 import sql
 
-    from cother.core.database import connect
-    from cother.core.warehouse import table_identifier
     from cother.ingest.sources import get_source
+    from cother_core.database import connect
+    from cother_core.warehouse import table_identifier
 
     regions = get_set(region_set).ids
     with connect() as conn, conn.cursor() as cur:

@@ -20,13 +20,13 @@ import time
 from bench_runtime import ROOT, load  # sets the runtime before anything imports cother
 from dag_parse import TARGET_S, parse_seconds
 
-from cother.core import warehouse
-from cother.core.database import airflow_url, connect
-from cother.core.settings import get_settings
 from cother.ingest.sources.sample import bundled_period
 from cother.local import postgres
 from cother.orchestration.airflow_runner import dag_runs, local_stack, migrate, wait_for
 from cother.transform import dbt
+from cother_core import warehouse
+from cother_core.database import airflow_url, connect
+from cother_core.settings import get_settings
 
 RUNS = 5
 LAST_RUN = """

@@ -10,8 +10,8 @@ from pathlib import Path
 
 
 def _db(args: argparse.Namespace) -> None:
-    from cother.core.database import airflow_url, mlflow_url, parsed, warehouse_url
     from cother.local import postgres
+    from cother_core.database import airflow_url, mlflow_url, parsed, warehouse_url
 
     if args.action == "start":
         print(parsed(postgres.start()).render_as_string())  # the password hidden: `url` shows it
@@ -38,11 +38,11 @@ def _airflow(args: argparse.Namespace) -> None:
 def _stack(args: argparse.Namespace) -> None:
     import signal
 
-    from cother.core.settings import get_settings
     from cother.local import postgres
     from cother.orchestration.airflow_env import PASSWORD_FILE
     from cother.orchestration.airflow_runner import local_stack, migrate
     from cother.orchestration.celery_workers import BrokerUnreachable
+    from cother_core.settings import get_settings
 
     postgres.start()
     migrate()
@@ -109,16 +109,16 @@ def _demo(args: argparse.Namespace) -> None:
 
 
 def _predict(args: argparse.Namespace) -> None:
-    from cother.core.regions import set_of
-    from cother.ml import registry
-    from cother.ml.predict import predict
+    from cother_core.regions import set_of
+    from cother_ml import registry
+    from cother_ml.predict import predict
 
     with registry.for_set(set_of(args.region)):  # the champion of the region's set
         print(json.dumps(predict(args.region, args.date)))
 
 
 def _export(args: argparse.Namespace) -> None:
-    from cother.ml import hub_export
+    from cother_ml import hub_export
 
     try:
         written = hub_export.export(args.region_set, args.date, args.out)
@@ -128,7 +128,7 @@ def _export(args: argparse.Namespace) -> None:
 
 
 def _model(args: argparse.Namespace) -> None:
-    from cother.ml import aliases, registry
+    from cother_ml import aliases, registry
 
     with registry.for_set(args.region_set):
         if args.action == "promote":
@@ -145,8 +145,8 @@ def _model(args: argparse.Namespace) -> None:
 
 
 def _regions(args: argparse.Namespace) -> None:
-    from cother.core.regions import registry
-    from cother.core.warehouse import retire_set
+    from cother_core.regions import registry
+    from cother_core.warehouse import retire_set
 
     if args.action == "check":
         found = registry()
@@ -171,7 +171,7 @@ def _regions(args: argparse.Namespace) -> None:
 
 
 def _config(args: argparse.Namespace) -> None:
-    from cother.core import config_docs
+    from cother_core import config_docs
 
     print(config_docs.env_example() if args.form == "env" else config_docs.markdown(), end="")
 

@@ -9,8 +9,8 @@ sets have an Airflow DAG of their own, `cother_ingest_weekly`, with the same tas
 (`cother/orchestration/ingest_dag.py`).
 """
 
-from cother.core.settings import get_settings
 from cother.orchestration.ingest_dag import ingest_dag
+from cother_core.settings import get_settings
 
 settings = get_settings()  # the params' defaults
 cother_ingest = ingest_dag(

@@ -5,7 +5,7 @@ Runs when `cother_transform` rebuilt `marts.fct_training_features` and its dbt t
 `plan` names the region sets to train: those whose regions the triggering ingestion published
 (`korea`: `cother_cases_forecaster`; `world`: `cother_cases_forecaster_world`), on those regions;
 triggered by hand, the `region_set` param (default `COTHER_REGION_SET`) and optionally some of its
-`regions`. Then `train_and_register`, one per set (`cother/ml/retrain.py`): it reads the set's rows
+`regions`. Then `train_and_register`, one per set (`ml/cother_ml/retrain.py`): it reads the set's rows
 of the mart and runs their training slice through Great Expectations
 (`expectations/fct_training_features.json`; the summary table is in its log): a slice that fails
 stops that set there, and nothing is trained or registered. Each feature of the slice's newest weeks
@@ -26,9 +26,9 @@ Versions, runs, model cards and plots: [MLflow](http://127.0.0.1:5000/#/models/c
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from cother.core.settings import get_settings
 from cother.orchestration.assets import MODEL, TRAINING_FEATURES
 from cother.orchestration.dag_defaults import DAGRUN_TIMEOUT, DEFAULT_ARGS, START_DATE
+from cother_core.settings import get_settings
 
 
 @dag(
@@ -54,7 +54,7 @@ from cother.orchestration.dag_defaults import DAGRUN_TIMEOUT, DEFAULT_ARGS, STAR
 def cother_retrain():
     @task
     def plan(params=None, triggering_asset_events=None) -> list[dict]:
-        from cother.ml.retrain import sets_to_train
+        from cother_ml.retrain import sets_to_train
 
         events = triggering_asset_events.get(TRAINING_FEATURES, []) if triggering_asset_events else []
         planned = sets_to_train(params, [event.extra for event in events])
@@ -64,8 +64,8 @@ def cother_retrain():
     def train_and_register(planned: dict, triggering_asset_events=None, outlet_events=None) -> dict:
         from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-        from cother.ml.retrain import NoTrainingRows, retrain
-        from cother.quality.gate import QualityGateError
+        from cother_core.gate import QualityGateError
+        from cother_ml.retrain import NoTrainingRows, retrain
 
         context = get_current_context()
         context["region_set"] = planned["region_set"]

@@ -11,11 +11,13 @@ USER airflow
 
 WORKDIR /opt/cother
 COPY --chown=airflow:root pyproject.toml uv.lock ./
-RUN uv export --frozen --no-dev --no-emit-project --no-hashes > /tmp/requirements.txt \
+COPY --chown=airflow:root core/pyproject.toml core/
+COPY --chown=airflow:root ml/pyproject.toml ml/
+RUN uv export --frozen --no-dev --no-emit-workspace --no-hashes > /tmp/requirements.txt \
     && uv pip install --no-cache --compile-bytecode --python "$(command -v python)" -r /tmp/requirements.txt
 COPY --chown=airflow:root . .
-# Editable: the code finds the project's files (dbt_project/, expectations/, config/) beside it.
-RUN uv pip install --no-cache --no-deps --python "$(command -v python)" -e .
+# Editable, the platform and its two workspace members: the code finds the project's files (dbt_project/, expectations/, config/) beside it.
+RUN uv pip install --no-cache --no-deps --python "$(command -v python)" -e . -e core -e ml
 
 ENV AIRFLOW__CORE__DAGS_FOLDER=/opt/cother/dags \
     AIRFLOW__CORE__PLUGINS_FOLDER=/opt/cother/plugins \

@@ -29,7 +29,7 @@ class MlflowRunLink(BaseOperatorLink):
         from airflow.models.xcom import XComModel
         from airflow.utils.session import create_session
 
-        from cother.core.settings import get_settings
+        from cother_core.settings import get_settings
 
         query = XComModel.get_many(
             key="return_value",

@@ -114,7 +114,7 @@ PORTAL_ERROR = (
 def who_weekly_file(through: date, keep=lambda day, code: True, edit=lambda line: line) -> bytes:
     """WHO's real weekly file (the bundled copy) as it stood when `through` was its newest Sunday: its
     lines up to then, but for those `keep(day, country_code)` leaves out, each passed through `edit`."""
-    from cother.core.settings import get_settings
+    from cother_core.settings import get_settings
 
     header, *lines = (get_settings().sample_dir / "who_covid19_global_weekly.csv").read_text("utf-8").splitlines()
     kept = [

@@ -4,7 +4,7 @@ Everything lives in .runtime/test (wiped at the start of each session) on port C
 (55433 by default; Redis, for the Celery tests, on COTHER_TEST_REDIS_PORT, 56380), so tests never touch
 the demo's data. Under pytest-xdist (`make test` runs two workers, a test file each at a time) worker N
 has its own: .runtime/test-gwN, both ports plus 100 N. The environment is set here, before anything
-imports cother.core.settings or airflow.
+imports cother_core.settings or airflow.
 """
 
 from __future__ import annotations
@@ -158,8 +158,8 @@ def api(monkeypatch):
 
 def empty_warehouse() -> None:
     """The raw, quarantine and dbt schemas dropped, the raw tables created again."""
-    from cother.core.database import connect
-    from cother.core.warehouse import ensure_warehouse
+    from cother_core.database import connect
+    from cother_core.warehouse import ensure_warehouse
 
     with connect() as conn, conn.cursor() as cur:
         for schema in RAW_AND_MART_SCHEMAS:
@@ -207,7 +207,7 @@ def warehouse(postgres_server):
 
 def table_contents(table: str) -> list[tuple]:
     """Every row of a table but its load time, in a stable order."""
-    from cother.core.database import connect
+    from cother_core.database import connect
 
     with connect() as conn, conn.cursor() as cur:
         cur.execute(f"select * from {table}")  # noqa: S608 -- test helper, table names from the tests
@@ -218,8 +218,8 @@ def table_contents(table: str) -> list[tuple]:
 
 def card_of(summary, weather, drift) -> str:
     """The model card of a model `m` with these backtest scores, weather test and drift, and nothing else of note."""
-    from cother.ml import report
-    from cother.ml.grain import DAILY
+    from cother_ml import report
+    from cother_ml.grain import DAILY
 
     return report.model_card(
         "m",
@@ -236,7 +236,7 @@ def card_of(summary, weather, drift) -> str:
 
 
 def row_count(table: str) -> int:
-    from cother.core.database import connect
+    from cother_core.database import connect
 
     with connect() as conn, conn.cursor() as cur:
         cur.execute(f"select count(*) from {table}")  # noqa: S608 -- test helper

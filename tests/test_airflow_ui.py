@@ -24,10 +24,11 @@ from io import BytesIO
 import pytest
 from conftest import TEST_RUNTIME, empty_warehouse, mlflow_request, registered_model, screenshot, wait_until
 
-from cother.core.regions import get_set, region_sets
-from cother.core.settings import get_settings
 from cother.local import mlflow_server
-from cother.orchestration.airflow_runner import latest_run_id, local_stack, metadata_rows
+from cother.orchestration.airflow_runner import latest_run_id, local_stack
+from cother_core.database import metadata_rows
+from cother_core.regions import get_set, region_sets
+from cother_core.settings import get_settings
 
 pytestmark = pytest.mark.system
 
@@ -250,7 +251,7 @@ def painted(element) -> int:
 def published_forecasters() -> dict[str, dict[int, tuple[str, int]]]:
     """Per region and horizon, the forecaster of the champion's latest forecast and the version, as the
     warehouse holds them (the demo publishes persistence 7 days ahead: the model lost that horizon)."""
-    from cother.core.database import connect
+    from cother_core.database import connect
 
     with connect() as conn, conn.cursor() as cur:
         cur.execute(

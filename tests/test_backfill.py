@@ -12,9 +12,10 @@ import psutil
 import pytest
 from conftest import TEST_RUNTIME, empty_warehouse, row_count
 
-from cother.core.regions import get_set
 from cother.orchestration import airflow_runner
-from cother.orchestration.airflow_runner import dag_runs, latest_run_id, metadata_rows, wait_for
+from cother.orchestration.airflow_runner import dag_runs, latest_run_id, wait_for
+from cother_core.database import metadata_rows
+from cother_core.regions import get_set
 
 pytestmark = pytest.mark.system
 
@@ -95,7 +96,7 @@ def test_a_world_backfill_reprocesses_its_days_and_leads_to_one_transform_and_on
     wait_for(lambda: not queued_asset_events(), 120, "the scheduler to consume every queued asset event")
     assert dag_runs("cother_transform", before) == [("asset_triggered", "success")]
     assert dag_runs("cother_retrain", before) == [("asset_triggered", "success")]
-    from cother.ml import registry
+    from cother_ml import registry
 
     with registry.for_set("world"):  # the retrain trained the world set's own model
         assert registry.client().search_model_versions(f"name = '{registry.model_name()}'")

@@ -7,15 +7,15 @@ import pandas as pd
 import pytest
 from conftest import empty_warehouse, publish_seoul
 
-from cother.core.regions import all_regions
 from cother.ingest.sources.sample import bundled_period
-from cother.ml.backtest import BacktestConfig, backtest, folds, scores
-from cother.ml.features import WEATHER_FEATURES, examples_by_horizon, labelled
-from cother.ml.fitting import NO_WEATHER, TrainingConfig, fit
-from cother.ml.forecaster import Forecaster
-from cother.ml.grain import DAILY
-from cother.ml.storage import load_mart
 from cother.transform import dbt
+from cother_core.regions import all_regions
+from cother_ml.backtest import BacktestConfig, backtest, folds, scores
+from cother_ml.features import WEATHER_FEATURES, examples_by_horizon, labelled
+from cother_ml.fitting import NO_WEATHER, TrainingConfig, fit
+from cother_ml.forecaster import Forecaster
+from cother_ml.grain import DAILY
+from cother_ml.storage import load_mart
 
 pytestmark = pytest.mark.integration
 
@@ -82,8 +82,8 @@ def test_a_horizon_whose_model_loses_its_latest_folds_publishes_the_best_naive_f
     forecasts were published as the model's."""
     from dataclasses import replace
 
-    from cother.ml.baselines import NAIVE
-    from cother.ml.features import upcoming
+    from cother_ml.baselines import NAIVE
+    from cother_ml.features import upcoming
 
     fitted = fit(frames, list(all_regions()))
     week = fitted.backtest["horizon"] == 7
@@ -103,11 +103,11 @@ def test_a_region_with_too_few_days_in_the_slice_is_forecast_by_the_best_naive_f
     """Busan, with only Seoul's last 20 days as its history, is not a region the model learnt: the
     retrain's forecasts and the registered model both answer for it with each horizon's best naive
     forecaster, and say so; Seoul keeps the published forecaster."""
-    from cother.ml import registry
-    from cother.ml.baselines import NAIVE
-    from cother.ml.features import upcoming
-    from cother.ml.publication import MIN_TRAINING_DAYS
-    from cother.ml.pyfunc_model import CasesForecastModel, output_column
+    from cother_ml import registry
+    from cother_ml.baselines import NAIVE
+    from cother_ml.features import upcoming
+    from cother_ml.publication import MIN_TRAINING_DAYS
+    from cother_ml.pyfunc_model import CasesForecastModel, output_column
 
     def with_busan(frame: pd.DataFrame) -> pd.DataFrame:
         recent = frame[frame["target_date"] > frame["target_date"].max() - pd.Timedelta(days=20)]

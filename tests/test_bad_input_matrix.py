@@ -16,15 +16,15 @@ from answers import PORTAL_ERROR, kdca_answer, kdca_body, kdca_item, kma_body, k
 from conftest import check, empty_warehouse, land, publish_seoul, registered_model, table_contents
 from fake_api import KDCA, KMA, OPEN_METEO, WHO, Answer
 
-from cother.core.database import connect
-from cother.core.settings import get_settings
 from cother.ingest import sources, stages
 from cother.ingest.sources import Payload, SourceError
 from cother.ingest.sources.sample import SampleCases, SampleWeather
 from cother.ingest.stages import RegionsFailed
-from cother.ml import registry
-from cother.ml.retrain import retrain
 from cother.transform import dbt
+from cother_core.database import connect
+from cother_core.settings import get_settings
+from cother_ml import registry
+from cother_ml.retrain import retrain
 
 pytestmark = pytest.mark.integration
 
@@ -601,7 +601,7 @@ def test_a_spike_is_published_with_a_warning(champion, monkeypatch):
 def test_replay_publishes_a_quarantined_batch_once_the_rule_is_fixed(champion, monkeypatch, tmp_path):
     """A batch stopped by a rule that was wrong goes through the same gate again after the fix."""
     from cother.ingest import quarantine
-    from cother.quality import gate
+    from cother_core import gate
 
     batch = land("sample_weather", "seoul", date(2021, 10, 1), date(2021, 10, 5), force=True)
     strict = json.loads((gate.EXPECTATIONS_DIR / "raw_kma_asos_daily.json").read_text())

@@ -24,11 +24,11 @@ from conftest import TEST_RUNTIME, empty_warehouse, load, registered_model, row_
 from fake_api import OPEN_METEO, Answer
 from psycopg2 import sql
 
-from cother.core.database import connect
 from cother.ingest.load import claim_unannounced
 from cother.ingest.sources.sample import bundled_period
 from cother.orchestration import celery_workers
-from cother.orchestration.airflow_runner import latest_run_id, local_stack, metadata_rows, set_paused, unpause, wait_for
+from cother.orchestration.airflow_runner import latest_run_id, local_stack, set_paused, unpause, wait_for
+from cother_core.database import connect, metadata_rows
 
 pytestmark = pytest.mark.system
 
@@ -137,8 +137,8 @@ def rows_without_airflow(postgres_server):
     """The daily pipeline's steps run in this process, without Airflow: DAY's batches published, dbt built,
     the model retrained; the rows they leave. (The pipeline on the LocalExecutor, under a scheduler, is
     test_backfill's.)"""
-    from cother.ml.retrain import retrain
     from cother.transform import dbt
+    from cother_ml.retrain import retrain
 
     history()
     for source in ("sample_open_meteo", "sample_cases"):

@@ -1,4 +1,4 @@
-"""One settings object: every COTHER_* variable is a field of cother.core.settings.Settings; what lists
+"""One settings object: every COTHER_* variable is a field of cother_core.settings.Settings; what lists
 them (.env.example, docs/configuration.md) is written from it; tests/test_deployment.py checks that
 docker-compose.yml passes every variable a deployment may set."""
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from cother.core import config_docs
-from cother.core.settings import Settings, get_settings, variables
+from cother_core import config_docs
+from cother_core.settings import Settings, get_settings, variables
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parent.parent

@@ -59,7 +59,7 @@ def test_dag_files_import_no_heavy_library(import_probe):
 def test_dagbag_has_no_import_errors_and_every_dag_is_documented():
     from airflow.dag_processing.dagbag import DagBag
 
-    from cother.core.settings import get_settings
+    from cother_core.settings import get_settings
 
     bag = DagBag(dag_folder=str(DAGS_DIR))
     assert bag.import_errors == {}
@@ -79,8 +79,8 @@ def test_the_source_names_a_run_may_pick_are_the_registered_sources_of_each_kind
     and fail."""
     from airflow.dag_processing.dagbag import DagBag
 
-    from cother.core.settings import Settings
     from cother.ingest.sources import SOURCES
+    from cother_core.settings import Settings
 
     documented = {f.name: f.metadata["variable"].doc for f in fields(Settings)}
     for dag_id in ("cother_ingest", "cother_ingest_weekly"):

@@ -8,13 +8,13 @@ from datetime import date, datetime, timedelta
 import pytest
 from conftest import check, land, publish_seoul, row_count, table_contents
 
-from cother.core.database import connect
-from cother.core.regions import get_region
-from cother.core.settings import get_settings
 from cother.ingest import landing, load, stages
 from cother.ingest.sources import get_source
 from cother.ingest.sources.sample import JHU_FILES
 from cother.transform import dbt
+from cother_core.database import connect
+from cother_core.regions import get_region
+from cother_core.settings import get_settings
 
 pytestmark = pytest.mark.integration
 
@@ -140,7 +140,7 @@ def test_every_fall_of_a_sources_cumulative_count_is_a_revision(warehouse):
 
 
 def test_dim_region_is_the_configured_regions(warehouse):
-    from cother.core.regions import all_regions
+    from cother_core.regions import all_regions
 
     dbt.build()
     assert [row[0] for row in table_contents("marts.dim_region")] == sorted(all_regions())

@@ -2,7 +2,7 @@
 docker-compose, which `make test` installs, validates it offline), every service has a healthcheck
 and waits on what it needs, every variable the services read is in .env.example with no secret, and
 the Airflow image installs the project from uv.lock; docker-compose.yml passes every setting a deployment
-may set (cother.core.settings), with the same default."""
+may set (cother_core.settings), with the same default."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from cother.core.settings import variables
+from cother_core.settings import variables
 
 pytestmark = pytest.mark.unit
 

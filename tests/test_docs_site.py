@@ -12,8 +12,8 @@ import pytest
 import yaml
 from conftest import ROOT, empty_warehouse, publish_seoul, screenshot, wait_until
 
-from cother.core.settings import get_settings
 from cother.transform import dbt, docs_site
+from cother_core.settings import get_settings
 
 pytestmark = pytest.mark.system
 

@@ -40,7 +40,7 @@ def run(dag, conf: dict):
 
 def training_features_events() -> int:
     """How many times marts.fct_training_features was emitted (each schedules a retrain)."""
-    from cother.core.database import airflow_url, connect
+    from cother_core.database import airflow_url, connect
 
     with connect(airflow_url()) as conn, conn.cursor() as cur:
         cur.execute(
@@ -51,7 +51,7 @@ def training_features_events() -> int:
 
 
 def champion_version():
-    from cother.ml import registry
+    from cother_ml import registry
 
     return registry.champion_version()
 
@@ -80,7 +80,7 @@ def test_the_three_dags_succeed_over_the_bundled_period(first_pipeline_run):
     assert row_count("marts.fct_training_features") == days + 1  # and the forecast row
     assert row_count("raw.batch_log") == 2
     assert row_count("raw.batch_log where announced_at is null") == 0  # announced to the downstream DAGs
-    from cother.core.settings import get_settings
+    from cother_core.settings import get_settings
 
     catalog = json.loads((get_settings().dbt_target_dir / "catalog.json").read_text())
     assert "model.cother.fct_training_features" in catalog["nodes"]  # the docs site was regenerated
@@ -89,9 +89,9 @@ def test_the_three_dags_succeed_over_the_bundled_period(first_pipeline_run):
 def test_the_champion_loads_from_the_registry_and_forecasts(first_pipeline_run):
     import mlflow
 
-    from cother.ml import registry
-    from cother.ml.pyfunc_model import output_column
-    from cother.ml.storage import load_mart
+    from cother_ml import registry
+    from cother_ml.pyfunc_model import output_column
+    from cother_ml.storage import load_mart
 
     registry.configure()
     model = mlflow.pyfunc.load_model(registry.model_uri())
@@ -105,7 +105,7 @@ def test_the_champion_loads_from_the_registry_and_forecasts(first_pipeline_run):
 
 
 def test_the_retrain_writes_its_forecasts_to_the_forecast_mart(first_pipeline_run):
-    from cother.core.database import connect
+    from cother_core.database import connect
 
     with connect() as conn, conn.cursor() as cur:
         cur.execute(
@@ -127,7 +127,7 @@ def test_the_champions_quantiles_export_as_a_hub_submission(first_pipeline_run, 
     import pandas as pd
 
     from cother.cli import main
-    from cother.core.database import connect
+    from cother_core.database import connect
 
     main(["export", "hub", "--date", str(END), "--out", str(tmp_path / "submission.csv")])
     assert f"wrote 46 rows of v{champion_version()}'s quantile forecasts" in capsys.readouterr().out
@@ -172,7 +172,7 @@ def assert_hub_submission(submission, origin, target: str, end_dates: dict) -> N
 
 
 def test_a_second_run_leaves_the_same_rows_and_registers_a_challenger(first_pipeline_run, dags):
-    from cother.ml import registry
+    from cother_ml import registry
 
     before = {table: table_contents(table) for table in [*RAW_TABLES, "marts.fct_training_features"]}
     version = int(registry.champion_version())
@@ -185,8 +185,8 @@ def test_a_second_run_leaves_the_same_rows_and_registers_a_challenger(first_pipe
 
 
 def test_a_batch_failing_its_gate_publishes_nothing_and_keeps_the_landing_file(first_pipeline_run, dags):
-    from cother.core.database import connect
-    from cother.core.settings import get_settings
+    from cother_core.database import connect
+    from cother_core.settings import get_settings
 
     before = {table: table_contents(table) for table in RAW_TABLES}
     champion = champion_version()
@@ -264,8 +264,8 @@ def test_a_scheduled_run_past_the_bundle_says_so_without_alert_or_quarantine(air
     from airflow.utils.state import DagRunState
     from fake_api import FakeApi
 
-    from cother.core.warehouse import ensure_warehouse
-    from cother.ingest.stages import today
+    from cother_core.clock import today
+    from cother_core.warehouse import ensure_warehouse
 
     ensure_warehouse()
     webhook = FakeApi()
@@ -298,8 +298,8 @@ def test_a_training_slice_failing_its_gate_stops_the_retrain_and_keeps_the_champ
     output (what its log shows), nothing is registered, the champion stays."""
     from fake_api import FakeApi
 
-    from cother.core.database import connect
-    from cother.ml import registry
+    from cother_core.database import connect
+    from cother_ml import registry
 
     webhook = FakeApi()
     monkeypatch.setenv("COTHER_ALERT_WEBHOOK_URL", webhook.url("/alerts"))
@@ -342,8 +342,8 @@ def test_each_dbt_model_shows_its_own_status_and_a_failing_test_emits_nothing(fi
     """A row that bypassed the ingestion gate fails a dbt test of stg_kma__weather_daily: that model's
     task is red and names the test, the models built from it are skipped, the rest are green, the docs
     are not regenerated and no retrain is scheduled. Runs last: it leaves the bad row behind."""
-    from cother.core.database import connect
-    from cother.core.settings import get_settings
+    from cother_core.database import connect
+    from cother_core.settings import get_settings
 
     with connect() as conn, conn.cursor() as cur:
         cur.execute("update raw.kma_asos_daily set avgta = 99 where region = 'seoul' and date = %s", (END,))

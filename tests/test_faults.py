@@ -34,13 +34,13 @@ from conftest import (
     table_contents,
 )
 
-from cother.core.database import connect, libpq_url, warehouse_url
 from cother.ingest import stages
 from cother.ingest.sources import SourceError
 from cother.ingest.sources.sample import bundled_period
 from cother.local import postgres
-from cother.orchestration.airflow_runner import latest_run_id, local_stack, metadata_rows, set_paused, wait_for
+from cother.orchestration.airflow_runner import latest_run_id, local_stack, set_paused, wait_for
 from cother.transform import dbt
+from cother_core.database import connect, libpq_url, metadata_rows, warehouse_url
 
 pytestmark = pytest.mark.system
 
@@ -113,8 +113,8 @@ def retrying_ingest_dag():
 def warehouse_server(postgres_server, monkeypatch):
     """The warehouse on an embedded PostgreSQL of its own, apart from Airflow's metadata database (as a
     production deployment may have them), so that restarting it leaves Airflow's own database up."""
-    from cother.core.database import airflow_url, mlflow_url
     from cother.orchestration.airflow_runner import free_port
+    from cother_core.database import airflow_url, mlflow_url
 
     monkeypatch.setenv("COTHER_AIRFLOW_DATABASE_URL", airflow_url())
     monkeypatch.setenv("COTHER_MLFLOW_DATABASE_URL", mlflow_url())
@@ -239,7 +239,7 @@ def test_a_source_down_beyond_the_clients_retries_is_retried_by_airflow_and_load
     from answers import open_meteo_body
     from fake_api import OPEN_METEO, Answer
 
-    from cother.core.settings import get_settings
+    from cother_core.settings import get_settings
 
     dag = retrying_ingest_dag()
     attempts = int(os.environ["COTHER_HTTP_ATTEMPTS"])
@@ -358,9 +358,9 @@ def test_a_landed_file_removed_since_it_landed_is_named_and_fetched_again(wareho
 
 
 def test_the_registry_unreachable_during_a_retrain_fails_cleanly_and_the_champion_stays(postgres_server, monkeypatch):
-    from cother.ml import registry
-    from cother.ml.retrain import retrain
     from cother.orchestration.airflow_runner import free_port
+    from cother_ml import registry
+    from cother_ml.retrain import retrain
 
     with registered_model("cother_test_faults"):
         empty_warehouse()

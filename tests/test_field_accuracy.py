@@ -28,7 +28,7 @@ def two_months(postgres_server):
 @pytest.fixture
 def warehouse(two_months):
     """The module's published counts, with no forecast, promotion or alert yet."""
-    from cother.core.database import connect
+    from cother_core.database import connect
 
     with connect() as conn, conn.cursor() as cur:
         cur.execute(
@@ -48,7 +48,7 @@ def webhook(monkeypatch):
 
 
 def reported() -> dict[date, float]:
-    from cother.core.database import connect
+    from cother_core.database import connect
 
     with connect() as conn, conn.cursor() as cur:
         cur.execute("select date_day, new_cases from marts.fct_region_daily where region = 'seoul'")
@@ -57,7 +57,7 @@ def reported() -> dict[date, float]:
 
 def write_forecasts(version: str, alias: str, horizon: int, days: list[date], error) -> None:
     """Seoul forecasts of these days from the day `horizon` before each, `error(day)` off the count."""
-    from cother.core.database import connect
+    from cother_core.database import connect
 
     counts = reported()
     rows = [
@@ -78,8 +78,8 @@ def alerts(webhook) -> list[dict]:
 
 
 def test_a_14_day_stretch_where_the_champion_is_worse_than_persistence_alerts_once(warehouse, webhook):
-    from cother.ml import storage
     from cother.transform import field_accuracy
+    from cother_ml import storage
 
     write_forecasts("3", "champion", 1, STRETCH, lambda day: 1000.0)  # far off: worse than persistence
     write_forecasts("3", "champion", 7, STRETCH, lambda day: 0.0)  # exact: better than persistence
@@ -107,8 +107,8 @@ def test_a_14_day_stretch_where_the_champion_is_worse_than_persistence_alerts_on
 
 
 def test_the_gate_reads_an_alert_until_a_whole_stretch_is_scored_since_without_a_new_one(warehouse, webhook):
-    from cother.ml import storage
     from cother.transform import field_accuracy
+    from cother_ml import storage
 
     write_forecasts("3", "champion", 1, STRETCH, lambda day: 1000.0)
     assert dbt.build()["success"]
@@ -127,7 +127,7 @@ def test_the_gate_reads_an_alert_until_a_whole_stretch_is_scored_since_without_a
 
 
 def test_the_mart_scores_each_forecast_beside_persistence_with_a_rolling_28_day_ratio(warehouse):
-    from cother.core.database import connect
+    from cother_core.database import connect
 
     write_forecasts("3", "champion", 1, STRETCH, lambda day: 10.0)
     assert dbt.build()["success"]
@@ -159,8 +159,8 @@ def test_a_champion_better_than_persistence_or_too_few_scored_days_alerts_nothin
 def write_quantiles(version: str, horizon: int, days: list[date], offsets) -> None:
     """The 23 quantiles of Seoul's forecasts of these days (written by write_forecasts): the day's count
     plus `offsets(day)`, one per level, non-decreasing."""
-    from cother.core.database import connect
-    from cother.ml.intervals import QUANTILE_LEVELS
+    from cother_core.database import connect
+    from cother_ml.intervals import QUANTILE_LEVELS
 
     counts = reported()
     rows = [
@@ -184,9 +184,9 @@ ABOVE = [float(offset) for offset in range(5, 235, 10)]  # the count below every
 def test_the_mart_scores_each_forecasts_quantiles_as_the_hubs_do(warehouse):
     import numpy as np
 
-    from cother.core.database import connect
-    from cother.ml.intervals import QUANTILE_LEVELS
-    from cother.ml.quantile_scores import weighted_interval_score
+    from cother_core.database import connect
+    from cother_ml.intervals import QUANTILE_LEVELS
+    from cother_ml.quantile_scores import weighted_interval_score
 
     write_forecasts("3", "champion", 1, STRETCH, lambda day: 0.0)
     write_quantiles("3", 1, STRETCH[:7], lambda day: AROUND)

@@ -9,9 +9,9 @@ from datetime import date
 import pytest
 from conftest import empty_warehouse, registered_model
 
-from cother.core.regions import all_regions, region_sets
 from cother.forecast_page import app, data, region_view
-from cother.ml.grain import grain_of
+from cother_core.regions import all_regions, region_sets
+from cother_ml.grain import grain_of
 
 pytestmark = pytest.mark.integration
 

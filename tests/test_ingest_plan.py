@@ -8,14 +8,15 @@ import pytest
 
 from cother.ingest import stages
 from cother.ingest.stages import PlanError
+from cother_core import clock
 
 pytestmark = pytest.mark.unit
 
 
 def test_a_request_that_cannot_be_done_is_refused_by_the_plan_naming_why():
-    tomorrow = date.fromordinal(stages.today().toordinal() + 1)
+    tomorrow = date.fromordinal(clock.today().toordinal() + 1)
     params = {"region_set": "korea", "weather_source": "sample_open_meteo", "cases_source": "sample_cases"}
-    now = datetime.now(stages.SOURCE_TIMEZONE)
+    now = datetime.now(clock.SOURCE_TIMEZONE)
     with pytest.raises(PlanError, match=r"end .* is in the future"):
         stages.plan({**params, "start_date": "2021-01-01", "end_date": str(tomorrow)}, now)
     with pytest.raises(PlanError, match="start 2021-01-05 is after end 2021-01-01"):
@@ -38,5 +39,5 @@ def test_a_request_that_cannot_be_done_is_refused_by_the_plan_naming_why():
 
 def test_an_empty_list_of_regions_asks_for_the_whole_set_not_for_nothing():
     params = {"region_set": "korea", "weather_source": "sample_open_meteo", "cases_source": "sample_cases"}
-    request = stages.plan({**params, "regions": [], "start_date": "2021-01-01"}, datetime.now(stages.SOURCE_TIMEZONE))
+    request = stages.plan({**params, "regions": [], "start_date": "2021-01-01"}, datetime.now(clock.SOURCE_TIMEZONE))
     assert len(request["regions"]) == len(request["cases_regions"]) == 17

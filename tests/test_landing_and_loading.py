@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from conftest import table_contents
 
-from cother.core.regions import get_region
 from cother.ingest import landing, load
 from cother.ingest.sources import get_source
 from cother.ingest.stages import parse
+from cother_core.regions import get_region
 
 pytestmark = pytest.mark.integration
 

@@ -28,12 +28,12 @@ from answers import (
 from conftest import check, land, row_count
 from fake_api import KDCA, KMA, OPEN_METEO, WHO, Answer, FakeApi
 
-from cother.core.database import connect
-from cother.core.regions import get_region, select
 from cother.ingest import stages
 from cother.ingest.sources import SourceError
 from cother.ingest.sources.base import read_responses
 from cother.ingest.stages import RegionsFailed
+from cother_core.database import connect
+from cother_core.regions import get_region, select
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +41,7 @@ SEOUL = get_region("seoul")
 
 
 def batch_folder(source: str) -> Path:
-    from cother.core.settings import get_settings
+    from cother_core.settings import get_settings
 
     return get_settings().landing_dir / source
 
@@ -550,7 +550,7 @@ def test_the_who_file_is_downloaded_once_for_every_country_and_a_missing_country
 
 
 def test_the_weekly_who_file_is_refused_where_daily_rows_are_expected(warehouse, api):
-    from cother.core.settings import get_settings
+    from cother_core.settings import get_settings
 
     api.script(WHO, Answer((get_settings().sample_dir / "who_covid19_global_weekly.csv").read_bytes()))
     with pytest.raises(

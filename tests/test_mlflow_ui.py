@@ -11,7 +11,7 @@ import pytest
 from conftest import mlflow_request, registered_model
 
 from cother.local import mlflow_server
-from cother.ml import aliases, registry
+from cother_ml import aliases, registry
 
 pytestmark = pytest.mark.system
 
@@ -21,7 +21,7 @@ MODEL_NAME = "cother_test_mlflow_ui"
 @pytest.fixture(scope="module")
 def model(mlflow_ui):
     """Two versions of a model of this module's own (no artifacts: only their aliases are used)."""
-    from cother.core.settings import get_settings
+    from cother_core.settings import get_settings
 
     with registered_model(MODEL_NAME):
         client = registry.client()

@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 from conftest import card_of
 
-from cother.ml import promotion
-from cother.ml.backtest import folds
-from cother.ml.forecaster import Forecaster, ForecasterConfig
-from cother.ml.grain import DAILY
-from cother.ml.target import ANCHORING, Anchoring
+from cother_ml import promotion
+from cother_ml.backtest import folds
+from cother_ml.forecaster import Forecaster, ForecasterConfig
+from cother_ml.grain import DAILY
+from cother_ml.target import ANCHORING, Anchoring
 
 pytestmark = pytest.mark.unit
 
@@ -139,13 +139,13 @@ def test_a_horizon_with_a_level_weight_weighs_a_large_region_more():
 
 
 CORE = ["target", "features", "forecaster", "baselines", "backtest", "promotion", "fitting", "report", "lineage"]
-EDGE = ["cother.core.database", "psycopg2", "sqlalchemy", "airflow", "mlflow", "great_expectations"]
+EDGE = ["cother_core.database", "psycopg2", "sqlalchemy", "airflow", "mlflow", "great_expectations"]
 
 
 def test_the_model_core_imports_no_database_registry_or_airflow():
-    """cother.ml's core takes frames and configuration objects: importing it loads none of the edge's
-    libraries (cother.ml.storage, registry, slice_gate and retrain are the edge)."""
-    probe = f"import sys; import {', '.join('cother.ml.' + name for name in CORE)}; print(' '.join(sys.modules))"
+    """cother_ml's core takes frames and configuration objects: importing it loads none of the edge's
+    libraries (cother_ml.storage, registry, slice_gate and retrain are the edge)."""
+    probe = f"import sys; import {', '.join('cother_ml.' + name for name in CORE)}; print(' '.join(sys.modules))"
     loaded = set(
         subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
     )
@@ -153,8 +153,8 @@ def test_the_model_core_imports_no_database_registry_or_airflow():
 
 
 def test_the_model_card_says_which_forecaster_could_not_be_scored_and_carries_no_nan():
-    from cother.ml import report
-    from cother.ml.fitting import NO_WEATHER
+    from cother_ml import report
+    from cother_ml.fitting import NO_WEATHER
 
     scores = {"mae": 10.0, "rmse": 12.0, "mase": 0.8, "r2": 0.5}
     unscored = dict.fromkeys(scores, float("nan"))
@@ -253,8 +253,8 @@ def test_the_drift_of_the_newest_weeks_names_the_shifted_feature_only():
     calendar did not; a feature empty in a window is named, never NaN; the card lists what drifted."""
     import json
 
-    from cother.ml import drift, report
-    from cother.ml.fitting import NO_WEATHER
+    from cother_ml import drift, report
+    from cother_ml.fitting import NO_WEATHER
 
     features = ["region", "steady", "shifted", "day_of_week", "wind_speed_mean_ms_lag_1"]
     result = drift.compare(drift_slice(), features, newest_days=28, threshold=0.5)
@@ -289,7 +289,7 @@ def test_the_drift_of_the_newest_weeks_names_the_shifted_feature_only():
 def test_a_region_the_version_did_not_train_on_is_answered_by_the_best_naive_forecaster():
     """45 countries quarantined over the world model's training window were forecast by it anyway and
     gave most of its worst 7-day errors; such a region now gets the horizon's best naive forecaster."""
-    from cother.ml import publication
+    from cother_ml import publication
 
     slice_days = pd.DataFrame({"region": ["seoul"] * 28 + ["busan"] * 27})
     assert publication.trained_regions(slice_days) == ["seoul"]

@@ -12,11 +12,12 @@ import pytest
 from conftest import ROOT, land, load, row_count
 
 from cother import cli
-from cother.core.database import connect
-from cother.core.warehouse import retire_set
 from cother.ingest import stages
 from cother.ingest.sources.sample import JHU_FILES
 from cother.transform import dbt
+from cother_core import clock
+from cother_core.database import connect
+from cother_core.warehouse import retire_set
 
 pytestmark = pytest.mark.integration
 
@@ -59,7 +60,7 @@ def regions_dir(tmp_path, monkeypatch) -> Path:
 
 
 def test_three_canadian_provinces_load_with_their_own_counts_from_the_bundled_jhu_file(warehouse, regions_dir):
-    now = datetime.now(stages.SOURCE_TIMEZONE)
+    now = datetime.now(clock.SOURCE_TIMEZONE)
     write_canada(regions_dir, lambda name: "Canada")  # one country's name for three regions: refused, named
     with pytest.raises(
         stages.PlanError,
@@ -133,7 +134,7 @@ def test_a_removed_set_keeps_the_transform_passing_until_retired_from_every_tabl
 
 
 def test_predict_for_a_region_without_rows_says_so(regions_dir, monkeypatch):
-    from cother.ml import predict
+    from cother_ml import predict
 
     write_canada(regions_dir, lambda name: f"Canada/{name}")
     empty = pd.DataFrame({"region": pd.Series(dtype=str), "date_day": pd.Series(dtype="datetime64[ns]")})

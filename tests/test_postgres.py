@@ -8,9 +8,9 @@ import time
 import psycopg2
 import pytest
 
-from cother.core.database import PASSWORD_FILE, airflow_url, libpq_url, mlflow_url, parsed, warehouse_url
-from cother.core.settings import WAREHOUSE_DB, get_settings
 from cother.local import postgres
+from cother_core.database import PASSWORD_FILE, airflow_url, libpq_url, mlflow_url, parsed, warehouse_url
+from cother_core.settings import WAREHOUSE_DB, get_settings
 
 pytestmark = pytest.mark.integration
 

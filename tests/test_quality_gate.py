@@ -3,12 +3,12 @@ from datetime import date
 import pytest
 from conftest import check, land, row_count
 
-from cother.core.database import connect
 from cother.ingest import quarantine, sources, stages
 from cother.ingest.sources import Payload
 from cother.ingest.sources.sample import SampleCases, SampleWeather
 from cother.ingest.stages import RegionsFailed
-from cother.ml.grain import DAILY
+from cother_core.database import connect
+from cother_ml.grain import DAILY
 
 pytestmark = pytest.mark.integration
 
@@ -205,7 +205,7 @@ def test_a_rule_of_the_whole_table_shows_its_expected_value_beside_the_observed_
 
     import pandas as pd
 
-    from cother.quality import gate
+    from cother_core import gate
 
     (tmp_path / "row_count.json").write_text(
         json.dumps(
@@ -287,7 +287,7 @@ def training_mart(weather: dict[str, dict[str, float | None]], days: int = 60):
     Open-Meteo's five)."""
     import pandas as pd
 
-    from cother.ml.features import CASE_FEATURES, WEATHER_FEATURES
+    from cother_ml.features import CASE_FEATURES, WEATHER_FEATURES
 
     parts = []
     for region, values in weather.items():
@@ -318,8 +318,8 @@ OPEN_METEO_SAMPLE = {
 
 
 def test_a_training_slice_with_a_needed_weather_feature_empty_fails_by_name(monkeypatch):
-    from cother.ml import slice_gate
-    from cother.quality.gate import QualityGateError
+    from cother_core.gate import QualityGateError
+    from cother_ml import slice_gate
 
     monkeypatch.setenv("COTHER_WEATHER_REQUIRED", "temperature_mean_c,wind_speed_mean_ms")
     mart = training_mart({"seoul": {**OPEN_METEO_SAMPLE, "wind_speed_mean_ms": 2.0}, "busan": OPEN_METEO_SAMPLE})
@@ -340,7 +340,7 @@ def test_the_bundled_weather_trains_with_warnings_naming_the_features_it_lacks(c
     """By default the needed features are the five every weather source carries: the bundled Open-Meteo
     (no wind, pressure, sunshine or cloud) passes with a warning per empty feature, and a region no
     weather source covers passes with one warning, that it has no weather."""
-    from cother.ml import slice_gate
+    from cother_ml import slice_gate
 
     mart = training_mart({"seoul": OPEN_METEO_SAMPLE, "daegu": {}})
     validations = slice_gate.validate(mart, ["seoul", "daegu"], DAILY)
@@ -357,7 +357,7 @@ def test_the_bundled_weather_trains_with_warnings_naming_the_features_it_lacks(c
 
 
 def test_an_unknown_needed_weather_feature_is_refused_by_name(monkeypatch):
-    from cother.ml import slice_gate
+    from cother_ml import slice_gate
 
     monkeypatch.setenv("COTHER_WEATHER_REQUIRED", "temperature_mean_c,wind_speed")
     with pytest.raises(ValueError, match=r"COTHER_WEATHER_REQUIRED: unknown weather features \['wind_speed'\]"):
@@ -376,7 +376,7 @@ def test_the_raw_columns_checked_for_weather_are_those_the_models_features_come_
     import re
     from pathlib import Path
 
-    from cother.ml.features import WEATHER_FEATURES
+    from cother_ml.features import WEATHER_FEATURES
 
     module, name = mapping.split(":")
     columns = getattr(importlib.import_module(f"cother.ingest.sources.{module}"), name)

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 import scoringrules
 
-from cother.ml import backtest_intervals, hub_export, intervals, publication
-from cother.ml.intervals import QUANTILE_LEVELS, as_counts, backtest_quantiles
-from cother.ml.quantile_scores import covered, relative_wis, weighted_interval_score
+from cother_ml import backtest_intervals, hub_export, intervals, publication
+from cother_ml.intervals import QUANTILE_LEVELS, as_counts, backtest_quantiles
+from cother_ml.quantile_scores import covered, relative_wis, weighted_interval_score
 
 pytestmark = pytest.mark.unit
 

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from cother.core import regions
 from cother.ingest import stages
 from cother.ingest.sources import SOURCES
 from cother.ingest.stages import PlanError
+from cother_core import clock, regions
 
 pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parent.parent
-NOW = datetime.now(stages.SOURCE_TIMEZONE)
+NOW = datetime.now(clock.SOURCE_TIMEZONE)
 KOREA = {"weather_source": "sample_open_meteo", "cases_source": "sample_cases", "start_date": "2021-01-01"}
 WORLD = {"weather_source": "sample_open_meteo", "cases_source": "jhu", "start_date": "2021-01-01"}
 

@@ -18,15 +18,15 @@ import pandas as pd
 import pytest
 from conftest import empty_warehouse, publish_seoul, registered_model, row_count
 
-from cother.core.database import connect, mlflow_url
 from cother.ingest.sources.sample import bundled_period
-from cother.ml import aliases, registry
-from cother.ml.grain import DAILY
-from cother.ml.pyfunc_model import output_column
-from cother.ml.retrain import retrain
-from cother.ml.storage import load_mart
 from cother.orchestration.airflow_runner import free_port, wait_for
 from cother.transform import dbt
+from cother_core.database import connect, mlflow_url
+from cother_ml import aliases, registry
+from cother_ml.grain import DAILY
+from cother_ml.pyfunc_model import output_column
+from cother_ml.retrain import retrain
+from cother_ml.storage import load_mart
 
 pytestmark = pytest.mark.integration
 
@@ -167,9 +167,9 @@ def test_a_version_carries_its_quantile_scores_in_its_output_metrics_card_and_ba
 def test_a_retrain_writes_each_forecasts_quantiles_and_the_registered_model_answers_the_same(first):
     """23 non-decreasing counts per forecast in ml.forecast_quantiles (marts.fct_forecast_quantiles), the
     median the point; the registered model and `cother predict` answer those quantiles for that row."""
-    from cother.ml.intervals import QUANTILE_LEVELS
-    from cother.ml.predict import predict
-    from cother.ml.pyfunc_model import quantile_column
+    from cother_ml.intervals import QUANTILE_LEVELS
+    from cother_ml.predict import predict
+    from cother_ml.pyfunc_model import quantile_column
 
     assert first["quantiles_written"] == 2 * 23
     with connect() as conn, conn.cursor() as cur:
@@ -201,8 +201,8 @@ def test_the_gate_reads_a_champions_wis_from_its_backtest_and_from_its_live_quan
     alone (the gate then compares WIS there, and MAE on every day)."""
     from types import SimpleNamespace
 
-    from cother.ml.features import examples_by_horizon, labelled
-    from cother.ml.retrain import champion_out_of_sample
+    from cother_ml.features import examples_by_horizon, labelled
+    from cother_ml.retrain import champion_out_of_sample
 
     rows = labelled(examples_by_horizon(load_mart(["seoul"]), DAILY)[1], DAILY)
     stored = registry.load_backtest(first["run_id"])
@@ -264,7 +264,7 @@ def test_each_retrain_writes_its_forecasts_for_both_horizons(first):
 
 
 def test_each_horizon_publishes_the_forecaster_its_backtest_chose_and_the_registered_model_answers_the_same(first):
-    from cother.ml.predict import predict
+    from cother_ml.predict import predict
 
     chosen = {int(horizon[1:]): choice["forecaster"] for horizon, choice in first["published"].items()}
     with connect() as conn, conn.cursor() as cur:
@@ -284,7 +284,7 @@ def test_each_horizon_publishes_the_forecaster_its_backtest_chose_and_the_regist
 
 def test_a_prediction_passes_the_model_only_its_signatures_columns(first):
     """`cother predict` reads a whole row of the mart; MLflow would warn of every extra column."""
-    from cother.ml.predict import predict
+    from cother_ml.predict import predict
 
     day = load_mart(["seoul"]).query("is_forecast_row")["date_day"].iloc[0].date()
     warnings = []
@@ -362,11 +362,11 @@ def test_a_retrain_killed_after_registering_its_version_and_before_tagging_it_fi
     """The attempt registered its version (its run tagged from the start) and was killed before it
     tagged the version: the retry of the same caller finds that version by its run, tags it, writes its
     forecasts and moves its alias; no second version."""
-    from cother.core.regions import get_set
-    from cother.core.settings import get_settings
-    from cother.ml import retrain as steps
-    from cother.ml.fitting import TrainingConfig, fit
-    from cother.ml.grain import grain_of
+    from cother_core.regions import get_set
+    from cother_core.settings import get_settings
+    from cother_ml import retrain as steps
+    from cother_ml.fitting import TrainingConfig, fit
+    from cother_ml.grain import grain_of
 
     attempt = "airflow:cother_retrain/manual__killed"
     grain = grain_of("korea")
@@ -395,8 +395,8 @@ def register_as_older_code(first, days_before_end: int, gone_columns: tuple[str,
 
     import mlflow
 
-    from cother.ml.report import BACKTEST_ARTIFACT
-    from cother.ml.target import DERIVED
+    from cother_ml.report import BACKTEST_ARTIFACT
+    from cother_ml.target import DERIVED
 
     current = registry.load(first["version"]).unwrap_python_model()
     config = {"features": current.features, "regions": current.regions, "horizons": list(current.boosters)}
@@ -428,7 +428,7 @@ def common_days(decision: str) -> tuple[int, int]:
 def test_a_champion_registered_by_older_code_forecasts_as_it_learnt_and_the_gate_runs_it_after_its_training(first):
     """The registry runs an older version with the current code: its own anchoring (the 7-day mean and
     the whole change at 7 days too), its own input; the next retrain's gate forecasts with it live."""
-    from cother.ml.forecaster import model_input
+    from cother_ml.forecaster import model_input
 
     older = register_as_older_code(first, days_before_end=14)
     try:

@@ -12,14 +12,14 @@ import pandas as pd
 import pytest
 from conftest import empty_warehouse, load, publish_seoul
 
-from cother.core.database import connect
 from cother.forecast_page import app, data, region_view
 from cother.ingest.sources.sample import bundled_period
-from cother.ml.features import examples, labelled, upcoming
-from cother.ml.grain import DAILY
-from cother.ml.slice_gate import validate
-from cother.ml.storage import load_mart
 from cother.transform import dbt
+from cother_core.database import connect
+from cother_ml.features import examples, labelled, upcoming
+from cother_ml.grain import DAILY
+from cother_ml.slice_gate import validate
+from cother_ml.storage import load_mart
 
 pytestmark = pytest.mark.integration
 

@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from cother.core.database import connect
 from cother.ingest.sources import get_source
 from cother.ingest.sources.http import RateLimiter, windows
+from cother_core.database import connect
 
 
 @pytest.mark.unit

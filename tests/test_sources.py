@@ -2,9 +2,9 @@ from datetime import date
 
 import pytest
 
-from cother.core.regions import get_region, get_set, select
 from cother.ingest.sources import get_source
 from cother.ingest.sources.sample import bundled_period
+from cother_core.regions import get_region, get_set, select
 
 pytestmark = pytest.mark.unit
 

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cother.ml import surge
-from cother.ml.intervals import QUANTILE_LEVELS
+from cother_ml import surge
+from cother_ml.intervals import QUANTILE_LEVELS
 
 pytestmark = pytest.mark.unit
 

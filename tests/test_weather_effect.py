@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from conftest import card_of
 
-from cother.ml.fitting import NO_WEATHER
-from cother.ml.weather_effect import compare, diebold_mariano, reading
+from cother_ml.fitting import NO_WEATHER
+from cother_ml.weather_effect import compare, diebold_mariano, reading
 
 pytestmark = pytest.mark.unit
 

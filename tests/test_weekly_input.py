@@ -13,15 +13,16 @@ from answers import who_weekly_file
 from conftest import land, row_count
 from fake_api import WHO_WEEKLY, Answer
 
-from cother.core.regions import get_region
 from cother.ingest import stages
 from cother.ingest.sources import Held, NothingToLoad, get_source
 from cother.ingest.stages import PlanError
+from cother_core import clock
+from cother_core.regions import get_region
 
 COUNTRIES = ["de_weekly", "fr_weekly", "jp_weekly", "kr_weekly", "us_weekly"]  # DE, FR, JP, KR, US
 CUT = date(2020, 12, 27)  # the newest Sunday of the file as served
 WEEK = timedelta(days=7)
-SEOUL_TIME = stages.SOURCE_TIMEZONE
+SEOUL_TIME = clock.SOURCE_TIMEZONE
 WHO_WEEKLY_SOURCE = get_source("who_weekly")
 
 
@@ -56,7 +57,7 @@ def load(api, content: bytes, start: date, end: date) -> tuple[dict, dict, dict]
 
 
 def published(region: str) -> list[tuple]:
-    from cother.core.database import connect
+    from cother_core.database import connect
 
     with connect() as conn, conn.cursor() as cur:
         cur.execute(
@@ -187,7 +188,7 @@ def test_a_week_revised_later_is_published_as_a_correction_keeping_the_replaced_
     assert "check_cumulative_cases_before" in capsys.readouterr().out
     assert done["rows"]["fr_weekly"] == 1
     assert (date(2020, 12, 20), 92919, 2160451) in published("fr_weekly")
-    from cother.core.database import connect
+    from cother_core.database import connect
 
     with connect() as conn, conn.cursor() as cur:
         cur.execute("select region, date, replaced_row ->> 'cumulative_cases' from raw.replaced_rows")
@@ -261,4 +262,4 @@ def test_a_scheduled_weekly_run_past_the_bundled_file_says_so(warehouse):
         match=r"^nothing to load for 2026-04-26\.\.\d{4}-\d\d-\d\d: the bundled sample data ends earlier"
         r" \(sample_who_weekly through 2026-04-19\)",
     ):
-        scheduled(stages.today(), regions=["fr_weekly"], cases_source="sample_who_weekly")
+        scheduled(clock.today(), regions=["fr_weekly"], cases_source="sample_who_weekly")

@@ -41,7 +41,7 @@ def weekly_dag(airflow_db):
 
 def raw_cases_events() -> int:
     """How many times raw.cases was emitted (each schedules a cother_transform, then a cother_retrain)."""
-    from cother.core.database import airflow_url, connect
+    from cother_core.database import airflow_url, connect
 
     with connect(airflow_url()) as conn, conn.cursor() as cur:
         cur.execute(
@@ -53,7 +53,7 @@ def raw_cases_events() -> int:
 
 def weeks_published() -> dict[str, tuple]:
     """Per region: its first and last week published and how many weeks."""
-    from cother.core.database import connect
+    from cother_core.database import connect
 
     with connect() as conn, conn.cursor() as cur:
         cur.execute("select region, min(date), max(date), count(*) from raw.who_covid_weekly group by region")
@@ -61,7 +61,7 @@ def weeks_published() -> dict[str, tuple]:
 
 
 def landed_files() -> int:
-    from cother.core.settings import get_settings
+    from cother_core.settings import get_settings
 
     return len(list((get_settings().landing_dir / "who_weekly").glob("*.csv.gz")))
 
@@ -69,7 +69,7 @@ def landed_files() -> int:
 def forecast_weeks(dags) -> dict[str, list]:  # noqa: F811 -- the fixture imported above
     """The transform and the world_weekly set's retrain, as raw.cases schedules them; per region, the
     (origin, target) Sundays of the new version's forecasts."""
-    from cother.core.database import connect
+    from cother_core.database import connect
 
     assert run(dags["cother_transform"], {}) == (True, [])
     assert run(dags["cother_retrain"], {"region_set": "world_weekly", "regions": COUNTRIES}) == (True, [])

@@ -11,7 +11,7 @@ from conftest import empty_warehouse, registered_model, row_count, screenshot, w
 from test_airflow_ui import airflow_stack, get_json, log_in, open_forecasts, painted, refused
 from test_end_to_end import HUBVERSE_COLUMNS, assert_hub_submission, dags, run  # noqa: F401 -- dags: a fixture
 
-from cother.core.regions import select
+from cother_core.regions import select
 
 pytestmark = pytest.mark.system
 
@@ -39,7 +39,7 @@ def weekly_run(dags, postgres_server):  # noqa: F811 -- the fixture imported abo
 
 
 def _query(statement: str, params: tuple = ()) -> list[tuple]:
-    from cother.core.database import connect
+    from cother_core.database import connect
 
     with connect() as conn, conn.cursor() as cur:
         cur.execute(statement, params)
@@ -77,7 +77,7 @@ def test_dim_region_says_the_weekly_set_reports_weekly(weekly_run):
 
 
 def test_the_weekly_model_forecasts_the_four_weeks_after_the_last_sunday(weekly_run):
-    from cother.ml import registry
+    from cother_ml import registry
 
     with registry.for_set("world_weekly") as name:
         assert name == "cother_test_weekly_world_weekly"
@@ -102,7 +102,7 @@ def test_the_weekly_model_forecasts_the_four_weeks_after_the_last_sunday(weekly_
 def weekly_champion(weekly_run):
     """The weekly version, champion: promoted by hand (`cother model --set world_weekly promote`) where the
     promotion gate kept it challenger, since the page shows a set's champion's forecasts."""
-    from cother.ml import aliases, registry
+    from cother_ml import aliases, registry
 
     with registry.for_set("world_weekly"):
         if registry.champion_version() is None:

@@ -134,7 +134,7 @@ def overview_json() -> JSONResponse:
 
 
 def unknown(region_id: str) -> HTTPException:
-    from cother.core.regions import all_regions
+    from cother_core.regions import all_regions
 
     return HTTPException(404, f"unknown region {region_id!r}; the regions are: {', '.join(sorted(all_regions()))}")
 

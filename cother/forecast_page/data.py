@@ -9,13 +9,13 @@ from functools import lru_cache
 
 import pandas as pd
 
-from cother.core.database import connect
-from cother.core.regions import CADENCE_DAYS, Region, get_region, get_set, region_sets, set_of
-from cother.core.settings import get_settings
-from cother.ingest.stages import today
-from cother.ml import registry
-from cother.ml.backtest import mean_absolute_error
-from cother.ml.grain import Grain, grain_of
+from cother_core.clock import today
+from cother_core.database import connect
+from cother_core.regions import CADENCE_DAYS, Region, get_region, get_set, region_sets, set_of
+from cother_core.settings import get_settings
+from cother_ml import registry
+from cother_ml.backtest import mean_absolute_error
+from cother_ml.grain import Grain, grain_of
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ from html import escape
 
 import pandas as pd
 
-from cother.core.settings import get_settings
 from cother.forecast_page.charts import Line, line_chart
 from cother.forecast_page.data import horizons, is_late
+from cother_core.settings import get_settings
 
 COLORS = {"actual": "#111827", "persistence": "#9ca3af", "seasonal_naive": "#a78bfa", "mean_4w": "#a78bfa"}
 HORIZON_COLORS = ["#2563eb", "#ea580c", "#16a34a", "#9333ea"]  # a set's horizons, in order

@@ -1,6 +1,6 @@
 """Is every source on time? After each ingestion run, the latest day published per kind and region
 against the last day the run asked for; a source more than COTHER_FRESHNESS_DAYS behind is late and
-an alert names it (cother/orchestration/alerts.py). A weekly file is judged against the weeks it holds
+an alert names it (cother/alerts.py). A weekly file is judged against the weeks it holds
 (the last day of the batch landed from it): WHO publishing a week some days after it ends is not late,
 and a run whose file held no new week (its land said so) has nothing to judge."""
 
@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from cother.core.database import connect
-from cother.core.settings import get_settings
-from cother.core.warehouse import ensure_warehouse
+from cother import alerts
+from cother.ingest import KINDS
 from cother.ingest.sources import get_source
-from cother.orchestration import alerts
-from cother.orchestration.assets import KINDS
+from cother_core.database import connect
+from cother_core.settings import get_settings
+from cother_core.warehouse import ensure_warehouse
 
 
 def late_sources(request: dict, allowed_days: int, landed: list[dict | None] = ()) -> list[dict]:

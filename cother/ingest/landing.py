@@ -27,9 +27,9 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from cother.core.regions import Region
-from cother.core.settings import get_settings
 from cother.ingest.sources import Source, SourceError
+from cother_core.regions import Region
+from cother_core.settings import get_settings
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ import pandas as pd
 from psycopg2 import sql
 from psycopg2.extras import execute_values
 
-from cother.core.database import connect
-from cother.core.warehouse import ensure_warehouse, table_identifier
 from cother.ingest.landing import LandedBatch
+from cother_core.database import connect
+from cother_core.warehouse import ensure_warehouse, table_identifier
 
 
 def with_lineage(frame: pd.DataFrame, batch: LandedBatch) -> pd.DataFrame:

@@ -11,12 +11,12 @@ from dataclasses import asdict, replace
 from datetime import date
 from pathlib import Path
 
-from cother.core.database import connect
-from cother.core.regions import get_region
-from cother.core.warehouse import ensure_warehouse
 from cother.ingest import landing, stages
 from cother.ingest.landing import LandedBatch
 from cother.ingest.sources import get_source
+from cother_core.database import connect
+from cother_core.regions import get_region
+from cother_core.warehouse import ensure_warehouse
 
 
 def _select(batch_id: str | None = None, include_replayed: bool = False, region: str | None = None) -> list[dict]:

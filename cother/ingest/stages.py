@@ -1,4 +1,5 @@
-"""The ingestion stages, as plain functions the DAG wires together: plan, land, validate, publish.
+"""The ingestion stages, as plain functions the DAG wires together: plan, land, validate, publish
+(announcing what was published is the DAG's: cother.orchestration.announce).
 
 Work goes by source, not by region: per kind (weather, cases) one payload is landed for every region
 of the run, validated in one Great Expectations run with a verdict per region, and the passing
@@ -9,18 +10,15 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from cother.core.regions import RegionSet, get_region, get_set, select
-from cother.ingest import landing, load
+from cother.ingest import KINDS, landing, load
 from cother.ingest.landing import LandedBatch
 from cother.ingest.sources import SOURCES, NothingToLoad, Parsed, SourceError, get_source
-from cother.orchestration.assets import KINDS
 from cother.quality.batch_checks import with_checks
-
-SOURCE_TIMEZONE = ZoneInfo("Asia/Seoul")
+from cother_core.clock import SOURCE_TIMEZONE, today
+from cother_core.regions import RegionSet, get_region, get_set, select
 
 
 class PlanError(ValueError):
@@ -36,10 +34,6 @@ def raise_failures(verdict: dict) -> dict:
     if verdict["failed"]:
         raise RegionsFailed("\n".join(verdict["failed"].values()))
     return verdict
-
-
-def today() -> date:
-    return datetime.now(SOURCE_TIMEZONE).date()
 
 
 def plan(params: dict, run_time: datetime) -> dict:
@@ -174,8 +168,8 @@ def parse(batch: LandedBatch) -> Parsed:
 def validate(batch_values: dict | None) -> dict | None:
     """Run every region of the batch through its suite in one run; each failing region goes to quarantine
     with its reasons. Returns the verdicts: the passing regions and, per failed region, why."""
-    from cother.quality.gate import Outcome
-    from cother.quality.gate import validate as run_suite
+    from cother_core.gate import Outcome
+    from cother_core.gate import validate as run_suite
 
     if batch_values is None:  # nothing was landed: the source covers none of the run's regions
         return None
@@ -286,26 +280,3 @@ def failures(verdicts: list[dict]) -> str | None:
         for region, reason in verdict["failed"].items()
     ]
     return "\n".join(lines) if lines else None
-
-
-def announce(request: dict | None, dag_run, task_instance, alias_events) -> dict:
-    """Emit the raw assets once for everything the request's sources published since their last
-    announcement, from the last pending run of the DAG only: a backfill's runs queue up and its last run
-    announces them all (run backfills with --max-active-runs 1; with more, the announcement may wait for
-    the next run). A run whose plan asked for nothing (it skipped or failed) announces nothing: another
-    DAG's batches (a daily backfill's, while the weekly DAG runs) are that DAG's to announce."""
-    from cother.orchestration.assets import RAW_BY_KIND
-
-    pending = task_instance.get_dr_count(dag_id=dag_run.dag_id, states=["queued", "running"])
-    if pending > 1:
-        print(f"{pending - 1} more run(s) of {dag_run.dag_id} to go: the last one announces their partitions")
-        return {"announced": {}}
-    if request is None:
-        print("the plan asked for nothing: nothing to announce")
-        return {"announced": {}}
-    partitions = load.claim_unannounced([request[f"{kind}_source"] for kind in KINDS])
-    for kind, published in partitions.items():
-        regions = sorted({batch["region"] for batch in published})
-        alias_events.add(RAW_BY_KIND[kind], extra={"batches": len(published), "regions": regions})
-        print(f"announcing {RAW_BY_KIND[kind].name}: {len(published)} region batch(es), {len(regions)} region(s)")
-    return {"announced": {kind: len(published) for kind, published in partitions.items()}}

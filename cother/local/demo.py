@@ -11,13 +11,13 @@ from datetime import date, datetime
 
 from psycopg2 import sql
 
-from cother.core.database import connect, parsed
-from cother.core.settings import get_settings
-from cother.core.warehouse import table_identifier
 from cother.local import postgres
-from cother.ml import registry
-from cother.ml.grain import WEEKLY
 from cother.orchestration.airflow_runner import migrate, test_dag
+from cother_core.database import connect, parsed
+from cother_core.settings import get_settings
+from cother_core.warehouse import table_identifier
+from cother_ml import registry
+from cother_ml.grain import WEEKLY
 
 TABLES = [
     "raw.open_meteo_daily",

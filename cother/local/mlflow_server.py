@@ -14,9 +14,9 @@ import os
 import sys
 from pathlib import Path
 
-from cother.core.database import mlflow_url
-from cother.core.private_files import generated_secret
-from cother.core.settings import get_settings
+from cother_core.database import mlflow_url
+from cother_core.private_files import generated_secret
+from cother_core.settings import get_settings
 
 ADMIN = "admin"
 

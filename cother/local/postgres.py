@@ -5,7 +5,7 @@ With COTHER_DATABASE_URL set, nothing is started here: `ensure_databases` only c
 
 Only the user who runs the project gets in: every connection, loopback or Unix socket (in a 0700
 folder), must give the password generated into the runtime folder (scram-sha-256; see
-cother.core.database.embedded_password). A data folder from before that, which trusted every local
+cother_core.database.embedded_password). A data folder from before that, which trusted every local
 user, is moved to the password when the server next starts.
 """
 
@@ -24,7 +24,7 @@ import psycopg2
 from psycopg2 import sql
 from psycopg2.extensions import encrypt_password
 
-from cother.core.database import (
+from cother_core.database import (
     PASSWORD_FILE,
     airflow_url,
     embedded_password,
@@ -33,8 +33,8 @@ from cother.core.database import (
     parsed,
     warehouse_url,
 )
-from cother.core.private_files import private_file
-from cother.core.settings import get_settings
+from cother_core.private_files import private_file
+from cother_core.settings import get_settings
 
 SERVER_USER = "cother-pg"
 AUTH = "scram-sha-256"

@@ -11,8 +11,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from cother.core.private_files import generated_secret, private_file
-from cother.core.settings import get_settings
+from cother_core.private_files import generated_secret, private_file
+from cother_core.settings import get_settings
 
 
 class RedisMissing(RuntimeError):

@@ -15,9 +15,9 @@ import sys
 from base64 import urlsafe_b64encode
 from pathlib import Path
 
-from cother.core.database import airflow_url, parsed
-from cother.core.private_files import private_file
-from cother.core.settings import PROJECT_ROOT, get_settings
+from cother_core.database import airflow_url, parsed
+from cother_core.private_files import private_file
+from cother_core.settings import PROJECT_ROOT, get_settings
 
 PASSWORD_FILE = "simple_auth_manager_passwords.json.generated"
 SECRET_VARIABLES = ("AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY", "AIRFLOW__CORE__FERNET_KEY")

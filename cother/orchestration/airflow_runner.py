@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
 
-from cother.core.database import airflow_url, connect
-from cother.core.settings import get_settings
 from cother.orchestration.airflow_env import airflow_environment
+from cother_core.database import airflow_url, metadata_rows
+from cother_core.settings import get_settings
 
 
 class DagRunFailed(RuntimeError):
@@ -47,13 +47,6 @@ def migrate(log: Path | None = None) -> None:
         return
     airflow("db", "migrate", log=log)
     marker.touch()
-
-
-def metadata_rows(statement: str, params: tuple = ()) -> list[tuple]:
-    """The rows of a query of Airflow's metadata database."""
-    with connect(airflow_url()) as conn, conn.cursor() as cur:
-        cur.execute(statement, params)
-        return cur.fetchall()
 
 
 def _migrated() -> bool:

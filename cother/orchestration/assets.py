@@ -5,6 +5,8 @@ not look among the providers for a normalizer, which costs every task process ab
 
 from airflow.sdk import Asset, AssetAlias
 
+from cother.ingest import KINDS
+
 RAW_WEATHER = Asset(name="raw.weather", uri="x-cother://warehouse/raw/weather", group="raw")
 RAW_CASES = Asset(name="raw.cases", uri="x-cother://warehouse/raw/cases", group="raw")
 TRAINING_FEATURES = Asset(
@@ -14,8 +16,7 @@ MODEL = Asset(
     name="model.cother_cases_forecaster", uri="x-cother://mlflow/models/cother_cases_forecaster", group="model"
 )
 
-RAW_BY_KIND = {"weather": RAW_WEATHER, "cases": RAW_CASES}
-KINDS = tuple(RAW_BY_KIND)  # what the ingestion DAG loads, a source each
+RAW_BY_KIND = dict(zip(KINDS, (RAW_WEATHER, RAW_CASES), strict=True))
 # The ingestion DAG emits raw.weather / raw.cases through this alias, only when it announces.
 RAW_ALIAS = AssetAlias(name="raw.announced")
 # The transform DAG emits marts.fct_training_features through this alias, only when dbt build passed.

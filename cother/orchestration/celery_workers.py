@@ -21,9 +21,9 @@ import os
 import socket
 import sys
 
-from cother.core.database import airflow_url, parsed
-from cother.core.settings import get_settings
 from cother.local import redis_server
+from cother_core.database import airflow_url, parsed
+from cother_core.settings import get_settings
 
 
 class BrokerUnreachable(RuntimeError):

@@ -8,10 +8,10 @@ such as one whose task process was killed with no one left to report it
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import RetryDecision, RetryPolicy
+from airflow.sdk import BaseNotifier, RetryDecision, RetryPolicy
 
-from cother.core.settings import get_settings
-from cother.orchestration.alerts import TaskFailureAlert
+from cother.alerts import send
+from cother_core.settings import get_settings
 
 START_DATE = pendulum.datetime(2020, 1, 1, tz="Asia/Seoul")
 DAGRUN_TIMEOUT = timedelta(hours=get_settings().dagrun_timeout_hours) or None  # 0: none
@@ -37,6 +37,25 @@ class FailRepeatableAtOnce(RetryPolicy):
         if isinstance(exception, (ValueError, LookupError, FileNotFoundError)):
             return RetryDecision.fail(f"the same input fails the same way: {type(exception).__name__}")
         return RetryDecision.default()
+
+
+class TaskFailureAlert(BaseNotifier):
+    """on_failure_callback of every CO-THER task: names the DAG, task, region or model, run and error."""
+
+    def notify(self, context) -> None:
+        ti = context["ti"]
+        send(
+            {
+                "event": "task_failed",
+                "dag_id": ti.dag_id,
+                "task_id": ti.task_id,
+                "map_index": ti.map_index,
+                "run_id": ti.run_id,
+                "try_number": ti.try_number,
+                "error": str(context.get("exception") or ""),
+                "log_url": getattr(ti, "log_url", None),
+            }
+        )
 
 
 DEFAULT_ARGS = {

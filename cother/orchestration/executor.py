@@ -27,9 +27,9 @@ TASK_LIBRARIES = (
     "great_expectations",
     "dbt.cli.main",
     "cother.ingest.stages",
-    "cother.quality.gate",
+    "cother_core.gate",
     "cother.transform.dbt",
-    "cother.ml.retrain",
+    "cother_ml.retrain",
     "cother.forecast_page.app",  # FastAPI: every task process imports the plugins, plugins/cother_ui.py this
 )
 

@@ -7,9 +7,10 @@ from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import AssetAlias, Param, TaskGroup, dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from cother.core.settings import get_settings
-from cother.orchestration.assets import KINDS, RAW_ALIAS
+from cother.ingest import KINDS
+from cother.orchestration.assets import RAW_ALIAS
 from cother.orchestration.dag_defaults import DAGRUN_TIMEOUT, DEFAULT_ARGS, START_DATE
+from cother_core.settings import get_settings
 
 STAGES_DOC = """
 **plan** checks the request once (the set, the regions, the dates, the sources). Then, for each kind
@@ -127,7 +128,7 @@ def ingest_dag(dag_id: str, doc_md: str, cron: str, region_set: str, regions: li
 
         @task(outlets=[RAW_ALIAS], trigger_rule="all_done")
         def announce(request: dict | None, outlet_events=None, dag_run=None, ti=None) -> dict:
-            from cother.ingest.stages import announce
+            from cother.orchestration.announce import announce
 
             return announce(request, dag_run, ti, outlet_events[AssetAlias(RAW_ALIAS.name)])
 

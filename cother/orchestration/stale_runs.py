@@ -25,8 +25,7 @@ from datetime import datetime
 
 import psutil
 
-from cother.core.database import airflow_url, connect
-from cother.orchestration.airflow_runner import metadata_rows
+from cother_core.database import airflow_url, connect, metadata_rows
 
 log = logging.getLogger(__name__)
 

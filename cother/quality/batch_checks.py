@@ -24,13 +24,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from psycopg2 import sql
 
-from cother.core.database import connect
-from cother.core.warehouse import table_identifier
-from cother.ingest.sources import Source
+from cother_core.coverage import with_days
+from cother_core.database import connect
+from cother_core.warehouse import table_identifier
+
+if TYPE_CHECKING:  # the gate reads a source's description; it never calls a source
+    from cother.ingest.sources import Source
 
 RECENT_ROWS = 28  # the rows a spike is judged against: 28 days, or 28 weeks of a weekly source
 SPIKE_FACTOR = 3.0  # flagged when a row's increase exceeds 3x the largest of the RECENT_ROWS before it
@@ -41,37 +45,6 @@ SPIKE_FLOOR = 100  # ... and exceeds 100 cases: small counts jump by large facto
 # below FLOOR_FROM are too small for a share to mean much (Guyana's 20 went to 5 in March 2020).
 KEPT_SHARE = 0.5
 FLOOR_FROM = 100
-
-
-SUNDAY = 7  # isoweekday: the day a week of a weekly source ends on
-
-
-def reporting_days(first_day: date, last_day: date, step_days: int = 1) -> list[date]:
-    """The days of first_day..last_day a source has a row for: every day, or every Sunday (step_days 7)."""
-    days = [first_day + timedelta(days=offset) for offset in range((last_day - first_day).days + 1)]
-    return days if step_days == 1 else [day for day in days if day.isoweekday() == SUNDAY]
-
-
-def with_days(
-    frame: pd.DataFrame,
-    first_day: date,
-    last_day: date,
-    date_column: str = "date",
-    step_days: int = 1,
-    gaps: Sequence[date] = (),
-) -> pd.DataFrame:
-    """The day-coverage check columns, against the range first_day..last_day but for the source's gaps
-    (days its payload has for no place at all)."""
-    days = pd.to_datetime(frame[date_column])
-    expected = [day for day in reporting_days(first_day, last_day, step_days) if day not in gaps]
-    checked = frame.assign(
-        check_days_of_region=frame.groupby("region")["region"].transform("size").astype("int64"),
-        check_days_expected=len(expected),
-        check_in_requested_range=(days.dt.date >= first_day) & (days.dt.date <= last_day),
-    )
-    if step_days > 1:
-        checked["check_on_reporting_day"] = days.dt.dayofweek + 1 == SUNDAY  # pandas counts Monday 0, isoweekday 1
-    return checked
 
 
 def with_weather_days(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:

@@ -6,8 +6,8 @@ import json
 import os
 from dataclasses import dataclass
 
-from cother.core.database import parsed, warehouse_url
-from cother.core.settings import PROJECT_ROOT, get_settings
+from cother_core.database import parsed, warehouse_url
+from cother_core.settings import PROJECT_ROOT, get_settings
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
@@ -143,7 +143,7 @@ def build() -> dict:
     failing docs generation. The docs are generated in the same process, from the build's manifest:
     a second dbt process would cost more than the catalog itself.
     """
-    from cother.core.warehouse import sync_regions
+    from cother_core.warehouse import sync_regions
 
     sync_regions()  # every raw table exists, loaded or not; raw.regions holds config/regions/ (and sets removed since, until retired)
     run = run_dbt("build")

@@ -8,8 +8,8 @@ from contextlib import contextmanager
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
-from cother.core.settings import get_settings
 from cother.transform.dbt import generate_docs
+from cother_core.settings import get_settings
 
 
 class QuietHandler(SimpleHTTPRequestHandler):

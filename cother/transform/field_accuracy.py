@@ -1,10 +1,10 @@
 """Field accuracy: is the champion doing worse than it should on the days reported since it forecast
 them? After each dbt build, per region and horizon, over the champion's last scored days of
-marts.fct_forecast_accuracy, two watches (cother/orchestration/alerts.py):
+marts.fct_forecast_accuracy, two watches (cother/alerts.py):
 
 - worse than persistence: over its last COTHER_FIELD_ACCURACY_DAYS scored days, its MAE above
   persistence's on the same days; an alert names the region, the horizon and both figures
-  (ml.field_accuracy_alerts, which the next retrain's promotion gate reads: cother.ml.storage.field_flags);
+  (ml.field_accuracy_alerts, which the next retrain's promotion gate reads: cother_ml.storage.field_flags);
 - intervals too narrow: over its last COVERAGE_DAYS scored days with quantiles, its 95 % intervals held
   fewer than COVERAGE_FLOOR of the actuals (ml.coverage_alerts).
 
@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 from psycopg2 import sql
 
-from cother.core.database import connect
-from cother.core.settings import get_settings
-from cother.core.warehouse import ensure_warehouse
-from cother.orchestration import alerts
+from cother import alerts
+from cother_core.database import connect
+from cother_core.settings import get_settings
+from cother_core.warehouse import ensure_warehouse
 
 MART = "fct_forecast_accuracy"
 COVERAGE_DAYS = 28  # the scored days with quantiles over which the 95 % intervals' coverage is watched

@@ -18,7 +18,7 @@ from datetime import date
 
 import pandas as pd
 
-from cother.core.regions import Region
+from cother_core.regions import Region
 
 LARGEST = 1e15  # beyond every count and measure the sources send, and within an int64
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from cother.core.settings import get_settings
 from cother.ingest.sources.base import SourceError
+from cother_core.settings import get_settings
 
 ENV_VARIABLE = "COTHER_DATA_GO_KR_SERVICE_KEY"
 AIRFLOW_CONNECTION = "cother_data_go_kr"

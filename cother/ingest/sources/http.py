@@ -32,10 +32,10 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
-from cother.core.database import connect
-from cother.core.settings import get_settings
-from cother.core.warehouse import ensure_warehouse
 from cother.ingest.sources.base import Answer, Source, SourceDidNotAnswer, SourceError
+from cother_core.database import connect
+from cother_core.settings import get_settings
+from cother_core.warehouse import ensure_warehouse
 
 
 @dataclass(frozen=True)

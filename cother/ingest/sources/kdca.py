@@ -13,10 +13,10 @@ import json
 import re
 from datetime import date, datetime, timedelta
 
-from cother.core.regions import Region
 from cother.ingest.sources.base import Payload, SourceError, parse_json, read_responses, responses_payload, where
 from cother.ingest.sources.credentials import data_go_kr_service_key
 from cother.ingest.sources.http import HttpSource
+from cother_core.regions import Region
 
 FIELDS = {
     "defCnt": "def_cnt",

@@ -16,7 +16,6 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
-from cother.core.regions import Region
 from cother.ingest.sources.base import (
     Answer,
     Payload,
@@ -30,6 +29,7 @@ from cother.ingest.sources.base import (
 from cother.ingest.sources.credentials import data_go_kr_service_key
 from cother.ingest.sources.http import HttpSource, RateLimiter
 from cother.ingest.sources.kma_format import KMA_COLUMNS, KMA_DTYPES, KMA_WEATHER_COLUMNS, kma_row
+from cother_core.regions import Region
 
 ROWS_PER_PAGE = 999
 CONCURRENT_REQUESTS = 4  # one station per request: at most four in flight

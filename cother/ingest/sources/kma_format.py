@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from cother.core.regions import Region
 from cother.ingest.sources.base import Source
+from cother_core.regions import Region
 
 # The fields typed in the raw table (the whole record is kept as received in `record`).
 # °C, °C, °C, mm, m/s, m/s, %, °C, hPa, hours, tenths of sky.

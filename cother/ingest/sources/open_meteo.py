@@ -17,9 +17,9 @@ import math
 from datetime import date
 from urllib.parse import urlsplit, urlunsplit
 
-from cother.core.regions import Region
 from cother.ingest.sources.base import Payload, SourceError, parse_json, read_responses, responses_payload, where
 from cother.ingest.sources.http import HttpSource, RateLimiter
+from cother_core.regions import Region
 
 DAILY = [
     "temperature_2m_mean",

@@ -22,11 +22,11 @@ import json
 from datetime import date, datetime
 from functools import cache
 
-from cother.core.regions import Region
-from cother.core.settings import get_settings
 from cother.ingest.sources.base import Answer, Payload, Source, SourceError, read_responses, responses_payload
 from cother.ingest.sources.kma_format import KMA_COLUMNS, KMA_DTYPES, KMA_WEATHER_COLUMNS, kma_row
 from cother.ingest.sources.open_meteo import DAILY, OpenMeteoTable
+from cother_core.regions import Region
+from cother_core.settings import get_settings
 
 WEATHER_FILE = "kma_asos_daily_stn108_seoul.csv"
 CASES_FILE = "coronaboard_kr_regional_daily.csv"

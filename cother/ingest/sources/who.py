@@ -19,10 +19,10 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
 
-from cother.core.regions import Region
-from cother.core.settings import PROJECT_ROOT
 from cother.ingest.sources.base import Held, NothingToLoad, Payload, SourceError, where
 from cother.ingest.sources.http import HttpSource
+from cother_core.regions import Region
+from cother_core.settings import PROJECT_ROOT
 
 HEADER = [
     "Date_reported",

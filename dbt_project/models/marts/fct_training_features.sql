@@ -2,7 +2,7 @@
 -- forecast of new cases. Every feature of a day is computed from earlier days only, so the row of the
 -- day after the last report exists with its features and a null target: the forecast row. cases_mean_7d,
 -- the mean of the 7 days before, is the anchor the next-day model's target is relative to
--- (cother/ml/target.py). The region_set_ columns
+-- (ml/cother_ml/target.py). The region_set_ columns
 -- are the same growth over the region's whole set (every province of Korea; every country of the
 -- world set) on the same day: the regions lead and lag each other. They sum the lags of the set's
 -- regions with a row that day, so they too read only days before the row's day.

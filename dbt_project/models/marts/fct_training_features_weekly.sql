@@ -3,7 +3,7 @@
 -- on. As in fct_training_features, every feature of a week is computed from earlier weeks only, so the
 -- row of the week after the last report exists with its features and a null target: the forecast row.
 -- cases_lag_<k> is the count k weeks before the row's week; cases_mean_4w, the mean of the 4 weeks
--- before, is the anchor the model's target is relative to (cother/ml/target.py); the region_set_ columns
+-- before, is the anchor the model's target is relative to (ml/cother_ml/target.py); the region_set_ columns
 -- are the same growth over the region's whole set in the same week. Weekly sets run without weather.
 
 {%- set lags = range(1, 9) %}

@@ -1,0 +1,148 @@
+"""A region set's model fitted on plain frames: the rolling-origin backtest beside the baselines (and,
+when the model reads the weather, the model without it on the same folds) with its quantile forecasts
+scored (cother_ml.backtest_intervals), then the refit of each horizon on every labelled day, and the
+forecasts from each region's last report with their quantiles.
+No database, no registry: cother_ml.retrain reads the mart and keeps what this returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from cother_ml import backtest_intervals, intervals, promotion, publication
+from cother_ml.backtest import BacktestConfig, backtest, folds, scores, summary
+from cother_ml.features import labelled, upcoming
+from cother_ml.forecaster import Forecaster
+from cother_ml.grain import DAILY, Grain
+from cother_ml.weather_effect import compare
+
+NO_WEATHER = "not measured: the model reads no weather (COTHER_WEATHER_FEATURES=false)"
+NO_WEATHER_SOURCE = "not measured: a weekly set runs without weather (no weather source reaches its weeks)"
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    grain: Grain = DAILY  # the region set's cadence, horizons, features, naive forecasters and fitting
+    weather: bool = True  # whether the model reads the weather features (where its grain has them)
+    backtest: BacktestConfig = field(default_factory=BacktestConfig)
+
+
+@dataclass(frozen=True)
+class Fitted:
+    config: TrainingConfig
+    examples: dict[int, pd.DataFrame]  # per horizon
+    rows: pd.DataFrame  # the labelled examples of the first horizon: the training slice
+    backtest: pd.DataFrame  # out-of-sample forecasts of every forecaster, per fold, with the WIS (backtest_intervals)
+    fold_scores: pd.DataFrame
+    summary: pd.DataFrame  # the mean of each metric over the folds, per horizon and forecaster
+    forecasters: dict[int, Forecaster]  # refitted on every labelled day
+    # the backtest forecasts of the model without the weather features, on the same folds (None when the
+    # model reads no weather): the model column only, no baselines
+    without_weather: pd.DataFrame | None = None
+
+    def latest(self, horizon: int, folds: int) -> pd.DataFrame:
+        """The backtest forecasts of a horizon on the last `folds` folds."""
+        last = self.config.backtest.folds - folds
+        return self.backtest[(self.backtest["horizon"] == horizon) & (self.backtest["fold"] > last)]
+
+    @cached_property
+    def published(self) -> dict[int, dict]:
+        """Per horizon, the forecaster its forecasts are published from (promotion.published): the model,
+        or the naive forecaster that beat it on the latest backtest folds."""
+        latest = promotion.LATEST_FOLDS
+        return {horizon: promotion.published(self.latest(horizon, latest)) for horizon in self.forecasters}
+
+    @cached_property
+    def trained_regions(self) -> list[str]:
+        """The regions the refitted models learnt (cother_ml.publication.trained_regions)."""
+        return publication.trained_regions(self.rows)
+
+    def forecasts(self) -> pd.DataFrame:
+        """From each region's last report, the forecast of every horizon: region, origin_date,
+        target_date, horizon, forecast, the forecaster that made it (the published one; the best naive
+        forecaster for a region the models did not learn) and whether the region was learnt."""
+        parts = []
+        for horizon, choice in self.published.items():
+            ahead = upcoming(self.examples[horizon])
+            missing = sorted(set(self.examples[horizon]["region"]) - set(ahead["region"]))
+            if missing:  # named and skipped: no count on the origin day to forecast from
+                print(f"no forecast {horizon} day(s) ahead for regions {missing}: their last report has no count")
+            names = publication.forecaster_names(
+                ahead["region"], choice["forecaster"], choice["best_naive"], self.trained_regions
+            )
+            parts.append(
+                ahead[["region", "origin_date", "target_date", "horizon"]].assign(
+                    forecast=publication.forecast(ahead, names, self.forecasters[horizon].predict),
+                    forecaster=names,
+                    region_in_training=publication.in_training(ahead["region"], self.trained_regions),
+                )
+            )
+        return pd.concat(parts, ignore_index=True)
+
+    def quantiles(self, forecasts: pd.DataFrame) -> np.ndarray:
+        """The quantiles at the hubs' levels of these forecasts (self.forecasts()), one column per level,
+        by their forecaster (cother_ml.publication.quantiles), calibrated on the backtest."""
+        return publication.quantiles(self.backtest, forecasts, forecasts["forecaster"])
+
+    @cached_property
+    def interval_scores(self) -> list[dict]:
+        """Per horizon, the backtest's quantile forecasts scored: WIS and parts, coverage, relative WIS."""
+        return backtest_intervals.by_horizon(self.backtest)
+
+    @cached_property
+    def calibration(self) -> pd.DataFrame:
+        """What the registered model calibrates its quantiles on: per horizon, the backtest rows of the
+        last intervals.RECENT_DAYS (all that intervals' methods read from a forecast made after the
+        backtest), with the model's and persistence's forecasts."""
+        columns = ["region", "origin_date", "target_date", "horizon", "actual", "model", "persistence"]
+        rows = self.backtest.dropna(subset=["actual"])[columns]
+        return pd.concat([intervals.recent(group) for _, group in rows.groupby("horizon")], ignore_index=True)
+
+    @cached_property
+    def weather_effect(self) -> list[dict] | str:
+        """Per horizon, the model with the weather against the model without it on the same backtest
+        days (cother_ml.weather_effect); a sentence when the model reads no weather."""
+        if self.without_weather is None:
+            return NO_WEATHER if self.config.grain.weather else NO_WEATHER_SOURCE
+        return compare(self.backtest, self.without_weather)
+
+    def feature_importance(self) -> dict[str, dict[str, int]]:
+        return {f"h{horizon}": model.feature_importance() for horizon, model in self.forecasters.items()}
+
+
+def fit(examples: dict[int, pd.DataFrame], regions: list[str], config: TrainingConfig = TrainingConfig()) -> Fitted:
+    """Backtest and refit on the examples of every horizon (cother_ml.features.examples_by_horizon);
+    `regions` are all the regions the model may meet (the region set's), which fix the codes of the
+    region feature."""
+    grain = config.grain
+    rows = labelled(examples[grain.first_horizon], grain)
+    if rows.empty:
+        raise ValueError("no labelled rows: less history than the features read")
+    features = grain.feature_columns(config.weather)
+
+    def forecaster(horizon: int, features: list[str] = features) -> Forecaster:
+        return Forecaster(horizon, features, regions, grain.forecaster, grain.anchoring)
+
+    windows = folds(rows["target_date"], config.backtest)
+    forecasts = backtest(examples, forecaster, grain, config.backtest, windows)
+    without_weather = None
+    if config.weather and grain.weather:  # the weather question: the same folds without the weather, no baselines
+        plain = grain.feature_columns(weather=False)
+        without_weather = backtest(
+            examples, lambda h: forecaster(h, plain), grain, config.backtest, windows, baselines=False
+        )
+    forecasts = backtest_intervals.scored(forecasts)
+    fold_scores = scores(forecasts, grain)
+    return Fitted(
+        config=config,
+        examples=examples,
+        rows=rows,
+        backtest=forecasts,
+        fold_scores=fold_scores,
+        summary=summary(fold_scores),
+        forecasters={horizon: forecaster(horizon).fit(labelled(frame, grain)) for horizon, frame in examples.items()},
+        without_weather=without_weather,
+    )

@@ -1,0 +1,242 @@
+"""MLflow tracking and the model registry, on the PostgreSQL `mlflow` database, artifacts in a local folder."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from contextvars import ContextVar
+from importlib.metadata import version as installed_version
+from pathlib import Path
+
+import pandas as pd
+import psycopg2
+
+from cother_core.database import libpq_url, mlflow_url, parsed
+from cother_core.settings import get_settings
+from cother_ml.forecaster import Forecaster
+from cother_ml.grain import Grain
+from cother_ml.promotion import CHAMPION
+from cother_ml.pyfunc_model import CALIBRATION
+from cother_ml.report import BACKTEST_ARTIFACT
+from cother_ml.target import DERIVED
+
+# No uv export into every model (it would list the whole platform), no telemetry, no progress bars.
+QUIET_MLFLOW = {
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+    "MLFLOW_UV_AUTO_DETECT": "false",
+    "MLFLOW_LOG_UV_FILES": "false",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "GIT_PYTHON_REFRESH": "quiet",
+}
+
+
+class RegistryUnavailable(RuntimeError):
+    pass
+
+
+# Each region set has a registered model of its own: COTHER_MODEL_NAME for the `korea` set, that name
+# and `_<set>` for the others (cother_cases_forecaster_world). A retrain, a prediction or a
+# promotion works on the model of the set it is given (`for_set`), the `korea` set's by default.
+_model_name: ContextVar[str | None] = ContextVar("model_name", default=None)
+DEFAULT_SET = "korea"
+
+
+def model_name_of(region_set: str) -> str:
+    base = get_settings().model_name
+    return base if region_set == DEFAULT_SET else f"{base}_{region_set}"
+
+
+def model_name() -> str:
+    return _model_name.get() or get_settings().model_name
+
+
+@contextmanager
+def for_set(region_set: str):
+    """Work on the registered model of this region set inside the block."""
+    token = _model_name.set(model_name_of(region_set))
+    try:
+        yield model_name()
+    finally:
+        _model_name.reset(token)
+
+
+def configure():
+    """Point MLflow at the registry database and at the current model's experiment (named as the model),
+    which it creates with its artifact folder the first time.
+
+    An unreachable database fails at once, naming it (MLflow itself would retry for minutes)."""
+    for name, value in QUIET_MLFLOW.items():
+        os.environ.setdefault(name, value)
+    import mlflow
+
+    url = mlflow_url()
+    try:
+        psycopg2.connect(libpq_url(url), connect_timeout=10).close()
+    except psycopg2.OperationalError as failed:
+        where = parsed(url).render_as_string(hide_password=True)
+        raise RegistryUnavailable(f"the MLflow registry database {where} is unreachable: {failed}") from failed
+    mlflow.set_tracking_uri(url)
+    mlflow.set_registry_uri(url)
+    experiment = model_name()  # one experiment per registered model: its runs apart from another set's
+    if mlflow.get_experiment_by_name(experiment) is None:
+        artifacts = get_settings().mlflow_artifacts
+        artifacts.mkdir(parents=True, exist_ok=True)
+        mlflow.create_experiment(experiment, artifact_location=artifacts.as_uri())
+    mlflow.set_experiment(experiment)
+    return mlflow
+
+
+def model_uri(alias: str = CHAMPION) -> str:
+    return f"models:/{model_name()}@{alias}"
+
+
+def model_input_example(forecasters: dict[int, Forecaster], rows: pd.DataFrame, grain: Grain) -> pd.DataFrame:
+    """The columns the pyfunc reads (the features, and what the grain's anchors and naive forecasters
+    read besides them), as it reads them."""
+    features = next(iter(forecasters.values())).features
+    columns = list(dict.fromkeys([*(f for f in features if f not in DERIVED), *grain.input_columns]))
+    frame = rows[columns].astype({column: "float64" for column in columns if column != "region"})
+    return frame.reset_index(drop=True)
+
+
+def log_and_register(
+    forecasters: dict[int, Forecaster],
+    example: pd.DataFrame,
+    params: dict,
+    metrics: dict,
+    tags: dict,
+    artifacts: Path,
+    published: dict[int, dict],
+    trained_regions: list[str],
+    grain: Grain,
+    calibration: pd.DataFrame,
+) -> tuple[str, str]:
+    """Log the fitted forecasters as one pyfunc in a new run with the files in `artifacts`, and
+    register it; returns the new version and the run id. `published`: per horizon, the forecaster the
+    pyfunc answers with (the model, or a naive forecaster where the model lost its backtest) and the best
+    naive forecaster, which answers for a region not among `trained_regions`; `calibration`: the backtest
+    rows its quantiles are calibrated on (cother_ml.fitting.Fitted.calibration)."""
+    mlflow = configure()
+    model_input = model_input_example(forecasters, example, grain)
+    with mlflow.start_run(tags=tags) as run, tempfile.TemporaryDirectory() as folder:
+        mlflow.log_params(params)
+        mlflow.log_metrics(metrics)
+        mlflow.log_artifacts(str(artifacts))
+        files = {CALIBRATION: str(Path(folder) / f"{CALIBRATION}.csv")}
+        calibration.to_csv(files[CALIBRATION], index=False)
+        for horizon, forecaster in forecasters.items():
+            files[f"booster_h{horizon}"] = str(Path(folder) / f"booster_h{horizon}.txt")
+            forecaster.model.booster_.save_model(files[f"booster_h{horizon}"])
+        version = log_pyfunc(files, model_config(forecasters, published, trained_regions, grain), model_input)
+    return version, run.info.run_id
+
+
+def model_config(
+    forecasters: dict[int, Forecaster], published: dict[int, dict], trained_regions: list[str], grain: Grain
+) -> dict:
+    """What the pyfunc reads besides its boosters (cother_ml.pyfunc_model), and the grain's cadence."""
+    any_forecaster = next(iter(forecasters.values()))
+    return {
+        "features": any_forecaster.features,
+        "regions": any_forecaster.regions,
+        "horizons": list(forecasters),
+        "published": {str(horizon): choice["forecaster"] for horizon, choice in published.items()},
+        "best_naive": {str(horizon): choice["best_naive"] for horizon, choice in published.items()},
+        "trained_regions": trained_regions,
+        "anchoring": grain.anchoring.config(),
+        "cadence": grain.cadence,
+    }
+
+
+def log_pyfunc(files: dict[str, str], model_config: dict, model_input: pd.DataFrame) -> str:
+    """The pyfunc of these files (`booster_h<horizon>`, and its quantiles' `calibration` if it has one) and
+    model_config, logged in the active run with the signature of `model_input` and registered; its version."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    from cother_ml.pyfunc_model import CasesForecastModel
+
+    requirements = [f"{name}=={installed_version(name)}" for name in ("mlflow", "lightgbm", "pandas", "numpy")]
+    output = CasesForecastModel().load(files, model_config).predict(None, model_input)
+    info = mlflow.pyfunc.log_model(
+        name="model",
+        python_model=CasesForecastModel(),
+        artifacts=files,
+        model_config=model_config,
+        code_paths=[str(Path(__file__).resolve().parent)],  # the model library, which the pyfunc imports alone
+        signature=infer_signature(model_input, output),
+        input_example=model_input.head(5),
+        pip_requirements=requirements,
+        registered_model_name=model_name(),
+    )
+    return str(info.registered_model_version)
+
+
+def client():
+    configure()
+    from mlflow import MlflowClient
+
+    return MlflowClient()
+
+
+def set_alias(version: str, alias: str = CHAMPION) -> None:
+    client().set_registered_model_alias(model_name(), alias, version)
+
+
+def tag_version(version: str, tags: dict) -> None:
+    registry = client()
+    for key, value in tags.items():
+        registry.set_model_version_tag(model_name(), version, key, str(value))
+
+
+def version_registered(data_hash: str, registered_by: str):
+    """The version that `registered_by` registered from training data of this hash (a ModelVersion), or None.
+    A version is findable from the moment it exists: its run carries both tags from its start, so a
+    version registered by an attempt killed before it tagged the version is found by its run's tags."""
+    registry = client()
+    for version in registry.search_model_versions(f"name = '{model_name()}'"):
+        tags = version.tags if "training_data_sha256" in version.tags else registry.get_run(version.run_id).data.tags
+        if tags.get("training_data_sha256") == data_hash and tags.get("registered_by") == registered_by:
+            return version
+    return None
+
+
+def alias_version(alias: str = CHAMPION):
+    """The registered version that holds `alias` (an MLflow ModelVersion), or None."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client().get_model_version_by_alias(model_name(), alias)
+    except MlflowException:
+        return None
+
+
+def holds(alias: str, version: str) -> bool:
+    holder = alias_version(alias)
+    return holder is not None and str(holder.version) == version
+
+
+def champion_version() -> str | None:
+    version = alias_version(CHAMPION)
+    return None if version is None else str(version.version)
+
+
+def load(alias_or_version: str = CHAMPION):
+    """The pyfunc of an alias (`champion`) or a version number."""
+    mlflow = configure()
+    name = model_name()
+    uri = f"models:/{name}/{alias_or_version}" if alias_or_version.isdigit() else f"models:/{name}@{alias_or_version}"
+    return mlflow.pyfunc.load_model(uri)
+
+
+def load_backtest(run_id: str) -> pd.DataFrame | None:
+    """A version's backtest forecasts (`BACKTEST_ARTIFACT` of its run), or None if it has none."""
+    mlflow = configure()
+    from mlflow.exceptions import MlflowException
+
+    try:
+        path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=BACKTEST_ARTIFACT)
+    except (MlflowException, OSError):
+        return None
+    return pd.read_csv(path, parse_dates=["origin_date", "target_date"])
