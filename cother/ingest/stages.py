@@ -39,7 +39,9 @@ def raise_failures(verdict: dict) -> dict:
 def plan(params: dict, run_time: datetime) -> dict:
     """The run's request: a region set (or some of its regions), a date range and a source per kind;
     checked here, once, before anything is fetched. The range is the given one or, for a scheduled run,
-    the day before the run in Asia/Seoul (a weekly set: the weeks not yet published, weeks_to_ask)."""
+    the day before the run in Asia/Seoul (a weekly set: the weeks not yet published, weeks_to_ask). When
+    a source's calls are more than its quota windows allow at once, a line says so, with the least its
+    land will wait in all (Source.quota_wait)."""
     yesterday = run_time.astimezone(SOURCE_TIMEZONE).date() - timedelta(days=1)
     scheduled = not params.get("start_date")
     start = yesterday if scheduled else date.fromisoformat(params["start_date"])
@@ -90,6 +92,10 @@ def plan(params: dict, run_time: datetime) -> dict:
         raise PlanError(f"{start}..{end} holds no Sunday: the {region_set.name} set's weeks are dated on their Sunday")
     if scheduled:
         past_end(request, start, end)
+    for kind in KINDS:
+        asked = [get_region(region) for region in request[f"{kind}_regions"]]
+        if asked and (wait := SOURCES[request[f"{kind}_source"]].quota_wait(asked, start, end)):
+            print(wait)
     return {
         **request,
         "start": start.isoformat(),

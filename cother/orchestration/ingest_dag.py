@@ -13,12 +13,15 @@ from cother.orchestration.dag_defaults import DAGRUN_TIMEOUT, DEFAULT_ARGS, STAR
 from cother_core.settings import get_settings
 
 STAGES_DOC = """
-**plan** checks the request once (the set, the regions, the dates, the sources). Then, for each kind
-(`weather`, `cases`), one task per stage, whatever the number of regions:
+**plan** checks the request once (the set, the regions, the dates, the sources); when a live source's
+calls are more than its quota windows allow at once, its log says so, with the least the waits take.
+Then, for each kind (`weather`, `cases`), one task per stage, whatever the number of regions:
 
 1. **land**: one payload for every region, from as few requests as the source allows (one file for
    every country, one request a day for every province, many places per request), kept as received
-   in `data/landing/<source>/<batch>` (a range that has landed is reused unless `force_fetch`);
+   in `data/landing/<source>/<batch>` (a range that has landed is reused unless `force_fetch`); while
+   it waits for a quota window or a retry, its log says what for, the calls done and left, and when it
+   goes on, at least once a minute;
 2. **validate**: one Great Expectations run over the whole batch (`expectations/`) with a verdict per
    region; its log starts with a line per region (passed, warnings, the first failure). A failing
    region goes to `quarantine.batches` alone, with the source, region, dates, rule, expected and

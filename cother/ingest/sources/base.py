@@ -101,6 +101,11 @@ class Source(ABC):
         cover is not asked (weather is optional: a region without it is trained with its weather missing)."""
         return True
 
+    def quota_wait(self, regions: list[Region], start: date, end: date) -> str | None:
+        """How long a fetch of these would wait for the source's quota windows, in a line for the run's
+        plan; None when it would not (a bundled source has no quota)."""
+        return None
+
     def take_redirects(self) -> list[dict]:
         """The redirects its answers followed since the last call (status, from, to), for the landing
         file's metadata; a source read from the bundle follows none."""

@@ -13,10 +13,16 @@ without the query, which may hold the key) for the landing file's metadata. An a
 received (`Answer`), never text decoded on the way. When the attempts are spent, SourceError names the
 source, the region, the dates and what went wrong. The rate limit is shared: every process and worker
 counts its calls in the same table.
+
+A wait, for a quota window or before a retry, prints a line to the task's log (`Progress`): what it
+waits for, how many of the fetch's calls are done and left, and when it expects to go on, as it starts
+and at least every PROGRESS_EVERY_S (60 s) while it lasts: a live first load of the world set waits a
+day for Open-Meteo's daily quota. `HttpSource.quota_wait` tells the run's plan how long, at least.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import socket
 import threading
@@ -24,6 +30,7 @@ import time
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from email.message import Message
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
@@ -32,8 +39,9 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
-from cother.ingest.sources.base import Answer, Source, SourceDidNotAnswer, SourceError
+from cother.ingest.sources.base import Answer, Source, SourceDidNotAnswer, SourceError, where
 from cother_core.database import connect
+from cother_core.regions import Region
 from cother_core.settings import get_settings
 from cother_core.warehouse import ensure_warehouse
 
@@ -64,47 +72,169 @@ def windows(limit: str) -> list[tuple[float, float]]:
     return pairs
 
 
+PROGRESS_EVERY_S = 60.0  # while a fetch waits, the longest between two of its progress lines
+PER = {60: "a minute", 3600: "an hour", 86400: "a day"}
+
+
+def amount(calls: float) -> str:
+    """A number of calls as the lines show it: 3,908, or 20.4 for weighted calls."""
+    return f"{calls:,.1f}".removesuffix(".0")
+
+
+def duration(seconds: float) -> str:
+    """12.5 s, 41 min, 5 h 2 min, 1 d 1 h."""
+    if seconds < 60:
+        return f"{seconds:.3g} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h"
+
+
+def clock(seconds: float) -> str:
+    """The time `seconds` from now, in UTC: 13:04 (13:04:05 within a minute), its date too when not today."""
+    now = datetime.now(UTC)
+    at = now + timedelta(seconds=seconds)
+    shown = at.strftime("%H:%M:%S" if seconds < 60 else "%H:%M")
+    return f"{shown if at.date() == now.date() else at.strftime('%Y-%m-%d ') + shown} UTC"
+
+
+def window_text(calls: float, seconds: float, unit: str) -> str:
+    """A quota window as the lines name it: 5,000 weighted calls an hour; 3 calls in 0.5 s."""
+    return f"{amount(calls)} {unit} {PER.get(seconds, f'in {seconds:g} s')}"
+
+
+class Progress:
+    """A fetch's calls, done and expected (`total`, None when unknown), and the lines its waits print to
+    the task's log: what it waits for, the calls done and left, when it expects to go on. A wait prints
+    one as it starts (a wait shorter than `every_s` only when no line came within `every_s`: a window
+    that lets a call through every few seconds does not print a line each time) and one after each
+    `every_s` it goes on. Shared by the threads of a fetch."""
+
+    def __init__(
+        self, source: str, total: float | None = None, unit: str = "calls", every_s: float = PROGRESS_EVERY_S
+    ) -> None:
+        self.source, self.total, self.unit, self.every_s = source, total, unit, every_s
+        self.done = 0.0
+        self.said_at = -math.inf  # time.monotonic() of the last line
+        self.lock = threading.Lock()
+
+    def count(self, calls: float) -> None:
+        with self.lock:
+            self.done += calls
+
+    def wait(self, seconds: float, what: str) -> None:
+        """Sleep `seconds`, in slices of at most every_s, saying what for as due."""
+        end = time.monotonic() + seconds
+        due = seconds >= self.every_s  # a long wait says so as it starts
+        while (left := end - time.monotonic()) > 0:
+            self.say(what, left, due)
+            due = left > self.every_s  # the slice below is a whole every_s, and the wait goes on after it
+            time.sleep(min(left, self.every_s))
+
+    def say(self, what: str, left: float, due: bool) -> None:
+        with self.lock:
+            if not due and time.monotonic() - self.said_at < self.every_s:
+                return
+            self.said_at = time.monotonic()
+            done = f"{amount(self.done)} {self.unit} done"
+            if self.total is not None:
+                done = f"{amount(self.done)} of {amount(self.total)} {self.unit} done, {amount(self.total - self.done)} left"
+        print(f"{self.source}: {what}: {done}, resuming at {clock(left)} (in {duration(left)})", flush=True)
+
+
+def _wait_for(held: list[tuple[float, float, float, float | None]], weight: float) -> tuple[float, tuple | None]:
+    """The limit's rule: how long a call of `weight` waits, and for which window (calls, seconds), given
+    each window's (calls, seconds, the weight of the calls it holds, the age of its oldest one, None when
+    it holds none). A window has room when the call fits in it, or when it is empty (one request may weigh
+    more than a window allows); else the call waits for its oldest call to leave it. (0.0, None): it goes."""
+    wait, window = 0.0, None
+    for calls, seconds, used, age in held:
+        if age is not None and used + weight > calls:
+            leaves = max(seconds - age, 0.01)  # at least 0.01 s: a wait, not a spin
+            if leaves > wait:
+                wait, window = leaves, (calls, seconds)
+    return wait, window
+
+
+def _held(made: list[tuple[float, float]], now: float, calls: float, seconds: float) -> tuple:
+    """A window's state for _wait_for at `now`, from the calls made (when, weight)."""
+    inside = [(at, weight) for at, weight in made if at > now - seconds]
+    oldest = min((at for at, _ in inside), default=None)
+    return calls, seconds, sum(weight for _, weight in inside), None if oldest is None else now - oldest
+
+
 class RateLimiter:
     """At most `calls` calls in any `seconds`, for each window of the source's limit setting; blocks until
     allowed. The calls are counted in the warehouse (raw.source_calls, on PostgreSQL's clock), so one limit
     holds for every task process and every worker, on one machine or many. A request may weigh more than
-    one call (Open-Meteo counts a request for many places, many variables or many weeks as several)."""
+    one call (Open-Meteo counts a request for many places, many variables or many weeks as several: its
+    `unit` is weighted calls)."""
 
-    def __init__(self, name: str, setting: str) -> None:
+    def __init__(self, name: str, setting: str, unit: str = "calls") -> None:
         self.name = name
         self.setting = setting  # the field of Settings that holds the windows
+        self.unit = unit
         self.ready = False
 
-    def acquire(self, weight: float = 1.0) -> None:
-        limits = windows(getattr(get_settings(), self.setting))
+    def limits(self) -> list[tuple[float, float]]:
         if not self.ready:
             ensure_warehouse()
             self.ready = True
-        while (wait := self._take(limits, weight)) > 0:
-            time.sleep(wait)
+        return windows(getattr(get_settings(), self.setting))
 
-    def _take(self, limits: list[tuple[float, float]], weight: float) -> float:
-        """Count the call and return 0 if every window allows it; else the seconds until the oldest call of
-        the fullest window leaves it."""
+    def acquire(self, weight: float = 1.0, progress: Progress | None = None) -> None:
+        """Count a call of `weight` once every window allows it, meanwhile waiting, as `progress` says."""
+        limits = self.limits()
+        progress = progress or Progress(self.name, unit=self.unit)
+        while (taken := self._take(limits, weight))[0] > 0:
+            wait, (calls, seconds) = taken
+            progress.wait(wait, f"waiting for the quota window of {window_text(calls, seconds, self.unit)}")
+
+    def _take(self, limits: list[tuple[float, float]], weight: float) -> tuple[float, tuple | None]:
+        """Count the call and return (0.0, None) if every window allows it; else the seconds until the
+        oldest call of the fullest window leaves it, and that window."""
         with connect() as conn, conn.cursor() as cur:
             cur.execute("select pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"rate limit {self.name}",))
             cur.execute(
                 "delete from raw.source_calls where source = %s and called_at < clock_timestamp() - make_interval(secs => %s)",
                 (self.name, max(seconds for _, seconds in limits)),
             )
-            wait = 0.0
+            held = []
             for calls, seconds in limits:
                 cur.execute(
                     "select coalesce(sum(weight), 0), extract(epoch from clock_timestamp() - min(called_at))::float"
                     " from raw.source_calls where source = %s and called_at > clock_timestamp() - make_interval(secs => %s)",
                     (self.name, seconds),
                 )
-                used, age = cur.fetchone()
-                if age is not None and used + weight > calls:
-                    wait = max(wait, seconds - age, 0.01)
-            if wait == 0.0:
+                held.append((calls, seconds, *cur.fetchone()))
+            taken = _wait_for(held, weight)
+            if taken[0] == 0.0:
                 cur.execute("insert into raw.source_calls (source, weight) values (%s, %s)", (self.name, weight))
-        return wait
+        return taken
+
+    def least_wait(self, weights: list[float]) -> float:
+        """The least requests of these weights, made one after another from now, wait in all: the limit's
+        rule played out over the calls its windows hold now, as if the requests took no time and nothing
+        else called the source."""
+        limits = self.limits()
+        with connect() as conn, conn.cursor() as cur:
+            cur.execute(
+                "select extract(epoch from called_at - clock_timestamp())::float, weight from raw.source_calls"
+                " where source = %s and called_at > clock_timestamp() - make_interval(secs => %s)",
+                (self.name, max(seconds for _, seconds in limits)),
+            )
+            made = cur.fetchall()  # (when, in seconds from now, weight)
+        now = 0.0
+        for weight in weights:
+            while wait := _wait_for([_held(made, now, calls, seconds) for calls, seconds in limits], weight)[0]:
+                now += wait
+            made.append((now, weight))
+        return now
 
 
 RETRIED_STATUS = {429, 500, 502, 503, 504}
@@ -277,10 +407,19 @@ class Exchange:
 
 
 class HttpClient:
-    def __init__(self, source: str, policy: RetryPolicy | None = None, limiter: RateLimiter | None = None) -> None:
+    def __init__(
+        self,
+        source: str,
+        policy: RetryPolicy | None = None,
+        limiter: RateLimiter | None = None,
+        progress_every_s: float = PROGRESS_EVERY_S,
+    ) -> None:
         self.source = source
         self.policy = policy  # None: read from the environment at each request
         self.limiter = limiter
+        self.unit = limiter.unit if limiter else "calls"
+        self.progress_every_s = progress_every_s
+        self.progress = Progress(source, unit=self.unit, every_s=progress_every_s)  # the fetch's, once expected
         self.session = requests.Session()
         self.session.mount("http://", _WatchedAdapter())
         self.session.mount("https://", _WatchedAdapter())
@@ -293,6 +432,11 @@ class HttpClient:
         taken, self.redirects = self.redirects, []
         return taken
 
+    def expect(self, weights: list[float]) -> None:
+        """Count a fetch's calls from none: it makes requests of these weights (as its rate limit counts
+        them), for the lines its waits print."""
+        self.progress = Progress(self.source, sum(weights), self.unit, self.progress_every_s)
+
     def get(self, url: str, params: dict, where: str, weight: float = 1.0, secret: dict | None = None) -> Answer:
         """GET with retries, the answer whole; `where` ("region R, dates A..B") goes into every error;
         `secret` (a key) is sent with `params` to the configured origin only."""
@@ -300,25 +444,29 @@ class HttpClient:
         problem = ""
         for attempt in range(policy.attempts):
             if self.limiter:
-                self.limiter.acquire(weight)
+                self.limiter.acquire(weight, self.progress)
             wait = policy.backoff(attempt)
             try:
                 exchange = self.attempt(url, {**params, **(secret or {})}, bool(secret), policy)
             except Unanswered as error:
-                problem = str(error)
+                problem = reason = str(error)
             except Refused as error:
                 raise SourceError(f"{self.source}: {where}: {error}") from None
             else:
                 if exchange.status < 400:
                     self.redirects.extend(exchange.redirects)
+                    self.progress.count(weight)
                     return exchange.answer
                 text = exchange.answer.content[:200].decode("utf-8", errors="replace")
-                problem = f"HTTP {exchange.status}: {text!r}"
+                reason = f"HTTP {exchange.status}"
+                problem = f"{reason}: {text!r}"
                 if exchange.status not in RETRIED_STATUS:
                     raise SourceError(f"{self.source}: {where}: {problem}")
                 wait = _retry_after(exchange.headers, policy.backoff_cap_s) or wait
             if attempt + 1 < policy.attempts:
-                time.sleep(wait)
+                self.progress.wait(
+                    wait, f"waiting to retry {where} (attempt {attempt + 1} of {policy.attempts}: {reason})"
+                )
         raise SourceDidNotAnswer(f"{self.source}: {where}: gave up after {policy.attempts} attempts, last: {problem}")
 
     def attempt(self, url: str, params: dict, keyed: bool, policy: RetryPolicy) -> Exchange:
@@ -379,8 +527,25 @@ class HttpSource(Source):
     url_setting: str  # the field of Settings that holds it
     limiter: RateLimiter | None = None
 
-    def __init__(self) -> None:
-        self.client = HttpClient(self.name, limiter=self.limiter)
+    def __init__(self, progress_every_s: float = PROGRESS_EVERY_S) -> None:
+        self.client = HttpClient(self.name, limiter=self.limiter, progress_every_s=progress_every_s)
+
+    def weights(self, regions: list[Region], start: date, end: date) -> list[float]:
+        """The requests a fetch of these makes, each by its weight as the rate limit counts it (at most, for
+        a source whose answers say how many pages there are): one request, by default."""
+        return [1.0]
+
+    def quota_wait(self, regions: list[Region], start: date, end: date) -> str | None:
+        weights = self.weights(regions, start, end)
+        if not self.limiter or not (seconds := self.limiter.least_wait(weights)):
+            return None
+        limits = ", ".join(window_text(calls, span, self.limiter.unit) for calls, span in self.limiter.limits())
+        return (
+            f"{self.name}: {amount(sum(weights))} {self.limiter.unit} in {len(weights)} request(s) for"
+            f" {where(regions, start, end)}, more than its quota windows allow at once ({limits}): its land task"
+            f" will wait for them, at least {duration(seconds)} in all, its last request going at {clock(seconds)}"
+            " at the earliest"
+        )
 
     def take_redirects(self) -> list[dict]:
         return self.client.take_redirects()

@@ -48,9 +48,13 @@ class KdcaCases(HttpSource):
     url_setting = "kdca_url"
     max_days = 366  # one request a day: a year is 366 of a development key's 10,000 a day
 
+    def weights(self, regions: list[Region], start: date, end: date) -> list[float]:
+        return [1.0] * ((end - start).days + 1)
+
     def fetch(self, regions: list[Region], start: date, end: date) -> Payload:
         self.names(regions)
         key = data_go_kr_service_key(self.name)
+        self.client.expect(self.weights(regions, start, end))
         responses = []
         for offset in range((end - start).days + 1):
             day = start + timedelta(days=offset)

@@ -13,6 +13,7 @@ never landed.
 
 from __future__ import annotations
 
+import math
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
@@ -66,9 +67,14 @@ class KmaAsosWeather(HttpSource):
     url_setting = "kma_url"
     limiter = LIMITER
 
+    def weights(self, regions: list[Region], start: date, end: date) -> list[float]:
+        pages = math.ceil(((end - start).days + 1) / ROWS_PER_PAGE)  # at most: one item a day
+        return [1.0] * (len(regions) * pages)
+
     def fetch(self, regions: list[Region], start: date, end: date) -> Payload:
         stations = {region.id: self.station(region) for region in regions}
         key = data_go_kr_service_key(self.name)
+        self.client.expect(self.weights(regions, start, end))
         with ThreadPoolExecutor(max_workers=CONCURRENT_REQUESTS) as pool:
             pages = pool.map(lambda region: self.pages(region, stations[region.id], key, start, end), regions)
             responses = [response for station_pages in pages for response in station_pages]

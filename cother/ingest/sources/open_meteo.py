@@ -64,7 +64,7 @@ WEATHER_COLUMNS = {
 # to the point's (same page, "cell_selection"; findPointTerrainOptimised in open-meteo/open-meteo):
 # half a cell to the nearest and one more cell, 0.125° + 0.25° on the coarser grid.
 GRID_TOLERANCE_DEG = 0.375
-LIMITER = RateLimiter("open_meteo", "open_meteo_rate_limit")
+LIMITER = RateLimiter("open_meteo", "open_meteo_rate_limit", "weighted calls")
 PLACES_PER_REQUEST = 50
 ARCHIVE_PATH = "/v1/archive"
 
@@ -78,6 +78,11 @@ def archive_endpoint(url: str) -> str:
 def call_weight(places: int, days: int, variables: int) -> float:
     """How many calls Open-Meteo counts for one request."""
     return places * max(1.0, days / 14) * max(1.0, variables / 10)
+
+
+def chunks(regions: list[Region]) -> list[list[Region]]:
+    """The regions of each request, PLACES_PER_REQUEST at most."""
+    return [regions[first : first + PLACES_PER_REQUEST] for first in range(0, len(regions), PLACES_PER_REQUEST)]
 
 
 class OpenMeteoTable:
@@ -104,11 +109,15 @@ class OpenMeteoWeather(OpenMeteoTable, HttpSource):
     def asked_as(self, region: Region) -> str | None:
         return f"{region.latitude:g},{region.longitude:g}"  # the point, as the request writes it
 
+    def weights(self, regions: list[Region], start: date, end: date) -> list[float]:
+        days = (end - start).days + 1
+        return [call_weight(len(chunk), days, len(DAILY)) for chunk in chunks(regions)]
+
     def fetch(self, regions: list[Region], start: date, end: date) -> Payload:
         responses = []
-        days = (end - start).days + 1
-        for first in range(0, len(regions), PLACES_PER_REQUEST):
-            chunk = regions[first : first + PLACES_PER_REQUEST]
+        weights = self.weights(regions, start, end)
+        self.client.expect(weights)
+        for chunk, weight in zip(chunks(regions), weights, strict=True):
             params = {
                 "latitude": ",".join(f"{region.latitude:g}" for region in chunk),
                 "longitude": ",".join(f"{region.longitude:g}" for region in chunk),
@@ -118,7 +127,6 @@ class OpenMeteoWeather(OpenMeteoTable, HttpSource):
                 "timezone": "auto",
                 "wind_speed_unit": "ms",
             }
-            weight = call_weight(len(chunk), days, len(DAILY))
             answer = self.client.get(self.url, params, where(chunk, start, end), weight)
             responses.append(({**params, "regions": [region.id for region in chunk]}, answer))
         return Payload(responses_payload(responses), "jsonl", {"requests": len(responses), "places": len(regions)})

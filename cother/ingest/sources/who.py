@@ -60,6 +60,7 @@ class WhoCases(HttpSource):
 
     def fetch(self, regions: list[Region], start: date, end: date) -> Payload:
         codes = sorted(self.names(regions))
+        self.client.expect(self.weights(regions, start, end))
         answer = self.client.get(self.url, {}, where(regions, start, end))
         params = {"url": self.url, "country_codes": codes, "start": start.isoformat(), "end": end.isoformat()}
         return Payload(gzip.compress(answer.content, mtime=0), "csv.gz", params)
