@@ -6,6 +6,8 @@ No database, no registry: cother_ml.retrain reads the mart and keeps what this r
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -113,6 +115,16 @@ class Fitted:
         return {f"h{horizon}": model.feature_importance() for horizon, model in self.forecasters.items()}
 
 
+def refit(
+    examples: dict[int, pd.DataFrame], forecaster: Callable[[int], Forecaster], grain: Grain, workers: int
+) -> dict[int, Forecaster]:
+    """The forecaster of every horizon fitted on all its labelled rows, `workers` at once as the backtest's
+    folds are (each fit single-threaded and deterministic)."""
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        fitted = pool.map(lambda horizon: forecaster(horizon).fit(labelled(examples[horizon], grain)), examples)
+        return dict(zip(examples, fitted, strict=True))
+
+
 def fit(examples: dict[int, pd.DataFrame], regions: list[str], config: TrainingConfig = TrainingConfig()) -> Fitted:
     """Backtest and refit on the examples of every horizon (cother_ml.features.examples_by_horizon);
     `regions` are all the regions the model may meet (the region set's), which fix the codes of the
@@ -143,6 +155,6 @@ def fit(examples: dict[int, pd.DataFrame], regions: list[str], config: TrainingC
         backtest=forecasts,
         fold_scores=fold_scores,
         summary=summary(fold_scores),
-        forecasters={horizon: forecaster(horizon).fit(labelled(frame, grain)) for horizon, frame in examples.items()},
+        forecasters=refit(examples, forecaster, grain, config.backtest.workers),
         without_weather=without_weather,
     )
