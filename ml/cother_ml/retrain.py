@@ -154,7 +154,7 @@ def lineage_tags(
     validations and the features that drifted in its newest weeks, a hash of the rows, the code's commit."""
     rows = fitted.rows
     start, end = rows["target_date"].min(), rows["target_date"].max()
-    first_read = start - pd.Timedelta(days=fitted.config.grain.history_days)  # the earliest day their features read
+    first_read = start - pd.Timedelta(days=fitted.config.grain.lookback_days)  # the earliest day their features read
     trained_regions = sorted(rows["region"].unique())
     batches = storage.batches_read(trained_regions, first_read.date(), end.date())
     return {
