@@ -6,8 +6,8 @@ Airflow 3 evaluates the links that operators define on the worker, at the end of
 them in XCom; a plugin's global link is asked for its URL in the API server, when the UI shows a task
 instance. A TaskFlow task's operator class is shared by every @task, so this is a global link that
 answers for the retrain's task only: the run id it returned (its XCom `return_value`), read from the
-metadata database. An empty URL hides the button. The MLflow UI is at COTHER_MLFLOW_UI_URL (default
-http://127.0.0.1:5000, `make mlflow-ui`); its `#/runs/<run id>` page opens the run in its experiment.
+metadata database. An empty URL hides the button. The MLflow UI (`make mlflow-ui`) is at COTHER_MLFLOW_UI_URL
+(its default: core/cother_core/settings.py); its `#/runs/<run id>` page opens the run in its experiment.
 """
 
 from __future__ import annotations

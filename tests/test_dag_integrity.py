@@ -74,21 +74,24 @@ def test_dagbag_has_no_import_errors_and_every_dag_is_documented():
 
 
 def test_the_source_names_a_run_may_pick_are_the_registered_sources_of_each_kind():
-    """Source names are written in three places: the registry (SOURCES), the ingest DAGs' params and the
-    settings' documentation; a source added to one and not the others could not be picked, or be picked
-    and fail."""
+    """The names a run may pick (cother_core.settings.SOURCE_NAMES, which the ingest DAGs' params and the
+    settings' documentation read) are the registered sources (SOURCES) of each kind: a source registered
+    and not named could not be picked, one named and not registered would be picked and fail."""
     from airflow.dag_processing.dagbag import DagBag
 
+    from cother.ingest import KINDS
     from cother.ingest.sources import SOURCES
-    from cother_core.settings import Settings
+    from cother_core.settings import SOURCE_NAMES, Settings
 
+    assert list(SOURCE_NAMES) == list(KINDS)
     documented = {f.name: f.metadata["variable"].doc for f in fields(Settings)}
+    for kind, names in SOURCE_NAMES.items():
+        assert sorted(names) == sorted(name for name, source in SOURCES.items() if source.kind == kind), kind
+        assert re.findall(r"[a-z_]+", documented[f"{kind}_source"]) == [*names[:-1], "or", names[-1]]
     for dag_id in ("cother_ingest", "cother_ingest_weekly"):
         dag = DagBag(dag_folder=str(DAGS_DIR / f"{dag_id}.py")).dags[dag_id]
-        for kind in ("weather", "cases"):
-            registered = {name for name, source in SOURCES.items() if source.kind == kind}
-            assert set(dag.params.get_param(f"{kind}_source").schema["enum"]) == registered, (dag_id, kind)
-            assert set(re.findall(r"[a-z_]+", documented[f"{kind}_source"])) - {"or"} == registered, kind
+        for kind, names in SOURCE_NAMES.items():
+            assert dag.params.get_param(f"{kind}_source").schema["enum"] == list(names), (dag_id, kind)
 
 
 def test_the_weekly_ingest_dag_is_the_ingest_dag_with_the_weekly_sets_defaults():

@@ -89,8 +89,10 @@ def test_the_three_dags_succeed_over_the_bundled_period(first_pipeline_run):
 def test_the_champion_loads_from_the_registry_and_forecasts(first_pipeline_run):
     import mlflow
 
+    from cother_core.database import connect
     from cother_ml import registry
-    from cother_ml.pyfunc_model import output_column
+    from cother_ml.intervals import QUANTILE_LEVELS
+    from cother_ml.pyfunc_model import output_column, quantile_column
     from cother_ml.storage import load_mart
 
     registry.configure()
@@ -98,10 +100,23 @@ def test_the_champion_loads_from_the_registry_and_forecasts(first_pipeline_run):
     forecast_row = load_mart(["seoul"]).query("is_forecast_row")
     columns = model.metadata.get_input_schema().input_names()
     forecast = model.predict(forecast_row[columns])
-    points = forecast[[output_column(horizon) for horizon in (1, 7)]]
-    assert len(forecast) == 1 and (points > 0).all().all() and (points < 10_000).all().all()
-    quantiles = forecast.drop(columns=points.columns)  # the 23 quantiles of each horizon
-    assert quantiles.shape[1] == 2 * 23 and (quantiles >= 0).all().all()
+    # what the retrain wrote of the champion's forecasts from that row, and their quantiles
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "select forecast_new_cases from marts.fct_forecasts where model_version = %s order by horizon_days",
+            (int(champion_version()),),
+        )
+        written = [value for (value,) in cur.fetchall()]
+        cur.execute(
+            "select quantile_value from marts.fct_forecast_quantiles where model_version = %s"
+            " order by horizon_days, quantile_level",
+            (int(champion_version()),),
+        )
+        written_quantiles = [value for (value,) in cur.fetchall()]
+    assert len(forecast) == 1
+    assert [forecast[output_column(horizon)].item() for horizon in (1, 7)] == pytest.approx(written)
+    quantiles = [quantile_column(horizon, level) for horizon in (1, 7) for level in QUANTILE_LEVELS]
+    assert forecast[quantiles].iloc[0].tolist() == written_quantiles
 
 
 def test_the_retrain_writes_its_forecasts_to_the_forecast_mart(first_pipeline_run):

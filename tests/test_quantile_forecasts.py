@@ -177,7 +177,17 @@ def test_the_backtest_is_scored_per_row_and_per_horizon_after_its_first_fold():
     later = frame[~first]
     parts = later[["model_dispersion", "model_overprediction", "model_underprediction"]].sum(axis=1)
     assert parts.to_numpy() == pytest.approx(later["model_wis"].to_numpy())
-    assert set(later["model_covered_50"]) <= {0.0, 1.0} and set(later["baseline_covered_95"]) <= {0.0, 1.0}
+    # covered: the actual between the model's 0.25 and 0.75 quantiles (by_level), persistence's 0.025 and
+    # 0.975 (the hubs' baseline), bounds included
+    model = backtest_quantiles(synthetic_backtest(), "model", intervals.by_level)[~first]
+    baseline = backtest_quantiles(synthetic_backtest(), "persistence", intervals.baseline)[~first]
+    actual = later["actual"].to_numpy()
+    assert QUANTILE_LEVELS[[6, 16, 1, 21]].tolist() == [0.25, 0.75, 0.025, 0.975]
+    inside_50 = (model[:, 6] <= actual) & (actual <= model[:, 16])
+    inside_95 = (baseline[:, 1] <= actual) & (actual <= baseline[:, 21])
+    assert later["model_covered_50"].tolist() == inside_50.astype(float).tolist()
+    assert later["baseline_covered_95"].tolist() == inside_95.astype(float).tolist()
+    assert 0 < inside_50.sum() < len(actual) and 0 < inside_95.sum() < len(actual)  # both ways
     summary = backtest_intervals.by_horizon(frame)
     assert [row["horizon"] for row in summary] == [1, 7]
     for row in summary:
@@ -185,7 +195,8 @@ def test_the_backtest_is_scored_per_row_and_per_horizon_after_its_first_fold():
         assert row["forecasts"] == len(rows) == 2 * 28
         assert row["relative_wis"] == pytest.approx(rows["model_wis"].mean() / rows["baseline_wis"].mean())
         assert row["coverage_95"] == pytest.approx(rows["model_covered_95"].mean())
-        assert row["coverage_50"] <= row["coverage_95"]
+        assert row["coverage_50"] == pytest.approx(rows["model_covered_50"].mean())
+        assert row["baseline_coverage_95"] == pytest.approx(rows["baseline_covered_95"].mean())
 
 
 def test_a_forecasts_quantiles_follow_its_forecaster_and_centre_on_its_point():

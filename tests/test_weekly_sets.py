@@ -83,6 +83,7 @@ def test_the_weekly_model_forecasts_the_four_weeks_after_the_last_sunday(weekly_
         assert name == "cother_test_weekly_world_weekly"
         version = registry.champion_version() or registry.alias_version("challenger").version
         tags = registry.client().get_model_version(name, version).tags
+        learnt = registry.load(str(version)).unwrap_python_model()
     assert tags["cadence"] == "weekly" and tags["weather_features"] == "False"  # a weekly set runs without weather
     forecasts = _query(
         "select region, horizon_days, origin_date, target_date, forecast_new_cases, forecaster from ml.forecasts"
@@ -95,7 +96,11 @@ def test_the_weekly_model_forecasts_the_four_weeks_after_the_last_sunday(weekly_
         for weeks in (1, 2, 3, 4)
     ]
     assert all(forecast >= 0 for *_, forecast, _ in forecasts)
-    assert {forecaster for *_, forecaster in forecasts} <= {"model", "persistence", "mean_4w"}
+    # every country has 5 years of weeks: each is forecast by the forecaster its horizon published
+    assert learnt.trained == sorted(COUNTRIES)
+    assert [(region, horizon, forecaster) for region, horizon, *_, forecaster in forecasts] == [
+        (region, horizon, learnt.published[horizon]) for region in sorted(COUNTRIES) for horizon in (7, 14, 21, 28)
+    ]
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,18 @@ AIRFLOW_DB = "airflow"
 MLFLOW_DB = "mlflow"
 
 GROUPS = ("Local runtime", "Databases", "Runs", "Sources", "Model", "Alerts", "Airflow UI", "Celery")
+# The sources a run may pick, by kind: the names of cother.ingest.sources.SOURCES, written here so that the
+# sources' variables below and the ingest DAGs' params read them without importing the sources (a DAG file
+# must stay cheap to parse); tests/test_dag_integrity.py ties them to SOURCES.
+SOURCE_NAMES = {
+    "weather": ("sample_open_meteo", "sample_weather", "open_meteo", "kma_asos"),
+    "cases": ("sample_cases", "jhu", "kdca", "who", "who_weekly", "sample_who_weekly"),
+}
+
+
+def one_of(names: tuple[str, ...]) -> str:
+    """Names in words: "a, b or c"."""
+    return f"{', '.join(names[:-1])} or {names[-1]}"
 
 
 @dataclass(frozen=True)
@@ -91,15 +103,8 @@ class Settings:
     regions: tuple[str, ...] = setting(
         "COTHER_REGIONS", "", "Runs", "some regions of the set, comma-separated (empty: all)"
     )
-    weather_source: str = setting(
-        "COTHER_WEATHER_SOURCE",
-        "sample_open_meteo",
-        "Runs",
-        "sample_open_meteo, sample_weather, open_meteo or kma_asos",
-    )
-    cases_source: str = setting(
-        "COTHER_CASES_SOURCE", "sample_cases", "Runs", "sample_cases, jhu, kdca, who, who_weekly or sample_who_weekly"
-    )
+    weather_source: str = setting("COTHER_WEATHER_SOURCE", "sample_open_meteo", "Runs", one_of(SOURCE_NAMES["weather"]))
+    cases_source: str = setting("COTHER_CASES_SOURCE", "sample_cases", "Runs", one_of(SOURCE_NAMES["cases"]))
     dagrun_timeout_hours: float = setting(
         "COTHER_DAGRUN_TIMEOUT_HOURS",
         "48",

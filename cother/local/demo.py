@@ -1,36 +1,38 @@
 """`make demo`: the whole pipeline over the bundled data, one run per DAG, then what it did: a year of
-the 17 provinces (cases from Coronaboard, weather from the Open-Meteo reanalysis of a city of each), and
-the weekly world set on WHO's weekly file (its bundled copy, through 2026-04-19), which reaches today:
-its forecasts are for the 4 weeks after the file's last Sunday. `cother demo --regions seoul` runs one
-province (and the weekly set as always)."""
+the 17 provinces (cases from Coronaboard, weather from the Open-Meteo reanalysis of a city of each; the
+year the bundled Seoul station observations cover, as the tests' Seoul period), and the weekly world set
+on WHO's weekly file (its bundled copy, from its first Sunday to its last), which reaches today: its
+forecasts are for the weeks after the file's last Sunday. `cother demo --regions seoul` runs one province
+(and the weekly set as always)."""
 
 from __future__ import annotations
 
 import time
-from datetime import date, datetime
+from datetime import datetime
 
 from psycopg2 import sql
 
+from cother.ingest.sources import get_source
+from cother.ingest.sources.sample import bundled_period
 from cother.local import postgres
 from cother.orchestration.airflow_runner import migrate, test_dag
 from cother_core.database import connect, parsed
 from cother_core.settings import get_settings
 from cother_core.warehouse import table_identifier
 from cother_ml import registry
-from cother_ml.grain import WEEKLY
+from cother_ml.backtest import BacktestConfig
+from cother_ml.grain import DAILY, WEEKLY
+from cother_ml.intervals import QUANTILE_LEVELS
 
-TABLES = [
-    "raw.open_meteo_daily",
-    "raw.coronaboard_cases",
-    "raw.who_covid_weekly",
-    "quarantine.batches",
-    "marts.fct_training_features",
-    "marts.fct_training_features_weekly",
-]
 REGION_SET = "korea"
-START, END = date(2020, 10, 5), date(2021, 10, 5)
+START, END = bundled_period()
 WEEKLY_SET = "world_weekly"
-WEEKLY_INGEST = {"start_date": "2020-01-05", "end_date": "2026-04-19", "cases_source": "sample_who_weekly"}
+WEEKLY_SOURCE = get_source("sample_who_weekly")
+WEEKLY_INGEST = {
+    "start_date": str(WEEKLY_SOURCE.first_day),
+    "end_date": str(WEEKLY_SOURCE.last_day()),
+    "cases_source": WEEKLY_SOURCE.name,
+}
 WEEKLY_SHOWN = 12  # the weekly set's countries shown: those with the most cases in their last week
 LATEST_FORECASTS = (
     "select region, horizon_days, target_date::text, round(forecast_new_cases) from ml.forecasts"
@@ -51,10 +53,18 @@ def _done(started: float) -> None:
     print(f"    done in {time.monotonic() - started:.1f} s", flush=True)
 
 
+def tables() -> list[str]:
+    """What the demo's runs write to: the raw tables of its sources (the daily set's as the ingest DAG's
+    params default to them), the quarantine, and the features marts of both sets."""
+    settings = get_settings()
+    sources = [get_source(settings.weather_source), get_source(settings.cases_source), WEEKLY_SOURCE]
+    return [*(source.raw_table for source in sources), "quarantine.batches", DAILY.mart, WEEKLY.mart]
+
+
 def table_rows() -> dict[str, int]:
     counts = {}
     with connect() as conn, conn.cursor() as cur:
-        for table in TABLES:
+        for table in tables():
             cur.execute("select to_regclass(%s) is not null", (table,))
             if cur.fetchone()[0]:
                 cur.execute(sql.SQL("select count(*) from {}").format(table_identifier(table)))
@@ -150,7 +160,10 @@ def run(regions: list[str] | None = None) -> None:
         f"\nThe {WEEKLY_SET} set: {len(weekly_validated['passed'])} countries and areas published; model"
         f" {weekly['model_name']} version {weekly['version']} ({weekly['alias']}: {weekly['decision']})."
     )
-    print(f"Its forecasts of the 4 weeks after {WEEKLY_INGEST['end_date']}, for the {WEEKLY_SHOWN} largest last weeks:")
+    print(
+        f"Its forecasts of the {len(WEEKLY.horizons)} weeks after {WEEKLY_INGEST['end_date']},"
+        f" for the {WEEKLY_SHOWN} largest last weeks:"
+    )
     print("\n".join(weekly_table(weekly)))
     print("\nValidation (Great Expectations), one run per batch, a verdict per region")
     for kind in ("weather", "cases"):
@@ -168,7 +181,8 @@ def run(regions: list[str] | None = None) -> None:
     for line in transform["dbt_node"]:
         print(f"  {line}")
     print(f"\nModel {retrain['model_name']} version {retrain['version']}, trained on {retrain['training_window']}")
-    print("  rolling-origin backtest, 8 folds (each fitted only on the days before it), mean over the folds:")
+    folds = BacktestConfig().folds
+    print(f"  rolling-origin backtest, {folds} folds (each fitted only on the days before it), mean over the folds:")
     print(f"  {'horizon':<8} {'forecaster':<16} {'MAE':>7} {'MASE':>6}")
     for row in retrain["backtest"]:
         if row["mae"] is None:
@@ -176,8 +190,11 @@ def run(regions: list[str] | None = None) -> None:
         else:
             print(f"  {row['horizon']:<8} {row['forecaster']:<16} {row['mae']:>7.1f} {row['mase']:>6.2f}")
     print(f"  {retrain['alias']}: {retrain['decision']}")
-    print(f"  its forecasts (1 and 7 days ahead): {retrain['forecasts_written']} rows in marts.fct_forecasts,")
-    print(f"  their 23 quantiles each: {retrain['quantiles_written']} rows in marts.fct_forecast_quantiles")
+    horizons = " and ".join(DAILY.label(horizon) for horizon in DAILY.horizons)
+    print(f"  its forecasts ({horizons}): {retrain['forecasts_written']} rows in marts.fct_forecasts,")
+    print(
+        f"  their {len(QUANTILE_LEVELS)} quantiles each: {retrain['quantiles_written']} rows in marts.fct_forecast_quantiles"
+    )
     champion = registry.champion_version()
     if champion is None:
         print("\nNo version has beaten the naive forecasters yet: there is no champion to load.")

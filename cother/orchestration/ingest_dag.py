@@ -10,7 +10,7 @@ from airflow.timetables.trigger import CronTriggerTimetable
 from cother.ingest import KINDS
 from cother.orchestration.assets import RAW_ALIAS
 from cother.orchestration.dag_defaults import DAGRUN_TIMEOUT, DEFAULT_ARGS, START_DATE
-from cother_core.settings import get_settings
+from cother_core.settings import SOURCE_NAMES, get_settings
 
 STAGES_DOC = """
 **plan** checks the request once (the set, the regions, the dates, the sources); when a live source's
@@ -77,16 +77,8 @@ def ingest_dag(dag_id: str, doc_md: str, cron: str, region_set: str, regions: li
                 type="array",
                 description="Some regions of the set (default: all of them)",
             ),
-            "weather_source": Param(
-                get_settings().weather_source,
-                type="string",
-                enum=["sample_open_meteo", "sample_weather", "open_meteo", "kma_asos"],
-            ),
-            "cases_source": Param(
-                cases_source,
-                type="string",
-                enum=["sample_cases", "jhu", "kdca", "who", "who_weekly", "sample_who_weekly"],
-            ),
+            "weather_source": Param(get_settings().weather_source, type="string", enum=list(SOURCE_NAMES["weather"])),
+            "cases_source": Param(cases_source, type="string", enum=list(SOURCE_NAMES["cases"])),
             "force_fetch": Param(
                 False, type="boolean", description="Fetch again even where the range has landed before"
             ),

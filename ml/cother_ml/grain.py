@@ -35,7 +35,7 @@ class Grain:
     anchoring: Anchoring
     forecaster: ForecasterConfig  # how its model is fitted
     anchor_inputs: tuple[str, ...]  # the mart columns its anchors read
-    history_rows: int  # the rows before it a row's features read (its oldest lag)
+    lookback_rows: int  # the rows before it a row's features read (its oldest lag)
     description: str  # what the model forecasts and against which anchor, for its model card
 
     @property
@@ -44,8 +44,9 @@ class Grain:
         return self.horizons[0]
 
     @property
-    def history_days(self) -> int:
-        return self.history_rows * self.step_days
+    def lookback_days(self) -> int:
+        """The days before it a row's features read."""
+        return self.lookback_rows * self.step_days
 
     @property
     def forecasters(self) -> list[str]:
@@ -85,7 +86,7 @@ DAILY = Grain(
     anchoring=ANCHORING,
     forecaster=ForecasterConfig(),
     anchor_inputs=("cases_mean_7d", "cases_growth_7d"),
-    history_rows=21,  # cases_lag_21, the oldest weekly mean
+    lookback_rows=21,  # cases_lag_21, the oldest weekly mean
     description=(
         "Forecasts of daily new COVID-19 cases per region, 1 and 7 days ahead: one LightGBM per horizon over"
         " all regions (the region is a categorical feature), predicting the log change against an anchor:"
@@ -112,7 +113,7 @@ WEEKLY = Grain(
     # one forecast, China's week of 2023-01-01 (docs/model.md, "Weekly sets")
     forecaster=ForecasterConfig(level_weight={14: 0.5, 21: 0.5, 28: 0.5}),
     anchor_inputs=("cases_mean_4w",),
-    history_rows=8,  # cases_lag_8
+    lookback_rows=8,  # cases_lag_8
     description=(
         "Forecasts of weekly new COVID-19 cases per region (weeks ending on Sunday, as WHO's weekly file),"
         " 1 to 4 weeks ahead: one LightGBM per horizon over all regions (the region is a categorical"

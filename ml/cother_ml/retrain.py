@@ -154,7 +154,7 @@ def lineage_tags(
     validations and the features that drifted in its newest weeks, a hash of the rows, the code's commit."""
     rows = fitted.rows
     start, end = rows["target_date"].min(), rows["target_date"].max()
-    first_read = start - pd.Timedelta(days=fitted.config.grain.history_days)  # the earliest day their features read
+    first_read = start - pd.Timedelta(days=fitted.config.grain.lookback_days)  # the earliest day their features read
     trained_regions = sorted(rows["region"].unique())
     batches = storage.batches_read(trained_regions, first_read.date(), end.date())
     return {
@@ -190,14 +190,20 @@ class Registered:
 
 
 def register(fitted: Fitted, decision: promotion.Decision, tags: dict, moved_by: str, drifted: dict) -> Registered:
-    """Step 4: log and register the version with its backtest, plots and model card, and say which alias
-    it takes: `champion` if the gate said so, else `challenger` (moved by settle_alias, once its
-    forecasts are written).
+    """Step 4: log and register the version with its backtest, plots and model card, tag it with the gate's
+    reason, and say which alias it takes: `champion` if the gate said so, else `challenger` (moved by
+    settle_alias, once its forecasts are written).
 
-    Idempotent under retries: the version that the same caller (`moved_by`: the DAG run, for Airflow)
-    registered from the same training data is not registered again (its run carries the caller and the
-    data's hash from its start, so a version whose tagging was cut short is found too, and tagged now),
-    and what it returns is what that attempt decided if it got as far as moving the alias."""
+    A retry by the same caller (`moved_by`: the DAG run, for Airflow) on training data of the same hash
+    registers no second version: registry.version_registered finds the one an earlier attempt registered
+    (its run carries both from its start, so a version registered and never tagged is found too, and is
+    tagged now with this attempt's reason). If that version holds `champion` or `challenger`, the alias
+    was moved (by that attempt, or since by hand): that alias and the reason the version was tagged with
+    are returned, and settle_alias moves nothing. Otherwise the alias follows this attempt's decision: the
+    gate ran again and may decide otherwise than the earlier attempt did (a champion moved in between),
+    while the version keeps the reason it was first tagged with. An attempt killed before its version was
+    registered leaves a run without a version, and the retry registers one; training data that changed
+    between attempts makes a new version."""
     run_tags = {**tags, "registered_by": moved_by}
     found = registry.version_registered(tags["training_data_sha256"], moved_by)
     if found is None:
