@@ -43,6 +43,9 @@ class Region:
 
 
 CADENCE_DAYS = {"daily": 1, "weekly": 7}
+# A set's horizons when its file names none, in steps of its cadence: the next day and a week; 1 to 4
+# weeks, as the forecast hubs ask
+STANDARD_HORIZONS = {"daily": (1, 7), "weekly": (1, 2, 3, 4)}
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ class RegionSet:
     description: str
     regions: tuple[Region, ...]
     cadence: str = "daily"  # how often a region has a count: every day, or once a week (on its Sunday)
-    horizons: tuple[int, ...] = (1, 7)  # how far ahead it is forecast, in steps of its cadence
+    horizons: tuple[int, ...] = STANDARD_HORIZONS["daily"]  # how far ahead it is forecast, in steps of its cadence
     path: Path | None = None  # the file it was read from
 
     @property
@@ -183,7 +186,7 @@ def read_file(path: Path) -> RegionSet:
         description=spec.get("description", ""),
         regions=tuple(Region(**entry) for entry in regions),
         cadence=cadence,
-        horizons=tuple(spec.get("horizons", RegionSet.horizons)),
+        horizons=tuple(spec.get("horizons", STANDARD_HORIZONS[cadence])),
         path=path,
     )
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from cother_core.regions import get_set
+from cother_core.regions import CADENCE_DAYS, STANDARD_HORIZONS, get_set
 from cother_ml import baselines, features
 from cother_ml.forecaster import ForecasterConfig
 from cother_ml.target import ANCHORING, WEEKLY_ANCHORING, Anchoring
@@ -75,8 +75,8 @@ DAILY = Grain(
     cadence="daily",
     mart="marts.fct_training_features",
     suite="fct_training_features",
-    step_days=1,
-    horizons=(1, 7),
+    step_days=CADENCE_DAYS["daily"],
+    horizons=tuple(steps * CADENCE_DAYS["daily"] for steps in STANDARD_HORIZONS["daily"]),
     case_features=tuple(features.CASE_FEATURES),
     calendar_features=tuple(features.CALENDAR_FEATURES),
     weather=True,
@@ -99,8 +99,8 @@ WEEKLY = Grain(
     cadence="weekly",
     mart="marts.fct_training_features_weekly",
     suite="fct_training_features_weekly",
-    step_days=7,
-    horizons=(7, 14, 21, 28),
+    step_days=CADENCE_DAYS["weekly"],
+    horizons=tuple(steps * CADENCE_DAYS["weekly"] for steps in STANDARD_HORIZONS["weekly"]),
     case_features=tuple(features.WEEKLY_CASE_FEATURES),
     calendar_features=("week_of_year",),
     weather=False,
