@@ -293,4 +293,15 @@ create table if not exists ml.surge_warnings (
     primary key (model_name, model_version, region, target_date, horizon_days)
 );
 
+-- ml.surge_alerts: each surge warning sent through the alert channel (cother/surge_alerts.py): a region
+-- the champion warned of from an origin with no alert for the region in the surge window before it.
+create table if not exists ml.surge_alerts (
+    model_name text not null,
+    model_version text not null,
+    region text not null,
+    origin_date date not null,
+    alerted_at timestamptz not null default now(),
+    primary key (model_name, region, origin_date)
+);
+
 create index if not exists replaced_rows_by_partition on raw.replaced_rows (raw_table, source, region, date);
