@@ -94,9 +94,10 @@ def model_card(
 ) -> str:
     """The Markdown card: what the model is, what it learnt from, how it scored (its points, and its
     quantiles: `intervals`, cother_ml.fitting.Fitted.interval_scores), the surge warning's level per
-    horizon (`surge`: cother_ml.retrain.surge_levels), which forecaster each horizon publishes (`published`: cother_ml.fitting.Fitted.published), whether the weather helps
-    (`weather`: cother_ml.fitting.Fitted.weather_effect), which features drifted in the training slice's
-    newest weeks (`drift`: cother_ml.drift.compare), why it was promoted or not."""
+    horizon (`surge`: cother_ml.retrain.surge_levels), which forecaster each horizon publishes
+    (`published`: cother_ml.fitting.Fitted.published), whether the weather helps (`weather`:
+    cother_ml.fitting.Fitted.weather_effect), which features drifted in the training slice's newest weeks
+    (`drift`: cother_ml.drift.compare), why it was promoted or not."""
     lines = [
         f"# {name}",
         "",

@@ -257,7 +257,8 @@ class Level:
 
     level: float | None  # None: fewer than MIN_EPISODES episodes to choose on, so no warning
     episodes: int  # the backtest's episodes with a probability issued in their window: those it was chosen on
-    recall: float | None  # the share of them warned of in their window at the level (at least RECALL_TARGET)
+    # the share of them warned of in their window at it: RECALL_TARGET or more, unless even LEVELS[0] falls short
+    recall: float | None
     warned_share: float | None  # the share of the backtest's probabilities (region x origin day) at or above it
 
 
