@@ -1,6 +1,6 @@
 """Alerts: what the platform sends when a task fails for good (cother.orchestration.dag_defaults), a
-source is late (cother.ingest.freshness) or the champion falls behind in the field
-(cother.transform.field_accuracy).
+source is late (cother.ingest.freshness), the champion falls behind in the field
+(cother.transform.field_accuracy) or warns of a surge (cother.surge_alerts).
 
 The channel is a webhook that receives JSON: COTHER_ALERT_WEBHOOK_URL, else the host of the Airflow
 connection `cother_alerts` (a full URL). Without either, the alert is only written to the task log.

@@ -16,8 +16,12 @@ rolling-origin backtest (8 folds, expanding window) scores the forecaster (one L
 project's weather model; the model is refitted on every labelled day and registered with its
 lineage, plots and model card. `champion` moves to it only if it beats the current champion on the
 same latest folds by `COTHER_PROMOTION_MARGIN` and beats the best baseline; otherwise it becomes
-`challenger`. Its forecasts go to `ml.forecasts` (`marts.fct_forecasts`). A set none of whose
-regions has three weeks of history yet is skipped, by name.
+`challenger`. Its forecasts go to `ml.forecasts` (`marts.fct_forecasts`), each with its surge warning
+(`ml.surge_warnings`, `marts.fct_surge_warnings`): the probability, read off its quantiles, that the count
+rises at a surge's pace (+50 % a week), and whether it reaches the level chosen on the backtest for a
+recall of 80 % of the surges there. Then each region the set's champion warns of is alerted once per
+surge (`COTHER_ALERT_WEBHOOK_URL` or the `cother_alerts` connection; `cother/surge_alerts.py`, kept in
+`ml.surge_alerts`). A set none of whose regions has three weeks of history yet is skipped, by name.
 Load the champion with `mlflow.pyfunc.load_model("models:/cother_cases_forecaster@champion")`;
 move it by hand with `cother model promote VERSION` or `cother model rollback`.
 Versions, runs, model cards and plots: [MLflow](http://127.0.0.1:5000/#/models/cother_cases_forecaster)
@@ -64,6 +68,7 @@ def cother_retrain():
     def train_and_register(planned: dict, triggering_asset_events=None, outlet_events=None) -> dict:
         from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+        from cother import surge_alerts
         from cother_core.gate import QualityGateError
         from cother_ml.retrain import NoTrainingRows, retrain
 
@@ -85,7 +90,7 @@ def cother_retrain():
             "version": result["version"],
             "alias": result["alias"],
         }
-        return result
+        return {**result, "surge_alerts": surge_alerts.check(result["model_name"], context["run_id"])}
 
     train_and_register.expand(planned=plan())
 

@@ -232,6 +232,7 @@ def card_of(summary, weather, drift) -> str:
         weather=weather,
         drift=drift,
         intervals=[],
+        surge=[],
     )
 
 

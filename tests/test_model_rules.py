@@ -190,12 +190,18 @@ def test_the_model_card_says_which_forecaster_could_not_be_scored_and_carries_no
                 "relative_wis": 0.617,
             }
         ],
+        surge=[
+            {"horizon": 1, "level": 0.6, "episodes": 12, "recall": 0.8333, "warned_share": 0.141},
+            {"horizon": 7, "level": None, "episodes": 9, "recall": None, "warned_share": None},
+        ],
     )
     assert "| 1 | project_2021 | not scored: no day with its inputs |" in card
     assert "| next-day | 196 | 12.3 | 5.0 | 3.0 | 4.3 | 52.0% | 93.1% | 20.0 | 40.0%, 80.0% | 0.617 |" in card
     assert "Not scored: no backtest forecast" in card_of(summary, NO_WEATHER, {"measured": False, "reason": "x"})
     assert "## Drift\n\nNot measured: the slice has 20 days, none before its newest 28." in card
     assert "- next-day forecasts: **persistence** (the model's MAE 12.0 does not beat persistence 9.5)" in card
+    assert "| next-day | 0.60 | 12 | 83.3% | 14.1% |" in card
+    assert "| 7-day | none: too few surges, no warning | 9 | | |" in card
     assert "nan" not in card.lower() and "cases_mean_7d" in card
 
 

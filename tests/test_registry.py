@@ -22,7 +22,7 @@ from cother.ingest.sources.sample import bundled_period
 from cother.orchestration.airflow_runner import free_port, wait_for
 from cother.transform import dbt
 from cother_core.database import connect, mlflow_url
-from cother_ml import aliases, registry
+from cother_ml import aliases, registry, surge
 from cother_ml.grain import DAILY
 from cother_ml.pyfunc_model import output_column
 from cother_ml.retrain import retrain
@@ -41,11 +41,15 @@ def model_name(postgres_server):
 
 @pytest.fixture(scope="module")
 def first(model_name):
-    """The bundled Seoul period published and built, and a first retrain."""
+    """The bundled Seoul period published and built, and a first retrain. Seoul's backtest holds one
+    surge, fewer than the 10 a surge warning's level is chosen on (cother_ml.surge.MIN_EPISODES): this
+    retrain chooses it on that one, so that its level is written and warned from."""
     empty_warehouse()
     publish_seoul(*bundled_period())
     assert dbt.build()["success"]
-    return retrain("korea", ["seoul"], {"dbt_invocation_id": "test"}, moved_by="test:first")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(surge, "MIN_EPISODES", 1)
+        return retrain("korea", ["seoul"], {"dbt_invocation_id": "test"}, moved_by="test:first")
 
 
 def version_tags(version: str) -> dict:
@@ -219,6 +223,73 @@ def test_a_retrain_writes_each_forecasts_quantiles_and_the_registered_model_answ
         assert list(forecast["quantiles"].values()) == written[forecast["horizon_days"]][1]
 
 
+def test_a_retrain_writes_each_forecasts_surge_warning_with_the_level_its_backtest_chose(first):
+    """Per horizon a level chosen on the backtest's surges (Seoul's one: July 2021; November 2020's is before
+    the backtest), in the retrain's output (JSON, no NaN), as MLflow metrics and in the card; per forecast
+    in ml.surge_warnings (marts.fct_surge_warnings) the probability read off its quantiles that the count
+    passes a surge's rise from the counts at its origin, the level and whether it reaches it."""
+    import mlflow
+
+    from cother_ml.intervals import QUANTILE_LEVELS
+
+    levels = {row["horizon"]: row for row in first["surge_levels"]}
+    json.dumps(first["surge_levels"], allow_nan=False)
+    assert list(levels) == [1, 7] and first["surge_warnings_written"] == 2
+    metrics = mlflow.get_run(first["run_id"]).data.metrics
+    card = mlflow.artifacts.load_text(f"runs:/{first['run_id']}/model_card.md")
+    assert "## Surge warning" in card
+    for h, row in levels.items():
+        assert row["episodes"] == 1 and 0 < row["level"] < 1 and row["recall"] == 1, row
+        assert 0 < row["warned_share"] < 1
+        assert metrics[f"h{h}_surge_level"] == pytest.approx(row["level"]) and metrics[f"h{h}_surge_episodes"] == 1
+        assert f"| {DAILY.label(h)} | {row['level']:.2f} | 1 | 100.0% | {row['warned_share']:.1%} |" in card
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "select horizon_days, warning.origin_date, surge_threshold, surge_probability, warning_level, is_warned,"
+            " array_agg(quantile_value order by quantile_level) from marts.fct_surge_warnings as warning"
+            " join marts.fct_forecast_quantiles using (model_name, model_version, region, date_day, horizon_days)"
+            " where model_name = %s and model_version = %s"
+            " group by 1, 2, 3, 4, 5, 6 order by horizon_days",
+            (MODEL_NAME, int(first["version"])),
+        )
+        written = cur.fetchall()
+    assert [row[0] for row in written] == [1, 7]
+    mart = load_mart(["seoul"])
+    counts = surge.counts_of(mart.assign(target_date=mart["date_day"], actual=mart["new_cases"]))
+    forecasts = pd.DataFrame(
+        {"region": "seoul", "origin_date": pd.Timestamp(written[0][1]), "horizon": [row[0] for row in written]}
+    )
+    thresholds = surge.thresholds(forecasts, counts, surge.DEFINITIONS["daily"])
+    quantiles = np.array([row[6] for row in written])
+    assert quantiles.shape == (2, len(QUANTILE_LEVELS))
+    probabilities = surge.probability_above(quantiles, thresholds)
+    for (h, _, threshold, probability, level, warned, _), expected_threshold, expected in zip(
+        written, thresholds, probabilities, strict=True
+    ):
+        assert threshold == pytest.approx(expected_threshold) and probability == pytest.approx(expected)
+        assert level == pytest.approx(levels[h]["level"]) and warned == (probability >= level)
+    regions = [] if not any(row[5] for row in written) else ["seoul"]
+    assert first["surge_warned_regions"] == regions
+
+
+def test_the_champions_surge_warning_alerts_once_and_the_mart_shows_when(first):
+    """The retrain's champion warns of Seoul or not, as its forecasts say: the alert check alerts on
+    exactly the regions it warns of, once, and the mart shows the alert on the horizons that warned."""
+    from cother import surge_alerts
+
+    alerted = surge_alerts.check(MODEL_NAME, "test-run")
+    assert alerted["warned"] == first["surge_warned_regions"] == [alert["region"] for alert in alerted["alerted"]]
+    assert surge_alerts.check(MODEL_NAME, "test-run") == {"warned": alerted["warned"], "alerted": []}
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "select is_warned, alerted_at is not null from marts.fct_surge_warnings"
+            " where model_name = %s and model_version = %s",
+            (MODEL_NAME, int(first["version"])),
+        )
+        shown = cur.fetchall()
+    assert len(shown) == 2 and all(warned == sent for warned, sent in shown)
+
+
 def test_the_gate_reads_a_champions_wis_from_its_backtest_and_from_its_live_quantiles(first):
     """Up to its training end the champion's WIS per row is its backtest artifact's; after it, the WIS of
     the quantiles it answers live; a version registered before its quantiles has WIS on its backtest days
@@ -383,9 +454,11 @@ def test_a_retried_retrain_registers_nothing_and_moves_no_alias_again(first):
     moves = aliases.history(1000)
     again = retrain("korea", ["seoul"], moved_by=attempt)
     quantiles = row_count(f"ml.forecast_quantiles where model_version = '{once['version']}'")
-    for key in ("version", "run_id", "alias", "promoted", "decision", "forecasts_written", "quantiles_written"):
+    keys = ("version", "run_id", "alias", "promoted", "decision", "forecasts_written", "quantiles_written")
+    for key in (*keys, "surge_warnings_written", "surge_levels"):
         assert again[key] == once[key], key
     assert row_count(f"ml.forecast_quantiles where model_version = '{once['version']}'") == quantiles == 2 * 23
+    assert row_count(f"ml.surge_warnings where model_version = '{once['version']}'") == 2
     assert len(registry.client().search_model_versions(f"name = '{MODEL_NAME}'")) == len(versions)
     assert aliases.history(1000) == moves
 

@@ -142,6 +142,30 @@ def test_a_periods_level_reads_only_the_surges_before_it():
     assert warned["2022-04-01":"2022-06-30"].all()  # 0.35 passes the second quarter's 0.3
 
 
+def test_a_versions_level_is_chosen_on_every_surge_its_backtest_warned_of():
+    # eleven regions surge on 15 May, warned 3 days before with probabilities 0.05 to 0.55 (the backtest's
+    # probabilities elsewhere 0.05); a twelfth region's surge in January falls before the backtest's
+    # forecasts and is not chosen on
+    days = pd.date_range("2022-03-01", "2022-06-30")
+    regions = [f"r{n}" for n in range(11)]
+    probability = pd.DataFrame(0.05, index=days, columns=regions)
+    probability.loc["2022-05-12"] = np.arange(1, 12) * 0.05
+    surges = pd.DataFrame(
+        {
+            "region": [*regions, "r11"],
+            "onset": pd.to_datetime(["2022-05-15"] * 11 + ["2022-01-15"]),
+            "end": pd.to_datetime(["2022-05-20"] * 11 + ["2022-01-20"]),
+        }
+    )
+    chosen = surge.backtest_level(probability.assign(r11=0.9), surges, DAILY)
+    # 9 of the 11 peaks (0.15 to 0.55) are at least 0.15: 82 %; at 0.16 only 8 (73 %)
+    assert chosen.level == 0.15 and chosen.episodes == 11 and chosen.recall == pytest.approx(9 / 11)
+    issued = probability.size + len(days)  # and r11's column, every day 0.9
+    assert chosen.warned_share == pytest.approx((9 + len(days)) / issued)
+    too_few = surge.backtest_level(probability.drop(columns=["r0", "r1"]), surges, DAILY)
+    assert too_few == surge.Level(level=None, episodes=9, recall=None, warned_share=None)
+
+
 def evi_by_loops(x: np.ndarray, rise: float) -> list[bool]:
     """EVI's warnings day by day as the EVI package's deviant() loops over them, on full windows only."""
     series = pd.Series(x)

@@ -1,7 +1,8 @@
 """A region set's model fitted on plain frames: the rolling-origin backtest beside the baselines (and,
 when the model reads the weather, the model without it on the same folds) with its quantile forecasts
-scored (cother_ml.backtest_intervals), then the refit of each horizon on every labelled day, and the
-forecasts from each region's last report with their quantiles.
+scored (cother_ml.backtest_intervals) and the surge warning's level chosen on it (cother_ml.surge), then
+the refit of each horizon on every labelled day, and the forecasts from each region's last report with
+their quantiles and surge warnings.
 No database, no registry: cother_ml.retrain reads the mart and keeps what this returns."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from cother_ml import backtest_intervals, intervals, promotion, publication
+from cother_ml import backtest_intervals, intervals, promotion, publication, surge
 from cother_ml.backtest import BacktestConfig, backtest, folds, scores, summary
 from cother_ml.features import labelled, upcoming
 from cother_ml.forecaster import Forecaster
@@ -88,6 +89,46 @@ class Fitted:
         """The quantiles at the hubs' levels of these forecasts (self.forecasts()), one column per level,
         by their forecaster (cother_ml.publication.quantiles), calibrated on the backtest."""
         return publication.quantiles(self.backtest, forecasts, forecasts["forecaster"])
+
+    @cached_property
+    def counts(self) -> pd.DataFrame:
+        """Each region's reported counts (region, date, count) in the examples (cother_ml.surge.counts_of)."""
+        return surge.counts_of(self.examples[self.config.grain.first_horizon])
+
+    @property
+    def surge_definition(self) -> surge.SurgeDefinition:
+        return surge.DEFINITIONS[self.config.grain.cadence]
+
+    @cached_property
+    def surge_levels(self) -> dict[int, surge.Level]:
+        """Per horizon, the surge warning's level chosen on the backtest (cother_ml.surge.backtest_level),
+        on the probabilities of the backtest forecasts of the forecaster the horizon publishes, with the
+        quantiles its forecasts get (cother_ml.publication.intervals_of), each fold's calibrated on the
+        folds before it: the level is chosen on probabilities of the kind it is compared with."""
+        definition = self.surge_definition
+        found = surge.episodes(surge.levels(self.counts, definition), definition)
+        chosen = {}
+        for horizon, choice in self.published.items():
+            rows = self.backtest[self.backtest["horizon"] == horizon]
+            name = choice["forecaster"]
+            quantiles = intervals.backtest_quantiles(rows, name, publication.intervals_of(name))
+            probability = surge.surge_probability(rows, quantiles, self.counts, definition)
+            chosen[horizon] = surge.backtest_level(surge.by_origin(rows, probability), found, definition)
+        return chosen
+
+    def surge_warnings(self, forecasts: pd.DataFrame, quantiles: np.ndarray) -> pd.DataFrame:
+        """Per forecast (self.forecasts(), and its quantiles), on its index: the count its target day would
+        reach at a surge's pace (`threshold`, cother_ml.surge.thresholds), the probability of a count above
+        it read off its quantiles (NaN without them), its horizon's level (NaN where none was chosen) and
+        whether the probability reaches the level (`warned`)."""
+        threshold = surge.thresholds(forecasts, self.counts, self.surge_definition)
+        probability = surge.probability_above(quantiles, threshold)
+        chosen = {horizon: level.level for horizon, level in self.surge_levels.items()}
+        level = forecasts["horizon"].map(chosen).to_numpy(dtype=float)
+        return pd.DataFrame(
+            {"threshold": threshold, "probability": probability, "level": level, "warned": probability >= level},
+            index=forecasts.index,
+        )
 
     @cached_property
     def interval_scores(self) -> list[dict]:

@@ -56,6 +56,11 @@ def forecast(rows: pd.DataFrame, names: pd.Series, model: Callable[[pd.DataFrame
 INTERVALS = {"model": intervals.by_level, "naive": intervals.baseline}
 
 
+def intervals_of(forecaster: str) -> intervals.Method:
+    """The intervals of a forecaster's forecasts (INTERVALS): the model's, or any naive forecaster's."""
+    return INTERVALS["model" if forecaster == "model" else "naive"]
+
+
 def quantiles(backtest: pd.DataFrame, rows: pd.DataFrame, names: pd.Series) -> np.ndarray:
     """Each row's quantiles at the hubs' levels (cother_ml.intervals.QUANTILE_LEVELS, one column each)
     around its forecast (rows: region, origin_date, horizon, forecast; `names`: each row's forecaster),
@@ -64,10 +69,9 @@ def quantiles(backtest: pd.DataFrame, rows: pd.DataFrame, names: pd.Series) -> n
     the way the hubs' baseline has (its median is the forecast itself). NaN where nothing is known: a
     region with no backtest row and a naive forecaster, or no backtest row known at the origin."""
     values = np.full((len(rows), len(intervals.QUANTILE_LEVELS)), np.nan)
-    kind = np.where(names.to_numpy() == "model", "model", "naive")
     groups = pd.DataFrame(
-        {"horizon": rows["horizon"].to_numpy(), "origin": rows["origin_date"].to_numpy(), "kind": kind}
+        {"horizon": rows["horizon"].to_numpy(), "origin": rows["origin_date"].to_numpy(), "name": names.to_numpy()}
     )
-    for (_, _, method), positions in groups.groupby(["horizon", "origin", "kind"]).indices.items():
-        values[positions] = intervals.quantiles(backtest, rows.iloc[positions], "forecast", INTERVALS[method])
+    for (_, _, name), positions in groups.groupby(["horizon", "origin", "name"]).indices.items():
+        values[positions] = intervals.quantiles(backtest, rows.iloc[positions], "forecast", intervals_of(name))
     return values

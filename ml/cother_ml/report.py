@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from cother_ml import surge as surges
 from cother_ml.grain import Grain
 from cother_ml.weather_effect import reading
 
@@ -89,12 +90,14 @@ def model_card(
     weather: list[dict] | str,
     drift: dict,
     intervals: list[dict],
+    surge: list[dict],
 ) -> str:
     """The Markdown card: what the model is, what it learnt from, how it scored (its points, and its
-    quantiles: `intervals`, cother_ml.fitting.Fitted.interval_scores), which forecaster each
-    horizon publishes (`published`: cother_ml.fitting.Fitted.published), whether the weather helps
-    (`weather`: cother_ml.fitting.Fitted.weather_effect), which features drifted in the training slice's
-    newest weeks (`drift`: cother_ml.drift.compare), why it was promoted or not."""
+    quantiles: `intervals`, cother_ml.fitting.Fitted.interval_scores), the surge warning's level per
+    horizon (`surge`: cother_ml.retrain.surge_levels), which forecaster each horizon publishes
+    (`published`: cother_ml.fitting.Fitted.published), whether the weather helps (`weather`:
+    cother_ml.fitting.Fitted.weather_effect), which features drifted in the training slice's newest weeks
+    (`drift`: cother_ml.drift.compare), why it was promoted or not."""
     lines = [
         f"# {name}",
         "",
@@ -129,6 +132,7 @@ def model_card(
         ),
         "",
         *intervals_section(intervals, grain),
+        *surge_section(surge, grain),
         "## Published forecasts per horizon",
         "",
         "A horizon publishes the model's forecasts only where the model beats the best naive forecaster on",
@@ -184,6 +188,38 @@ def intervals_section(scores: list[dict], grain: Grain) -> list[str]:
             f" | {row['overprediction']:.1f} | {row['underprediction']:.1f} | {row['coverage_50']:.1%}"
             f" | {row['coverage_95']:.1%} | {row['baseline_wis']:.1f} | {row['baseline_coverage_50']:.1%},"
             f" {row['baseline_coverage_95']:.1%} | {row['relative_wis']:.3f} |"
+        )
+    return [*lines, ""]
+
+
+def surge_section(levels: list[dict], grain: Grain) -> list[str]:
+    """The card's surge warning: what it asks of each forecast, and per horizon the level chosen on the
+    backtest with the surges it was chosen on, the recall there and the share of forecasts warned
+    (cother_ml.surge.backtest_level); or that no level was chosen."""
+    definition = surges.DEFINITIONS[grain.cadence]
+    level_at = "the 7-day mean put on the target weekday" if definition.step_days == 1 else "last week's count"
+    lines = [
+        "## Surge warning",
+        "",
+        "Each forecast's probability that its target day's count is above the level at its origin",
+        f"({level_at}, at least {definition.min_level:g}) grown at a surge's pace, up {definition.rise:.0%} a week,",
+        "read off its quantiles (cother_ml.surge). It warns when the probability reaches its horizon's level,",
+        "chosen on this backtest's surges for recall first: the highest at which at least",
+        f"{surges.RECALL_TARGET:.0%} of them had a warning in the {definition.window_days} days before their onset, on",
+        "the backtest forecasts of the forecaster the horizon publishes (each fold's quantiles calibrated on",
+        f"the folds before it); none on fewer than {surges.MIN_EPISODES} surges. The recall is in sample: the",
+        "level was chosen on those surges. The forecasts' warnings: ml.surge_warnings, marts.fct_surge_warnings.",
+        "",
+        "| horizon | level | surges in the backtest | recall at the level | forecasts warned |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for row in levels:
+        label = grain.label(row["horizon"])
+        if row["level"] is None:
+            lines.append(f"| {label} | none: too few surges, no warning | {row['episodes']} | | |")
+            continue
+        lines.append(
+            f"| {label} | {row['level']:.2f} | {row['episodes']} | {row['recall']:.1%} | {row['warned_share']:.1%} |"
         )
     return [*lines, ""]
 

@@ -1,6 +1,7 @@
 """Retraining a region set's model, in named steps: load and gate the training slice, fit (backtest and
-refit), judge it against the champion, register it, write its forecasts, and only then move its alias:
-an alias never points at a version without forecasts.
+refit, the surge warning's level chosen on the backtest), judge it against the champion, register it,
+write its forecasts with their quantiles and surge warnings, and only then move its alias: an alias never
+points at a version without forecasts.
 
 Every retrain registers a new version. `champion` moves to it only if it passes the promotion gate
 (ml/cother_ml/promotion.py); otherwise it becomes the `challenger`, tagged with the reason.
@@ -9,7 +10,7 @@ Every retrain registers a new version. `champion` moves to it only if it passes 
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,14 @@ INTERVAL_METRICS = {
     "baseline_wis": "baseline_wis",
     "baseline_coverage_50": "baseline_coverage_50",
     "baseline_coverage_95": "baseline_coverage_95",
+}
+
+# the surge warning's level per horizon (cother_ml.surge.Level) and their MLflow metric names
+SURGE_METRICS = {
+    "level": "surge_level",
+    "episodes": "surge_episodes",
+    "recall": "surge_recall",
+    "warned_share": "surge_warned_share",
 }
 
 
@@ -237,6 +246,7 @@ def log_version(fitted: Fitted, decision: promotion.Decision, tags: dict, drifte
     } | decision.metrics
     weather = fitted.weather_effect
     metrics |= weather_metrics(weather) | horizon_metrics(fitted.interval_scores, INTERVAL_METRICS)
+    metrics |= horizon_metrics(surge_levels(fitted), SURGE_METRICS)
     importance = fitted.feature_importance()
     grain = fitted.config.grain
     card = report.model_card(
@@ -250,6 +260,7 @@ def log_version(fitted: Fitted, decision: promotion.Decision, tags: dict, drifte
         weather=weather,
         drift=drifted,
         intervals=fitted.interval_scores,
+        surge=surge_levels(fitted),
     )
     with tempfile.TemporaryDirectory() as folder:
         report.write(Path(folder), fitted.backtest, fitted.fold_scores, importance, card, drifted, grain)
@@ -276,6 +287,11 @@ def horizon_metrics(rows: list[dict], names: dict[str, str]) -> dict[str, float]
         for key, name in names.items()
         if row[key] is not None
     }
+
+
+def surge_levels(fitted: Fitted) -> list[dict]:
+    """The surge warning's level of each horizon and what it did on the backtest, as JSON-ready records."""
+    return [{"horizon": horizon, **asdict(level)} for horizon, level in fitted.surge_levels.items()]
 
 
 def weather_metrics(weather: list[dict] | str) -> dict[str, float]:
@@ -306,8 +322,10 @@ def retrain(
         registered = register(fitted, decision, tags, moved_by, drifted)
         version = registered.version
         forecasts = fitted.forecasts()
+        quantiles = fitted.quantiles(forecasts)
+        warnings = fitted.surge_warnings(forecasts, quantiles)
         written = storage.write_forecasts(
-            registry.model_name(), version, registered.alias, forecasts, fitted.quantiles(forecasts)
+            registry.model_name(), version, registered.alias, forecasts, quantiles, warnings
         )
         settle_alias(registered, decision, moved_by)
         return {
@@ -324,9 +342,12 @@ def retrain(
             "backtest": scored(fitted.summary),
             "published": {f"h{horizon}": choice for horizon, choice in fitted.published.items()},
             "intervals": fitted.interval_scores,
+            "surge_levels": surge_levels(fitted),
             "weather_effect": fitted.weather_effect,
             "drift": drifted,
             "model_uri": registry.model_uri(),
             "forecasts_written": written["forecasts"],
             "quantiles_written": written["quantiles"],
+            "surge_warnings_written": written["surge_warnings"],
+            "surge_warned_regions": sorted(forecasts.loc[warnings["warned"], "region"].unique()),
         }

@@ -1,6 +1,7 @@
 """The model's edge to the warehouse: what it reads (the training-features mart, the batches behind it,
-a submission's quantiles) and what it writes (its forecasts to ml.forecasts and their quantiles to
-ml.forecast_quantiles, every move of an alias to ml.model_promotions).
+a submission's quantiles) and what it writes (its forecasts to ml.forecasts, their quantiles to
+ml.forecast_quantiles and their surge warnings to ml.surge_warnings, every move of an alias to
+ml.model_promotions).
 The rest of cother_ml takes and returns frames."""
 
 from __future__ import annotations
@@ -61,11 +62,21 @@ def batches_read(regions: list[str], start, end) -> list[dict]:
         return [dict(zip(keys, row, strict=True)) for row in cur.fetchall()]
 
 
-REPLACE_FORECASTS = "delete from ml.forecasts where model_name = %s and model_version = %s"
-REPLACE_QUANTILES = "delete from ml.forecast_quantiles where model_name = %s and model_version = %s"
+# a version's forecasts, their quantiles and their surge warnings: replaced together
+REPLACED = [
+    "delete from ml.forecasts where model_name = %s and model_version = %s",
+    "delete from ml.forecast_quantiles where model_name = %s and model_version = %s",
+    "delete from ml.surge_warnings where model_name = %s and model_version = %s",
+]
 INSERT_QUANTILES = """
 insert into ml.forecast_quantiles
     (model_name, model_version, region, origin_date, target_date, horizon_days, quantile_level, quantile_value)
+values %s
+"""
+INSERT_SURGE_WARNINGS = """
+insert into ml.surge_warnings
+    (model_name, model_version, region, origin_date, target_date, horizon_days, surge_threshold, surge_probability,
+    warning_level, is_warned)
 values %s
 """
 INSERT_FORECAST = """
@@ -88,11 +99,14 @@ def reporting_cadences(regions: list[str]) -> dict[str, int]:
         return dict(cur.fetchall())
 
 
-def write_forecasts(model_name: str, version: str, alias: str, forecasts: pd.DataFrame, quantiles: np.ndarray) -> dict:
+def write_forecasts(
+    model_name: str, version: str, alias: str, forecasts: pd.DataFrame, quantiles: np.ndarray, warnings: pd.DataFrame
+) -> dict:
     """Replace this version's forecasts (region, origin_date, target_date, horizon, forecast, forecaster,
-    region_in_training) and their quantiles (a row of `quantiles` per forecast, a column per level of
-    cother_ml.intervals.QUANTILE_LEVELS; a forecast with none calibrated has none written) in one
-    transaction, so a retried task writes each once; returns the rows written of each."""
+    region_in_training), their quantiles (a row of `quantiles` per forecast, a column per level of
+    cother_ml.intervals.QUANTILE_LEVELS; a forecast with none calibrated has none written) and their
+    surge warnings (a row of `warnings` per forecast: threshold, probability, level, warned; NaN written
+    as null) in one transaction, so a retried task writes each once; returns the rows written of each."""
     ensure_warehouse()
     rows = [
         (model_name, version, row.region, row.origin_date.date(), row.target_date.date(), int(row.horizon))
@@ -106,12 +120,19 @@ def write_forecasts(model_name: str, version: str, alias: str, forecasts: pd.Dat
         if np.isfinite(values).all()
         for level, value in zip(levels, values, strict=True)
     ]
+    warning_rows = [
+        (*key[:6], *(None if np.isnan(value) else float(value) for value in figures), bool(warned))
+        for key, *figures, warned in zip(
+            rows, warnings["threshold"], warnings["probability"], warnings["level"], warnings["warned"], strict=True
+        )
+    ]
     with connect() as conn, conn.cursor() as cur:
-        cur.execute(REPLACE_FORECASTS, (model_name, version))
-        cur.execute(REPLACE_QUANTILES, (model_name, version))
+        for statement in REPLACED:
+            cur.execute(statement, (model_name, version))
         cur.executemany(INSERT_FORECAST, rows)
         execute_values(cur, INSERT_QUANTILES, quantile_rows, page_size=5000)
-    return {"forecasts": len(rows), "quantiles": len(quantile_rows)}
+        execute_values(cur, INSERT_SURGE_WARNINGS, warning_rows, page_size=5000)
+    return {"forecasts": len(rows), "quantiles": len(quantile_rows), "surge_warnings": len(warning_rows)}
 
 
 # One origin's quantiles of the version last promoted to champion among those that forecast from it.

@@ -27,11 +27,12 @@ A warning: the probability at or above a level on a forecast's origin day. The l
 recall on the episodes before (`chosen_level`): the highest level at which at least RECALL_TARGET of
 the earlier episodes were warned of in time, from the episodes whose onset came before the period it
 applies to, with the warnings issued before them, once they are at least MIN_EPISODES (no warning
-before). The rule baseline (`rule_warnings`): the level up by
-more than RULE_RISE (25 %) on the week before, from the same minimum: "the 7-day mean up 25 % on the
-week before" (daily), "last week up 25 % on the week before" (weekly). On daily sets also the Epidemic
-Volatility Index (`evi_warnings`), as its authors' package issues it, with its case definition set to
-this surge's rise.
+before). A retrain's version chooses its level per horizon so on its whole backtest, whose episodes all
+came before its forecasts (`backtest_level`, cother_ml.fitting.Fitted.surge_levels). The rule baseline
+(`rule_warnings`): the level up by more than RULE_RISE (25 %) on the week before, from the same
+minimum: "the 7-day mean up 25 % on the week before" (daily), "last week up 25 % on the week before"
+(weekly). On daily sets also the Epidemic Volatility Index (`evi_warnings`), as its authors' package
+issues it, with its case definition set to this surge's rise.
 
 How a warning is scored (`scores`), over a span of origin days:
 
@@ -82,6 +83,13 @@ DEFINITIONS = {
     "daily": SurgeDefinition(step_days=1, min_level=30, window_days=14),
     "weekly": SurgeDefinition(step_days=7, min_level=210, window_days=28),
 }
+
+
+def counts_of(first_horizon: pd.DataFrame) -> pd.DataFrame:
+    """Each region's reported counts (region, date, count), from a grain's examples of its first horizon
+    (cother_ml.features.examples), whose target day is the row's own."""
+    rows = first_horizon[["region", "target_date", "actual"]]
+    return rows.rename(columns={"target_date": "date", "actual": "count"})
 
 
 def wide(counts: pd.DataFrame, definition: SurgeDefinition) -> pd.DataFrame:
@@ -151,12 +159,11 @@ def weekday_share(counts: pd.DataFrame, level: pd.DataFrame, horizon: int) -> pd
     return shifted.groupby(level=0).median()
 
 
-def surge_probability(
-    forecasts: pd.DataFrame, quantiles: np.ndarray, counts: pd.DataFrame, definition: SurgeDefinition
-) -> np.ndarray:
-    """Per forecast (rows of region, origin_date, horizon in days; their quantiles), the probability that
-    its count is above the reference at the origin, from at least the minimum level, grown by
-    (1 + rise)^(horizon / 7)."""
+def thresholds(forecasts: pd.DataFrame, counts: pd.DataFrame, definition: SurgeDefinition) -> np.ndarray:
+    """Per forecast (rows of region, origin_date, horizon in days), the count above which its target day's
+    would be a surge's: the reference at the origin (the minimum level where its level is lower or
+    unknown) grown by (1 + rise)^(horizon / 7). NaN on a daily set where the weekday's share is unknown
+    (none of its last 4 days had a level)."""
     level = levels(counts, definition)
     reference = np.fmax(at(level, forecasts["origin_date"], forecasts["region"]), definition.min_level)
     if definition.step_days == 1:
@@ -164,7 +171,15 @@ def surge_probability(
             share = weekday_share(counts, level, int(horizon))
             reference[rows] *= at(share, forecasts["origin_date"].iloc[rows], forecasts["region"].iloc[rows])
     growth = (1 + definition.rise) ** (forecasts["horizon"].to_numpy(dtype=float) / 7)
-    return probability_above(quantiles, reference * growth)
+    return reference * growth
+
+
+def surge_probability(
+    forecasts: pd.DataFrame, quantiles: np.ndarray, counts: pd.DataFrame, definition: SurgeDefinition
+) -> np.ndarray:
+    """Per forecast (rows of region, origin_date, horizon in days; their quantiles), the probability that
+    its count is above its threshold (`thresholds`)."""
+    return probability_above(quantiles, thresholds(forecasts, counts, definition))
 
 
 def by_origin(forecasts: pd.DataFrame, values: np.ndarray) -> pd.DataFrame:
@@ -234,6 +249,30 @@ def chosen_level(peaks: np.ndarray, target: float = RECALL_TARGET) -> float | No
         return None
     recall = (peaks[None, :] >= LEVELS[:, None]).mean(axis=1)
     return float(LEVELS[recall >= target].max()) if (recall >= target).any() else float(LEVELS[0])
+
+
+@dataclass(frozen=True)
+class Level:
+    """A horizon's warning level chosen on a backtest (`backtest_level`), and what it did there."""
+
+    level: float | None  # None: fewer than MIN_EPISODES episodes to choose on, so no warning
+    episodes: int  # the backtest's episodes with a probability issued in their window: those it was chosen on
+    # the share of them warned of in their window at it: RECALL_TARGET or more, unless even LEVELS[0] falls short
+    recall: float | None
+    warned_share: float | None  # the share of the backtest's probabilities (region x origin day) at or above it
+
+
+def backtest_level(probability: pd.DataFrame, surges: pd.DataFrame, definition: SurgeDefinition) -> Level:
+    """The level of one horizon's backtest probabilities (origin days x regions), chosen on every episode
+    with a probability in its window (`chosen_level`), with the recall and the share warned at it."""
+    peaks = window_peaks(probability, surges, definition)
+    peaks = peaks[~np.isnan(peaks)]
+    level = chosen_level(peaks)
+    if level is None:
+        return Level(None, len(peaks), None, None)
+    issued = probability.to_numpy(dtype=float)
+    issued = issued[~np.isnan(issued)]
+    return Level(level, len(peaks), float(np.mean(peaks >= level)), float(np.mean(issued >= level)))
 
 
 def levels_by_period(

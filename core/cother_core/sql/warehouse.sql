@@ -274,4 +274,34 @@ create table if not exists ml.coverage_alerts (
     primary key (model_name, model_version, region, horizon_days, stretch_end)
 );
 
+-- ml.surge_warnings: per forecast of ml.forecasts, the count its target day would reach at a surge's pace
+-- (up 50 % a week from the level at its origin), the probability of a count above it read off the
+-- forecast's quantiles, the warning level its version chose for the horizon on its backtest and whether
+-- the probability reaches it (cother_ml.surge), written in the same transaction as its forecasts. Nulls:
+-- no quantiles or no level at the origin to read a probability from, no level chosen (too few surges).
+create table if not exists ml.surge_warnings (
+    model_name text not null,
+    model_version text not null,
+    region text not null,
+    origin_date date not null,
+    target_date date not null,
+    horizon_days integer not null check (horizon_days >= 1),
+    surge_threshold double precision check (surge_threshold >= 0),
+    surge_probability double precision check (surge_probability between 0 and 1),
+    warning_level double precision check (warning_level > 0 and warning_level < 1),
+    is_warned boolean not null,
+    primary key (model_name, model_version, region, target_date, horizon_days)
+);
+
+-- ml.surge_alerts: each surge warning sent through the alert channel (cother/surge_alerts.py): a region
+-- the champion warned of from an origin with no alert for the region in the surge window before it.
+create table if not exists ml.surge_alerts (
+    model_name text not null,
+    model_version text not null,
+    region text not null,
+    origin_date date not null,
+    alerted_at timestamptz not null default now(),
+    primary key (model_name, region, origin_date)
+);
+
 create index if not exists replaced_rows_by_partition on raw.replaced_rows (raw_table, source, region, date);
