@@ -42,13 +42,13 @@ def model_name(postgres_server):
 @pytest.fixture(scope="module")
 def first(model_name):
     """The bundled Seoul period published and built, and a first retrain. Seoul's backtest holds one
-    surge, fewer than the 10 a surge warning's level is chosen on (cother_ml.surge.MIN_EPISODES): this
-    retrain chooses it on that one, so that its level is written and warned from."""
+    surge, fewer than the 10 a surge warning's level is chosen on by default (COTHER_SURGE_MIN_EPISODES):
+    this retrain chooses it on that one, so that its level is written and warned from."""
     empty_warehouse()
     publish_seoul(*bundled_period())
     assert dbt.build()["success"]
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(surge, "MIN_EPISODES", 1)
+        patch.setenv("COTHER_SURGE_MIN_EPISODES", "1")
         return retrain("korea", ["seoul"], {"dbt_invocation_id": "test"}, moved_by="test:first")
 
 

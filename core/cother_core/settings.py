@@ -215,6 +215,12 @@ class Settings:
     promotion_margin: float = setting(
         "COTHER_PROMOTION_MARGIN", "0.01", "Model", "how much lower a challenger's error must be to become champion"
     )
+    surge_min_episodes: int = setting(
+        "COTHER_SURGE_MIN_EPISODES",
+        "10",
+        "Model",
+        "surge warning: the fewest surges in a version's backtest its warning level is chosen on (fewer: no warning)",
+    )
     drift_newest_days: int = setting(
         "COTHER_DRIFT_NEWEST_DAYS",
         "28",

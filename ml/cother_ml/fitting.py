@@ -31,6 +31,7 @@ class TrainingConfig:
     grain: Grain = DAILY  # the region set's cadence, horizons, features, naive forecasters and fitting
     weather: bool = True  # whether the model reads the weather features (where its grain has them)
     backtest: BacktestConfig = field(default_factory=BacktestConfig)
+    surge_min_episodes: int = surge.MIN_EPISODES  # the fewest backtest surges a warning level is chosen on
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,8 @@ class Fitted:
             name = choice["forecaster"]
             quantiles = intervals.backtest_quantiles(rows, name, publication.intervals_of(name))
             probability = surge.surge_probability(rows, quantiles, self.counts, definition)
-            chosen[horizon] = surge.backtest_level(surge.by_origin(rows, probability), found, definition)
+            by_origin = surge.by_origin(rows, probability)
+            chosen[horizon] = surge.backtest_level(by_origin, found, definition, self.config.surge_min_episodes)
         return chosen
 
     def surge_warnings(self, forecasts: pd.DataFrame, quantiles: np.ndarray) -> pd.DataFrame:

@@ -315,7 +315,11 @@ def retrain(
         registry.configure()  # an unreachable registry fails the retrain now, before any work, and changes nothing
         grain = grain_of(region_set)
         examples, validations, drifted = load_and_gate(grain, regions or get_set(region_set).ids)
-        config = TrainingConfig(grain=grain, weather=settings.weather_features and grain.weather)
+        config = TrainingConfig(
+            grain=grain,
+            weather=settings.weather_features and grain.weather,
+            surge_min_episodes=settings.surge_min_episodes,
+        )
         fitted = fit(examples, sorted(get_set(region_set).ids), config)
         decision = judge(fitted, settings.promotion_margin)
         tags = lineage_tags(region_set, fitted, validations, provenance, drifted)

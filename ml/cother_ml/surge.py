@@ -60,7 +60,7 @@ from cother_ml.intervals import QUANTILE_LEVELS
 RISE = 0.5  # a surge: the week's level up by more than this on the week before
 RULE_RISE = 0.25  # the rule baseline's rise
 RECALL_TARGET = 0.8  # the share of earlier episodes a chosen level must have warned of
-MIN_EPISODES = 10  # a level is chosen on at least this many earlier episodes
+MIN_EPISODES = 10  # a level is chosen on at least this many earlier episodes (the retrain: COTHER_SURGE_MIN_EPISODES)
 LEVELS = np.round(np.arange(1, 100) / 100, 2)  # the warning levels chosen among
 EVI_WINDOWS = range(7, 31)  # the EVI package's rolling windows (days), 7 to lag_max = 30
 EVI_CUTS = np.round(np.arange(1, 51) / 100, 2)  # and its cuts, 0.01 to 0.50
@@ -241,11 +241,11 @@ def window_peaks(probability: pd.DataFrame, surges: pd.DataFrame, definition: Su
     )
 
 
-def chosen_level(peaks: np.ndarray, target: float = RECALL_TARGET) -> float | None:
+def chosen_level(peaks: np.ndarray, target: float = RECALL_TARGET, min_episodes: int = MIN_EPISODES) -> float | None:
     """The highest of LEVELS at which at least `target` of the episodes were caught (each episode's peak
-    probability in its window at or above it); None with fewer than MIN_EPISODES episodes with a peak."""
+    probability in its window at or above it); None with fewer than `min_episodes` episodes with a peak."""
     peaks = peaks[~np.isnan(peaks)]
-    if len(peaks) < MIN_EPISODES:
+    if len(peaks) < min_episodes:
         return None
     recall = (peaks[None, :] >= LEVELS[:, None]).mean(axis=1)
     return float(LEVELS[recall >= target].max()) if (recall >= target).any() else float(LEVELS[0])
@@ -255,19 +255,21 @@ def chosen_level(peaks: np.ndarray, target: float = RECALL_TARGET) -> float | No
 class Level:
     """A horizon's warning level chosen on a backtest (`backtest_level`), and what it did there."""
 
-    level: float | None  # None: fewer than MIN_EPISODES episodes to choose on, so no warning
+    level: float | None  # None: too few episodes to choose on (chosen_level), so no warning
     episodes: int  # the backtest's episodes with a probability issued in their window: those it was chosen on
     # the share of them warned of in their window at it: RECALL_TARGET or more, unless even LEVELS[0] falls short
     recall: float | None
     warned_share: float | None  # the share of the backtest's probabilities (region x origin day) at or above it
 
 
-def backtest_level(probability: pd.DataFrame, surges: pd.DataFrame, definition: SurgeDefinition) -> Level:
+def backtest_level(
+    probability: pd.DataFrame, surges: pd.DataFrame, definition: SurgeDefinition, min_episodes: int = MIN_EPISODES
+) -> Level:
     """The level of one horizon's backtest probabilities (origin days x regions), chosen on every episode
     with a probability in its window (`chosen_level`), with the recall and the share warned at it."""
     peaks = window_peaks(probability, surges, definition)
     peaks = peaks[~np.isnan(peaks)]
-    level = chosen_level(peaks)
+    level = chosen_level(peaks, min_episodes=min_episodes)
     if level is None:
         return Level(None, len(peaks), None, None)
     issued = probability.to_numpy(dtype=float)
