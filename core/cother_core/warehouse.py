@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from functools import cache
+from pathlib import Path
 
 from psycopg2 import sql
 
 from cother_core.database import connect
-from cother_core.settings import PROJECT_ROOT
 
-WAREHOUSE_SQL = PROJECT_ROOT / "cother" / "core" / "sql" / "warehouse.sql"
+WAREHOUSE_SQL = Path(__file__).resolve().parent / "sql" / "warehouse.sql"
 
 
 @cache
