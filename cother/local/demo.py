@@ -178,7 +178,7 @@ def run(regions: list[str] | None = None) -> None:
     print(f"  {retrain['alias']}: {retrain['decision']}")
     print(f"  its forecasts (1 and 7 days ahead): {retrain['forecasts_written']} rows in marts.fct_forecasts,")
     print(f"  their 23 quantiles each: {retrain['quantiles_written']} rows in marts.fct_forecast_quantiles")
-    champion = registry.champion_version()
+    champion = registry.champion_version(retrain["model_name"])
     if champion is None:
         print("\nNo version has beaten the naive forecasters yet: there is no champion to load.")
         return

@@ -80,8 +80,8 @@ def export(region_set: str, origin: date, out: Path | None = None) -> dict:
     from cother_ml import registry, storage
     from cother_ml.grain import grain_of
 
-    with registry.for_set(region_set) as name:
-        quantiles = storage.submission_quantiles(name, origin)
+    name = registry.model_name_of(region_set)
+    quantiles = storage.submission_quantiles(name, origin)
     if quantiles.empty:
         raise ValueError(f"export hub: no version of {name} promoted to champion made forecasts from {origin}")
     frame = submission(quantiles, grain_of(region_set).step_days)

@@ -19,7 +19,8 @@ def predict(region: str, day: date) -> dict:
     or the naive forecaster published where the model lost its backtest, or the best naive forecaster
     for a region the version did not train on) and, from a version that answers them, carries its
     quantiles at the hubs' 23 levels (`quantiles`: level -> count; null where none was calibrated)."""
-    grain = grain_of(set_of(region))
+    region_set = set_of(region)
+    name, grain = registry.model_name_of(region_set), grain_of(region_set)  # the champion of the region's set
     frame = load_mart([region], grain.mart)
     if frame.empty:
         raise ValueError(f"predict: no data for {region} in {grain.mart}")
@@ -29,10 +30,10 @@ def predict(region: str, day: date) -> dict:
         raise ValueError(
             f"predict: region {region}, date {day}: no features in {grain.mart} (it covers {first:%Y-%m-%d}..{last:%Y-%m-%d})"
         )
-    champion = registry.alias_version()
+    champion = registry.alias_version(name)
     if champion is None:
-        raise ValueError(f"predict: model {registry.model_uri()} has no champion yet")
-    model = registry.load()
+        raise ValueError(f"predict: model {registry.model_uri(name)} has no champion yet")
+    model = registry.load(name)
     forecast = model.predict(row[model.metadata.get_input_schema().input_names()]).iloc[0]
     served = model.unwrap_python_model()  # the CasesForecastModel that answered: its forecaster per horizon
     actual = frame.set_index(frame["date_day"].dt.date)["new_cases"]
