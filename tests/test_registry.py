@@ -277,6 +277,8 @@ def test_each_horizon_publishes_the_forecaster_its_backtest_chose_and_the_regist
         )
         written = cur.fetchall()
     assert {horizon: forecaster for horizon, forecaster, _, _ in written} == chosen
+    served = registry.load(MODEL_NAME, first["version"]).unwrap_python_model()
+    assert served.publication.published == chosen  # read back from its model_config
     origin = written[0][3]
     answered = predict("seoul", origin + timedelta(days=1))  # the champion, loaded from the registry
     assert [(f["horizon_days"], f["forecaster"]) for f in answered["forecasts"]] == sorted(chosen.items())

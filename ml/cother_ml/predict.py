@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from cother_core.regions import set_of
-from cother_ml import publication, registry
+from cother_ml import registry
 from cother_ml.grain import grain_of
 from cother_ml.intervals import QUANTILE_LEVELS
 from cother_ml.pyfunc_model import output_column, quantile_column
@@ -41,7 +41,7 @@ def predict(region: str, day: date) -> dict:
     for horizon in served.boosters:
         target = day + timedelta(days=horizon - grain.step_days)
         reported = actual.get(target)
-        [name] = served.forecaster_names(row["region"], horizon)
+        [name] = served.publication.names(row["region"], horizon)
         answer = {
             "horizon_days": horizon,
             "forecaster": name,
@@ -58,6 +58,6 @@ def predict(region: str, day: date) -> dict:
         "origin": (day - timedelta(days=grain.step_days)).isoformat(),
         "model_version": str(champion.version),
         # False: the version did not train on the region, so the best naive forecaster answers for it
-        "region_in_training": bool(publication.in_training(row["region"], served.trained).iloc[0]),
+        "region_in_training": bool(served.publication.in_training(row["region"]).iloc[0]),
         "forecasts": forecasts,
     }

@@ -15,6 +15,7 @@ from cother_core.settings import get_settings
 from cother_ml.forecaster import Forecaster
 from cother_ml.grain import Grain
 from cother_ml.promotion import CHAMPION
+from cother_ml.publication import Publication
 from cother_ml.pyfunc_model import CALIBRATION
 from cother_ml.report import BACKTEST_ARTIFACT
 from cother_ml.target import DERIVED
@@ -96,17 +97,15 @@ def log_and_register(
     metrics: dict,
     tags: dict,
     artifacts: Path,
-    published: dict[int, dict],
-    trained_regions: list[str],
+    publication: Publication,
     grain: Grain,
     calibration: pd.DataFrame,
 ) -> tuple[str, str]:
     """Log the fitted forecasters as one pyfunc in a new run of model `name`'s experiment with the files
     in `artifacts`, and register it as a version of `name`; returns the new version and the run id.
-    `published`: per horizon, the forecaster the pyfunc answers with (the model, or a naive forecaster
-    where the model lost its backtest) and the best naive forecaster, which answers for a region not among
-    `trained_regions`; `calibration`: the backtest rows its quantiles are calibrated on
-    (cother_ml.fitting.Fitted.calibration)."""
+    `publication`: the forecaster the pyfunc answers with per horizon and region, the one the retrain's
+    forecasts were made with (cother_ml.fitting.Fitted.publication); `calibration`: the backtest rows its
+    quantiles are calibrated on (cother_ml.fitting.Fitted.calibration)."""
     mlflow = use_experiment(name)
     model_input = model_input_example(forecasters, example, grain)
     with mlflow.start_run(tags=tags) as run, tempfile.TemporaryDirectory() as folder:
@@ -118,22 +117,18 @@ def log_and_register(
         for horizon, forecaster in forecasters.items():
             files[f"booster_h{horizon}"] = str(Path(folder) / f"booster_h{horizon}.txt")
             forecaster.model.booster_.save_model(files[f"booster_h{horizon}"])
-        version = log_pyfunc(name, files, model_config(forecasters, published, trained_regions, grain), model_input)
+        version = log_pyfunc(name, files, model_config(forecasters, publication, grain), model_input)
     return version, run.info.run_id
 
 
-def model_config(
-    forecasters: dict[int, Forecaster], published: dict[int, dict], trained_regions: list[str], grain: Grain
-) -> dict:
+def model_config(forecasters: dict[int, Forecaster], publication: Publication, grain: Grain) -> dict:
     """What the pyfunc reads besides its boosters (cother_ml.pyfunc_model), and the grain's cadence."""
     any_forecaster = next(iter(forecasters.values()))
     return {
         "features": any_forecaster.features,
         "regions": any_forecaster.regions,
         "horizons": list(forecasters),
-        "published": {str(horizon): choice["forecaster"] for horizon, choice in published.items()},
-        "best_naive": {str(horizon): choice["best_naive"] for horizon, choice in published.items()},
-        "trained_regions": trained_regions,
+        **publication.config(),
         "anchoring": grain.anchoring.config(),
         "cadence": grain.cadence,
     }

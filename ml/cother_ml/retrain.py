@@ -257,8 +257,7 @@ def log_version(name: str, fitted: Fitted, decision: promotion.Decision, tags: d
             metrics,
             tags,
             Path(folder),
-            fitted.published,
-            fitted.trained_regions,
+            fitted.publication,
             fitted.config.grain,
             fitted.calibration,
         )
