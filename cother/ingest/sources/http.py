@@ -73,10 +73,13 @@ class RateLimiter:
     def __init__(self, name: str, setting: str) -> None:
         self.name = name
         self.setting = setting  # the field of Settings that holds the windows
+        self.ready = False
 
     def acquire(self, weight: float = 1.0) -> None:
         limits = windows(getattr(get_settings(), self.setting))
-        ensure_warehouse()
+        if not self.ready:
+            ensure_warehouse()
+            self.ready = True
         while (wait := self._take(limits, weight)) > 0:
             time.sleep(wait)
 
