@@ -29,11 +29,11 @@ def empty_warehouse() -> None:
     landing zone emptied, so that every payload is fetched anew from what the benchmark serves now."""
     from cother_core.database import connect
     from cother_core.settings import get_settings
-    from cother_core.warehouse import ensure_warehouse
+    from cother_core.warehouse import apply_schema
 
     with connect() as conn, conn.cursor() as cur:
         cur.execute("drop schema if exists raw, quarantine, ml, reference, staging, intermediate, marts cascade")
-    ensure_warehouse()
+    apply_schema()
     shutil.rmtree(get_settings().landing_dir, ignore_errors=True)
 
 

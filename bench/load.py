@@ -32,7 +32,7 @@ ROWS = 100_000
 def reset() -> None:
     with connect() as conn, conn.cursor() as cur:
         cur.execute("drop schema if exists raw, quarantine cascade")
-    warehouse.ensure_warehouse()
+    warehouse.apply_schema()
 
 
 def copy_against_insert() -> None:

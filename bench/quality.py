@@ -50,7 +50,7 @@ def timed(function):
 def validation_against_load() -> None:
     with connect() as conn, conn.cursor() as cur:
         cur.execute("drop schema if exists raw, quarantine cascade")
-    warehouse.ensure_warehouse()
+    warehouse.apply_schema()
     load("sample_weather", ["seoul"], date(2021, 1, 1), date(2021, 1, 2))  # GX import and context
     print(f"{'batch':<22} {'validate s':>10} {'publish s':>10} {'ratio':>7}")
     for source in ("sample_weather", "sample_cases"):

@@ -109,12 +109,9 @@ def _demo(args: argparse.Namespace) -> None:
 
 
 def _predict(args: argparse.Namespace) -> None:
-    from cother_core.regions import set_of
-    from cother_ml import registry
     from cother_ml.predict import predict
 
-    with registry.for_set(set_of(args.region)):  # the champion of the region's set
-        print(json.dumps(predict(args.region, args.date)))
+    print(json.dumps(predict(args.region, args.date)))  # the champion of the region's set
 
 
 def _export(args: argparse.Namespace) -> None:
@@ -130,13 +127,13 @@ def _export(args: argparse.Namespace) -> None:
 def _model(args: argparse.Namespace) -> None:
     from cother_ml import aliases, registry
 
-    with registry.for_set(args.region_set):
-        if args.action == "promote":
-            previous = aliases.promote(args.version)
-            print(f"champion: v{args.version} (was {'v' + previous if previous else 'none'})")
-        elif args.action == "rollback":
-            print(f"champion: v{aliases.rollback()} (rolled back)")
-        moves = aliases.history(args.limit if args.action == "history" else 1)
+    name = registry.model_name_of(args.region_set)
+    if args.action == "promote":
+        previous = aliases.promote(name, args.version)
+        print(f"champion: v{args.version} (was {'v' + previous if previous else 'none'})")
+    elif args.action == "rollback":
+        print(f"champion: v{aliases.rollback(name)} (rolled back)")
+    moves = aliases.history(name, args.limit if args.action == "history" else 1)
     for move in moves:
         print(
             f"{move['moved_at']:%Y-%m-%d %H:%M:%S}  {move['alias']:<10} v{move['version']:<4} (was {'v' + move['previous'] if move['previous'] else 'none'})"

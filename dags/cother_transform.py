@@ -8,10 +8,11 @@ generate` from the same manifest; only then does it emit `marts.fct_training_fea
 schedules `cother_retrain` (whose first task validates the training slice with Great Expectations).
 `dbt_node` then shows each model (and each tested source) as one mapped task named after it: green
 if it and all its tests passed, red with the failing tests in its log, skipped when something
-upstream failed. `check_field_accuracy` then alerts once when the champion has done worse than
-persistence over its last 14 scored days (COTHER_FIELD_ACCURACY_DAYS) of a region and horizon, naming
-them with both MAEs (marts.fct_forecast_accuracy; cother/transform/field_accuracy.py); the next
-retrain's promotion gate reads those alerts. It also alerts once when the champion's 95 % intervals held
+upstream failed. `check_field_accuracy` then alerts once when the champion (the version the MLflow
+registry's `champion` alias holds) has done worse than persistence over its last 14 scored days
+(COTHER_FIELD_ACCURACY_DAYS) of a region and horizon, naming them with both MAEs
+(marts.fct_forecast_accuracy; cother/transform/field_accuracy.py); the next retrain's promotion gate
+reads those alerts. It also alerts once when the champion's 95 % intervals held
 fewer than 80 % of the actuals over its last 28 scored days of a region and horizon.
 
 Models, tests and lineage: [dbt docs](http://127.0.0.1:8081/index.html); validations:

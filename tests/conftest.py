@@ -159,12 +159,12 @@ def api(monkeypatch):
 def empty_warehouse() -> None:
     """The raw, quarantine and dbt schemas dropped, the raw tables created again."""
     from cother_core.database import connect
-    from cother_core.warehouse import ensure_warehouse
+    from cother_core.warehouse import apply_schema
 
     with connect() as conn, conn.cursor() as cur:
         for schema in RAW_AND_MART_SCHEMAS:
             cur.execute(f"drop schema if exists {schema} cascade")  # noqa: S608 -- fixed names above
-    ensure_warehouse()
+    apply_schema()
 
 
 def land(source: str, regions, start, end, force: bool = False) -> dict:

@@ -98,8 +98,8 @@ def test_a_world_backfill_reprocesses_its_days_and_leads_to_one_transform_and_on
     assert dag_runs("cother_retrain", before) == [("asset_triggered", "success")]
     from cother_ml import registry
 
-    with registry.for_set("world"):  # the retrain trained the world set's own model
-        assert registry.client().search_model_versions(f"name = '{registry.model_name()}'")
+    world = registry.model_name_of("world")  # the retrain trained the world set's own model
+    assert registry.client().search_model_versions(f"name = '{world}'")
 
 
 def idle_executor_workers() -> list[psutil.Process]:

@@ -106,7 +106,10 @@ def test_a_horizon_whose_model_loses_its_latest_folds_publishes_the_best_naive_f
 def test_a_region_with_too_few_days_in_the_slice_is_forecast_by_the_best_naive_forecaster_and_marked(frames, tmp_path):
     """Busan, with only Seoul's last 20 days as its history, is not a region the model learnt: the
     retrain's forecasts and the registered model both answer for it with each horizon's best naive
-    forecaster, and say so; Seoul keeps the published forecaster."""
+    forecaster, and say so; Seoul keeps the published forecaster. Both ask the one Publication, which
+    the registered model reads back from its model_config (as JSON, as MLflow keeps it)."""
+    import json
+
     from cother_ml import registry
     from cother_ml.baselines import NAIVE
     from cother_ml.features import upcoming
@@ -127,8 +130,9 @@ def test_a_region_with_too_few_days_in_the_slice_is_forecast_by_the_best_naive_f
     for horizon, forecaster in fitted.forecasters.items():
         boosters[f"booster_h{horizon}"] = str(tmp_path / f"booster_h{horizon}.txt")
         forecaster.model.booster_.save_model(boosters[f"booster_h{horizon}"])
-    config = registry.model_config(fitted.forecasters, fitted.published, fitted.trained_regions, DAILY)
+    config = json.loads(json.dumps(registry.model_config(fitted.forecasters, fitted.publication, DAILY)))
     served = CasesForecastModel().load(boosters, config)
+    assert served.publication == fitted.publication
     for horizon, choice in fitted.published.items():
         ahead = upcoming(fitted.examples[horizon]).set_index("region", drop=False)
         busan, seoul = forecasts.loc[("busan", horizon)], forecasts.loc[("seoul", horizon)]
@@ -137,6 +141,8 @@ def test_a_region_with_too_few_days_in_the_slice_is_forecast_by_the_best_naive_f
         assert (seoul["forecaster"], bool(seoul["region_in_training"])) == (choice["forecaster"], True)
         answered = served.predict(None, ahead.loc[["busan", "seoul"]])[output_column(horizon)]
         assert answered.tolist() == pytest.approx([busan["forecast"], seoul["forecast"]])
+        names = served.publication.names(ahead.loc[["busan", "seoul"], "region"], horizon)
+        assert names.tolist() == [busan["forecaster"], seoul["forecaster"]]
 
 
 def test_with_the_weather_off_no_model_without_it_is_fitted_and_the_output_says_so(frames):

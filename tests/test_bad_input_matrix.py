@@ -28,6 +28,8 @@ from cother_ml.retrain import retrain
 
 pytestmark = pytest.mark.integration
 
+MODEL_NAME = "cother_test_bad_input"  # the korea set\'s model in this module (COTHER_MODEL_NAME)
+
 HISTORY = (date(2020, 10, 5), date(2021, 9, 30))
 WEATHER_DAYS = (date(2021, 10, 1), date(2021, 10, 5))
 PUBLISHED = [
@@ -221,7 +223,7 @@ def tampered(kind: str, edit):
 @pytest.fixture(scope="module")
 def champion(postgres_server):
     """The bundled history published, the marts built and a champion registered."""
-    with registered_model("cother_test_bad_input"):
+    with registered_model(MODEL_NAME):
         empty_warehouse()
         publish_seoul(*HISTORY)
         assert dbt.build()["success"]
@@ -251,7 +253,7 @@ def stopped_and_kept(batch: dict, source: str, region: str, error: str, before: 
     assert re.search(error.split(":")[0].split(" column ")[0], json.dumps(failures, ensure_ascii=False)), failures
     assert Path(batch["path"]).read_bytes() == landed
     assert {table: table_contents(table) for table in PUBLISHED} == before
-    assert registry.champion_version() == champion
+    assert registry.champion_version(MODEL_NAME) == champion
 
 
 def held_and_kept(batch: dict, region: str, error: str, before: dict, champion: str) -> None:
@@ -270,7 +272,7 @@ def held_and_kept(batch: dict, region: str, error: str, before: dict, champion: 
     assert any(re.search(error, line) for line in described), described
     assert Path(batch["path"]).read_bytes() == landed
     assert {table: table_contents(table) for table in PUBLISHED} == before
-    assert registry.champion_version() == champion
+    assert registry.champion_version(MODEL_NAME) == champion
 
 
 def passes_as_a_correction(batch: dict, region: str, error: str, capsys) -> None:
@@ -580,7 +582,7 @@ def test_an_answer_the_transport_refuses_is_named_and_nothing_lands(champion, ap
     assert re.search(bad.error, message) and re.search(r"expected .+; observed ", message), message
     assert set(folder.glob("*")) == files
     assert {table: table_contents(table) for table in PUBLISHED} == before
-    assert registry.champion_version() == champion
+    assert registry.champion_version(MODEL_NAME) == champion
 
 
 def test_the_matrix_names_at_least_thirty_bad_inputs():

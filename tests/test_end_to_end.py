@@ -17,6 +17,7 @@ RAW_TABLES = ["raw.kma_asos_daily", "raw.coronaboard_cases"]
 START, END = bundled_period()
 WEATHER = {"weather_source": "sample_weather"}  # the bundled Seoul station observations
 INGEST_CONF = {"start_date": str(START), "end_date": str(END), "regions": ["seoul"], **WEATHER}
+MODEL_NAME = "cother_test_end_to_end"  # the korea set\'s model in this module (COTHER_MODEL_NAME)
 
 
 @pytest.fixture(scope="module")
@@ -53,12 +54,12 @@ def training_features_events() -> int:
 def champion_version():
     from cother_ml import registry
 
-    return registry.champion_version()
+    return registry.champion_version(MODEL_NAME)
 
 
 @pytest.fixture(scope="module")
 def first_pipeline_run(dags, postgres_server):
-    with registered_model("cother_test_end_to_end") as model:
+    with registered_model(MODEL_NAME) as model:
         empty_warehouse()
         yield {
             "model": model,
@@ -96,7 +97,7 @@ def test_the_champion_loads_from_the_registry_and_forecasts(first_pipeline_run):
     from cother_ml.storage import load_mart
 
     registry.configure()
-    model = mlflow.pyfunc.load_model(registry.model_uri())
+    model = mlflow.pyfunc.load_model(registry.model_uri(MODEL_NAME))
     forecast_row = load_mart(["seoul"]).query("is_forecast_row")
     columns = model.metadata.get_input_schema().input_names()
     forecast = model.predict(forecast_row[columns])
@@ -190,13 +191,13 @@ def test_a_second_run_leaves_the_same_rows_and_registers_a_challenger(first_pipe
     from cother_ml import registry
 
     before = {table: table_contents(table) for table in [*RAW_TABLES, "marts.fct_training_features"]}
-    version = int(registry.champion_version())
+    version = int(registry.champion_version(MODEL_NAME))
     assert run(dags["cother_ingest"], INGEST_CONF) == (True, [])
     assert run(dags["cother_transform"], {}) == (True, [])
     assert run(dags["cother_retrain"], {"regions": ["seoul"]}) == (True, [])
     assert {table: table_contents(table) for table in before} == before
-    assert str(registry.alias_version("challenger").version) == str(version + 1)  # nothing new to win with
-    assert int(registry.champion_version()) == version
+    assert str(registry.alias_version(MODEL_NAME, "challenger").version) == str(version + 1)  # nothing new to win with
+    assert int(registry.champion_version(MODEL_NAME)) == version
 
 
 def test_a_batch_failing_its_gate_publishes_nothing_and_keeps_the_landing_file(first_pipeline_run, dags):

@@ -1,6 +1,8 @@
 """Field accuracy on the test warehouse: the champion's forecasts scored beside persistence's once
 reported (marts.fct_forecast_accuracy), an alert once per stretch where it does worse, read by the gate;
-their quantiles' WIS and coverage, an alert once per stretch where the 95 % intervals hold too few."""
+their quantiles' WIS and coverage, an alert once per stretch where the 95 % intervals hold too few. The
+champion is the version the registry's alias holds: the module's model has four versions (no artifacts:
+their forecasts are written here), v3 the champion."""
 
 import json
 from datetime import date, timedelta
@@ -15,26 +17,37 @@ pytestmark = pytest.mark.integration
 STRETCH = [date(2021, 2, 1) + timedelta(days=i) for i in range(14)]
 FEBRUARY = [date(2021, 2, 1) + timedelta(days=i) for i in range(28)]
 WORSE, NARROW = "champion_worse_than_persistence", "champion_intervals_too_narrow"
+MODEL = "cother_test_field_accuracy"
 
 
 @pytest.fixture(scope="module")
 def two_months(postgres_server):
-    """The bundled Seoul counts of 2021-01-01..2021-02-28 published and built, once for the module."""
+    """The bundled Seoul counts of 2021-01-01..2021-02-28 published and built, and the module's model
+    registered with four versions, once for the module."""
+    from cother_core.settings import get_settings
+    from cother_ml import registry
+
     empty_warehouse()
     publish_seoul(date(2021, 1, 1), date(2021, 2, 28))
     assert dbt.build()["success"]
+    client = registry.client()
+    client.create_registered_model(MODEL)
+    for _ in range(4):
+        client.create_model_version(MODEL, source=get_settings().mlflow_artifacts.as_uri())
 
 
 @pytest.fixture
 def warehouse(two_months):
-    """The module's published counts, with no forecast, promotion or alert yet."""
+    """The module's published counts, with no forecast or alert yet; v3 the champion."""
     from cother_core.database import connect
+    from cother_ml import aliases
 
     with connect() as conn, conn.cursor() as cur:
         cur.execute(
             "truncate ml.forecasts, ml.forecast_quantiles, ml.model_promotions, ml.field_accuracy_alerts,"
             " ml.coverage_alerts"
         )
+    aliases.move(MODEL, "champion", "3", "test:field-accuracy", "the module's champion")
 
 
 @pytest.fixture
@@ -61,7 +74,7 @@ def write_forecasts(version: str, alias: str, horizon: int, days: list[date], er
 
     counts = reported()
     rows = [
-        ("cother_cases_forecaster", version, "seoul", day - timedelta(days=horizon), day, horizon)
+        (MODEL, version, "seoul", day - timedelta(days=horizon), day, horizon)
         + (max(counts[day] + error(day), 0.0), alias, "model")
         for day in days
     ]
@@ -101,9 +114,9 @@ def test_a_14_day_stretch_where_the_champion_is_worse_than_persistence_alerts_on
     assert field_accuracy.check("run-2")[WORSE]["alerted"] == []  # the next run over the same stretch: nothing
     assert len(alerts(webhook)) == 1
 
-    (flag,) = storage.field_flags("cother_cases_forecaster", "3")  # what the next retrain's gate reads
+    (flag,) = storage.field_flags(MODEL, "3")  # what the next retrain's gate reads
     assert (flag["region"], flag["horizon_days"], flag["mae"]) == ("seoul", 1, 1000.0)
-    assert storage.field_flags("cother_cases_forecaster", "4") == []
+    assert storage.field_flags(MODEL, "4") == []
 
 
 def test_the_gate_reads_an_alert_until_a_whole_stretch_is_scored_since_without_a_new_one(warehouse, webhook):
@@ -117,12 +130,12 @@ def test_the_gate_reads_an_alert_until_a_whole_stretch_is_scored_since_without_a
     write_forecasts("3", "champion", 1, after[:13], lambda day: 0.0)
     assert dbt.build()["success"]
     assert field_accuracy.check("run-2")[WORSE]["alerted"] == []
-    (flag,) = storage.field_flags("cother_cases_forecaster", "3")  # 13 days scored since: it still holds
+    (flag,) = storage.field_flags(MODEL, "3")  # 13 days scored since: it still holds
     assert flag["days"] == "2021-02-01..2021-02-14"
     write_forecasts("3", "champion", 1, after[13:], lambda day: 0.0)
     assert dbt.build()["success"]
     assert field_accuracy.check("run-3")[WORSE]["alerted"] == []
-    assert storage.field_flags("cother_cases_forecaster", "3") == []  # 14: better since, the alert is old
+    assert storage.field_flags(MODEL, "3") == []  # 14: better since, the alert is old
     assert len(alerts(webhook)) == 1
 
 
@@ -164,7 +177,7 @@ def write_quantiles(version: str, horizon: int, days: list[date], offsets) -> No
 
     counts = reported()
     rows = [
-        ("cother_cases_forecaster", version, "seoul", day - timedelta(days=horizon), day, horizon, float(level))
+        (MODEL, version, "seoul", day - timedelta(days=horizon), day, horizon, float(level))
         + (max(counts[day] + offset, 0.0),)
         for day in days
         for level, offset in zip(QUANTILE_LEVELS, offsets(day), strict=True)
@@ -233,3 +246,26 @@ def test_a_28_day_stretch_where_the_champions_95_intervals_hold_too_few_alerts_o
     assert field_accuracy.check("run-1")[NARROW]["alerted"] == []  # a retry: nothing again
     assert field_accuracy.check("run-2")[NARROW]["alerted"] == []  # the next run over the same stretch: nothing
     assert len(alerts(webhook)) == 1
+
+
+def test_the_champion_scored_is_the_one_the_registrys_alias_holds_even_when_moved_outside_the_project(
+    warehouse, webhook
+):
+    """The alias moved with MLflow's own client (as through the MLflow UI): the version it holds is
+    scored, not the one the last recorded move left it on nor the one whose forecasts were written as
+    champion; the move is recorded in ml.model_promotions as made outside the project."""
+    from cother.transform import field_accuracy
+    from cother_ml import aliases, registry, storage
+
+    write_forecasts("3", "champion", 1, STRETCH, lambda day: 0.0)  # exact
+    write_forecasts("4", "challenger", 1, STRETCH, lambda day: 1000.0)  # far off
+    assert dbt.build()["success"]
+    assert field_accuracy.check("run-1")[WORSE] == {"found": 0, "alerted": []}  # v3, exact
+
+    registry.client().set_registered_model_alias(MODEL, "champion", "4")
+    assert storage.last_move(MODEL, "champion")[0] == "3"  # the log does not know yet
+    (worse,) = field_accuracy.check("run-2")[WORSE]["alerted"]
+    assert (worse["model_version"], worse["region"], worse["horizon_days"], worse["mae"]) == ("4", "seoul", 1, 1000.0)
+    assert storage.last_move(MODEL, "champion") == ("4", "3")
+    assert aliases.history(MODEL, 1)[0]["moved_by"] == aliases.OUTSIDE
+    assert [alert["event"] for alert in alerts(webhook)] == [WORSE]

@@ -33,7 +33,7 @@ def model(mlflow_ui):
 
 @pytest.fixture
 def champion_v1(model):
-    aliases.move("champion", "1", "test:gate", "passed its gate")
+    aliases.move(MODEL_NAME, "champion", "1", "test:gate", "passed its gate")
 
 
 def status(url: str, body: dict | None = None, **login) -> int:
@@ -53,26 +53,26 @@ def test_the_mlflow_ui_moves_an_alias_only_with_its_generated_login(mlflow_ui, c
     assert move_champion_through_the_ui(mlflow_ui, "2", login=False) == 401
     assert move_champion_through_the_ui(mlflow_ui, "2", password="not-the-password") == 401
     assert status(f"{mlflow_ui}/api/2.0/mlflow/registered-models/get?name={MODEL_NAME}", login=False) == 401
-    assert registry.champion_version() == "1"
+    assert registry.champion_version(MODEL_NAME) == "1"
 
     password = mlflow_server.password_file()
     assert password.stat().st_mode & 0o777 == 0o600 and password.parent.stat().st_mode & 0o777 == 0o700
     assert mlflow_server.admin_password() not in mlflow_server.auth_config().read_text()
     assert move_champion_through_the_ui(mlflow_ui, "2") == 200
-    assert registry.champion_version() == "2"
+    assert registry.champion_version(MODEL_NAME) == "2"
 
 
 def test_a_move_made_outside_the_project_is_recorded_when_the_project_next_reads_the_alias(mlflow_ui, champion_v1):
     assert move_champion_through_the_ui(mlflow_ui, "2") == 200
-    outside = aliases.history()[0]
+    outside = aliases.history(MODEL_NAME)[0]
     assert (outside["alias"], outside["version"], outside["previous"]) == ("champion", "2", "1")
     assert outside["moved_by"] == aliases.OUTSIDE
     assert outside["reason"] == "found on v2 where the log left it on v1; who and when unknown"
-    assert aliases.history()[0] == outside  # recorded once
+    assert aliases.history(MODEL_NAME)[0] == outside  # recorded once
 
     assert move_champion_through_the_ui(mlflow_ui, "1") == 200
-    assert aliases.promote("2") == "1"  # a move by hand finds the outside one first
-    moves = aliases.history(3)
+    assert aliases.promote(MODEL_NAME, "2") == "1"  # a move by hand finds the outside one first
+    moves = aliases.history(MODEL_NAME, 3)
     assert [(m["version"], m["previous"], m["moved_by"]) for m in moves] == [
         ("2", "1", aliases.by_hand()),
         ("1", "2", aliases.OUTSIDE),

@@ -58,7 +58,7 @@ def version_tags(version: str) -> dict:
 
 def test_the_first_version_beats_the_baselines_and_becomes_champion(first):
     assert first["promoted"] and first["alias"] == "champion", first["decision"]
-    assert registry.champion_version() == first["version"]
+    assert registry.champion_version(MODEL_NAME) == first["version"]
     model, best_naive = {}, float("inf")
     for row in first["backtest"]:
         if row["horizon"] == 1:
@@ -215,7 +215,7 @@ def test_a_retrain_writes_each_forecasts_quantiles_and_the_registered_model_answ
         assert values == sorted(values) and values[0] >= 0 and values[0] < values[-1]
         assert values[11] == round(point)
     row = load_mart(["seoul"]).query("is_forecast_row")
-    answered = registry.load(first["version"]).predict(row)
+    answered = registry.load(MODEL_NAME, first["version"]).predict(row)
     for horizon, (_, values, _) in written.items():
         assert [answered[quantile_column(horizon, level)].iloc[0] for level in QUANTILE_LEVELS] == values
     served = predict("seoul", row["date_day"].iloc[0].date())
@@ -309,45 +309,47 @@ def test_the_gate_reads_a_champions_wis_from_its_backtest_and_from_its_live_quan
     earlier = SimpleNamespace(
         run_id=first["run_id"], version=first["version"], tags={"training_end": f"{end:%Y-%m-%d}"}
     )
-    forecasts, failure = champion_out_of_sample(earlier, latest, rows, 1)
+    forecasts, failure = champion_out_of_sample(MODEL_NAME, earlier, latest, rows, 1)
     before = (latest["target_date"] <= end).to_numpy()
     assert failure is None and (~before).sum() == 14
     assert forecasts["model_wis"][before].tolist() == latest["model_wis"][before].tolist()
     # after it, the WIS of the quantiles the version answers for those rows
     live = rows.merge(latest.loc[~before, ["region", "target_date"]])
-    answered = registry.load(first["version"]).predict(live)
+    answered = registry.load(MODEL_NAME, first["version"]).predict(live)
     quantiles = answered[[quantile_column(1, level) for level in QUANTILE_LEVELS]]
     expected = weighted_interval_score(live["actual"], quantiles, QUANTILE_LEVELS)["wis"]
     assert forecasts["model_wis"][~before].tolist() == pytest.approx(expected.tolist())
     register_as_older_code(first, days_before_end=14)  # champion now
     try:
-        forecasts, failure = champion_out_of_sample(registry.alias_version("champion"), latest, rows, 1)
+        forecasts, failure = champion_out_of_sample(
+            MODEL_NAME, registry.alias_version(MODEL_NAME, "champion"), latest, rows, 1
+        )
         assert failure is None and forecasts["model"].notna().all()
         assert forecasts["model_wis"].notna().tolist() == before.tolist()
     finally:
-        registry.set_alias(first["version"])
+        registry.set_alias(MODEL_NAME, first["version"])
 
 
 def test_a_challenger_that_does_not_win_leaves_the_champion_where_it_is(first):
     second = retrain("korea", ["seoul"], moved_by="test:second")  # the same data: the same folds, no gain
     assert not second["promoted"] and second["alias"] == "challenger"
     assert "does not beat champion" in second["decision"]
-    assert registry.champion_version() == first["version"]
-    assert str(registry.alias_version("challenger").version) == second["version"]
+    assert registry.champion_version(MODEL_NAME) == first["version"]
+    assert str(registry.alias_version(MODEL_NAME, "challenger").version) == second["version"]
     assert version_tags(second["version"])["promotion"] == second["decision"]
 
 
 def test_promote_and_rollback_by_hand_and_a_consumer_of_champion_follows(first):
     import mlflow
 
-    challenger = str(registry.alias_version("challenger").version)
+    challenger = str(registry.alias_version(MODEL_NAME, "challenger").version)
     registry.configure()
-    assert aliases.promote(challenger) == first["version"]
+    assert aliases.promote(MODEL_NAME, challenger) == first["version"]
     consumer = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}@champion")
     assert consumer.metadata.run_id == registry.client().get_model_version(MODEL_NAME, challenger).run_id
-    assert aliases.rollback() == first["version"]
-    assert registry.champion_version() == first["version"]
-    moves = aliases.history()
+    assert aliases.rollback(MODEL_NAME) == first["version"]
+    assert registry.champion_version(MODEL_NAME) == first["version"]
+    moves = aliases.history(MODEL_NAME)
     assert [(m["alias"], m["version"], m["previous"]) for m in moves[:2]] == [
         ("champion", first["version"], challenger),
         ("champion", challenger, first["version"]),
@@ -378,6 +380,8 @@ def test_each_horizon_publishes_the_forecaster_its_backtest_chose_and_the_regist
         )
         written = cur.fetchall()
     assert {horizon: forecaster for horizon, forecaster, _, _ in written} == chosen
+    served = registry.load(MODEL_NAME, first["version"]).unwrap_python_model()
+    assert served.publication.published == chosen  # read back from its model_config
     origin = written[0][3]
     answered = predict("seoul", origin + timedelta(days=1))  # the champion, loaded from the registry
     assert [(f["horizon_days"], f["forecaster"]) for f in answered["forecasts"]] == sorted(chosen.items())
@@ -412,7 +416,7 @@ def test_each_registered_model_logs_its_runs_to_an_experiment_of_its_own(first):
 
 def test_mlflow_models_serve_answers_over_http_with_the_champions_forecast(first):
     row = load_mart(["seoul"]).query("is_forecast_row")
-    model = registry.load()
+    model = registry.load(MODEL_NAME)
     expected = model.predict(row)
     columns = model.metadata.get_input_schema().input_names()
     port = free_port()
@@ -451,7 +455,7 @@ def test_a_retried_retrain_registers_nothing_and_moves_no_alias_again(first):
     attempt = "airflow:cother_retrain/manual__retried"
     once = retrain("korea", ["seoul"], moved_by=attempt)
     versions = registry.client().search_model_versions(f"name = '{MODEL_NAME}'")
-    moves = aliases.history(1000)
+    moves = aliases.history(MODEL_NAME, 1000)
     again = retrain("korea", ["seoul"], moved_by=attempt)
     quantiles = row_count(f"ml.forecast_quantiles where model_version = '{once['version']}'")
     keys = ("version", "run_id", "alias", "promoted", "decision", "forecasts_written", "quantiles_written")
@@ -460,7 +464,7 @@ def test_a_retried_retrain_registers_nothing_and_moves_no_alias_again(first):
     assert row_count(f"ml.forecast_quantiles where model_version = '{once['version']}'") == quantiles == 2 * 23
     assert row_count(f"ml.surge_warnings where model_version = '{once['version']}'") == 2
     assert len(registry.client().search_model_versions(f"name = '{MODEL_NAME}'")) == len(versions)
-    assert aliases.history(1000) == moves
+    assert aliases.history(MODEL_NAME, 1000) == moves
 
 
 def test_a_retrain_killed_after_registering_its_version_and_before_tagging_it_finds_it_on_retry(first):
@@ -477,16 +481,16 @@ def test_a_retrain_killed_after_registering_its_version_and_before_tagging_it_fi
     grain = grain_of("korea")
     examples, validations, drifted = steps.load_and_gate(grain, ["seoul"])
     fitted = fit(examples, sorted(get_set("korea").ids), TrainingConfig(grain, get_settings().weather_features))
-    decision = steps.judge(fitted, get_settings().promotion_margin)
+    decision = steps.judge(MODEL_NAME, fitted, get_settings().promotion_margin)
     tags = steps.lineage_tags("korea", fitted, validations, None, drifted)
     before = len(registry.client().search_model_versions(f"name = '{MODEL_NAME}'"))
-    killed, _ = steps.log_version(fitted, decision, {**tags, "registered_by": attempt}, drifted)
+    killed, _ = steps.log_version(MODEL_NAME, fitted, decision, {**tags, "registered_by": attempt}, drifted)
     assert "promotion" not in version_tags(killed)  # registered, never tagged
     retried = retrain("korea", ["seoul"], moved_by=attempt)
     assert retried["version"] == killed
     assert len(registry.client().search_model_versions(f"name = '{MODEL_NAME}'")) == before + 1
     assert version_tags(killed)["registered_by"] == attempt and version_tags(killed)["promotion"]
-    assert registry.holds(retried["alias"], killed)
+    assert registry.holds(MODEL_NAME, retried["alias"], killed)
     assert row_count(f"ml.forecasts where model_version = '{killed}'") == 2
 
 
@@ -503,12 +507,12 @@ def register_as_older_code(first, days_before_end: int, gone_columns: tuple[str,
     from cother_ml.report import BACKTEST_ARTIFACT
     from cother_ml.target import DERIVED
 
-    current = registry.load(first["version"]).unwrap_python_model()
+    current = registry.load(MODEL_NAME, first["version"]).unwrap_python_model()
     config = {"features": current.features, "regions": current.regions, "horizons": list(current.boosters)}
     columns = list(dict.fromkeys([*(f for f in current.features if f not in DERIVED), "day_of_week", "cases_mean_7d"]))
     rows = load_mart(["seoul"]).dropna(subset=columns).tail(30)
     example = rows[columns].astype({c: "float64" for c in columns if c != "region"})
-    registry.configure()
+    registry.use_experiment(MODEL_NAME)
     with mlflow.start_run() as run, tempfile.TemporaryDirectory() as folder:
         boosters = {f"booster_h{h}": str(Path(folder) / f"booster_h{h}.txt") for h in current.boosters}
         for h, booster in current.boosters.items():
@@ -517,10 +521,10 @@ def register_as_older_code(first, days_before_end: int, gone_columns: tuple[str,
             run_id=first["run_id"], artifact_path=BACKTEST_ARTIFACT, dst_path=folder
         )
         mlflow.log_artifact(backtest, artifact_path=str(Path(BACKTEST_ARTIFACT).parent))
-        version = registry.log_pyfunc(boosters, config, example.assign(**dict.fromkeys(gone_columns, 1.0)))
+        version = registry.log_pyfunc(MODEL_NAME, boosters, config, example.assign(**dict.fromkeys(gone_columns, 1.0)))
     training_end = pd.Timestamp(version_tags(first["version"])["training_end"]) - pd.Timedelta(days=days_before_end)
-    registry.tag_version(version, {"training_end": f"{training_end:%Y-%m-%d}", "run_id": run.info.run_id})
-    registry.set_alias(version)
+    registry.tag_version(MODEL_NAME, version, {"training_end": f"{training_end:%Y-%m-%d}", "run_id": run.info.run_id})
+    registry.set_alias(MODEL_NAME, version)
     return version
 
 
@@ -538,7 +542,7 @@ def test_a_champion_registered_by_older_code_forecasts_as_it_learnt_and_the_gate
     older = register_as_older_code(first, days_before_end=14)
     try:
         rows = load_mart(["seoul"]).dropna(subset=["cases_mean_7d", "cases_log_ratio_lag_1"]).tail(10)
-        model = registry.load(older)
+        model = registry.load(MODEL_NAME, older)
         learnt = model.unwrap_python_model()
         seven_days = learnt.anchoring.for_horizon(rows, 7)
         change = learnt.boosters[7].predict(model_input(seven_days, learnt.features, learnt.regions))
@@ -547,12 +551,12 @@ def test_a_champion_registered_by_older_code_forecasts_as_it_learnt_and_the_gate
         after = retrain("korea", ["seoul"], moved_by="test:after-an-older-champion")
         assert f"champion v{older}" in after["decision"] and "cannot forecast" not in after["decision"]
         # the alias was set outside aliases.move: the retrain's gate found it and recorded it
-        outside = [m for m in aliases.history(1000) if m["version"] == older and m["alias"] == "champion"]
+        outside = [m for m in aliases.history(MODEL_NAME, 1000) if m["version"] == older and m["alias"] == "champion"]
         assert [m["moved_by"] for m in outside] == [aliases.OUTSIDE]
         compared, gate_days = common_days(after["decision"])
         assert compared == gate_days  # 14 of them forecast live
     finally:
-        registry.set_alias(first["version"])
+        registry.set_alias(MODEL_NAME, first["version"])
 
 
 def test_a_champion_whose_input_the_mart_no_longer_has_is_compared_on_its_backtest_days_alone(first):
@@ -564,4 +568,4 @@ def test_a_champion_whose_input_the_mart_no_longer_has_is_compared_on_its_backte
         compared, gate_days = common_days(after["decision"])
         assert compared == gate_days - 14
     finally:
-        registry.set_alias(first["version"])
+        registry.set_alias(MODEL_NAME, first["version"])

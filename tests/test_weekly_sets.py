@@ -79,11 +79,11 @@ def test_dim_region_says_the_weekly_set_reports_weekly(weekly_run):
 def test_the_weekly_model_forecasts_the_four_weeks_after_the_last_sunday(weekly_run):
     from cother_ml import registry
 
-    with registry.for_set("world_weekly") as name:
-        assert name == "cother_test_weekly_world_weekly"
-        version = registry.champion_version() or registry.alias_version("challenger").version
-        tags = registry.client().get_model_version(name, version).tags
-        learnt = registry.load(str(version)).unwrap_python_model()
+    name = registry.model_name_of("world_weekly")
+    assert name == "cother_test_weekly_world_weekly"
+    version = registry.champion_version(name) or registry.alias_version(name, "challenger").version
+    tags = registry.client().get_model_version(name, version).tags
+    learnt = registry.load(name, str(version)).unwrap_python_model().publication
     assert tags["cadence"] == "weekly" and tags["weather_features"] == "False"  # a weekly set runs without weather
     forecasts = _query(
         "select region, horizon_days, origin_date, target_date, forecast_new_cases, forecaster from ml.forecasts"
@@ -109,10 +109,10 @@ def weekly_champion(weekly_run):
     promotion gate kept it challenger, since the page shows a set's champion's forecasts."""
     from cother_ml import aliases, registry
 
-    with registry.for_set("world_weekly"):
-        if registry.champion_version() is None:
-            aliases.promote(str(registry.alias_version("challenger").version), "the Forecasts page's tests")
-        return str(registry.champion_version())
+    name = registry.model_name_of("world_weekly")
+    if registry.champion_version(name) is None:
+        aliases.promote(name, str(registry.alias_version(name, "challenger").version), "the Forecasts page's tests")
+    return str(registry.champion_version(name))
 
 
 def test_the_weekly_champions_quantiles_export_as_a_hub_submission_by_the_week(weekly_champion, tmp_path):

@@ -1,18 +1,32 @@
 """The warehouse's schemas and tables (core/cother_core/sql/warehouse.sql), created where missing, the
-region sets' configuration written into raw.regions, and a set retired from all of it."""
+region sets' configuration written into raw.regions, and a set retired from all of it.
+
+The schema is applied once per process and warehouse: the first read or write of the warehouse in a
+process applies it (ensure_warehouse), the others find it applied. Applying it is not free even where
+nothing is missing: each `alter table ... add column if not exists` takes its table's exclusive lock,
+which waits for every open transaction on the table (a publish, a dbt build reading it) and holds up
+every reader after it. An Airflow task is a process of its own (`airflow dags test`: one for the whole
+run), so a task applies it at most once. A process does not notice the warehouse's schemas dropped
+under it (a database recreated while it runs): the next process applies the schema again, and
+apply_schema applies it at once (the tests' empty warehouse, the benches' fresh one)."""
 
 from __future__ import annotations
 
 import json
+import os
+import threading
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
 from psycopg2 import sql
 
-from cother_core.database import connect
+from cother_core.database import connect, parsed, warehouse_url
 
 WAREHOUSE_SQL = Path(__file__).resolve().parent / "sql" / "warehouse.sql"
+
+_applied: set[str] = set()  # the warehouse URLs this process has applied the schema to
+_applying = threading.Lock()
 
 
 @cache
@@ -20,10 +34,22 @@ def _warehouse_ddl() -> str:
     return WAREHOUSE_SQL.read_text(encoding="utf-8")
 
 
-def ensure_warehouse() -> None:
-    with connect() as conn, conn.cursor() as cur:
+def apply_schema() -> None:
+    """Apply the warehouse schema now, under an advisory lock (two processes never run it at once), and
+    say so in the log: one line per application, naming the database and the process."""
+    url = warehouse_url()
+    with connect(url) as conn, conn.cursor() as cur:
         cur.execute("select pg_advisory_xact_lock(hashtextextended('cother.warehouse.ddl', 0))")
         cur.execute(_warehouse_ddl())
+    _applied.add(url)
+    print(f"applied the warehouse schema to database {parsed(url).database} (process {os.getpid()})")
+
+
+def ensure_warehouse() -> None:
+    """The warehouse schema applied, once per process and warehouse URL (see the module's doc)."""
+    with _applying:
+        if warehouse_url() not in _applied:
+            apply_schema()
 
 
 def table_identifier(qualified: str) -> sql.Identifier:

@@ -165,11 +165,11 @@ def _query(statement: str, params=None) -> list[tuple]:
 
 def champion(region_set: str) -> Champion | None:
     """The set's champion, or None (no model registered, or none has won yet)."""
-    with registry.for_set(region_set) as name:
-        version = registry.alias_version()
-        if version is None:
-            return None
-        metrics = registry.client().get_run(version.run_id).data.metrics
+    name = registry.model_name_of(region_set)
+    version = registry.alias_version(name)
+    if version is None:
+        return None
+    metrics = registry.client().get_run(version.run_id).data.metrics
     promoted = _query(PROMOTED, (name, str(version.version)))
     moved_at, moved_by, reason = promoted[0] if promoted else (None, None, None)
     grain = grain_of(region_set)

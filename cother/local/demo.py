@@ -195,7 +195,7 @@ def run(regions: list[str] | None = None) -> None:
     print(
         f"  their {len(QUANTILE_LEVELS)} quantiles each: {retrain['quantiles_written']} rows in marts.fct_forecast_quantiles"
     )
-    champion = registry.champion_version()
+    champion = registry.champion_version(retrain["model_name"])
     if champion is None:
         print("\nNo version has beaten the naive forecasters yet: there is no champion to load.")
         return

@@ -8,6 +8,11 @@ marts.fct_forecast_accuracy, two watches (cother/alerts.py):
 - intervals too narrow: over its last COVERAGE_DAYS scored days with quantiles, its 95 % intervals held
   fewer than COVERAGE_FLOOR of the actuals (ml.coverage_alerts).
 
+The champion of a model is the version its `champion` alias holds in the MLflow registry, the one
+`models:/<name>@champion` serves, asked when the check runs (cother_ml.aliases.holder_of, which first
+records an alias moved outside the project in ml.model_promotions); neither the last row of
+ml.model_promotions nor the alias a version's forecasts were written with (ml.forecasts.model_alias).
+
 Each stretch alerted is kept, so that a retried task or the next run over the same days alerts nothing;
 a champion that stays off alerts again once a whole new stretch of scored days has come in.
 """
@@ -28,36 +33,16 @@ MART = "fct_forecast_accuracy"
 COVERAGE_DAYS = 28  # the scored days with quantiles over which the 95 % intervals' coverage is watched
 COVERAGE_FLOOR = 0.80  # below this share of actuals inside them, the intervals are too narrow
 
-# The champion per model name: the last move of the alias (ml.model_promotions), else the newest version
-# whose forecasts were written as champion. Its scored days (those with quantiles when %(with_quantiles)s),
-# ranked newest first per region and horizon.
+# The champions (champions(): %(champion_names)s and their %(champion_versions)s), their scored days (those
+# with quantiles when %(with_quantiles)s), ranked newest first per region and horizon.
 CHAMPION_SCORED_DAYS = """
 with
 
-promoted as (
-    select distinct on (model_name)
-        model_name,
-        model_version::integer as model_version
-    from ml.model_promotions
-    where alias_name = 'champion'
-    order by model_name, moved_at desc, id desc
-),
-
-written as (
-    select
-        model_name,
-        max(model_version) as model_version
-    from marts.fct_forecast_accuracy
-    where model_alias = 'champion'
-    group by model_name
-),
-
 champions as (
     select
-        written.model_name,
-        coalesce(promoted.model_version, written.model_version) as model_version
-    from written
-    left join promoted on written.model_name = promoted.model_name
+        champion.model_name,
+        champion.model_version
+    from unnest(%(champion_names)s::text[], %(champion_versions)s::integer[]) as champion (model_name, model_version)
 ),
 
 ranked as (
@@ -183,10 +168,26 @@ WATCHES = (
 )
 
 
-def stretches(watch: Watch) -> list[dict]:
-    """The champion's (region, horizon) stretches that this watch alerts on, with their figures."""
+def champions() -> dict[str, int]:
+    """Per model with scored forecasts, the version its `champion` alias holds in the registry; a model
+    whose alias holds none is left out."""
+    from cother_ml import aliases
+    from cother_ml.promotion import CHAMPION
+
     with connect() as conn, conn.cursor() as cur:
-        cur.execute(watch.query, watch.params())
+        cur.execute("select distinct model_name from marts.fct_forecast_accuracy order by model_name")
+        names = [name for (name,) in cur.fetchall()]
+    holders = {name: aliases.holder_of(name, CHAMPION) for name in names}
+    return {name: int(holder.version) for name, holder in holders.items() if holder is not None}
+
+
+def stretches(watch: Watch, held: dict[str, int]) -> list[dict]:
+    """The (region, horizon) stretches of these champions (champions()) that this watch alerts on, with
+    their figures."""
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            watch.query, {**watch.params(), "champion_names": list(held), "champion_versions": list(held.values())}
+        )
         return [dict(zip([*KEYS, *watch.figures], row, strict=True)) for row in cur.fetchall()]
 
 
@@ -194,11 +195,12 @@ def check(run_id: str | None = None) -> dict:
     """Alert once on each stretch of each watch; returns per watch (its event) the stretches found and
     those alerted now (the others were alerted before)."""
     ensure_warehouse()
-    return {watch.event: check_watch(watch, run_id) for watch in WATCHES}
+    held = champions()
+    return {watch.event: check_watch(watch, held, run_id) for watch in WATCHES}
 
 
-def check_watch(watch: Watch, run_id: str | None) -> dict:
-    found = stretches(watch)
+def check_watch(watch: Watch, held: dict[str, int], run_id: str | None) -> dict:
+    found = stretches(watch, held)
     columns = [*KEYS, *watch.figures]
     schema, table = watch.table.split(".")
     record = sql.SQL(RECORD_ALERT).format(

@@ -20,6 +20,7 @@ from cother_ml.backtest import BacktestConfig, backtest, folds, scores, summary
 from cother_ml.features import labelled, upcoming
 from cother_ml.forecaster import Forecaster
 from cother_ml.grain import DAILY, Grain
+from cother_ml.publication import Publication
 from cother_ml.weather_effect import compare
 
 NO_WEATHER = "not measured: the model reads no weather (COTHER_WEATHER_FEATURES=false)"
@@ -64,24 +65,26 @@ class Fitted:
         """The regions the refitted models learnt (cother_ml.publication.trained_regions)."""
         return publication.trained_regions(self.rows)
 
+    @cached_property
+    def publication(self) -> Publication:
+        """The forecaster per horizon and region that its forecasts are made with and that the registered
+        version answers with (cother_ml.publication.Publication, in its model_config)."""
+        return Publication.of_backtest(self.published, self.trained_regions)
+
     def forecasts(self) -> pd.DataFrame:
         """From each region's last report, the forecast of every horizon: region, origin_date,
-        target_date, horizon, forecast, the forecaster that made it (the published one; the best naive
-        forecaster for a region the models did not learn) and whether the region was learnt."""
+        target_date, horizon, forecast, the forecaster that made it (self.publication: the published one;
+        the best naive forecaster for a region the models did not learn) and whether the region was learnt."""
         parts = []
-        for horizon, choice in self.published.items():
+        for horizon, forecaster in self.forecasters.items():
             ahead = upcoming(self.examples[horizon])
             missing = sorted(set(self.examples[horizon]["region"]) - set(ahead["region"]))
             if missing:  # named and skipped: no count on the origin day to forecast from
                 print(f"no forecast {horizon} day(s) ahead for regions {missing}: their last report has no count")
-            names = publication.forecaster_names(
-                ahead["region"], choice["forecaster"], choice["best_naive"], self.trained_regions
-            )
+            names, values = self.publication.forecast(ahead, horizon, forecaster.predict)
             parts.append(
                 ahead[["region", "origin_date", "target_date", "horizon"]].assign(
-                    forecast=publication.forecast(ahead, names, self.forecasters[horizon].predict),
-                    forecaster=names,
-                    region_in_training=publication.in_training(ahead["region"], self.trained_regions),
+                    forecast=values, forecaster=names, region_in_training=self.publication.in_training(ahead["region"])
                 )
             )
         return pd.concat(parts, ignore_index=True)

@@ -75,13 +75,16 @@ def write(frame: pd.DataFrame, path: Path) -> Path:
 
 def export(region_set: str, origin: date, out: Path | None = None) -> dict:
     """Write the submission of the set's champion for this origin (the version last promoted to champion
-    among those that forecast from it: cother_ml.storage.submission_quantiles) to `out`, by default
-    file_name() in the working folder; the path, the version and the rows written."""
-    from cother_ml import registry, storage
+    among those that forecast from it: cother_ml.storage.submission_quantiles, after the alias's current
+    holder is recorded there if it was moved outside the project) to `out`, by default file_name() in the
+    working folder; the path, the version and the rows written."""
+    from cother_ml import aliases, registry, storage
     from cother_ml.grain import grain_of
+    from cother_ml.promotion import CHAMPION
 
-    with registry.for_set(region_set) as name:
-        quantiles = storage.submission_quantiles(name, origin)
+    name = registry.model_name_of(region_set)
+    aliases.holder_of(name, CHAMPION)
+    quantiles = storage.submission_quantiles(name, origin)
     if quantiles.empty:
         raise ValueError(f"export hub: no version of {name} promoted to champion made forecasts from {origin}")
     frame = submission(quantiles, grain_of(region_set).step_days)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from cother_core.regions import set_of
-from cother_ml import publication, registry
+from cother_ml import registry
 from cother_ml.grain import grain_of
 from cother_ml.intervals import QUANTILE_LEVELS
 from cother_ml.pyfunc_model import output_column, quantile_column
@@ -19,7 +19,8 @@ def predict(region: str, day: date) -> dict:
     or the naive forecaster published where the model lost its backtest, or the best naive forecaster
     for a region the version did not train on) and, from a version that answers them, carries its
     quantiles at the hubs' 23 levels (`quantiles`: level -> count; null where none was calibrated)."""
-    grain = grain_of(set_of(region))
+    region_set = set_of(region)
+    name, grain = registry.model_name_of(region_set), grain_of(region_set)  # the champion of the region's set
     frame = load_mart([region], grain.mart)
     if frame.empty:
         raise ValueError(f"predict: no data for {region} in {grain.mart}")
@@ -29,10 +30,10 @@ def predict(region: str, day: date) -> dict:
         raise ValueError(
             f"predict: region {region}, date {day}: no features in {grain.mart} (it covers {first:%Y-%m-%d}..{last:%Y-%m-%d})"
         )
-    champion = registry.alias_version()
+    champion = registry.alias_version(name)
     if champion is None:
-        raise ValueError(f"predict: model {registry.model_uri()} has no champion yet")
-    model = registry.load()
+        raise ValueError(f"predict: model {registry.model_uri(name)} has no champion yet")
+    model = registry.load(name)
     forecast = model.predict(row[model.metadata.get_input_schema().input_names()]).iloc[0]
     served = model.unwrap_python_model()  # the CasesForecastModel that answered: its forecaster per horizon
     actual = frame.set_index(frame["date_day"].dt.date)["new_cases"]
@@ -40,7 +41,7 @@ def predict(region: str, day: date) -> dict:
     for horizon in served.boosters:
         target = day + timedelta(days=horizon - grain.step_days)
         reported = actual.get(target)
-        [name] = served.forecaster_names(row["region"], horizon)
+        [name] = served.publication.names(row["region"], horizon)
         answer = {
             "horizon_days": horizon,
             "forecaster": name,
@@ -57,6 +58,6 @@ def predict(region: str, day: date) -> dict:
         "origin": (day - timedelta(days=grain.step_days)).isoformat(),
         "model_version": str(champion.version),
         # False: the version did not train on the region, so the best naive forecaster answers for it
-        "region_in_training": bool(publication.in_training(row["region"], served.trained).iloc[0]),
+        "region_in_training": bool(served.publication.in_training(row["region"]).iloc[0]),
         "forecasts": forecasts,
     }

@@ -1,5 +1,7 @@
 """Which forecaster answers for a region and horizon, in one place for the retrain's forecasts, the
-registered model and `cother predict`.
+registered model and `cother predict`: a version's `Publication`, which the retrain builds from its
+backtest (cother_ml.fitting.Fitted.publication), writes its forecasts with and registers in the model's
+model_config, where the registered model reads it back (cother_ml.pyfunc_model).
 
 A horizon publishes the forecaster that won its latest backtest folds (the model, or the naive
 forecaster that beat it: cother_ml.promotion.published). A region the version did not train on (fewer
@@ -12,6 +14,7 @@ Pure pandas, so the registered model can carry it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -48,6 +51,54 @@ def forecast(rows: pd.DataFrame, names: pd.Series, model: Callable[[pd.DataFrame
         at = (names == name).to_numpy()
         values[at] = model(rows[at]) if name == "model" else NAIVE[name](rows[at]).to_numpy(dtype=float)
     return values
+
+
+@dataclass(frozen=True)
+class Publication:
+    """A version's forecaster per horizon and region: per horizon, `published` (the winner of its latest
+    backtest folds) for a region it trained on, `best_naive` for another; `trained`: the regions it
+    trained on (None: a version registered before they were recorded, trained on every region)."""
+
+    published: dict[int, str]
+    best_naive: dict[int, str]
+    trained: list[str] | None
+
+    @classmethod
+    def of_backtest(cls, choices: dict[int, dict], trained: list[str]) -> Publication:
+        """From each horizon's choice on the backtest (cother_ml.promotion.published) and the trained regions."""
+        published = {horizon: choice["forecaster"] for horizon, choice in choices.items()}
+        return cls(published, {horizon: choice["best_naive"] for horizon, choice in choices.items()}, trained)
+
+    @classmethod
+    def of_config(cls, model_config: dict) -> Publication:
+        """As a registered version recorded it (config()). A version registered before the naive forecasters
+        were published recorded none: the model answers every horizon."""
+        published = {int(horizon): name for horizon, name in model_config.get("published", {}).items()}
+        best_naive = {int(horizon): name for horizon, name in model_config.get("best_naive", {}).items()}
+        return cls(published, best_naive, model_config.get("trained_regions"))
+
+    def config(self) -> dict:
+        """What a registered version records of it in its model_config (JSON: the horizons as text)."""
+        return {
+            "published": {str(horizon): name for horizon, name in self.published.items()},
+            "best_naive": {str(horizon): name for horizon, name in self.best_naive.items()},
+            "trained_regions": self.trained,
+        }
+
+    def names(self, regions: pd.Series, horizon: int) -> pd.Series:
+        """Per row, the name of the horizon's forecaster for the row's region."""
+        published = self.published.get(horizon, "model")
+        return forecaster_names(regions, published, self.best_naive.get(horizon, published), self.trained)
+
+    def in_training(self, regions: pd.Series) -> pd.Series:
+        return in_training(regions, self.trained)
+
+    def forecast(
+        self, rows: pd.DataFrame, horizon: int, model: Callable[[pd.DataFrame], np.ndarray]
+    ) -> tuple[pd.Series, np.ndarray]:
+        """Each row's forecaster of the horizon (names()) and its forecast (`model`: the horizon's model)."""
+        names = self.names(rows["region"], horizon)
+        return names, forecast(rows, names, model)
 
 
 # the intervals of a forecast by who made it: the model's by the level of its point (the method

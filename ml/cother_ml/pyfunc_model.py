@@ -6,7 +6,8 @@ Output: per row, the forecast of new cases for each horizon of h days, in `forec
 target day is the row's date_day + h - 1, or + h - 7 for a weekly set's row): the model's, or, for a horizon where the model did not beat the best naive
 forecaster on its latest backtest folds, that forecaster's (model_config["published"]); for a region
 the version did not train on (model_config["trained_regions"]), the horizon's best naive forecaster's
-(model_config["best_naive"], cother_ml.publication). Beside each horizon's forecast, its quantiles at
+(model_config["best_naive"]): the retrain's forecasts and the pyfunc's answers both ask the version's
+cother_ml.publication.Publication, which these keys record. Beside each horizon's forecast, its quantiles at
 the forecast hubs' 23 levels in `forecast_new_cases_h<h>_q<level>` (`_q0.01` .. `_q0.99`), by its forecaster
 (cother_ml.publication.quantiles) and calibrated as at the version's registration, on the last weeks of
 its backtest (the `calibration` artifact); a version registered before it carried one answers points
@@ -52,20 +53,13 @@ class CasesForecastModel(mlflow.pyfunc.PythonModel):
         self.regions = list(model_config["regions"])
         horizons = [int(h) for h in model_config["horizons"]]
         self.boosters = {h: lgb.Booster(model_file=artifacts[f"booster_h{h}"]) for h in horizons}
-        self.published = {int(h): name for h, name in model_config.get("published", {}).items()}
-        self.best_naive = {int(h): name for h, name in model_config.get("best_naive", {}).items()}
-        self.trained = model_config.get("trained_regions")  # None in versions registered before it was recorded
+        self.publication = publication.Publication.of_config(model_config)
         self.anchoring = Anchoring.of_version(model_config)
         self.calibration = None  # a version registered before its quantiles answers points only
         if CALIBRATION in artifacts:
             dates = ["origin_date", "target_date"]
             self.calibration = pd.read_csv(artifacts[CALIBRATION], parse_dates=dates, dtype={"region": str})
         return self
-
-    def forecaster_names(self, regions: pd.Series, horizon: int) -> pd.Series:
-        """Per row, the forecaster of the horizon (cother_ml.publication.forecaster_names)."""
-        published = self.published.get(horizon, "model")
-        return publication.forecaster_names(regions, published, self.best_naive.get(horizon, published), self.trained)
 
     def model_forecast(self, rows: pd.DataFrame, horizon: int) -> np.ndarray:
         """The horizon's booster's forecast of rows with their anchor (Anchoring.for_horizon)."""
@@ -84,9 +78,9 @@ class CasesForecastModel(mlflow.pyfunc.PythonModel):
         forecasts = {}
         for horizon in self.boosters:
             rows = self.anchoring.for_horizon(model_input, horizon)
-            names = self.forecaster_names(rows["region"], horizon)
             model = partial(self.model_forecast, horizon=horizon)
-            forecasts[output_column(horizon)] = point = publication.forecast(rows, names, model)
+            names, point = self.publication.forecast(rows, horizon, model)
+            forecasts[output_column(horizon)] = point
             if self.calibration is not None:
                 forecasts |= self.quantiles(rows["region"], names, point, horizon)
         return pd.DataFrame(forecasts, index=model_input.index)

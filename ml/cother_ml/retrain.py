@@ -95,7 +95,7 @@ def load_and_gate(grain: Grain, regions: list[str]) -> tuple[dict[int, pd.DataFr
 
 
 def champion_out_of_sample(
-    champion, latest: pd.DataFrame, rows: pd.DataFrame, horizon: int
+    name: str, champion, latest: pd.DataFrame, rows: pd.DataFrame, horizon: int
 ) -> tuple[pd.DataFrame | None, str | None]:
     """The champion's forecasts of the first horizon of `latest`'s (region, target day) rows, each made without
     that day, and their WIS (columns `model` and `model_wis`, on `latest`'s index): from its own backtest up to
@@ -118,7 +118,7 @@ def champion_out_of_sample(
         from mlflow.exceptions import MlflowException
 
         try:
-            answered = registry.load(str(champion.version)).predict(live)
+            answered = registry.load(name, str(champion.version)).predict(live)
             predicted = live[["region", "target_date"]].assign(
                 live=answered[output_column(horizon)].to_numpy(), live_wis=live_wis(answered, live["actual"], horizon)
             )
@@ -141,16 +141,16 @@ def live_wis(answered: pd.DataFrame, actual: pd.Series, horizon: int) -> np.ndar
     return weighted_interval_score(actual, answered[columns], QUANTILE_LEVELS)["wis"].to_numpy()
 
 
-def judge(fitted: Fitted, margin: float) -> promotion.Decision:
+def judge(name: str, fitted: Fitted, margin: float) -> promotion.Decision:
     """Step 3: the promotion gate, against the current champion scored out of sample on the same days
     (MAE, and WIS where it has quantiles) and with the field-accuracy alerts of its forecasts
     (ml.field_accuracy_alerts)."""
     grain = fitted.config.grain
     latest = fitted.latest(grain.first_horizon, promotion.LATEST_FOLDS)
-    champion = aliases.holder_of(promotion.CHAMPION)  # a move made outside the project recorded first
-    forecasts, failure = champion_out_of_sample(champion, latest, fitted.rows, grain.first_horizon)
+    champion = aliases.holder_of(name, promotion.CHAMPION)  # a move made outside the project recorded first
+    forecasts, failure = champion_out_of_sample(name, champion, latest, fitted.rows, grain.first_horizon)
     version = None if champion is None else str(champion.version)
-    field = [] if version is None else storage.field_flags(registry.model_name(), version)
+    field = [] if version is None else storage.field_flags(name, version)
     points, wis = (None, None) if forecasts is None else (forecasts["model"], forecasts["model_wis"])
     label = grain.label(grain.first_horizon)
     return promotion.decide(latest, points, version, margin, field, failure, label, champion_wis=wis)
@@ -198,10 +198,12 @@ class Registered:
     moved: bool  # whether an earlier attempt of the same caller already moved the alias to it
 
 
-def register(fitted: Fitted, decision: promotion.Decision, tags: dict, moved_by: str, drifted: dict) -> Registered:
-    """Step 4: log and register the version with its backtest, plots and model card, tag it with the gate's
-    reason, and say which alias it takes: `champion` if the gate said so, else `challenger` (moved by
-    settle_alias, once its forecasts are written).
+def register(
+    name: str, fitted: Fitted, decision: promotion.Decision, tags: dict, moved_by: str, drifted: dict
+) -> Registered:
+    """Step 4: log and register the version with its backtest, plots and model card, and say which alias
+    it takes: `champion` if the gate said so, else `challenger` (moved by settle_alias, once its
+    forecasts are written).
 
     A retry by the same caller (`moved_by`: the DAG run, for Airflow) on training data of the same hash
     registers no second version: registry.version_registered finds the one an earlier attempt registered
@@ -214,28 +216,28 @@ def register(fitted: Fitted, decision: promotion.Decision, tags: dict, moved_by:
     registered leaves a run without a version, and the retry registers one; training data that changed
     between attempts makes a new version."""
     run_tags = {**tags, "registered_by": moved_by}
-    found = registry.version_registered(tags["training_data_sha256"], moved_by)
+    found = registry.version_registered(name, tags["training_data_sha256"], moved_by)
     if found is None:
-        version, run_id = log_version(fitted, decision, run_tags, drifted)
+        version, run_id = log_version(name, fitted, decision, run_tags, drifted)
     else:
         version, run_id = str(found.version), found.run_id
     if found is None or "promotion" not in found.tags:
-        registry.tag_version(version, {**run_tags, "promotion": decision.reason, "run_id": run_id})
-    held = [name for name in (promotion.CHAMPION, promotion.CHALLENGER) if registry.holds(name, version)]
+        registry.tag_version(name, version, {**run_tags, "promotion": decision.reason, "run_id": run_id})
+    held = [alias for alias in (promotion.CHAMPION, promotion.CHALLENGER) if registry.holds(name, alias, version)]
     if held:  # the earlier attempt moved it (a new version holds no alias): what it decided stands
         return Registered(version, run_id, held[0], found.tags.get("promotion", decision.reason), moved=True)
     alias = promotion.CHAMPION if decision.promote else promotion.CHALLENGER
     return Registered(version, run_id, alias, decision.reason, moved=False)
 
 
-def settle_alias(registered: Registered, decision: promotion.Decision, moved_by: str) -> None:
+def settle_alias(name: str, registered: Registered, decision: promotion.Decision, moved_by: str) -> None:
     """Step 5: move the version's alias, after its forecasts are written: an alias never points at a
     version without forecasts. Nothing when an earlier attempt of the same caller moved it."""
     if not registered.moved:
-        aliases.move(registered.alias, registered.version, moved_by, decision.reason, decision.metrics)
+        aliases.move(name, registered.alias, registered.version, moved_by, decision.reason, decision.metrics)
 
 
-def log_version(fitted: Fitted, decision: promotion.Decision, tags: dict, drifted: dict) -> tuple[str, str]:
+def log_version(name: str, fitted: Fitted, decision: promotion.Decision, tags: dict, drifted: dict) -> tuple[str, str]:
     """A new MLflow run with the model, its metrics, backtest, plots, drift and card, registered; its
     version and run id."""
     metrics = {
@@ -250,7 +252,7 @@ def log_version(fitted: Fitted, decision: promotion.Decision, tags: dict, drifte
     importance = fitted.feature_importance()
     grain = fitted.config.grain
     card = report.model_card(
-        registry.model_name(),
+        name,
         grain,
         version_tags=tags,
         summary=fitted.summary,
@@ -265,14 +267,14 @@ def log_version(fitted: Fitted, decision: promotion.Decision, tags: dict, drifte
     with tempfile.TemporaryDirectory() as folder:
         report.write(Path(folder), fitted.backtest, fitted.fold_scores, importance, card, drifted, grain)
         return registry.log_and_register(
+            name,
             fitted.forecasters,
             fitted.rows.tail(30),
             fitted.config.grain.forecaster.params,
             metrics,
             tags,
             Path(folder),
-            fitted.published,
-            fitted.trained_regions,
+            fitted.publication,
             fitted.config.grain,
             fitted.calibration,
         )
@@ -311,47 +313,45 @@ def retrain(
 ) -> dict:
     """Train the set's model on the rows of these regions of the set (all of them when None)."""
     settings = get_settings()
-    with registry.for_set(region_set):
-        registry.configure()  # an unreachable registry fails the retrain now, before any work, and changes nothing
-        grain = grain_of(region_set)
-        examples, validations, drifted = load_and_gate(grain, regions or get_set(region_set).ids)
-        config = TrainingConfig(
-            grain=grain,
-            weather=settings.weather_features and grain.weather,
-            surge_min_episodes=settings.surge_min_episodes,
-        )
-        fitted = fit(examples, sorted(get_set(region_set).ids), config)
-        decision = judge(fitted, settings.promotion_margin)
-        tags = lineage_tags(region_set, fitted, validations, provenance, drifted)
-        registered = register(fitted, decision, tags, moved_by, drifted)
-        version = registered.version
-        forecasts = fitted.forecasts()
-        quantiles = fitted.quantiles(forecasts)
-        warnings = fitted.surge_warnings(forecasts, quantiles)
-        written = storage.write_forecasts(
-            registry.model_name(), version, registered.alias, forecasts, quantiles, warnings
-        )
-        settle_alias(registered, decision, moved_by)
-        return {
-            "region_set": region_set,
-            "model_name": registry.model_name(),
-            "regions": tags["regions"].split(","),
-            "validations": validations,
-            "version": version,
-            "run_id": registered.run_id,
-            "alias": registered.alias,
-            "promoted": registered.alias == promotion.CHAMPION,
-            "decision": registered.reason,
-            "training_window": f"{tags['training_start']}..{tags['training_end']}",
-            "backtest": scored(fitted.summary),
-            "published": {f"h{horizon}": choice for horizon, choice in fitted.published.items()},
-            "intervals": fitted.interval_scores,
-            "surge_levels": surge_levels(fitted),
-            "weather_effect": fitted.weather_effect,
-            "drift": drifted,
-            "model_uri": registry.model_uri(),
-            "forecasts_written": written["forecasts"],
-            "quantiles_written": written["quantiles"],
-            "surge_warnings_written": written["surge_warnings"],
-            "surge_warned_regions": sorted(forecasts.loc[warnings["warned"], "region"].unique()),
-        }
+    name = registry.model_name_of(region_set)
+    registry.configure()  # an unreachable registry fails the retrain now, before any work, and changes nothing
+    grain = grain_of(region_set)
+    examples, validations, drifted = load_and_gate(grain, regions or get_set(region_set).ids)
+    config = TrainingConfig(
+        grain=grain,
+        weather=settings.weather_features and grain.weather,
+        surge_min_episodes=settings.surge_min_episodes,
+    )
+    fitted = fit(examples, sorted(get_set(region_set).ids), config)
+    decision = judge(name, fitted, settings.promotion_margin)
+    tags = lineage_tags(region_set, fitted, validations, provenance, drifted)
+    registered = register(name, fitted, decision, tags, moved_by, drifted)
+    version = registered.version
+    forecasts = fitted.forecasts()
+    quantiles = fitted.quantiles(forecasts)
+    warnings = fitted.surge_warnings(forecasts, quantiles)
+    written = storage.write_forecasts(name, version, registered.alias, forecasts, quantiles, warnings)
+    settle_alias(name, registered, decision, moved_by)
+    return {
+        "region_set": region_set,
+        "model_name": name,
+        "regions": tags["regions"].split(","),
+        "validations": validations,
+        "version": version,
+        "run_id": registered.run_id,
+        "alias": registered.alias,
+        "promoted": registered.alias == promotion.CHAMPION,
+        "decision": registered.reason,
+        "training_window": f"{tags['training_start']}..{tags['training_end']}",
+        "backtest": scored(fitted.summary),
+        "published": {f"h{horizon}": choice for horizon, choice in fitted.published.items()},
+        "intervals": fitted.interval_scores,
+        "surge_levels": surge_levels(fitted),
+        "weather_effect": fitted.weather_effect,
+        "drift": drifted,
+        "model_uri": registry.model_uri(name),
+        "forecasts_written": written["forecasts"],
+        "quantiles_written": written["quantiles"],
+        "surge_warnings_written": written["surge_warnings"],
+        "surge_warned_regions": sorted(forecasts.loc[warnings["warned"], "region"].unique()),
+    }

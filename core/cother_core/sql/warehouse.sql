@@ -1,4 +1,5 @@
--- The tables CO-THER loads into before dbt; applied on every load, so each statement is idempotent.
+-- The tables CO-THER loads into before dbt; applied once per process (cother_core.warehouse), by every
+-- process in turn, so each statement is idempotent.
 -- raw.*: one table per source format, one row per (source, region, date), with its lineage.
 -- quarantine.*: batches that failed their quality gate, kept whole with the reasons.
 
