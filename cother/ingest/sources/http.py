@@ -179,12 +179,9 @@ class RateLimiter:
         self.name = name
         self.setting = setting  # the field of Settings that holds the windows
         self.unit = unit
-        self.ready = False
 
     def limits(self) -> list[tuple[float, float]]:
-        if not self.ready:
-            ensure_warehouse()
-            self.ready = True
+        ensure_warehouse()  # raw.source_calls, which counts the calls (once per process)
         return windows(getattr(get_settings(), self.setting))
 
     def acquire(self, weight: float = 1.0, progress: Progress | None = None) -> None:
