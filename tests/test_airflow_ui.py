@@ -4,8 +4,10 @@ what the demo ran: log into a real Airflow stack started here, see the three DAG
 error, open a DAG's page with its grid of tasks and task groups; see the asset graph go from the raw
 tables through the mart to the model, and go from the retrain's task to the MLflow run that registered
 its model version in one click (plugins/cother_ui.py, against a real MLflow UI started here), and open
-the Forecasts page from the navigation, every region at a glance and one region's chart; screenshots go
-to test-artifacts/. (The demo and the UI share one module so that the pipeline over the 17 provinces
+the Forecasts page from the navigation: every region at a glance, each horizon's forecasts named by the
+forecaster the warehouse records, the overview fitting its frame at 1,400 pixels; one region's chart
+with its forecasters, its 50 % and 95 % intervals and the coverage so far; screenshots go to
+test-artifacts/. (The demo and the UI share one module so that the pipeline over the 17 provinces
 runs once for both.)"""
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from cother.orchestration.airflow_runner import latest_run_id, local_stack
 from cother_core.database import metadata_rows
 from cother_core.regions import get_set, region_sets
 from cother_core.settings import get_settings
+from cother_ml.grain import grain_of
 
 pytestmark = pytest.mark.system
 
@@ -248,22 +251,97 @@ def painted(element) -> int:
     return sum(count for shade, count in enumerate(image.histogram()) if shade < 200)
 
 
-def published_forecasters() -> dict[str, dict[int, tuple[str, int]]]:
-    """Per region and horizon, the forecaster of the champion's latest forecast and the version, as the
-    warehouse holds them (the demo publishes persistence 7 days ahead: the model lost that horizon)."""
+def champion_version(model_name: str) -> str:
+    """The version the registry's champion alias points at (the one truth of which version is champion)."""
+    from cother_ml import registry
+
+    return registry.champion_version(model_name)
+
+
+def published_forecasters(model_name: str, version: str) -> dict[str, dict[int, str]]:
+    """Per region and horizon, the forecaster of the version's latest forecast, as the warehouse holds
+    them (the demo publishes persistence 7 days ahead: the model lost that horizon)."""
     from cother_core.database import connect
 
     with connect() as conn, conn.cursor() as cur:
         cur.execute(
-            "select distinct on (region, horizon_days) region, horizon_days, forecaster, model_version"
-            " from marts.fct_forecasts where model_name = %s and model_alias = 'champion'"
-            " order by region, horizon_days, model_version desc, origin_date desc",
-            (MODEL_NAME,),
+            "select distinct on (region, horizon_days) region, horizon_days, forecaster from marts.fct_forecasts"
+            " where model_name = %s and model_version = %s order by region, horizon_days, origin_date desc",
+            (model_name, version),
         )
-        found: dict[str, dict[int, tuple[str, int]]] = {}
-        for region, horizon, name, version in cur.fetchall():
-            found.setdefault(region, {})[horizon] = (name, version)
+        found: dict[str, dict[int, str]] = {}
+        for region, horizon, name in cur.fetchall():
+            found.setdefault(region, {})[horizon] = name
     return found
+
+
+def in_words(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def made_by(name: str, version: str) -> str:
+    return f"model v{version}" if name == "model" else in_words(name)
+
+
+def assert_forecasters_named(browser, region_set: str, model_name: str, version: str) -> dict[str, dict[int, str]]:
+    """On the overview, each region's cell of each horizon names who made its forecast as the warehouse
+    has it (the champion version trained on every region here), a persistence forecast a whole number of
+    weeks ahead without its change (it is the count it would be compared with), and the set's line says
+    who made each horizon's forecasts. Returns the forecasters."""
+    from selenium.webdriver.common.by import By
+
+    grain, forecasters = grain_of(region_set), published_forecasters(model_name, version)
+    section = browser.find_element(By.CSS_SELECTOR, f"section[data-set='{region_set}']")
+    for region, by_horizon in forecasters.items():
+        assert set(by_horizon) == set(grain.horizons), (region, by_horizon)
+        row = section.find_element(By.CSS_SELECTOR, f"tr[data-region='{region}']")
+        for horizon, name in by_horizon.items():
+            cell = row.find_element(By.CSS_SELECTOR, f"td[data-horizon='{horizon}']").text
+            assert cell.endswith(f" · {made_by(name, version)}"), cell
+            if name == "persistence":
+                assert "%" not in cell, cell
+    made = section.find_element(By.CLASS_NAME, "made-by").text
+    for horizon in grain.horizons:
+        (name,) = {by_horizon[horizon] for by_horizon in forecasters.values()}
+        beat = "" if name == "model" else f", which beat model v{version} on its backtest"
+        assert f"{grain.label(horizon)}: {made_by(name, version)}{beat}" in made, made
+    return forecasters
+
+
+def assert_fits_its_frame(browser) -> None:
+    """At the browser's 1,400 pixels, the page does not scroll sideways: each table fits the frame that
+    would scroll it (overflow-x: auto)."""
+    assert browser.get_window_size()["width"] == 1400
+    page, frames = browser.execute_script(
+        "const page = document.documentElement;"
+        "return [[page.scrollWidth, page.clientWidth], Array.from(document.querySelectorAll('.frame'),"
+        " frame => [frame.scrollWidth, frame.clientWidth, getComputedStyle(frame).overflowX])];"
+    )
+    assert page[0] <= page[1], page
+    assert frames and all(wide <= room and overflow == "auto" for wide, room, overflow in frames), frames
+
+
+def assert_region_chart(browser, chart, forecasters: dict[int, str], grain, version: str) -> None:
+    """A region's chart: each horizon's live forecast and backtest named by who made the live one, the
+    first horizon's other naive forecasters dashed, the first horizon's backtest drawn with its 50 % and
+    95 % intervals and each live forecast with its own; then the coverage so far said (the suite's
+    forecasts are all of days not yet reported: none scored)."""
+    from selenium.webdriver.common.by import By
+
+    legend, first = chart.text, grain.label(grain.first_horizon)
+    for horizon, name in forecasters.items():
+        label = grain.label(horizon)
+        assert f"published {label}: {made_by(name, version)}" in legend, legend
+        assert f"{in_words(name)}, {label} (backtest)" in legend, legend
+    for name in grain.naive[:2]:
+        assert name == forecasters[grain.first_horizon] or f"{in_words(name)}, {first} (backtest)" in legend
+    assert "reported" in legend and "50 % interval" in legend and "95 % interval" in legend, legend
+    assert len(chart.find_elements(By.CSS_SELECTOR, "polygon.band")) == 2  # the backtest's 95 % and 50 % areas
+    assert len(chart.find_elements(By.CSS_SELECTOR, "rect.band")) == 2 * len(forecasters)  # a bar each, per forecast
+    caption = browser.find_element(By.CLASS_NAME, "caption").text
+    assert f"50 % (darker) and 95 % intervals of the {first} backtest forecasts and of each published" in caption
+    assert painted(chart) > 2000  # lines drawn, not an empty frame
+    assert "none scored yet" in browser.find_element(By.ID, "coverage").text
 
 
 def open_forecasts(browser, url: str):
@@ -283,14 +361,11 @@ def test_the_forecasts_page_lists_every_region_and_draws_a_regions_forecasts(pip
     browser.switch_to.frame(frame)
     try:
         wait_until(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "tr[data-region='seoul']"))
-        forecasters = published_forecasters()
-        labels = {1: "next-day", 7: "7-day"}
-        for province in get_set("korea").ids:  # each with its next-day and 7-day forecasts, and who made them
-            row = browser.find_element(By.CSS_SELECTOR, f"tr[data-region='{province}']")
-            assert "no forecast yet" not in row.text and set(forecasters[province]) == set(labels), row.text
-            for horizon, (name, version) in forecasters[province].items():
-                made_by = f"model v{version}" if name == "model" else f"{name} (beat model v{version} on its backtest)"
-                assert f"{labels[horizon]}: {made_by}" in row.text, row.text
+        version = champion_version(MODEL_NAME)
+        forecasters = assert_forecasters_named(browser, "korea", MODEL_NAME, version)
+        assert set(forecasters) == set(get_set("korea").ids)  # each province with its forecasts
+        assert forecasters["seoul"][7] == "persistence"  # the demo's 7-day forecasts: the model lost that horizon
+        assert_fits_its_frame(browser)
         body = browser.find_element(By.TAG_NAME, "body").text
         assert f"{MODEL_NAME} v" in body  # the korea set's champion
         assert "No champion yet" in body  # the world set: no model trained here
@@ -300,10 +375,8 @@ def test_the_forecasts_page_lists_every_region_and_draws_a_regions_forecasts(pip
 
         browser.find_element(By.CSS_SELECTOR, "tr[data-region='seoul'] a").click()
         chart = wait_until(browser, lambda b: b.find_elements(By.ID, "cases-chart"))[0]
-        legend = chart.text
-        for label in ("reported", "forecast, next-day", "forecast, 7-day", "persistence", "seasonal naive"):
-            assert label in legend, legend
-        assert painted(chart) > 2000  # lines drawn, not an empty frame
+        assert_region_chart(browser, chart, forecasters["seoul"], grain_of("korea"), version)
+        assert "persistence, 7-day (backtest)" in chart.text and "seasonal naive, next-day (backtest)" in chart.text
         body = browser.find_element(By.TAG_NAME, "body").text
         assert f"{MODEL_NAME} v" in body  # the champion's version
         assert "°C" in browser.find_element(By.ID, "temperature-chart").text  # the weather, with its unit

@@ -38,10 +38,13 @@ def two_months(postgres_server):
 
 @pytest.fixture
 def warehouse(two_months):
-    """The module's published counts, with no forecast or alert yet; v3 the champion."""
+    """The module's published counts, with no forecast or alert yet; v3 the champion, the only version
+    ever champion (an alias an earlier test left is removed first)."""
     from cother_core.database import connect
-    from cother_ml import aliases
+    from cother_ml import aliases, registry
 
+    if registry.alias_version(MODEL, "champion") is not None:
+        registry.client().delete_registered_model_alias(MODEL, "champion")
     with connect() as conn, conn.cursor() as cur:
         cur.execute(
             "truncate ml.forecasts, ml.forecast_quantiles, ml.model_promotions, ml.field_accuracy_alerts,"
@@ -269,3 +272,24 @@ def test_the_champion_scored_is_the_one_the_registrys_alias_holds_even_when_move
     assert storage.last_move(MODEL, "champion") == ("4", "3")
     assert aliases.history(MODEL, 1)[0]["moved_by"] == aliases.OUTSIDE
     assert [alert["event"] for alert in alerts(webhook)] == [WORSE]
+
+
+def test_the_coverage_so_far_counts_each_champions_scored_forecasts_inside_their_intervals(warehouse):
+    """Of Seoul's next-day forecasts of 2021-02-01..04 by v3, the champion: two inside both
+    intervals, one inside the 95 % alone, one inside neither; a 7-day one without quantiles is not
+    scored, nor is anything of v4, never champion."""
+    from cother.forecast_page import data, region_view
+    from cother_ml.grain import DAILY
+
+    days = [date(2021, 2, 1) + timedelta(days=n) for n in range(4)]
+    in_95_alone = [offset + 70 for offset in AROUND]  # the 0.25 quantile above the count, the 0.025 one below
+    offsets = dict(zip(days, [AROUND, AROUND, in_95_alone, ABOVE], strict=True))
+    for version, alias in (("3", "champion"), ("4", "challenger")):
+        write_forecasts(version, alias, 1, days, lambda day: 0.0)
+        write_quantiles(version, 1, days, offsets.get)
+    write_forecasts("3", "champion", 7, days[:1], lambda day: 0.0)
+    coverage = data.coverage_so_far(MODEL, "seoul")
+    assert coverage.to_dict(orient="records") == [{"horizon": 1, "scored": 4, "inside_50": 2, "inside_95": 3}]
+    shown = region_view.coverage_section({"coverage": coverage, "grain": DAILY, "periods": data.PERIODS["daily"]})
+    assert "<td>next-day</td><td>4</td><td>2 (50%)</td><td>3 (75%)</td>" in shown
+    assert "<td>7-day</td><td colspan='3' class='empty'>none scored yet</td>" in shown

@@ -1,6 +1,7 @@
 """The Forecasts page says in words what it cannot show: an empty warehouse, a set without a champion,
-a region without data, an unknown region (cother/forecast_page/; the page in the Airflow UI, behind its
-login, is in tests/test_airflow_ui.py)."""
+a region without data, an unknown region (cother/forecast_page/; its coverage so far is tested with the field-accuracy
+mart in tests/test_field_accuracy.py; the page in the Airflow UI, behind its login, is in
+tests/test_airflow_ui.py and tests/test_weekly_sets.py)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def test_an_empty_warehouse_and_no_champion_are_said_in_words(nothing_yet):
     assert overview.count("no data yet") == len(all_regions())
     assert "No champion yet" in overview
     detail = region_view.html(data.detail("seoul"))
-    for words in ("No reported cases for this region yet", "no data to draw yet", "No champion yet"):
+    for words in ("No reported cases for this region yet", "no data to draw yet", "No champion yet", "none scored yet"):
         assert words in detail
 
 

@@ -119,10 +119,10 @@ def test_no_region_is_forecast_from_a_last_day_without_a_count(built):
 def test_the_forecasts_page_says_how_each_region_reports(built):
     overview = app.overview_html(data.overview())
     italy = overview[overview.index("data-region='it'") :].split("</tr>")[0]
-    assert "reports weekly since 2022-11-19" in italy
+    assert "reports weekly since <span class='day'>2022-11-19</span>" in italy
     assert italy.count("not forecast: no daily counts") == 2  # both horizons
     germany = overview[overview.index("data-region='de'") :].split("</tr>")[0]
-    assert "reports daily since 2022-06-28" in germany and "no forecast yet" in germany
+    assert "reports daily since <span class='day'>2022-06-28</span>" in germany and "no forecast yet" in germany
     detail = region_view.html(data.detail("it"))
     assert "Reporting: reports weekly since 2022-11-19." in detail
     assert "no daily count" in detail

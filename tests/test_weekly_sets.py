@@ -8,10 +8,20 @@ from datetime import date, timedelta
 
 import pytest
 from conftest import empty_warehouse, registered_model, row_count, screenshot, wait_until
-from test_airflow_ui import airflow_stack, get_json, log_in, open_forecasts, painted, refused
+from test_airflow_ui import (
+    airflow_stack,
+    assert_fits_its_frame,
+    assert_forecasters_named,
+    assert_region_chart,
+    get_json,
+    log_in,
+    open_forecasts,
+    refused,
+)
 from test_end_to_end import HUBVERSE_COLUMNS, assert_hub_submission, dags, run  # noqa: F401 -- dags: a fixture
 
 from cother_core.regions import select
+from cother_ml.grain import grain_of
 
 pytestmark = pytest.mark.system
 
@@ -139,13 +149,13 @@ def test_the_forecasts_page_shows_the_weekly_set_by_the_week(weekly_champion):
     from cother.forecast_page import app, data, region_view
 
     overview = app.overview_html(data.overview())
-    weekly = overview[overview.index("<table data-set='world_weekly'>") :].split("</table>")[0]
-    groups = "".join(f"<th>{weeks}-week</th><th>forecast</th><th>vs last reported</th>" for weeks in (1, 2, 3, 4))
-    assert groups in weekly
+    weekly = overview[overview.index("<section data-set='world_weekly'>") :].split("</section>")[0]
+    assert "".join(f"<th>{weeks}-week</th>" for weeks in (1, 2, 3, 4)) in weekly
+    assert "its change vs last reported where it can differ, its target week and who made it" in weekly
     france = row_of(overview, "fr_weekly")
     for weeks in (1, 2, 3, 4):  # each horizon's target Sunday, and who made it
-        assert f"week to {LAST + timedelta(weeks=weeks)}" in france and f"{weeks}-week: " in france, france
-    assert f"week to {LAST} (late)" in france  # today, long after WHO's file ends
+        assert f"<div class='by'><span class='day'>week to {LAST + timedelta(weeks=weeks)}</span> · " in france
+    assert f"<span class='day'>week to {LAST}</span> (late)" in france  # today, long after WHO's file ends
     assert "reports weekly since" in france and "class='late'>reports" not in france
     assert "no daily counts" not in weekly
     detail = region_view.html(data.detail("fr_weekly"))
@@ -154,7 +164,7 @@ def test_the_forecasts_page_shows_the_weekly_set_by_the_week(weekly_champion):
         f"Latest reported week: week to {LAST} (late",
         "Rolling 12-week MAE of the 1-week forecasts",
         "<td>1-week</td><td>persistence</td>",
-        "<td>4-week</td><td>mean_4w</td>",
+        "<td>4-week</td><td>mean 4w</td>",
         "No weather: a weekly set's model runs without it.",
     ):
         assert words in detail, words
@@ -192,6 +202,10 @@ def test_the_forecasts_pages_json_carries_the_weekly_sets_weeks_behind_airflows_
     assert [(row["horizon"], row["date_day"]) for row in region["forecasts"]] == [
         (7 * weeks, str(LAST + timedelta(weeks=weeks))) for weeks in (1, 2, 3, 4)
     ]
+    for row in region["forecasts"]:  # who made each, and its 50 % and 95 % intervals
+        assert row["forecaster"] in ("model", "persistence", "mean_4w"), row
+        assert row["lower_95"] <= row["lower_50"] <= row["upper_50"] <= row["upper_95"], row
+    assert region["coverage"] == []  # none of the forecasts' weeks reported yet
     backtest = {(row["label"], row["forecaster"]) for row in region["champion"]["backtest"]}
     assert backtest == {
         (f"{weeks}-week", name) for weeks in (1, 2, 3, 4) for name in ("model", "persistence", "mean_4w")
@@ -199,18 +213,26 @@ def test_the_forecasts_pages_json_carries_the_weekly_sets_weeks_behind_airflows_
     assert {row["horizon"] for row in region["backtest"]} == {7, 14, 21, 28}
 
 
-def test_the_forecasts_page_shows_the_weekly_sets_forecasts_and_a_weekly_regions_chart(weekly_ui, browser):
+def test_the_forecasts_page_shows_the_weekly_sets_forecasts_and_a_weekly_regions_chart(
+    weekly_ui, weekly_champion, browser
+):
     from selenium.webdriver.common.by import By
 
     frame = open_forecasts(browser, log_in(browser, weekly_ui))
     browser.switch_to.frame(frame)
     try:
-        for country in COUNTRIES:  # each with its 4 weekly forecasts, their target Sundays and who made them
-            row = wait_until(browser, lambda b, c=country: b.find_elements(By.CSS_SELECTOR, f"tr[data-region='{c}']"))
-            text = row[0].text
+        wait_until(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "tr[data-region='fr_weekly']"))
+        # each with its 4 weekly forecasts, their target Sundays and who made them
+        forecasters = assert_forecasters_named(
+            browser, "world_weekly", "cother_test_weekly_world_weekly", weekly_champion
+        )
+        assert set(forecasters) == set(COUNTRIES)
+        for country in COUNTRIES:
+            text = browser.find_element(By.CSS_SELECTOR, f"tr[data-region='{country}']").text
             for weeks in (1, 2, 3, 4):
-                assert f"week to {LAST + timedelta(weeks=weeks)}" in text and f"{weeks}-week: " in text, text
+                assert f"week to {LAST + timedelta(weeks=weeks)}" in text, text
             assert "no daily counts" not in text, text
+        assert_fits_its_frame(browser)  # four horizons of a weekly set
         france = browser.find_element(By.CSS_SELECTOR, "tr[data-region='fr_weekly']")
         assert "reports weekly" in france.text, france.text
         browser.execute_script("arguments[0].scrollIntoView()", france)
@@ -221,16 +243,7 @@ def test_the_forecasts_page_shows_the_weekly_sets_forecasts_and_a_weekly_regions
         browser.find_element(By.CSS_SELECTOR, "tr[data-region='fr_weekly'] a").click()
         chart = wait_until(browser, lambda b: b.find_elements(By.ID, "cases-chart"))[0]
         assert "New cases per week" in chart.text, chart.text
-        for label in (
-            "reported",
-            "forecast, 1-week",
-            "forecast, 4-week",
-            "model, 1-week (backtest)",
-            "persistence",
-            "mean 4w",
-        ):
-            assert label in chart.text, chart.text
-        assert painted(chart) > 2000  # lines drawn, not an empty frame
+        assert_region_chart(browser, chart, forecasters["fr_weekly"], grain_of("world_weekly"), weekly_champion)
         body = browser.find_element(By.TAG_NAME, "body").text
         assert (
             "cother_test_weekly_world_weekly v" in body and "No weather: a weekly set's model runs without it." in body

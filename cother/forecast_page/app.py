@@ -10,6 +10,7 @@ plugins (every task process does).
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -32,8 +33,11 @@ app = FastAPI(title="CO-THER forecasts", dependencies=[Depends(signed_in)])
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 16px; color: #1f2933; }
 table { border-collapse: collapse; margin: 8px 0 20px; }
-th, td { border-bottom: 1px solid #d9dee3; padding: 4px 10px; text-align: right; white-space: nowrap; }
+th, td { border-bottom: 1px solid #d9dee3; padding: 4px 10px; text-align: right; vertical-align: top; }
 th:first-child, td:first-child { text-align: left; }
+.frame { max-width: 100%; overflow-x: auto; }  /* a table wider than the window scrolls in its frame */
+.value, .change, .day { white-space: nowrap; } .value { font-weight: 600; } .by { font-size: 12px; color: #4b5563; }
+.caption { font-size: 12px; color: #4b5563; margin-top: 0; }
 .late { color: #b42318; } .empty { color: #6b7280; font-style: italic; }
 .chart .axis { stroke: #6b7280; } .chart .grid { stroke: #eef0f2; }
 .chart .tick, .chart .legend { font-size: 11px; fill: #374151; } .chart .title { font-size: 13px; font-weight: 600; }
@@ -64,51 +68,74 @@ def champion_line(best) -> str:
     return f"<p>Champion: <b>{escape(best.model_name)} v{best.version}</b>, trained on {best.training_window}{promoted}.</p>"
 
 
+DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def unbroken(text: str) -> str:
+    """The text escaped, each day in it (2026-04-19) kept on one line where a table cell wraps."""
+    return DAY.sub(r"<span class='day'>\g<0></span>", escape(text))
+
+
+def when(periods, day) -> str:
+    """A count's day, or its week ("week to 2026-04-19"), kept on one line where a table cell wraps."""
+    return f"<span class='day'>{periods.when(day)}</span>"
+
+
+def forecast_cell(horizon: int, forecast: dict | None, missing: str, periods) -> str:
+    """A region's forecast at one horizon: the count, its change where it can differ, its target day
+    (or week) and who made it; or why there is none."""
+    if forecast is None:
+        return f"<td class='empty' data-horizon='{horizon}'>{missing}</td>"
+    change = "" if forecast["change"] is None else f" <span class='change'>{percent(forecast['change'])}</span>"
+    return (
+        f"<td data-horizon='{horizon}'><span class='value'>{number(forecast['forecast'])}</span>{change}"
+        f"<div class='by'>{when(periods, forecast['date'])} · {escape(forecast['made_by'])}</div></td>"
+    )
+
+
 def overview_html(view: dict) -> str:
-    """Per region set, a row per region: a column group per horizon of the set (its target day, or the
-    week to its target Sunday; the forecast; its change), who made them, the latest count, how the region
-    reports, its open quarantine."""
+    """Per region set, who made the forecasts of each horizon, then a row per region: per horizon of the
+    set, its forecast (forecast_cell), the latest count, how the region reports, its open quarantine. A
+    table too wide for the window scrolls inside its frame."""
     parts = []
     for region_set in view["sets"]:
         periods, horizons = region_set["periods"], region_set["horizons"]
         rows = []
         for region in region_set["regions"]:
-            cells = []
             cadence = region["cadence"]
             missing = "not forecast: no daily counts" if cadence.uncounted else "no forecast yet"
-            made_by = []
-            for horizon in horizons:
-                forecast = region["forecasts"].get(horizon["horizon_days"])
-                if forecast is None:
-                    cells.append(f"<td class='empty' colspan='3'>{missing}</td>")
-                else:
-                    cells.append(
-                        f"<td>{periods.when(forecast['date'])}</td><td>{number(forecast['forecast'])}</td>"
-                        f"<td>{percent(forecast['change'])}</td>"
-                    )
-                    made_by.append(f"{horizon['label']}: {forecast['made_by']}")
+            cells = "".join(
+                forecast_cell(h["horizon_days"], region["forecasts"].get(h["horizon_days"]), missing, periods)
+                for h in horizons
+            )
             latest = region["latest_day"]
             latest_cell = (
-                "no data yet" if latest is None else periods.when(latest) + (" (late)" if region["late"] else "")
+                "no data yet" if latest is None else when(periods, latest) + (" (late)" if region["late"] else "")
             )
             held = region["open_quarantine"]
             rows.append(
                 f"<tr data-region='{escape(region['region'])}'><td><a href='regions/{escape(region['region'])}'>"
-                f"{escape(region['name'])}</a></td>{''.join(cells)}<td>{escape('; '.join(made_by))}</td>"
+                f"{escape(region['name'])}</a></td>{cells}"
                 f"<td class='{'late' if region['late'] else ''}'>{latest_cell}</td>"
-                f"<td class='{'late' if cadence.uncounted else ''}'>{cadence.in_words()}</td>"
+                f"<td class='{'late' if cadence.uncounted else ''}'>{unbroken(cadence.in_words())}</td>"
                 f"<td>{f'{held} batch(es)' if held else ''}</td></tr>"
             )
-        groups = "".join(
-            f"<th>{escape(horizon['label'])}</th><th>forecast</th><th>{escape(periods.compared)}</th>"
-            for horizon in horizons
+        made = "; ".join(
+            f"{h['label']}: {escape(region_set['published'][h['horizon_days']])}"
+            for h in horizons
+            if region_set["published"].get(h["horizon_days"])
         )
+        name = escape(region_set["region_set"])
+        labels = ", ".join(h["label"] for h in horizons)
+        header = "".join(f"<th>{escape(h['label'])}</th>" for h in horizons)
         parts.append(
-            f"<h2 id='{escape(region_set['region_set'])}'>{escape(region_set['region_set'])}</h2>"
-            f"<p>New cases per {periods.name}; horizons {', '.join(h['label'] for h in horizons)}.</p>"
-            f"{champion_line(region_set['champion'])}<table data-set='{escape(region_set['region_set'])}'>"
-            f"<tr><th>region</th>{groups}<th>made by</th><th>latest data</th>"
-            f"<th>reporting</th><th>open quarantine</th></tr>{''.join(rows)}</table>"
+            f"<section data-set='{name}'><h2 id='{name}'>{name}</h2><p>New cases per {periods.name}. Per horizon ({labels}), each region's"
+            f" forecast, its change {escape(periods.compared)} where it can differ, its target {periods.name}"
+            " and who made it.</p>"
+            + (f"<p class='made-by'>Made by: {made}.</p>" if made else "")
+            + champion_line(region_set["champion"])
+            + f"<div class='frame'><table data-set='{name}'><tr><th>region</th>{header}<th>latest data</th>"
+            f"<th>reporting</th><th>open quarantine</th></tr>{''.join(rows)}</table></div></section>"
         )
     return "".join(parts)
 

@@ -1,5 +1,6 @@
 """What the Forecasts page shows, read from the warehouse's marts and the MLflow registry with
-parameterised SQL: every region at a glance, one region in detail, each region set's champion."""
+parameterised SQL: every region at a glance, one region in detail (with its forecasts' 50 % and 95 %
+intervals and their coverage so far), each region set's champion."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 
 from cother_core.clock import today
@@ -16,6 +18,8 @@ from cother_core.settings import get_settings
 from cother_ml import registry
 from cother_ml.backtest import mean_absolute_error
 from cother_ml.grain import Grain, grain_of
+from cother_ml.intervals import QUANTILE_LEVELS, backtest_quantiles
+from cother_ml.publication import INTERVALS
 
 
 @dataclass(frozen=True)
@@ -93,11 +97,50 @@ where region = %(region)s
     and date_day > (select max(date_day) from marts.fct_region_daily where region = %(region)s) - %(days)s
 order by date_day
 """
+# the central intervals the page draws, in percent, widest first (drawn first, the narrower over it);
+# the quantile levels of their bounds
+WIDTHS = (95, 50)
+BOUNDS = {"lower_95": 0.025, "upper_95": 0.975, "lower_50": 0.25, "upper_50": 0.75}
+# a region's forecasts by the version, who made each, and their bounds (null where it wrote no quantiles)
 LIVE_FORECASTS = """
-select horizon_days, date_day, forecast_new_cases from marts.fct_forecasts
-where model_name = %(model)s and model_version = %(version)s and region = %(region)s
-order by horizon_days, date_day
+select
+    forecasts.horizon_days,
+    forecasts.date_day,
+    forecasts.forecast_new_cases,
+    forecasts.forecaster,
+    forecasts.region_in_training,
+    max(quantiles.quantile_value) filter (where quantiles.quantile_level = %(lower_95)s) as lower_95,
+    max(quantiles.quantile_value) filter (where quantiles.quantile_level = %(upper_95)s) as upper_95,
+    max(quantiles.quantile_value) filter (where quantiles.quantile_level = %(lower_50)s) as lower_50,
+    max(quantiles.quantile_value) filter (where quantiles.quantile_level = %(upper_50)s) as upper_50
+from marts.fct_forecasts as forecasts
+left join marts.fct_forecast_quantiles as quantiles
+    on quantiles.model_name = forecasts.model_name
+    and quantiles.model_version = forecasts.model_version
+    and quantiles.region = forecasts.region
+    and quantiles.date_day = forecasts.date_day
+    and quantiles.horizon_days = forecasts.horizon_days
+where forecasts.model_name = %(model)s and forecasts.model_version = %(version)s and forecasts.region = %(region)s
+group by
+    forecasts.horizon_days, forecasts.date_day, forecasts.forecast_new_cases, forecasts.forecaster,
+    forecasts.region_in_training
+order by forecasts.horizon_days, forecasts.date_day
 """
+LIVE_COLUMNS = ["horizon", "date_day", "forecast", "forecaster", "region_in_training", *BOUNDS]
+# Per horizon, a region's forecasts scored so far with their quantiles (marts.fct_forecast_accuracy) by
+# every version that has been the set's champion, and how many fell in their 50 % and 95 % intervals.
+COVERAGE = """
+select horizon_days, count(*), count(*) filter (where covered_50), count(*) filter (where covered_95)
+from marts.fct_forecast_accuracy
+where model_name = %(model)s and region = %(region)s and covered_50 is not null
+    and model_version in (
+        select model_version::integer from ml.model_promotions
+        where model_name = %(model)s and alias_name = 'champion'
+    )
+group by horizon_days
+order by horizon_days
+"""
+COVERAGE_COLUMNS = ["horizon", "scored", "inside_50", "inside_95"]
 PROMOTED = """
 select moved_at, moved_by, reason from ml.model_promotions
 where model_name = %s and alias_name = 'champion' and model_version = %s order by id desc limit 1
@@ -224,31 +267,55 @@ def can_differ(forecaster: str, horizon: int) -> bool:
     return not (forecaster == "seasonal_naive" or (forecaster == "persistence" and horizon % 7 == 0))
 
 
-def made_by(forecaster: str, region_in_training: bool | None, version: str) -> str:
+def in_words(forecaster: str) -> str:
+    """A forecaster's name as the page says it: "seasonal naive", "mean 4w"."""
+    return forecaster.replace("_", " ")
+
+
+def trained(region_in_training) -> bool:
+    """Whether the version that made a forecast trained on its region (null: written before that was
+    recorded, when every region was)."""
+    return region_in_training is None or bool(region_in_training)
+
+
+def made_by(forecaster: str, region_in_training, version: str) -> str:
     """Who made a forecast, in words: the model's version, or the naive forecaster the version published
-    for the horizon, or for a region the version did not train on."""
+    for the horizon (it beat the model on the version's backtest: `published`), or the one it published
+    for a region it did not train on (said)."""
     if forecaster == "model":
         return f"model v{version}"
-    if region_in_training is False:
-        return f"{forecaster} (v{version} did not train on this region)"
-    return f"{forecaster} (beat model v{version} on its backtest)"
+    if not trained(region_in_training):
+        return f"{in_words(forecaster)} (v{version} did not train on this region)"
+    return in_words(forecaster)
+
+
+def published(forecasts: list[dict], version: str) -> str:
+    """In words, who made a horizon's forecasts (overview's) for the regions the version trained on: the
+    model, or the naive forecaster that beat it on the version's backtest; "" without any."""
+    names = sorted({forecast["forecaster"] for forecast in forecasts if trained(forecast["region_in_training"])})
+    return "; ".join(
+        f"model v{version}" if name == "model" else f"{in_words(name)}, which beat model v{version} on its backtest"
+        for name in names
+    )
 
 
 def overview() -> dict:
-    """Every region of every configured set, with the set's horizons and periods: its latest forecast
-    per horizon by the set's champion and who made it, the change against the count of a whole number of
-    weeks before (LATEST_FORECASTS, where it can differ), its latest day and whether it is late, how it
-    reports its cases, and its open quarantined batches."""
+    """Every region of every configured set, with the set's horizons and periods and, per horizon, who
+    made its forecasts (`published`): per region, its latest forecast per horizon by the set's champion
+    and who made it, the change against the count of a whole number of weeks before (LATEST_FORECASTS,
+    where it can differ), its latest day and whether it is late, how it reports its cases, and its open
+    quarantined batches."""
     latest_days = dict(_query(LATEST_DAYS))
     quarantined = dict(_query(OPEN_QUARANTINE))
     reporting = cadences()
     sets = []
     for name, region_set in region_sets().items():
         best = champion(name)
-        periods = PERIODS[region_set.cadence]
+        grain, periods = grain_of(name), PERIODS[region_set.cadence]
         forecasts: dict[str, dict[int, dict]] = {}
+        published_by: dict[int, str] = {}
         if best is not None:
-            for region, horizon, origin, day, value, forecaster, trained, compared in _query(
+            for region, horizon, origin, day, value, forecaster, in_training, compared in _query(
                 LATEST_FORECASTS, {"model": best.model_name, "version": best.version}
             ):
                 forecasts.setdefault(region, {})[horizon] = {
@@ -257,8 +324,14 @@ def overview() -> dict:
                     "forecast": value,
                     "compared": compared,
                     "change": value / compared - 1 if compared and can_differ(forecaster, horizon) else None,
-                    "made_by": made_by(forecaster, trained, best.version),
+                    "forecaster": forecaster,
+                    "region_in_training": in_training,
+                    "made_by": made_by(forecaster, in_training, best.version),
                 }
+            published_by = {
+                horizon: published([shown[horizon] for shown in forecasts.values() if horizon in shown], best.version)
+                for horizon in grain.horizons
+            }
         regions = [
             {
                 "region": region.id,
@@ -275,8 +348,9 @@ def overview() -> dict:
             {
                 "region_set": name,
                 "periods": periods,
-                "horizons": horizons(grain_of(name)),
+                "horizons": horizons(grain),
                 "champion": best,
+                "published": published_by,
                 "regions": regions,
             }
         )
@@ -311,10 +385,33 @@ def rolling_accuracy(backtest: pd.DataFrame, grain: Grain, periods: Periods) -> 
     return rolled.assign(ratio=rolled["model"] / rolled["persistence"]).dropna().reset_index()
 
 
+def coverage_so_far(model_name: str, region_id: str) -> pd.DataFrame:
+    """Per horizon (COVERAGE_COLUMNS), the region's forecasts by every version of the model that has
+    been champion scored so far with their quantiles, and how many fell inside their 50 % and 95 %
+    intervals; no row for a horizon with none."""
+    return pd.DataFrame(_query(COVERAGE, {"model": model_name, "region": region_id}), columns=COVERAGE_COLUMNS)
+
+
+@lru_cache(maxsize=16)
+def _backtest_bounds(run_id: str, forecaster: str) -> pd.DataFrame:
+    """The BOUNDS of a run's backtest forecasts by `forecaster` (on the backtest's index), each
+    fold's calibrated on the folds before it as the retrain scores them: by the method of who made them
+    (cother_ml.publication.INTERVALS); NaN in the first fold."""
+    backtest = _backtest(run_id)
+    method = INTERVALS["model" if forecaster == "model" else "naive"]
+    quantiles = backtest_quantiles(backtest, forecaster, method)
+    columns = {
+        name: quantiles[:, np.flatnonzero(np.isclose(QUANTILE_LEVELS, level))[0]] for name, level in BOUNDS.items()
+    }
+    return pd.DataFrame(columns, index=backtest.index)
+
+
 def detail(region_id: str) -> dict:
     """One region: its counts (and weather) over the last `history` periods of its set, how it reports
-    its cases, its champion's live and backtest forecasts at the set's horizons, the baselines' backtest
-    forecasts, the rolling accuracy of the first horizon against persistence, and the champion."""
+    its cases, its champion's live forecasts at the set's horizons (who made each, with their bounds),
+    its backtest forecasts (the first horizon's bounds by the forecaster of its live forecast, the
+    model's where it has none), the coverage so far of the intervals of its scored forecasts, the
+    rolling accuracy of the first horizon against persistence, and the champion."""
     chosen = region(region_id)
     region_set = set_of(chosen.id)
     grain, periods = grain_of(region_set), periods_of(region_set)
@@ -323,18 +420,25 @@ def detail(region_id: str) -> dict:
         columns=["date_day", "new_cases", "temperature_mean_c", "precipitation_mm"],
     )
     best = champion(region_set)
-    live = pd.DataFrame(columns=["horizon", "date_day", "forecast"])
-    backtest = None
+    live = pd.DataFrame(columns=LIVE_COLUMNS)
+    coverage = pd.DataFrame(columns=COVERAGE_COLUMNS)
+    backtest = bounds = None
     if best is not None:
         live = pd.DataFrame(
-            _query(LIVE_FORECASTS, {"model": best.model_name, "version": best.version, "region": chosen.id}),
-            columns=["horizon", "date_day", "forecast"],
+            _query(LIVE_FORECASTS, {"model": best.model_name, "version": best.version, "region": chosen.id, **BOUNDS}),
+            columns=LIVE_COLUMNS,
         )
+        coverage = coverage_so_far(best.model_name, chosen.id)
         stored = _backtest(best.run_id)
         if stored is not None:
             backtest = stored[stored["region"] == chosen.id]
+    forecasters = dict(zip(live["horizon"], live["forecaster"], strict=True))  # who made each horizon's live one
     scored = backtest is not None and not backtest.empty
     first = backtest[backtest["horizon"] == grain.first_horizon] if scored else None
+    if scored:
+        bounds = first[["target_date"]].join(
+            _backtest_bounds(best.run_id, forecasters.get(grain.first_horizon, "model"))
+        )
     return {
         "region": chosen,
         "region_set": region_set,
@@ -344,7 +448,10 @@ def detail(region_id: str) -> dict:
         "cadence": cadences()[chosen.id],
         "champion": best,
         "live": live,
+        "forecasters": forecasters,
+        "coverage": coverage,
         "backtest": backtest,
+        "backtest_bounds": bounds,
         "accuracy": rolling_accuracy(backtest, grain, periods) if scored else None,
         "first_horizon_mae": {
             name: mean_absolute_error(first["actual"], first[name]) for name in ("model", "persistence")

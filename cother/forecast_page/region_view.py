@@ -1,5 +1,6 @@
 """One region on the Forecasts page, in the periods of its set (days, or weeks ending on Sunday): its
-counts beside the champion's forecasts and the baselines', the rolling accuracy against persistence,
+counts beside the champion's forecasts (each named by who made it, with its 50 % and 95 % intervals)
+and the baselines', the coverage so far of those intervals, the rolling accuracy against persistence,
 the weather with its units, and the champion with its links."""
 
 from __future__ import annotations
@@ -8,12 +9,13 @@ from html import escape
 
 import pandas as pd
 
-from cother.forecast_page.charts import Line, line_chart
-from cother.forecast_page.data import horizons, is_late
+from cother.forecast_page.charts import Band, Line, line_chart
+from cother.forecast_page.data import WIDTHS, horizons, in_words, is_late, made_by
 from cother_core.settings import get_settings
 
 COLORS = {"actual": "#111827", "persistence": "#9ca3af", "seasonal_naive": "#a78bfa", "mean_4w": "#a78bfa"}
 HORIZON_COLORS = ["#2563eb", "#ea580c", "#16a34a", "#9333ea"]  # a set's horizons, in order
+OPACITY = {95: 0.12, 50: 0.25}  # an interval's shade: the 50 % one over the 95 % one looks darker
 
 
 def points(frame: pd.DataFrame | None, day: str, value: str) -> list[tuple]:
@@ -23,24 +25,90 @@ def points(frame: pd.DataFrame | None, day: str, value: str) -> list[tuple]:
     return [(pd.Timestamp(d).date(), float(v)) for d, v in zip(known[day], known[value], strict=True)]
 
 
-def cases_chart(view: dict) -> str:
-    reported, live, backtest, grain = view["reported"], view["live"], view["backtest"], view["grain"]
-    colors = dict(zip(grain.horizons, HORIZON_COLORS, strict=False))
-    lines = [Line("reported", points(reported, "date_day", "new_cases"), COLORS["actual"])]
-    if backtest is not None and not backtest.empty and not reported.empty:
-        shown = backtest[backtest["target_date"] >= pd.Timestamp(reported["date_day"].min())]
-        for horizon in grain.horizons:
-            of_horizon = shown[shown["horizon"] == horizon]
-            label = f"model, {grain.label(horizon)} (backtest)"
-            lines.append(Line(label, points(of_horizon, "target_date", "model"), colors[horizon]))
-        first = shown[shown["horizon"] == grain.first_horizon]
-        for name in grain.naive[:2]:  # persistence, and seasonal naive (a daily set) or the 4-week mean
-            lines.append(Line(name.replace("_", " "), points(first, "target_date", name), COLORS[name], dashed=True))
+def bounds(frame: pd.DataFrame | None, day: str, width: int) -> list[tuple]:
+    """The (day, lower, upper) of each row's central interval of this width (data.BOUNDS), where known."""
+    if frame is None or frame.empty:
+        return []
+    lower, upper = f"lower_{width}", f"upper_{width}"
+    known = frame.dropna(subset=[lower, upper]).sort_values(day)
+    return [
+        (pd.Timestamp(d).date(), float(low), float(high))
+        for d, low, high in zip(known[day], known[lower], known[upper], strict=True)
+    ]
+
+
+def interval_bands(frame: pd.DataFrame | None, day: str, color: str, bars: bool = False) -> list[Band]:
+    return [
+        Band(f"{width} % interval", bounds(frame, day, width), color, OPACITY[width], bars=bars) for width in WIDTHS
+    ]
+
+
+def backtest_lines(view: dict, colors: dict) -> tuple[list[Line], list[Band]]:
+    """Over the chart's periods, per horizon the champion's backtest forecasts by the forecaster of the
+    region's live forecast (the model, or the naive forecaster published; the model where there is
+    none), the first horizon's with its intervals; the first horizon's other naive forecasters, dashed."""
+    reported, backtest, grain, forecasters = view["reported"], view["backtest"], view["grain"], view["forecasters"]
+    if backtest is None or backtest.empty or reported.empty:
+        return [], []
+    since, first = pd.Timestamp(reported["date_day"].min()), grain.first_horizon
+    shown = backtest[backtest["target_date"] >= since]
+    by = {horizon: forecasters.get(horizon, "model") for horizon in grain.horizons}
+    lines = [
+        Line(
+            f"{in_words(by[horizon])}, {grain.label(horizon)} (backtest)",
+            points(shown[shown["horizon"] == horizon], "target_date", by[horizon]),
+            colors[horizon],
+        )
+        for horizon in grain.horizons
+    ]
+    of_first = shown[shown["horizon"] == first]
+    for name in grain.naive[:2]:  # persistence, and seasonal naive (a daily set) or the 4-week mean
+        if name != by[first]:
+            label = f"{in_words(name)}, {grain.label(first)} (backtest)"
+            lines.append(Line(label, points(of_first, "target_date", name), COLORS[name], dashed=True))
+    bounds_shown = view["backtest_bounds"][view["backtest_bounds"]["target_date"] >= since]
+    return lines, interval_bands(bounds_shown, "target_date", colors[first])
+
+
+def live_lines(view: dict, colors: dict) -> tuple[list[Line], list[Band]]:
+    """Per horizon, the champion's live forecast named by who made it, with its intervals."""
+    live, grain, lines, bands = view["live"], view["grain"], [], []
     for horizon in grain.horizons:
         of_horizon = live[live["horizon"] == horizon]
-        label = f"forecast, {grain.label(horizon)}"
+        if of_horizon.empty:
+            continue
+        made = of_horizon.iloc[0]  # one forecaster per version, region and horizon
+        who = made_by(made["forecaster"], made["region_in_training"], view["champion"].version)
+        label = f"published {grain.label(horizon)}: {who}"
         lines.append(Line(label, points(of_horizon, "date_day", "forecast"), colors[horizon], dots=True))
-    return line_chart(f"New cases per {view['periods'].name}", "cases", lines, "cases-chart")
+        bands += interval_bands(of_horizon, "date_day", colors[horizon], bars=True)
+    return lines, bands
+
+
+def cases_chart(view: dict) -> str:
+    grain = view["grain"]
+    colors = dict(zip(grain.horizons, HORIZON_COLORS, strict=False))
+    backtest, backtest_bands = backtest_lines(view, colors)
+    live, live_bands = live_lines(view, colors)
+    reported = Line("reported", points(view["reported"], "date_day", "new_cases"), COLORS["actual"])
+    chart = line_chart(
+        f"New cases per {view['periods'].name}",
+        "cases",
+        [reported, *backtest, *live],
+        "cases-chart",
+        [*backtest_bands, *live_bands],
+    )
+    shaded = []  # what the caption says is shaded
+    if any(band.points for band in backtest_bands):
+        shaded.append(f"the {grain.label(grain.first_horizon)} backtest forecasts")
+    if any(band.points for band in live_bands):
+        shaded.append("each published forecast")
+    if not shaded:
+        return chart
+    return chart + (
+        f"<p class='caption'>Shaded: the 50 % (darker) and 95 % intervals of {' and of '.join(shaded)},"
+        " from their quantiles.</p>"
+    )
 
 
 def accuracy_section(view: dict) -> str:
@@ -80,13 +148,47 @@ def weather_section(view: dict) -> str:
     )
 
 
-def champion_section(best) -> str:
+def share(count: int, scored: int) -> str:
+    return f"{count:,} ({count / scored:.0%})"
+
+
+def coverage_section(view: dict) -> str:
+    """Per horizon, how many of the region's forecasts by the set's champions have been scored with
+    their quantiles, and how many of their counts fell inside their 50 % and 95 % intervals."""
+    coverage, grain = view["coverage"].set_index("horizon"), view["grain"]
+    if coverage.empty:
+        return (
+            "<p class='empty' id='coverage'>Coverage of the 50 % and 95 % intervals so far: none scored yet (no"
+            f" {view['periods'].name} forecast by a champion has been reported since).</p>"
+        )
+    rows = []
+    for horizon in grain.horizons:
+        if horizon not in coverage.index:
+            rows.append(f"<tr><td>{grain.label(horizon)}</td><td colspan='3' class='empty'>none scored yet</td></tr>")
+            continue
+        scored = coverage.loc[horizon]
+        rows.append(
+            f"<tr><td>{grain.label(horizon)}</td><td>{scored['scored']:,}</td>"
+            f"<td>{share(scored['inside_50'], scored['scored'])}</td>"
+            f"<td>{share(scored['inside_95'], scored['scored'])}</td></tr>"
+        )
+    return (
+        f"<p>Of the forecasts for this region by every version that has been the champion, those whose"
+        f" {view['periods'].name} has been reported: how many counts fell inside their intervals (a calibrated"
+        " forecaster's 50 % interval holds about half, its 95 % interval 19 in 20).</p>"
+        "<table id='coverage'><tr><th>horizon</th><th>scored so far</th><th>inside the 50 % interval</th>"
+        f"<th>inside the 95 % interval</th></tr>{''.join(rows)}</table>"
+    )
+
+
+def champion_section(best, forecasters: dict[int, str]) -> str:
     if best is None:
         return "<p class='empty'>No champion yet: no model of this region's set has beaten the naive forecasters.</p>"
     settings = get_settings()
     rows = "".join(
-        f"<tr><td>{escape(row['label'])}</td><td>{escape(row['forecaster'])}</td>"
-        f"<td>{'not scored' if row['mae'] is None else format(row['mae'], ',.1f')}</td></tr>"
+        f"<tr><td>{escape(row['label'])}</td><td>{escape(in_words(row['forecaster']))}</td>"
+        f"<td>{'not scored' if row['mae'] is None else format(row['mae'], ',.1f')}</td>"
+        f"<td>{'published here' if forecasters.get(row['horizon']) == row['forecaster'] else ''}</td></tr>"
         for row in best.backtest
     )
     run = f"{settings.mlflow_ui_url.rstrip('/')}/#/runs/{best.run_id}"
@@ -97,7 +199,7 @@ def champion_section(best) -> str:
     )
     return (
         f"<p><b>{escape(best.model_name)} v{best.version}</b>, trained on {best.training_window}; {promoted}.</p>"
-        f"<table><tr><th>horizon</th><th>forecaster</th><th>backtest MAE</th></tr>{rows}</table>"
+        f"<table><tr><th>horizon</th><th>forecaster</th><th>backtest MAE</th><th></th></tr>{rows}</table>"
         f"<p><a href='{run}' target='_blank'>its MLflow run</a> (the model card is model_card.md among its artifacts)"
         f" · <a href='{settings.dbt_docs_url.rstrip('/')}/#!/model/model.cother.fct_forecasts' target='_blank'>"
         "marts.fct_forecasts in the dbt docs</a>"
@@ -127,8 +229,9 @@ def html(view: dict) -> str:
         latest += "<p class='empty'>The champion has made no forecast for this region yet.</p>"
     return (
         f"<p><a href='../'>All regions</a> · set {escape(view['region_set'])}</p>{latest}"
-        f"{cases_chart(view)}<h2>Accuracy</h2>{accuracy_section(view)}"
-        f"<h2>Weather</h2>{weather_section(view)}<h2>The champion</h2>{champion_section(view['champion'])}"
+        f"{cases_chart(view)}<h2>Coverage so far</h2>{coverage_section(view)}"
+        f"<h2>Accuracy</h2>{accuracy_section(view)}<h2>Weather</h2>{weather_section(view)}"
+        f"<h2>The champion</h2>{champion_section(view['champion'], view['forecasters'])}"
     )
 
 
@@ -148,6 +251,7 @@ def as_json(view: dict) -> dict:
         "champion": None if view["champion"] is None else view["champion"].__dict__,
         "reported": records(view["reported"]),
         "forecasts": records(view["live"]),
+        "coverage": records(view["coverage"]),
         "backtest": records(view["backtest"]),
         "accuracy": records(view["accuracy"]),
     }
