@@ -275,6 +275,19 @@ def published_forecasters(model_name: str, version: str) -> dict[str, dict[int, 
     return found
 
 
+def surge_warned(model_name: str, version: str) -> set[tuple[str, int]]:
+    """The (region, horizon) forecasts of the version that warn of a surge, as the warehouse holds them."""
+    from cother_core.database import connect
+
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "select region, horizon_days from marts.fct_surge_warnings"
+            " where model_name = %s and model_version = %s and is_warned",
+            (model_name, int(version)),
+        )
+        return set(cur.fetchall())
+
+
 def in_words(name: str) -> str:
     return name.replace("_", " ")
 
@@ -296,10 +309,10 @@ def assert_forecasters_named(browser, region_set: str, model_name: str, version:
         assert set(by_horizon) == set(grain.horizons), (region, by_horizon)
         row = section.find_element(By.CSS_SELECTOR, f"tr[data-region='{region}']")
         for horizon, name in by_horizon.items():
-            cell = row.find_element(By.CSS_SELECTOR, f"td[data-horizon='{horizon}']").text
-            assert cell.endswith(f" · {made_by(name, version)}"), cell
-            if name == "persistence":
-                assert "%" not in cell, cell
+            cell = row.find_element(By.CSS_SELECTOR, f"td[data-horizon='{horizon}']")
+            assert cell.find_element(By.CLASS_NAME, "by").text.endswith(f" · {made_by(name, version)}"), cell.text
+            if name == "persistence":  # no change shown (a surge warning's chance may be)
+                assert not cell.find_elements(By.CLASS_NAME, "change"), cell.text
     made = section.find_element(By.CLASS_NAME, "made-by").text
     for horizon in grain.horizons:
         (name,) = {by_horizon[horizon] for by_horizon in forecasters.values()}
@@ -366,6 +379,16 @@ def test_the_forecasts_page_lists_every_region_and_draws_a_regions_forecasts(pip
         assert set(forecasters) == set(get_set("korea").ids)  # each province with its forecasts
         assert forecasters["seoul"][7] == "persistence"  # the demo's 7-day forecasts: the model lost that horizon
         assert_fits_its_frame(browser)
+        warning = browser.find_elements(By.CSS_SELECTOR, "section[data-set='korea'] td[data-horizon] .surge")
+        shown = {
+            (
+                cell.find_element(By.XPATH, "./../..").get_attribute("data-region"),
+                int(cell.find_element(By.XPATH, "./..").get_attribute("data-horizon")),
+            )
+            for cell in warning
+        }
+        assert shown == surge_warned(MODEL_NAME, version)  # a surge warning where the champion warns, only there
+        assert all(cell.text.startswith("surge warning: ") and cell.text.endswith("% chance") for cell in warning)
         body = browser.find_element(By.TAG_NAME, "body").text
         assert f"{MODEL_NAME} v" in body  # the korea set's champion
         assert "No champion yet" in body  # the world set: no model trained here
@@ -377,6 +400,8 @@ def test_the_forecasts_page_lists_every_region_and_draws_a_regions_forecasts(pip
         chart = wait_until(browser, lambda b: b.find_elements(By.ID, "cases-chart"))[0]
         assert_region_chart(browser, chart, forecasters["seoul"], grain_of("korea"), version)
         assert "persistence, 7-day (backtest)" in chart.text and "seasonal naive, next-day (backtest)" in chart.text
+        surge = browser.find_element(By.ID, "surge").text  # Seoul's forecasts with their chance of a surge
+        assert "surge above" in surge and "chance" in surge and "next-day" in surge and "7-day" in surge, surge
         body = browser.find_element(By.TAG_NAME, "body").text
         assert f"{MODEL_NAME} v" in body  # the champion's version
         assert "°C" in browser.find_element(By.ID, "temperature-chart").text  # the weather, with its unit

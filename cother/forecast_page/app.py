@@ -39,6 +39,7 @@ th:first-child, td:first-child { text-align: left; }
 .value, .change, .day { white-space: nowrap; } .value { font-weight: 600; } .by { font-size: 12px; color: #4b5563; }
 .caption { font-size: 12px; color: #4b5563; margin-top: 0; }
 .late { color: #b42318; } .empty { color: #6b7280; font-style: italic; }
+.surge { color: #b42318; font-size: 12px; font-weight: 600; }
 .chart .axis { stroke: #6b7280; } .chart .grid { stroke: #eef0f2; }
 .chart .tick, .chart .legend { font-size: 11px; fill: #374151; } .chart .title { font-size: 13px; font-weight: 600; }
 """
@@ -83,13 +84,18 @@ def when(periods, day) -> str:
 
 def forecast_cell(horizon: int, forecast: dict | None, missing: str, periods) -> str:
     """A region's forecast at one horizon: the count, its change where it can differ, its target day
-    (or week) and who made it; or why there is none."""
+    (or week), who made it and, when it warns of a surge, the chance of one; or why there is none."""
     if forecast is None:
         return f"<td class='empty' data-horizon='{horizon}'>{missing}</td>"
     change = "" if forecast["change"] is None else f" <span class='change'>{percent(forecast['change'])}</span>"
+    surge = (
+        f"<div class='surge'>surge warning: {forecast['surge_probability']:.0%} chance</div>"
+        if forecast["surge_warned"]
+        else ""
+    )
     return (
         f"<td data-horizon='{horizon}'><span class='value'>{number(forecast['forecast'])}</span>{change}"
-        f"<div class='by'>{when(periods, forecast['date'])} · {escape(forecast['made_by'])}</div></td>"
+        f"<div class='by'>{when(periods, forecast['date'])} · {escape(forecast['made_by'])}</div>{surge}</td>"
     )
 
 
@@ -131,7 +137,7 @@ def overview_html(view: dict) -> str:
         parts.append(
             f"<section data-set='{name}'><h2 id='{name}'>{name}</h2><p>New cases per {periods.name}. Per horizon ({labels}), each region's"
             f" forecast, its change {escape(periods.compared)} where it can differ, its target {periods.name}"
-            " and who made it.</p>"
+            " and who made it; a surge warning where the champion warns of one.</p>"
             + (f"<p class='made-by'>Made by: {made}.</p>" if made else "")
             + champion_line(region_set["champion"])
             + f"<div class='frame'><table data-set='{name}'><tr><th>region</th>{header}<th>latest data</th>"

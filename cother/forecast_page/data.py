@@ -80,11 +80,15 @@ with latest as (
     order by region, horizon_days, origin_date desc
 )
 select latest.region, latest.horizon_days, latest.origin_date, latest.date_day, latest.forecast_new_cases,
-    latest.forecaster, latest.region_in_training, compared.new_cases
+    latest.forecaster, latest.region_in_training, compared.new_cases, surge.surge_probability, surge.is_warned
 from latest
 left join marts.fct_region_daily as compared
     on compared.region = latest.region
     and compared.date_day = latest.date_day - 7 * ceil(latest.horizon_days / 7.0)::integer
+left join marts.fct_surge_warnings as surge
+    on surge.model_name = %(model)s and surge.model_version = %(version)s
+    and surge.region = latest.region and surge.horizon_days = latest.horizon_days
+    and surge.origin_date = latest.origin_date and surge.date_day = latest.date_day
 """
 # the latest day the source reported, with a daily count or not (a weekly reporter's days have none)
 LATEST_DAYS = "select region, max(date_day) from marts.fct_region_daily group by region"
@@ -112,7 +116,12 @@ select
     max(quantiles.quantile_value) filter (where quantiles.quantile_level = %(lower_95)s) as lower_95,
     max(quantiles.quantile_value) filter (where quantiles.quantile_level = %(upper_95)s) as upper_95,
     max(quantiles.quantile_value) filter (where quantiles.quantile_level = %(lower_50)s) as lower_50,
-    max(quantiles.quantile_value) filter (where quantiles.quantile_level = %(upper_50)s) as upper_50
+    max(quantiles.quantile_value) filter (where quantiles.quantile_level = %(upper_50)s) as upper_50,
+    surge.surge_threshold,
+    surge.surge_probability,
+    surge.warning_level,
+    coalesce(surge.is_warned, false) as surge_warned,
+    surge.alerted_at
 from marts.fct_forecasts as forecasts
 left join marts.fct_forecast_quantiles as quantiles
     on quantiles.model_name = forecasts.model_name
@@ -120,13 +129,22 @@ left join marts.fct_forecast_quantiles as quantiles
     and quantiles.region = forecasts.region
     and quantiles.date_day = forecasts.date_day
     and quantiles.horizon_days = forecasts.horizon_days
+left join marts.fct_surge_warnings as surge
+    on surge.model_name = forecasts.model_name
+    and surge.model_version = forecasts.model_version
+    and surge.region = forecasts.region
+    and surge.date_day = forecasts.date_day
+    and surge.horizon_days = forecasts.horizon_days
+    and surge.origin_date = forecasts.origin_date
 where forecasts.model_name = %(model)s and forecasts.model_version = %(version)s and forecasts.region = %(region)s
 group by
     forecasts.horizon_days, forecasts.date_day, forecasts.forecast_new_cases, forecasts.forecaster,
-    forecasts.region_in_training
+    forecasts.region_in_training, surge.surge_threshold, surge.surge_probability, surge.warning_level,
+    surge.is_warned, surge.alerted_at
 order by forecasts.horizon_days, forecasts.date_day
 """
-LIVE_COLUMNS = ["horizon", "date_day", "forecast", "forecaster", "region_in_training", *BOUNDS]
+SURGE_COLUMNS = ["surge_threshold", "surge_probability", "warning_level", "surge_warned", "alerted_at"]
+LIVE_COLUMNS = ["horizon", "date_day", "forecast", "forecaster", "region_in_training", *BOUNDS, *SURGE_COLUMNS]
 # Per horizon, a region's forecasts scored so far with their quantiles (marts.fct_forecast_accuracy) by
 # every version that has been the set's champion, and how many fell in their 50 % and 95 % intervals.
 COVERAGE = """
@@ -315,7 +333,7 @@ def overview() -> dict:
         forecasts: dict[str, dict[int, dict]] = {}
         published_by: dict[int, str] = {}
         if best is not None:
-            for region, horizon, origin, day, value, forecaster, in_training, compared in _query(
+            for region, horizon, origin, day, value, forecaster, in_training, compared, chance, warned in _query(
                 LATEST_FORECASTS, {"model": best.model_name, "version": best.version}
             ):
                 forecasts.setdefault(region, {})[horizon] = {
@@ -327,6 +345,8 @@ def overview() -> dict:
                     "forecaster": forecaster,
                     "region_in_training": in_training,
                     "made_by": made_by(forecaster, in_training, best.version),
+                    "surge_probability": chance,
+                    "surge_warned": bool(warned),
                 }
             published_by = {
                 horizon: published([shown[horizon] for shown in forecasts.values() if horizon in shown], best.version)

@@ -181,6 +181,36 @@ def coverage_section(view: dict) -> str:
     )
 
 
+def surge_section(view: dict) -> str:
+    """Per live forecast with a surge probability (marts.fct_surge_warnings): the count above which its
+    day would be a surge's, the chance of that, the level its version warns from, and whether it warns
+    (and when the region's alert went out)."""
+    live, grain, periods = view["live"], view["grain"], view["periods"]
+    chances = live[live["surge_probability"].notna()]
+    if chances.empty:
+        return (
+            "<p class='empty' id='surge'>No surge probability for this region: no forecast of the champion, or"
+            " too few counts before its origin to say what a surge's rise would reach.</p>"
+        )
+    rows = []
+    for row in chances.itertuples():
+        level = "none chosen" if pd.isna(row.warning_level) else f"{row.warning_level:.0%}"
+        alerted = f", alerted {row.alerted_at:%Y-%m-%d}" if pd.notna(row.alerted_at) else ""
+        rows.append(
+            f"<tr class='{'late' if row.surge_warned else ''}'><td>{grain.label(row.horizon)}</td>"
+            f"<td>{periods.when(row.date_day)}</td><td>{row.surge_threshold:,.0f}</td>"
+            f"<td>{row.surge_probability:.0%}</td><td>{level}</td>"
+            f"<td>{'warning' + alerted if row.surge_warned else ''}</td></tr>"
+        )
+    return (
+        "<p>A surge: the count rising 50 % a week. Per forecast, the chance from its quantiles that the count"
+        " passes the rise's threshold, and the level its version chose on its backtest to warn from (recall"
+        " first: 80 % of the surges there were warned of).</p>"
+        "<table id='surge'><tr><th>horizon</th><th>target</th><th>surge above</th><th>chance</th>"
+        f"<th>warns from</th><th></th></tr>{''.join(rows)}</table>"
+    )
+
+
 def champion_section(best, forecasters: dict[int, str]) -> str:
     if best is None:
         return "<p class='empty'>No champion yet: no model of this region's set has beaten the naive forecasters.</p>"
@@ -229,7 +259,8 @@ def html(view: dict) -> str:
         latest += "<p class='empty'>The champion has made no forecast for this region yet.</p>"
     return (
         f"<p><a href='../'>All regions</a> · set {escape(view['region_set'])}</p>{latest}"
-        f"{cases_chart(view)}<h2>Coverage so far</h2>{coverage_section(view)}"
+        f"{cases_chart(view)}<h2>Surge warning</h2>{surge_section(view)}"
+        f"<h2>Coverage so far</h2>{coverage_section(view)}"
         f"<h2>Accuracy</h2>{accuracy_section(view)}<h2>Weather</h2>{weather_section(view)}"
         f"<h2>The champion</h2>{champion_section(view['champion'], view['forecasters'])}"
     )
