@@ -33,9 +33,9 @@ def test_each_fold_is_fitted_only_on_targets_known_at_its_first_origin(frames):
     fitted_until = []
 
     class Recording(Forecaster):
-        def fit(self, rows: pd.DataFrame) -> Forecaster:
-            fitted_until.append((self.horizon, rows["target_date"].max()))
-            return super().fit(rows)
+        def fit(self, examples: pd.DataFrame, selected: pd.Series) -> Forecaster:
+            fitted_until.append((self.horizon, examples.loc[selected, "target_date"].max()))
+            return super().fit(examples, selected)
 
     features = DAILY.feature_columns(weather=True)
     one_thread = BacktestConfig(workers=1)

@@ -157,8 +157,8 @@ class TrainingMean:
     """A forecaster standing in for the model: it forecasts the mean count of the rows it was fitted on,
     so each forecast says which rows its fold was fitted on."""
 
-    def fit(self, rows: pd.DataFrame) -> TrainingMean:
-        self.mean = rows["actual"].mean()
+    def fit(self, examples: pd.DataFrame, selected: pd.Series) -> TrainingMean:
+        self.mean = examples.loc[selected, "actual"].mean()
         return self
 
     def predict(self, rows: pd.DataFrame) -> np.ndarray:

@@ -253,6 +253,14 @@ def _examples(frame: pd.DataFrame, rows: list[int], kwargs: dict) -> str:
     return "; ".join(shown)
 
 
+def _release_batches() -> None:
+    """Drop the batches the context's pandas engine keeps after a run: it holds the last frame of every
+    suite it validated (a training slice: a copy of the mart) for as long as the process lives."""
+    batches = _context().data_sources.get("batches").get_execution_engine().batch_manager
+    batches.reset_batch_cache()
+    batches.batch_data_cache.clear()
+
+
 def validate(frame: pd.DataFrame, suite_name: str, subjects: dict[str, str], suite=None) -> dict[str, GateReport]:
     """Validate a batch of many regions in one run; a report per region (subjects: region -> "<what>
     region <region> <start>..<end>"). Prints one line per region and the failures. The suite is
@@ -266,6 +274,7 @@ def validate(frame: pd.DataFrame, suite_name: str, subjects: dict[str, str], sui
         batch_parameters={"dataframe": frame},
         run_id=RunIdentifier(run_name=run_id, run_time=datetime.now(UTC)),
     )
+    _release_batches()
     (validation,) = result.run_results.values()
     outcomes = _outcomes(frame, validation.results, list(subjects))
     reports = {

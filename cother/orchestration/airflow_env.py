@@ -54,6 +54,9 @@ def airflow_environment() -> dict[str, str]:
         "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Asia/Seoul",
         "AIRFLOW__CORE__PARALLELISM": "4",
         "MALLOC_ARENA_MAX": "2",
+        # glibc maps an allocation of 128 KiB or more (a frame's column) and unmaps it when freed, instead of
+        # raising that threshold at the first such free and keeping what is freed after in the process
+        "MALLOC_MMAP_THRESHOLD_": "131072",
         "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.5",
         "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",

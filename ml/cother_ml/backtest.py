@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cother_ml.baselines import NAIVE, project_2021
-from cother_ml.features import labelled
+from cother_ml.baselines import NAIVE, PROJECT_2021_INPUTS, project_2021
+from cother_ml.features import has_label
 from cother_ml.forecaster import Forecaster
 from cother_ml.grain import Grain
 
@@ -63,26 +63,29 @@ def backtest(
     day) in a fold; the folds are the latest `config.folds` blocks unless `windows` names others.
     Without `baselines`, only the model's forecasts (a second model on the same folds). The folds are
     fitted on `config.workers` threads (LightGBM releases the GIL; each fit is single-threaded and
-    deterministic, so the forecasts do not depend on the number of workers)."""
-    rows = {horizon: labelled(frame, grain) for horizon, frame in examples.items()}
-    windows = windows or folds(rows[min(rows)]["target_date"], config)
+    deterministic, so the forecasts do not depend on the number of workers). A fold's training rows
+    are a mask over the examples, not a copy of them: two folds run at once, and a copy of three years
+    of the world set's rows is about 100 MiB."""
+    usable = {horizon: has_label(frame, grain) for horizon, frame in examples.items()}
+    first = min(examples)
+    windows = windows or folds(examples[first].loc[usable[first], "target_date"], config)
 
     def fold_forecast(horizon: int, fold: Fold) -> pd.DataFrame | None:
-        labelled_rows = rows[horizon]
-        known = labelled_rows["target_date"] <= fold.start - pd.Timedelta(days=horizon)
-        train = labelled_rows[known]
-        test = labelled_rows[labelled_rows["target_date"].between(fold.start, fold.end)]
+        frame, target_date = examples[horizon], examples[horizon]["target_date"]
+        known = usable[horizon] & (target_date <= fold.start - pd.Timedelta(days=horizon))
+        test = frame[usable[horizon] & target_date.between(fold.start, fold.end)]
         if test.empty:
             return None
         forecasts = test[["region", "origin_date", "target_date", "horizon", "actual"]].assign(
-            fold=fold.number, model=forecaster(horizon).fit(train).predict(test)
+            fold=fold.number, model=forecaster(horizon).fit(frame, known).predict(test)
         )
         if not baselines:
             return forecasts
         naive = {name: NAIVE[name](test).to_numpy() for name in grain.naive}
-        return forecasts.assign(**naive, **({"project_2021": project_2021(train, test)} if grain.weather else {}))
+        weather = {"project_2021": project_2021(frame.loc[known, PROJECT_2021_INPUTS], test)} if grain.weather else {}
+        return forecasts.assign(**naive, **weather)
 
-    tasks = [(horizon, fold) for horizon in rows for fold in windows]
+    tasks = [(horizon, fold) for horizon in examples for fold in windows]
     with ThreadPoolExecutor(max_workers=config.workers) as pool:
         forecasts = list(pool.map(lambda task: fold_forecast(*task), tasks))
     return pd.concat([forecast for forecast in forecasts if forecast is not None], ignore_index=True)

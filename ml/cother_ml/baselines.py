@@ -26,6 +26,7 @@ NAIVE_INPUTS = {
 }
 # the 2021 project's 7 weather variables: all the mart's but pressure and sunshine
 PROJECT_2021_FEATURES = [column for column in WEATHER_FEATURES if not column.startswith(("pressure", "sunshine"))]
+PROJECT_2021_INPUTS = [*PROJECT_2021_FEATURES, "actual"]  # what it reads of its training rows
 
 
 def project_2021(train: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:

@@ -95,9 +95,14 @@ def examples_by_horizon(mart: pd.DataFrame, grain: Grain) -> dict[int, pd.DataFr
     return {horizon: examples(mart, horizon, grain) for horizon in grain.horizons}
 
 
+def has_label(frame: pd.DataFrame, grain: Grain) -> pd.Series:
+    """Which examples have a target, an anchor and a full lag history: what training and evaluation may use."""
+    return frame[["actual", "anchor", *grain.case_features]].notna().all(axis=1)
+
+
 def labelled(frame: pd.DataFrame, grain: Grain) -> pd.DataFrame:
-    """Examples with a target, an anchor and a full lag history: what training and evaluation may use."""
-    return frame.dropna(subset=["actual", "anchor", *grain.case_features]).reset_index(drop=True)
+    """The examples that have a label (has_label), as a frame of their own."""
+    return frame[has_label(frame, grain)].reset_index(drop=True)
 
 
 def upcoming(frame: pd.DataFrame) -> pd.DataFrame:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from cother_ml import backtest_intervals, intervals, promotion, publication, surge
 from cother_ml.backtest import BacktestConfig, backtest, folds, scores, summary
-from cother_ml.features import labelled, upcoming
+from cother_ml.features import has_label, labelled, upcoming
 from cother_ml.forecaster import Forecaster
 from cother_ml.grain import DAILY, Grain
 from cother_ml.publication import Publication
@@ -167,7 +167,9 @@ def refit(
     """The forecaster of every horizon fitted on all its labelled rows, `workers` at once as the backtest's
     folds are (each fit single-threaded and deterministic)."""
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        fitted = pool.map(lambda horizon: forecaster(horizon).fit(labelled(examples[horizon], grain)), examples)
+        fitted = pool.map(
+            lambda horizon: forecaster(horizon).fit(examples[horizon], has_label(examples[horizon], grain)), examples
+        )
         return dict(zip(examples, fitted, strict=True))
 
 
@@ -176,15 +178,16 @@ def fit(examples: dict[int, pd.DataFrame], regions: list[str], config: TrainingC
     `regions` are all the regions the model may meet (the region set's), which fix the codes of the
     region feature."""
     grain = config.grain
-    rows = labelled(examples[grain.first_horizon], grain)
-    if rows.empty:
+    first = examples[grain.first_horizon]
+    usable = has_label(first, grain)
+    if not usable.any():
         raise ValueError("no labelled rows: less history than the features read")
     features = grain.feature_columns(config.weather)
 
     def forecaster(horizon: int, features: list[str] = features) -> Forecaster:
         return Forecaster(horizon, features, regions, grain.forecaster, grain.anchoring)
 
-    windows = folds(rows["target_date"], config.backtest)
+    windows = folds(first.loc[usable, "target_date"], config.backtest)
     forecasts = backtest(examples, forecaster, grain, config.backtest, windows)
     without_weather = None
     if config.weather and grain.weather:  # the weather question: the same folds without the weather, no baselines
@@ -194,13 +197,14 @@ def fit(examples: dict[int, pd.DataFrame], regions: list[str], config: TrainingC
         )
     forecasts = backtest_intervals.scored(forecasts)
     fold_scores = scores(forecasts, grain)
+    forecasters = refit(examples, forecaster, grain, config.backtest.workers)
     return Fitted(
         config=config,
         examples=examples,
-        rows=rows,
+        rows=labelled(first, grain),  # made after the refit: it and the boosters' inputs are never in memory together
         backtest=forecasts,
         fold_scores=fold_scores,
         summary=summary(fold_scores),
-        forecasters=refit(examples, forecaster, grain, config.backtest.workers),
+        forecasters=forecasters,
         without_weather=without_weather,
     )

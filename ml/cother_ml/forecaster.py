@@ -44,13 +44,22 @@ class ForecasterConfig:
     params: dict = field(default_factory=lambda: dict(PARAMS))  # LightGBM's
 
 
-def model_input(frame: pd.DataFrame, features: list[str], regions: list[str]) -> pd.DataFrame:
+def model_input(
+    frame: pd.DataFrame, features: list[str], regions: list[str], rows: np.ndarray | None = None
+) -> pd.DataFrame:
     """The feature columns as the booster reads them: floats, and the region as a category whose
-    codes are fixed by the configured regions (so a loaded model reads them the same way)."""
+    codes are fixed by the configured regions (so a loaded model reads them the same way). Of the
+    `rows` of the frame (a boolean mask) when given, of all when None: the floats are written into one
+    block column by column, the only copy made of the frame."""
+    taken = slice(None) if rows is None else rows
     numeric = [column for column in features if column != "region"]
-    columns = frame[numeric].astype("float64")
+    index = frame.index[taken]
+    floats = np.empty((len(index), len(numeric)), order="F")
+    for position, column in enumerate(numeric):
+        floats[:, position] = frame[column].to_numpy(dtype="float64", na_value=np.nan)[taken]
+    columns = pd.DataFrame(floats, index=index, columns=numeric, copy=False)
     if "region" in features:
-        columns.insert(0, "region", pd.Categorical(frame["region"], categories=regions))
+        columns.insert(0, "region", pd.Categorical(frame["region"].to_numpy()[taken], categories=regions))
     return columns[features]
 
 
@@ -70,16 +79,20 @@ class Forecaster:
         self.anchoring = anchoring
         self.model: lgb.LGBMRegressor | None = None
 
-    def fit(self, examples: pd.DataFrame) -> Forecaster:
-        rows = examples[examples["anchor"] >= self.config.min_level]
-        if rows.empty:
+    def fit(self, examples: pd.DataFrame, selected: pd.Series | None = None) -> Forecaster:
+        """Fit on the examples, or on those `selected` (a mask: a backtest fold's training rows); the
+        booster's input (model_input) is the only copy made of them."""
+        kept = examples["anchor"] >= self.config.min_level
+        kept = (kept if selected is None else kept & selected).to_numpy()
+        if not kept.any():
             raise ValueError(
                 f"forecaster h{self.horizon}: no training row has an anchor of {self.config.min_level:g} cases or more"
             )
+        rows = examples.loc[kept, ["target_date", "anchor", "actual"]]
         age_days = (rows["target_date"].max() - rows["target_date"]).dt.days.to_numpy()
         level = rows["anchor"].to_numpy() ** self.config.level_weight.get(self.horizon, 0)
         self.model = lgb.LGBMRegressor(**self.config.params).fit(
-            model_input(rows, self.features, self.regions),
+            model_input(examples, self.features, self.regions, kept),
             to_target(rows["actual"], rows["anchor"]),
             sample_weight=0.5 ** (age_days / self.config.half_life_days) * level,
         )

@@ -80,15 +80,17 @@ def validate(mart: pd.DataFrame, regions: list[str], grain: Grain) -> list[dict]
         print(f"not enough history yet to train on regions {short}: left out of this retrain")
     windows = rows.groupby("region")["date_day"].agg(["min", "max"])
     frame = rows.assign(date_day=rows["date_day"].dt.date)
-    parts = []
+    days_checks = []
     for region, window in windows.iterrows():  # each region is checked against its own window
-        part = frame[frame["region"] == region]
+        days = frame.loc[frame["region"] == region, ["region", "date_day"]]
         # Every row of the window once in the mart: the labelled rows themselves skip the rows without
         # a count (a fall, a glitch, a weekly reporter's days) and the rows whose lags read them.
         in_mart = checked["region"].eq(region) & checked["date_day"].between(window["min"], window["max"])
-        days = with_days(part, window["min"].date(), window["max"].date(), "date_day", grain.step_days)
-        parts.append(days.assign(check_days_of_region=int(in_mart.sum())))
-    checked = pd.concat(parts, ignore_index=True)
+        days = with_days(days, window["min"].date(), window["max"].date(), "date_day", grain.step_days)
+        days_checks.append(days.drop(columns=["region", "date_day"]).assign(check_days_of_region=int(in_mart.sum())))
+    # each row beside its region's checks (aligned on the index): the slice is not copied region by region
+    checks = pd.concat(days_checks)
+    checked = frame.assign(**{column: checks[column] for column in checks.columns})
     if grain.weather:
         checked = with_weather_checks(checked, weather, needed_weather(settings))
     subjects = {
