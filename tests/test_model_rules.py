@@ -8,6 +8,7 @@ import math
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import card_of
@@ -16,7 +17,7 @@ from cother_ml import promotion
 from cother_ml.backtest import folds
 from cother_ml.forecaster import Forecaster, ForecasterConfig
 from cother_ml.grain import DAILY
-from cother_ml.target import ANCHORING, Anchoring
+from cother_ml.target import ANCHORING, WEEKLY_ANCHORING, Anchoring
 
 pytestmark = pytest.mark.unit
 
@@ -118,6 +119,28 @@ def test_a_version_forecasts_with_the_anchoring_it_recorded_and_one_that_recorde
     seven_days = older.for_horizon(rows, 7)
     assert seven_days["anchor"].item() == 50.0 and "same_weekday" not in seven_days
     assert older.from_target(seven_days["anchor"], [math.log(2)], horizon=7).item() == pytest.approx(101.0)
+
+
+def test_a_weekly_forecast_one_week_ahead_is_held_near_the_last_week_after_extreme_growth():
+    """One week ahead (7 days) a weekly set's forecast after a week grown more than e-fold is the median of
+    the model's, last week's count and the anchor; its log change over last week is at most 70 % of last
+    week's own; a row without last week's growth, and the other horizons, keep the model's forecast."""
+    rows = pd.DataFrame(
+        {
+            "cases_lag_1": [1000.0, 1000.0, 1000.0, 1000.0],
+            "anchor": [400.0, 900.0, 900.0, 900.0],
+            "cases_growth_1w": [2.0, 0.5, -0.1, float("nan")],  # e**2, e**0.5, e**-0.1 fold, unknown
+        }
+    )
+    forecast = np.array([5000.0, 5000.0, 1500.0, 5000.0])
+    held = WEEKLY_ANCHORING.held(rows, forecast, 7)
+    assert held[0] == pytest.approx(1000.0)  # the median of 5,000, 1,000 and 400
+    assert math.log1p(held[1]) - math.log1p(1000) == pytest.approx(0.7 * 0.5)  # grown at most e**0.35 fold
+    assert math.log1p(held[2]) - math.log1p(1000) == pytest.approx(0.7 * 0.1)
+    assert held[3] == 5000.0
+    assert (WEEKLY_ANCHORING.held(rows, forecast, 14) == forecast).all()
+    recorded = json.loads(json.dumps({"features": [], "anchoring": WEEKLY_ANCHORING.config()}))
+    assert Anchoring.of_version(recorded) == WEEKLY_ANCHORING
 
 
 def test_a_horizon_with_a_level_weight_weighs_a_large_region_more():

@@ -141,7 +141,7 @@ def test_the_weather_of_a_weekly_run_says_the_set_runs_without_it(capsys):
 
 
 @pytest.mark.integration
-def test_a_blank_new_cases_is_a_week_without_new_cases_and_publishes(warehouse, api):
+def test_a_blank_new_cases_is_a_week_not_reported_and_publishes(warehouse, api):
     content = who_weekly_file(CUT, edit=edited("2020-12-20,FR,", NEW_CASES, ""))
     _, verdict, done = load(api, content, CUT - 3 * WEEK, CUT)
     assert verdict["failed"] == {} and verdict["warnings"] == dict.fromkeys(COUNTRIES, 0)

@@ -18,6 +18,8 @@ final as (
         cumulative_cases as confirmed_cumulative,
         cumulative_deaths as deaths_cumulative,
         null::bigint as released_cumulative,
+        -- WHO leaves New_cases blank for a row the country did not report (it writes 0 for a row with none)
+        new_cases is not null as reported,
         source,
         batch_id,
         loaded_at

@@ -103,7 +103,7 @@ class Forecaster:
         if self.model is None:
             raise RuntimeError("the forecaster is not fitted")
         log_change = self.model.predict(model_input(examples, self.features, self.regions))
-        return self.anchoring.from_target(examples["anchor"], log_change, self.horizon)
+        return self.anchoring.forecast(examples, log_change, self.horizon)
 
     def feature_importance(self) -> dict[str, int]:
         return dict(zip(self.features, (int(v) for v in self.model.feature_importances_), strict=True))

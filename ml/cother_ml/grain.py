@@ -119,7 +119,10 @@ WEEKLY = Grain(
         " 1 to 4 weeks ahead: one LightGBM per horizon over all regions (the region is a categorical"
         " feature), predicting the log change against the mean count of the 4 weeks up to the origin"
         " (cases_mean_4w); 2 to 4 weeks ahead each training week weighs the square root of that mean, so"
-        " the large regions count more, as in a pooled MAE. No weather: the set runs without it."
+        " the large regions count more, as in a pooled MAE; 1 week ahead the forecast is held near the last"
+        " week's count after a week of extreme growth (beyond e-fold, the median of the model's forecast, the"
+        " last week and that mean; its log change over the last week at most 70 % of that week's own)."
+        " No weather: the set runs without it."
         " Input: rows of marts.fct_training_features_weekly."
     ),
 )

@@ -64,7 +64,7 @@ class CasesForecastModel(mlflow.pyfunc.PythonModel):
     def model_forecast(self, rows: pd.DataFrame, horizon: int) -> np.ndarray:
         """The horizon's booster's forecast of rows with their anchor (Anchoring.for_horizon)."""
         log_change = self.boosters[horizon].predict(forecaster.model_input(rows, self.features, self.regions))
-        return self.anchoring.from_target(rows["anchor"], log_change, horizon)
+        return self.anchoring.forecast(rows, log_change, horizon)
 
     def quantiles(self, regions: pd.Series, names: pd.Series, point: np.ndarray, horizon: int) -> dict[str, np.ndarray]:
         """The quantile columns of a horizon's forecasts, calibrated on the whole `calibration` (as a

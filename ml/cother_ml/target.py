@@ -9,7 +9,11 @@
   same-weekday count in 7 of 10 (docs/model.md).
 
 A weekly set's anchor (WEEKLY_ANCHORING) is the mean of the 4 weeks up to the origin (cases_mean_4w) at
-every horizon, and its forecast keeps the whole change.
+every horizon, and its forecast keeps the whole change. One week ahead the forecast is then held near the
+last week's count where that week's growth was extreme (`Anchoring.held`): beyond e-fold either way, the
+median of the model's forecast, the last week and the anchor; and at any growth, a log change over the
+last week of at most 70 % of the last week's own. Chosen on the quarters 2021Q1..2021Q4 (docs/model.md,
+"Weekly sets").
 
 Each registered version records the anchoring it learnt against in its model_config (`ANCHORING`,
 `Anchoring.config`), and its pyfunc forecasts with that one: a version registered before the 7-day
@@ -51,19 +55,50 @@ class Anchoring:
 
     trend_share: dict[int, float] = field(default_factory=dict)
     change_kept: dict[int, float] = field(default_factory=dict)
+    # per horizon: beyond this absolute log growth of the last step, the median of the forecast, the last
+    # count and the anchor (`held`)
+    extreme_growth: dict[int, float] = field(default_factory=dict)
+    # per horizon: the forecast's log change over the last count at most this share of the last step's own
+    growth_bound: dict[int, float] = field(default_factory=dict)
     mean_column: str = MEAN_7D
+    trend_column: str = TREND  # the log growth `held` reads (and the 7-day anchor's trend, TREND)
 
     def config(self) -> dict:
         """As a registered version's model_config records it (JSON: string keys)."""
         shares = {name: {str(h): share for h, share in getattr(self, name).items()} for name in SHARES}
-        return {**shares, "mean_column": self.mean_column}
+        return {**shares, "mean_column": self.mean_column, "trend_column": self.trend_column}
 
     @classmethod
     def of_version(cls, model_config: dict) -> Anchoring:
         """The anchoring a registered version recorded; the 7-day mean everywhere if it recorded none."""
         recorded = model_config.get("anchoring", {})
         shares = {name: {int(h): share for h, share in recorded[name].items()} for name in SHARES if name in recorded}
-        return cls(**shares, mean_column=recorded.get("mean_column", MEAN_7D))
+        return cls(
+            **shares,
+            mean_column=recorded.get("mean_column", MEAN_7D),
+            trend_column=recorded.get("trend_column", TREND),
+        )
+
+    def forecast(self, rows: pd.DataFrame, log_change, horizon: int) -> np.ndarray:
+        """The forecast counts of rows (with their anchor) from the model's predicted log changes."""
+        return self.held(rows, self.from_target(rows["anchor"], log_change, horizon), horizon)
+
+    def held(self, rows: pd.DataFrame, forecast: np.ndarray, horizon: int) -> np.ndarray:
+        """Forecasts held near the last count (cases_lag_1) after a step of extreme growth, at a horizon
+        with an `extreme_growth` and a `growth_bound`: beyond the first, the median of the forecast, the
+        last count and the anchor; then the log change over the last count bounded by the second times
+        the last step's absolute log growth (`trend_column`). A row without that growth keeps its forecast."""
+        if horizon not in self.growth_bound:
+            return forecast
+        last = rows["cases_lag_1"].to_numpy(dtype=float)
+        growth = np.abs(rows[self.trend_column].to_numpy(dtype=float))
+        anchor = rows["anchor"].to_numpy(dtype=float)
+        middle = np.median(np.vstack([forecast, last, anchor]), axis=0)
+        chosen = np.where(growth > self.extreme_growth[horizon], middle, forecast)
+        bound = self.growth_bound[horizon] * growth
+        log_last = np.log1p(last)
+        bounded = np.expm1(np.clip(np.log1p(chosen), log_last - bound, log_last + bound))
+        return np.where(np.isnan(growth), forecast, bounded)
 
     def from_target(self, anchor, log_change, horizon: int) -> np.ndarray:
         """The forecast count: the anchor moved by the horizon's kept share of the predicted log change."""
@@ -76,7 +111,7 @@ class Anchoring:
         if horizon not in self.trend_share:
             return rows[self.mean_column]
         same_weekday = np.log1p(rows[same_weekday_column(horizon)].astype("float64"))
-        return np.expm1(same_weekday + self.trend_share[horizon] * rows[TREND].astype("float64"))
+        return np.expm1(same_weekday + self.trend_share[horizon] * rows[self.trend_column].astype("float64"))
 
     def for_horizon(self, rows: pd.DataFrame, horizon: int) -> pd.DataFrame:
         """Mart rows (each the period after a forecast origin) as the horizon's model and the naive
@@ -91,6 +126,8 @@ class Anchoring:
         return rows.assign(**derived)
 
 
-SHARES = ("trend_share", "change_kept")
+SHARES = ("trend_share", "change_kept", "extreme_growth", "growth_bound")
 ANCHORING = Anchoring(trend_share={7: 0.4}, change_kept={7: 0.3})  # what a daily set's retrain registers now
-WEEKLY_ANCHORING = Anchoring(mean_column="cases_mean_4w")  # and a weekly set's
+WEEKLY_ANCHORING = Anchoring(  # and a weekly set's: 1 week ahead held after extreme growth
+    extreme_growth={7: 1.0}, growth_bound={7: 0.7}, mean_column="cases_mean_4w", trend_column="cases_growth_1w"
+)

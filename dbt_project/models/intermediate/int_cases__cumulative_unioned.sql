@@ -25,6 +25,7 @@ final as (
         date_day,
         confirmed_cumulative,
         deaths_cumulative,
+        reported,
         source as cases_source,
         batch_id
     from ranked

@@ -1,9 +1,9 @@
 -- New cases are the difference of the cumulative count over one step of the region's set: a day
 -- (daily sets), or a week (weekly sets, a row per Sunday: new_cases is the week's count). A difference
 -- is only a count of its step when the previous row is one step before, the count did not go down, the
--- row is not the one after a one-step glitch, and (daily sets) the region did not report weekly or
--- irregularly over the 28 days up to it (int_cases__cadence_classified); otherwise the count is null and
--- daily_status says why.
+-- row is not the one after a one-step glitch, the source does not mark the row not reported (WHO's blank
+-- New_cases), and (daily sets) the region did not report weekly or irregularly over the 28 days up to it
+-- (int_cases__cadence_classified); otherwise the count is null and daily_status says why.
 -- A glitch is a row whose cumulative falls below the one before and is back at or above it the next
 -- row: neither row is a count of its step's cases.
 
@@ -33,6 +33,7 @@ with_neighbours as (
         cumulative.region,
         cumulative.date_day,
         cumulative.confirmed_cumulative,
+        cumulative.reported,
         coalesce(regions.cadence, 'daily') as set_cadence,
         case when regions.cadence = 'weekly' then 7 else 1 end as step,
         lag(cumulative.date_day) over by_region as previous_day,
@@ -73,6 +74,7 @@ classified as (
         case
             when falls.previous_day is null then 'first_day'
             when falls.previous_day <> falls.date_day - falls.step then 'after_gap'
+            when not falls.reported then 'not_reported'
             when falls.is_glitch then 'glitch'
             when falls.follows_glitch then 'after_glitch'
             when falls.fell then 'revised_down'

@@ -29,6 +29,7 @@ final as (
         confirmed_cumulative,
         deaths_cumulative,
         released_cumulative,
+        reported,
         source,
         batch_id,
         loaded_at

@@ -15,6 +15,7 @@ final as (
         confirmed as confirmed_cumulative,
         death as deaths_cumulative,
         released as released_cumulative,
+        true as reported,
         source,
         batch_id,
         loaded_at

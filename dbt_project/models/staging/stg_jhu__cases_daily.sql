@@ -15,6 +15,7 @@ final as (
         confirmed as confirmed_cumulative,
         deaths as deaths_cumulative,
         null::bigint as released_cumulative,
+        true as reported,
         source,
         batch_id,
         loaded_at

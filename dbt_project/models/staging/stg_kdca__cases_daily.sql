@@ -15,6 +15,7 @@ final as (
         def_cnt as confirmed_cumulative,
         death_cnt as deaths_cumulative,
         isol_clear_cnt as released_cumulative,
+        true as reported,
         source,
         batch_id,
         loaded_at
