@@ -154,6 +154,8 @@ def measured_run(
 
     wait_for(retrained, limit_s, f"the {label} run through cother_retrain", every_s=0.5)
     wall = time.perf_counter() - started
+    # the transform's model statuses may still be running: the next measured run starts after them
+    wait_for(lambda: ended("cother_transform", before["cother_transform"]), limit_s, f"the {label} transform")
     states = {dag_id: [state for _, state in dag_runs(dag_id)[before[dag_id] :]] for dag_id in DAGS}
     print(f"{label}: {wall:.1f} s from trigger to the end of cother_retrain; runs {states}")
     print(f"  stack memory: idle {idle / 2**30:.2f} GiB, peak {peak / 2**30:.2f} GiB{memory_target}; the largest:")

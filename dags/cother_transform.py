@@ -50,7 +50,9 @@ def cother_transform():
             outlet_events[MARTS_ALIAS].add(TRAINING_FEATURES, extra=extra)
         return built["nodes"]
 
-    @task(map_index_template="{{ node }}")
+    # two at a time: the models' statuses must not hold every worker slot while the retrain the build
+    # scheduled waits for one
+    @task(map_index_template="{{ node }}", max_active_tis_per_dagrun=2)
     def dbt_node(status: dict) -> str:
         from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
