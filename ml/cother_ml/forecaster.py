@@ -80,8 +80,9 @@ class Forecaster:
         self.model: lgb.LGBMRegressor | None = None
 
     def fit(self, examples: pd.DataFrame, selected: pd.Series | None = None) -> Forecaster:
-        """Fit on the examples, or on those `selected` (a mask: a backtest fold's training rows); the
-        booster's input (model_input) is the only copy made of them."""
+        """Fit on the examples, or on those `selected` (a mask: a backtest fold's training rows); of their
+        features the booster's input (model_input) is the only copy made, beside their target day, anchor
+        and count."""
         kept = examples["anchor"] >= self.config.min_level
         kept = (kept if selected is None else kept & selected).to_numpy()
         if not kept.any():
