@@ -44,7 +44,9 @@
    with intervals from the region's recent changes; beside, from its log changes) and its parts, and the
    coverage of the 50 % and 95 % intervals, in all and in the region-months when counts rose. Targets: relative WIS at most 0.80 at the
    first horizon and 0.90 at the last; coverage 45-55 % and 90-98 %, the 95 % at least 85 % in the months
-   when counts rose. Then the cost: the retrain's fit (8 folds, the refit, the forecasts, with their quantiles)
+   when counts rose. Beside the hubs' coverage (a count on a bound is inside), the coverage of counts by
+   their PIT (cother_ml.quantile_scores.count_coverage), which tells a calibrated forecast of small counts
+   from one whose integer bounds catch the counts that fall on them. Then the cost: the retrain's fit (8 folds, the refit, the forecasts, with their quantiles)
    against the same without the quantiles and their scores, timed alone (target: at most 1.3 times).
 
 8. The surge warning (cother_ml.surge), on the same backtests as 7: per horizon, each forecast's probability
@@ -54,7 +56,8 @@
    where every horizon has a level, and of the warning at any horizon (what the alert channel sends),
    beside the rule "the week's level up 25 % on the week before" and, on the daily set, the Epidemic
    Volatility Index. Targets: recall at least 0.8, at most 1 false alarm per region-month, a median lead
-   of at least 3 days (daily) or 1 week (weekly).
+   of at least 3 days (daily) or 1 week (weekly). Then the recall of the alert and the baselines on the
+   episodes of a single surge day or week and on the longer ones, and by the year of their onset.
 
 Run: cd bench && ../.venv/bin/python retrain.py [seoul|provinces|quarters|world|weekly|intervals|surge ...] (all of them by default;
 3 minutes 12 s for all five on 2 cores with nothing else running, several times that beside other work)
@@ -83,7 +86,7 @@ from cother_ml.fitting import Fitted, TrainingConfig, fit
 from cother_ml.forecaster import Forecaster
 from cother_ml.grain import DAILY, WEEKLY, Grain
 from cother_ml.intervals import QUANTILE_LEVELS, backtest_quantiles
-from cother_ml.quantile_scores import covered, relative_wis, weighted_interval_score
+from cother_ml.quantile_scores import count_coverage, covered, relative_wis, weighted_interval_score
 from cother_ml.retrain import retrain
 from cother_ml.storage import load_mart
 from cother_ml.weather_effect import compare, reading
@@ -406,7 +409,7 @@ def print_intervals(forecasts: pd.DataFrame, grain: Grain, label: str) -> None:
     """Per method and horizon: the model's WIS relative to the baseline's (persistence with intervals from
     the region's recent changes; beside, relative to the one from its log changes), its parts, and the
     coverage of the 50 % and 95 % intervals (the baseline's beside), over the folds after the first (each
-    calibrated on the folds before it)."""
+    calibrated on the folds before it); beside the model's, its coverage of counts by their PIT."""
     base = backtest_quantiles(forecasts, "persistence", intervals.baseline)
     log_base = backtest_quantiles(forecasts, "persistence", intervals.log_baseline)
     models = {name: backtest_quantiles(forecasts, "model", method) for name, method in intervals.METHODS.items()}
@@ -424,14 +427,13 @@ def print_intervals(forecasts: pd.DataFrame, grain: Grain, label: str) -> None:
     )
     print(
         f"    {'method':<8} {'horizon':<9} {'rel. WIS':>8} {'vs log':>7} {'WIS':>9} {'spread':>8} {'over':>8}"
-        f" {'under':>8} {'50 %':>6} {'95 %':>6} {'95 % rising':>11} {'50, 95 % of counts > 0':>22} | baseline"
+        f" {'under':>8} {'50 %':>6} {'95 %':>6} {'95 % rising':>11} {'50, 95 % by PIT':>22} | baseline"
         f" {'WIS':>9} {'50 %':>6} {'95 %':>6} {'95 % rising':>11}"
     )
     for name, quantiles in models.items():
         for horizon in grain.horizons:
             at = scored & (forecasts["horizon"] == horizon).to_numpy()
             actual, up = forecasts["actual"].to_numpy()[at], rising[at]
-            counted = actual > 0  # a week of 0 (a country that no longer reports) is inside any interval from 0
             wis, base_wis, log_wis = (
                 weighted_interval_score(actual, q[at], QUANTILE_LEVELS) for q in (quantiles, base, log_base)
             )
@@ -439,6 +441,9 @@ def print_intervals(forecasts: pd.DataFrame, grain: Grain, label: str) -> None:
                 {width: covered(actual, q[at], QUANTILE_LEVELS, width) for width in COVERAGE_TARGETS}
                 for q in (quantiles, base)
             )
+            by_pit = {
+                width: count_coverage(actual, quantiles[at], QUANTILE_LEVELS, width) for width in COVERAGE_TARGETS
+            }
             ratio = relative_wis(wis["wis"], base_wis["wis"])
             target = {grain.first_horizon: WIS_TARGETS["first"], last: WIS_TARGETS["last"]}.get(horizon)
             met = (target is None or ratio <= target) and cover[0.95][up].mean() >= RISING_TARGET
@@ -448,7 +453,7 @@ def print_intervals(forecasts: pd.DataFrame, grain: Grain, label: str) -> None:
                 f"    {name:<8} {grain.label(horizon):<9} {ratio:>8.3f} {relative_wis(wis['wis'], log_wis['wis']):>7.3f}"
                 f" {parts['wis']:>9.1f} {parts['dispersion']:>8.1f} {parts['overprediction']:>8.1f}"
                 f" {parts['underprediction']:>8.1f} {cover[0.5].mean():>6.1%} {cover[0.95].mean():>6.1%}"
-                f" {cover[0.95][up].mean():>11.1%} {cover[0.5][counted].mean():>14.1%} {cover[0.95][counted].mean():>7.1%}"
+                f" {cover[0.95][up].mean():>11.1%} {by_pit[0.5].mean():>14.1%} {by_pit[0.95].mean():>7.1%}"
                 f" | {base_wis['wis'].mean():>18.1f} {base_cover[0.5].mean():>6.1%}"
                 f" {base_cover[0.95].mean():>6.1%} {base_cover[0.95][up].mean():>11.1%}"
                 f"  {'targets met' if met else 'NOT met'}"
@@ -550,9 +555,10 @@ def print_surge(
     baselines = {f"rule +{surge.RULE_RISE:.0%}": surge.rule_warnings(level, definition)}
     if grain.cadence == "daily":
         baselines["EVI"] = surge.evi_warnings(level, definition)
+    alerting = {"model, any": any_horizon}
     for name, warned in baselines.items():
-        warned = warned.reindex_like(issued).fillna(False).astype(bool) & issued
-        results.append((name, surge.scores(warned, issued, found, span, definition), "-"))
+        alerting[name] = warned.reindex_like(issued).fillna(False).astype(bool) & issued
+        results.append((name, surge.scores(alerting[name], issued, found, span, definition), "-"))
     scored = found[found["onset"].between(*span)]
     print(
         f"  {label}: a surge is {'the 7-day mean' if unit == 'days' else 'the week'} up more than {surge.RISE:.0%}"
@@ -572,6 +578,24 @@ def print_surge(
     )
     for name, result, levels in results:
         print_surge_row(name, result, grain.cadence, levels)
+    print_recall_by_episode(alerting, scored, definition, unit)
+
+
+def print_recall_by_episode(
+    alerting: dict[str, pd.DataFrame], scored: pd.DataFrame, definition: surge.SurgeDefinition, unit: str
+) -> None:
+    """Each warning's recall on the episodes of a single surge day or week and on the longer ones, and by
+    the year of their onset."""
+    groups = {f"one {unit[:-1]}": scored["end"] == scored["onset"], "longer": scored["end"] > scored["onset"]}
+    years = scored["onset"].dt.year
+    groups |= {str(year): years == year for year in sorted(years.unique())}
+    print("    recall by episode, caught/episodes:")
+    for name, warned in alerting.items():
+        caught = ~np.isnan(surge.episode_leads(warned, scored, definition))
+        cells = [
+            f"{label} {caught[rows].mean():.2f} ({caught[rows].sum()}/{rows.sum()})" for label, rows in groups.items()
+        ]
+        print(f"      {name:<15} {', '.join(cells)}")
 
 
 def surge_warnings() -> None:

@@ -12,7 +12,7 @@ import scoringrules
 
 from cother_ml import backtest_intervals, hub_export, intervals, publication
 from cother_ml.intervals import QUANTILE_LEVELS, as_counts, backtest_quantiles
-from cother_ml.quantile_scores import covered, relative_wis, weighted_interval_score
+from cother_ml.quantile_scores import count_coverage, covered, relative_wis, weighted_interval_score
 
 pytestmark = pytest.mark.unit
 
@@ -68,6 +68,26 @@ def test_coverage_counts_the_bounds_as_inside():
     assert covered(actual, quantiles, FIVE_LEVELS, 0.95).tolist() == [False, True, True, True, True, True]
     with pytest.raises(ValueError, match="no central 90% interval"):
         covered(actual, quantiles, FIVE_LEVELS, 0.9)
+
+
+def test_the_coverage_of_counts_is_the_share_of_their_pit_inside_the_interval():
+    # levels 0.1, 0.25, 0.5, 0.75, 0.9; a count y's PIT is uniform on F(y - 1)..F(y), F linear between
+    # the quantiles and at a value several levels share the highest of them, F(-1) = 0
+    levels = [0.1, 0.25, 0.5, 0.75, 0.9]
+    small = [0, 0, 1, 2, 4]
+    # y = 0: F 0..0.25, below 0.25: out (though 0 is the 0.25 quantile); y = 1: 0.25..0.5 and y = 2:
+    # 0.5..0.75, in; y = 3: F(3) = 0.75 + 0.15 * (3 - 2) / (4 - 2) = 0.825, 0.75..0.825 out
+    assert count_coverage([0, 1, 2, 3], np.tile(small, (4, 1)), levels, 0.5).tolist() == [0, 1, 1, 0]
+    assert covered([0, 1, 2, 3], np.tile(small, (4, 1)), levels, 0.5).tolist() == [True, True, True, False]
+    # four levels at 0: y = 0 is F 0..0.75, of which 0.25..0.75 is in the 50 % interval (2/3) and
+    # 0.1..0.75 in the 80 % one (0.65 / 0.75)
+    assert count_coverage([0], [[0, 0, 0, 0, 3]], levels, 0.5) == pytest.approx([2 / 3])
+    assert count_coverage([0], [[0, 0, 0, 0, 3]], levels, 0.8) == pytest.approx([0.65 / 0.75])
+    # large counts, no tie: F(169) = 0.5 + 0.25 * 19 / 30 and F(170) inside, F(184) = 0.78 out, as covered;
+    # below the lowest quantile and above the highest F stays at the outer level: out of both intervals
+    large = np.tile([100, 120, 150, 180, 200], (4, 1))
+    assert count_coverage([170, 185, 50, 300], large, levels, 0.5).tolist() == [1, 0, 0, 0]
+    assert count_coverage([170, 185, 50, 300], large, levels, 0.8).tolist() == [1, 1, 0, 0]
 
 
 def test_relative_wis_is_the_ratio_of_the_means_on_the_same_forecasts():

@@ -12,6 +12,15 @@ with K the number of intervals and m the median. Its parts, as the hubs' evaluat
 it: the dispersion (Σ_k w_k (u_k - l_k), the spread), the overprediction (the actual below the lower
 bounds, and below the median) and the underprediction (above the upper bounds, and above the median),
 each divided by K + 1/2. With these weights w_k·(2/α_k) = 1, so an interval missed by d adds d.
+
+The coverage of counts (`count_coverage`) beside the hubs' (`covered`): a count often equals a bound of
+its interval when the counts are small (a 50 % interval of 0 to 1 for a country that reports 0 or 1 a
+week), and `covered` counts every such count inside, so integer quantiles of a well-calibrated forecast
+of small counts cover more than their width. For count data the calibration is read on the
+probability integral transform as Czado, Gneiting and Held define it for counts (2009, Biometrics 65:
+1254): the actual y's PIT is uniform between F(y - 1) and F(y), and the share of that range inside the
+interval's levels is the probability that the actual is in the interval. F is the forecast's CDF read
+off its quantiles (`cdf`). Where no two quantiles tie (large counts), it is `covered`.
 """
 
 from __future__ import annotations
@@ -57,6 +66,38 @@ def covered(actual, quantiles, levels, width: float) -> np.ndarray:
     if not (len(low) and len(high)):
         raise ValueError(f"no central {width:.0%} interval among the levels {levels.tolist()}")
     return (q[:, low[0]] <= y) & (y <= q[:, high[0]])
+
+
+def cdf(quantiles, values, levels) -> np.ndarray:
+    """Per forecast (a row of quantiles at `levels`, in order), its CDF at its value: interpolated linearly
+    between the quantiles, jumping to the highest level of a value several levels share, flat at the
+    outer levels beyond them (the CDF is known only between the lowest and highest level). NaN where the
+    quantiles or the value are."""
+    q = np.asarray(quantiles, dtype=float)
+    x = np.asarray(values, dtype=float)
+    tau = np.asarray(levels, dtype=float)
+    below = (q <= x[:, None]).sum(axis=1)  # the quantiles at or below the value
+    upper = np.clip(below, 1, len(tau) - 1)
+    rows = np.arange(len(q))
+    low_q, high_q = q[rows, upper - 1], q[rows, upper]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inside = tau[upper - 1] + (tau[upper] - tau[upper - 1]) * (x - low_q) / (high_q - low_q)
+    value = np.where(below == 0, tau[0], np.where(below == len(tau), tau[-1], inside))
+    return np.where(np.isnan(q).any(axis=1) | np.isnan(x), np.nan, value)
+
+
+def count_coverage(actual, quantiles, levels, width: float) -> np.ndarray:
+    """Per count forecast, the probability that its actual (a count) is in its central interval of this
+    width by its PIT: the share of F(y - 1)..F(y) within the interval's levels ((1 - width) / 2 to
+    (1 + width) / 2). F(-1) is 0: no count is below 0. F(y - 1) = F(y) only beyond the outer quantiles,
+    where F stays at the outer level: outside, unless the interval's levels are wider than those."""
+    y = np.asarray(actual, dtype=float)
+    low, high = np.round([(1 - width) / 2, (1 + width) / 2], 9)  # 0.1, not 0.09999999999999998
+    before = np.where(y < 1, 0.0, cdf(quantiles, y - 1, levels))
+    at = cdf(quantiles, y, levels)
+    inside = np.clip(np.minimum(at, high) - np.maximum(before, low), 0, None)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(at > before, inside / (at - before), ((low < at) & (at < high)).astype(float))
 
 
 def relative_wis(model_wis, baseline_wis) -> float:

@@ -56,6 +56,7 @@ import numpy as np
 import pandas as pd
 
 from cother_ml.intervals import QUANTILE_LEVELS
+from cother_ml.quantile_scores import cdf
 
 RISE = 0.5  # a surge: the week's level up by more than this on the week before
 RULE_RISE = 0.25  # the rule baseline's rise
@@ -129,19 +130,10 @@ def episodes(level: pd.DataFrame, definition: SurgeDefinition) -> pd.DataFrame:
 
 def probability_above(quantiles, thresholds, levels=QUANTILE_LEVELS) -> np.ndarray:
     """Per forecast (a row of quantiles at `levels`), the probability that the count is above its threshold:
-    1 - F(threshold), F interpolated linearly between the quantiles, jumping where several levels share a
-    value, flat at the outer levels beyond them. NaN where the quantiles or the threshold are."""
-    q = np.asarray(quantiles, dtype=float)
-    x = np.asarray(thresholds, dtype=float)[:, None]
-    tau = np.asarray(levels, dtype=float)
-    below = (q <= x).sum(axis=1)  # the quantiles at or below the threshold
-    upper = np.clip(below, 1, len(tau) - 1)
-    rows = np.arange(len(q))
-    low_q, high_q = q[rows, upper - 1], q[rows, upper]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cdf = tau[upper - 1] + (tau[upper] - tau[upper - 1]) * (x[:, 0] - low_q) / (high_q - low_q)
-    cdf = np.where(below == 0, tau[0], np.where(below == len(tau), tau[-1], cdf))
-    return np.where(np.isnan(q).any(axis=1) | np.isnan(x[:, 0]), np.nan, 1 - cdf)
+    1 - F(threshold), F read off the quantiles (cother_ml.quantile_scores.cdf: linear between them,
+    jumping where several levels share a value, flat at the outer levels beyond them). NaN where the
+    quantiles or the threshold are."""
+    return 1 - cdf(quantiles, thresholds, levels)
 
 
 def at(table: pd.DataFrame, dates: pd.Series, regions: pd.Series) -> np.ndarray:
@@ -312,6 +304,18 @@ def caught_by(surges: pd.DataFrame, day: pd.Timestamp, window: pd.Timedelta) -> 
     return bool(((surges["onset"] - window <= day) & (day <= surges["end"])).any())
 
 
+def episode_leads(warned: pd.DataFrame, surges: pd.DataFrame, definition: SurgeDefinition) -> np.ndarray:
+    """Per episode, the days from the first warning (region x origin day) from `window_days` before its
+    onset up to it, to the onset (0: on the onset); NaN when none was on: the episode was missed."""
+    window = pd.Timedelta(days=definition.window_days)
+    leads = []
+    for region, onset in zip(surges["region"], surges["onset"], strict=True):
+        on = warned.loc[onset - window : onset, region] if region in warned else pd.Series(dtype=bool)
+        days = on.index[on.fillna(False).to_numpy(dtype=bool)]
+        leads.append((onset - days[0]).days if len(days) else np.nan)
+    return np.array(leads, dtype=float)
+
+
 def scores(
     warned: pd.DataFrame,
     issued: pd.DataFrame,
@@ -327,12 +331,8 @@ def scores(
     start, end = span
     window = pd.Timedelta(days=definition.window_days)
     scored = surges[surges["onset"].between(start, end)]
-    leads = []
-    for region, onset in zip(scored["region"], scored["onset"], strict=True):
-        on = warned.loc[onset - window : onset, region] if region in warned else pd.Series(dtype=bool)
-        days = on.index[on.fillna(False).to_numpy(dtype=bool)]
-        if len(days):
-            leads.append((onset - days[0]).days)
+    leads = episode_leads(warned, scored, definition)
+    leads = leads[~np.isnan(leads)]
     sent = alerts(warned, definition)
     sent = sent[sent["day"].between(start, end)]
     true = [caught_by(surges[surges["region"] == region], day, window) for region, day in sent.itertuples(index=False)]
@@ -352,5 +352,5 @@ def scores(
         "false_alarms": false_alerts,
         "region_months": region_months,
         "false_per_region_month": false_alerts / region_months if region_months else np.nan,
-        "median_lead_days": float(np.median(leads)) if leads else np.nan,
+        "median_lead_days": float(np.median(leads)) if len(leads) else np.nan,
     }
