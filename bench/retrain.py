@@ -51,8 +51,8 @@
 
 8. The surge warning (cother_ml.surge), on the same backtests as 7: per horizon, each forecast's probability
    that its count rises at a surge's pace (+50 % a week) from its quantiles, a warning when it reaches the
-   level of its quarter (chosen on the surges of the quarters before, at least 10, for a recall of 0.8
-   there); recall, precision, false alarms per region-month and the median lead, from the first quarter
+   level of its quarter (chosen, as a retrain chooses it on its backtest, on the surges of the 196 days
+   before, at least 10, for a recall of 0.8 there, or kept from the quarter before); recall, precision, false alarms per region-month and the median lead, from the first quarter
    where every horizon has a level, and of the warning at any horizon (what the alert channel sends),
    beside the rule "the week's level up 25 % on the week before" and, on the daily set, the Epidemic
    Volatility Index. Targets: recall at least 0.8, at most 1 false alarm per region-month, a median lead
@@ -79,7 +79,7 @@ from cother.transform import dbt
 from cother_core.database import connect
 from cother_core.regions import get_set
 from cother_ml import backtest_intervals, intervals, surge
-from cother_ml.backtest import Fold, backtest
+from cother_ml.backtest import BacktestConfig, Fold, backtest
 from cother_ml.baselines import NAIVE
 from cother_ml.features import examples, examples_by_horizon, labelled
 from cother_ml.fitting import Fitted, TrainingConfig, fit
@@ -107,6 +107,8 @@ RISING_TARGET = 0.85  # the 95 % interval's coverage in the region-months when c
 COST_TARGET = 1.3  # a retrain with intervals against one without, at most
 # per cadence: recall at least, false alarms per region-month at most, median lead (days) at least
 SURGE_TARGETS = {"daily": (0.8, 1.0, 3), "weekly": (0.8, 1.0, 7)}
+# the span of a retrain's backtest with quantiles (its folds but the first), whose episodes it chooses its level on
+SURGE_LOOKBACK = pd.Timedelta(days=(BacktestConfig.folds - 1) * BacktestConfig.fold_days)
 
 
 def train_and_backtest(mart: pd.DataFrame, weather: bool) -> tuple[float, Fitted]:
@@ -531,20 +533,22 @@ def print_surge(
     for horizon in grain.horizons:
         rows = (forecasts["horizon"] == horizon).to_numpy()
         tables[horizon] = surge.by_origin(forecasts[rows], probability[rows])
-        chosen[horizon] = surge.levels_by_period(tables[horizon], found, quarters, definition)
+        chosen[horizon] = surge.levels_by_period(tables[horizon], found, quarters, definition, SURGE_LOOKBACK)
     # scored from the first quarter where every horizon has a level, to the last
     first = next(quarter for quarter in quarters if all(chosen[h][quarter] is not None for h in grain.horizons))
     span = (first.start_time, quarters[-1].end_time.normalize())
     results, warned_by_horizon = [], []
     for horizon, table in tables.items():
-        used = sorted(value for quarter, value in chosen[horizon].items() if quarter >= first)
+        used = [value for quarter, value in chosen[horizon].items() if quarter >= first]
+        none = f" {used.count(None)}q none" if None in used else ""  # quarters with too few episodes: no warning
+        used = sorted(value for value in used if value is not None)
         warned = surge.warnings(table, chosen[horizon])
         warned_by_horizon.append(warned)
         results.append(
             (
                 f"model, {grain.label(horizon)}",
                 surge.scores(warned, table.notna(), found, span, definition),
-                f"{used[0]:.2f}..{used[-1]:.2f}",
+                f"{used[0]:.2f}..{used[-1]:.2f}{none}",
             )
         )
     issued = tables[grain.first_horizon].notna()  # the region-days forecast
@@ -565,8 +569,9 @@ def print_surge(
         f" on the week before, from at least {definition.min_level:g}; surge {unit} less than"
         f" {definition.window_days} days apart are one episode: {len(found)} episodes in"
         f" {found['region'].nunique()} regions, {len(scored)} from {first} on (each quarter's warning level chosen"
-        f" on the episodes before it, at least {surge.MIN_EPISODES}, for a recall of {surge.RECALL_TARGET:.0%}"
-        f" there; {(scored['onset'] == scored['end']).mean():.0%} of them one {unit[:-1]} long). Targets: recall at"
+        f" on the episodes of the {SURGE_LOOKBACK.days} days before it, as a retrain's backtest holds them, at"
+        f" least {surge.MIN_EPISODES}, for a recall of {surge.RECALL_TARGET:.0%} there, or kept from the quarter"
+        f" before; {(scored['onset'] == scored['end']).mean():.0%} of them one {unit[:-1]} long). Targets: recall at"
         f" least {recall}, at most {false_alarms:g} false alarm per region-month, median lead at least"
         f" {lead if unit == 'days' else lead // 7} {unit}. 'warned': the share of region-{unit} warned;"
         f" 'chance': the recall of a warning on as often at random (the share of region-{unit} with a warning"

@@ -214,8 +214,8 @@ def test_the_model_card_says_which_forecaster_could_not_be_scored_and_carries_no
             }
         ],
         surge=[
-            {"horizon": 1, "level": 0.6, "episodes": 12, "recall": 0.8333, "warned_share": 0.141},
-            {"horizon": 7, "level": None, "episodes": 9, "recall": None, "warned_share": None},
+            {"horizon": 1, "level": 0.6, "episodes": 12, "recall": 0.8333, "warned_share": 0.141, "kept": False},
+            {"horizon": 7, "level": None, "episodes": 9, "recall": None, "warned_share": None, "kept": False},
         ],
     )
     assert "| 1 | project_2021 | not scored: no day with its inputs |" in card
@@ -225,6 +225,10 @@ def test_the_model_card_says_which_forecaster_could_not_be_scored_and_carries_no
     assert "- next-day forecasts: **persistence** (the model's MAE 12.0 does not beat persistence 9.5)" in card
     assert "| next-day | 0.60 | 12 | 83.3% | 14.1% |" in card
     assert "| 7-day | none: too few surges, no warning | 9 | | |" in card
+    kept = {"horizon": 7, "level": 0.35, "episodes": 0, "recall": None, "warned_share": 0.05, "kept": True}
+    assert "| 7-day | 0.35, the champion's: too few surges to choose on | 0 |  | 5.0% |" in report.surge_section(
+        [kept], DAILY
+    )
     assert "nan" not in card.lower() and "cases_mean_7d" in card
 
 

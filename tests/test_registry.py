@@ -239,7 +239,8 @@ def test_a_retrain_writes_each_forecasts_surge_warning_with_the_level_its_backte
     card = mlflow.artifacts.load_text(f"runs:/{first['run_id']}/model_card.md")
     assert "## Surge warning" in card
     for h, row in levels.items():
-        assert row["episodes"] == 1 and 0 < row["level"] < 1 and row["recall"] == 1, row
+        assert row["episodes"] == 1 and 0 < row["level"] < 1 and row["recall"] == 1 and not row["kept"], row
+        assert metrics[f"h{h}_surge_level_kept"] == 0
         assert 0 < row["warned_share"] < 1
         assert metrics[f"h{h}_surge_level"] == pytest.approx(row["level"]) and metrics[f"h{h}_surge_episodes"] == 1
         assert f"| {DAILY.label(h)} | {row['level']:.2f} | 1 | 100.0% | {row['warned_share']:.1%} |" in card
@@ -331,12 +332,21 @@ def test_the_gate_reads_a_champions_wis_from_its_backtest_and_from_its_live_quan
 
 
 def test_a_challenger_that_does_not_win_leaves_the_champion_where_it_is(first):
+    import mlflow
+
     second = retrain("korea", ["seoul"], moved_by="test:second")  # the same data: the same folds, no gain
     assert not second["promoted"] and second["alias"] == "challenger"
     assert "does not beat champion" in second["decision"]
     assert registry.champion_version(MODEL_NAME) == first["version"]
     assert str(registry.alias_version(MODEL_NAME, "challenger").version) == second["version"]
     assert version_tags(second["version"])["promotion"] == second["decision"]
+    # its backtest's one surge is fewer than the 10 a level is chosen on by default: each horizon keeps the
+    # champion's level (first's, chosen on that surge), said in its output and metrics
+    before = {row["horizon"]: row["level"] for row in first["surge_levels"]}
+    metrics = mlflow.get_run(second["run_id"]).data.metrics
+    for row in second["surge_levels"]:
+        assert row["kept"] and row["level"] == pytest.approx(before[row["horizon"]]) and row["episodes"] == 1, row
+        assert metrics[f"h{row['horizon']}_surge_level_kept"] == 1
 
 
 def test_promote_and_rollback_by_hand_and_a_consumer_of_champion_follows(first):

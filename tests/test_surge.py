@@ -132,11 +132,18 @@ def test_a_periods_level_reads_only_the_surges_before_it():
     onsets = pd.to_datetime(["2022-02-15"] * 10 + ["2022-05-15"] * 10)
     surges = pd.DataFrame({"region": regions * 2, "onset": onsets, "end": onsets})
     quarters = pd.period_range("2022Q1", "2022Q3", freq="Q")
-    chosen = surge.levels_by_period(probability, surges, quarters, DAILY)
+    year = pd.Timedelta(days=365)
+    chosen = surge.levels_by_period(probability, surges, quarters, DAILY, year)
     # the third quarter: 16 of the 20 peaks (0.5 to 1.0 and the ten 0.9) are at least 0.5
     assert chosen == {quarters[0]: None, quarters[1]: 0.3, quarters[2]: 0.5}
+    # looking back 120 days from 1 July, only May's ten (0.9): February's are older; from 1 October none,
+    # so the fourth quarter keeps the third's level
+    recent = surge.levels_by_period(
+        probability, surges, pd.period_range("2022Q1", "2022Q4", freq="Q"), DAILY, pd.Timedelta(days=120)
+    )
+    assert list(recent.values()) == [None, 0.3, 0.9, 0.9]
     probability.loc["2022-04-01":] = 0.0  # what happens from the second quarter on cannot move its level
-    assert surge.levels_by_period(probability, surges, quarters, DAILY)[quarters[1]] == 0.3
+    assert surge.levels_by_period(probability, surges, quarters, DAILY, year)[quarters[1]] == 0.3
     warned = surge.warnings(probability.assign(r0=0.35), chosen)["r0"]
     assert not warned[:"2022-03-31"].any()  # no level in the first quarter: no warning
     assert warned["2022-04-01":"2022-06-30"].all()  # 0.35 passes the second quarter's 0.3
@@ -164,6 +171,15 @@ def test_a_versions_level_is_chosen_on_every_surge_its_backtest_warned_of():
     assert chosen.warned_share == pytest.approx((9 + len(days)) / issued)
     too_few = surge.backtest_level(probability.drop(columns=["r0", "r1"]), surges, DAILY)
     assert too_few == surge.Level(level=None, episodes=9, recall=None, warned_share=None)
+    # too few with a level before (the champion's 0.4): kept, with what it did here: the peaks 0.15 to 0.55
+    # of r2..r10 reach it from r7 (0.4) on, 4 of 9; the backtest's probabilities at least 0.4 are those 4
+    kept = surge.backtest_level(probability.drop(columns=["r0", "r1"]), surges, DAILY, before=0.4)
+    share = 4 / (probability.size - 2 * len(days))
+    assert kept == surge.Level(
+        level=0.4, episodes=9, recall=pytest.approx(4 / 9), warned_share=pytest.approx(share), kept=True
+    )
+    # enough surges: the level before is not read
+    assert surge.backtest_level(probability.assign(r11=0.9), surges, DAILY, before=0.4) == chosen
 
 
 def evi_by_loops(x: np.ndarray, rise: float) -> list[bool]:

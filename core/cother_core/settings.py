@@ -219,7 +219,7 @@ class Settings:
         "COTHER_SURGE_MIN_EPISODES",
         "10",
         "Model",
-        "surge warning: the fewest surges in a version's backtest its warning level is chosen on (fewer: no warning)",
+        "surge warning: the fewest surges in a version's backtest its warning level is chosen on (fewer: the champion's level is kept, none without one)",
     )
     drift_newest_days: int = setting(
         "COTHER_DRIFT_NEWEST_DAYS",

@@ -33,6 +33,8 @@ class TrainingConfig:
     weather: bool = True  # whether the model reads the weather features (where its grain has them)
     backtest: BacktestConfig = field(default_factory=BacktestConfig)
     surge_min_episodes: int = surge.MIN_EPISODES  # the fewest backtest surges a warning level is chosen on
+    # per horizon, the set's champion's level: kept where the backtest holds fewer surges (surge.backtest_level)
+    surge_levels_before: dict[int, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,8 @@ class Fitted:
             quantiles = intervals.backtest_quantiles(rows, name, publication.intervals_of(name))
             probability = surge.surge_probability(rows, quantiles, self.counts, definition)
             by_origin = surge.by_origin(rows, probability)
-            chosen[horizon] = surge.backtest_level(by_origin, found, definition, self.config.surge_min_episodes)
+            before = self.config.surge_levels_before.get(horizon)
+            chosen[horizon] = surge.backtest_level(by_origin, found, definition, self.config.surge_min_episodes, before)
         return chosen
 
     def surge_warnings(self, forecasts: pd.DataFrame, quantiles: np.ndarray) -> pd.DataFrame:

@@ -207,8 +207,9 @@ def surge_section(levels: list[dict], grain: Grain) -> list[str]:
         "chosen on this backtest's surges for recall first: the highest at which at least",
         f"{surges.RECALL_TARGET:.0%} of them had a warning in the {definition.window_days} days before their onset, on",
         "the backtest forecasts of the forecaster the horizon publishes (each fold's quantiles calibrated on",
-        f"the folds before it); none on fewer than {surges.MIN_EPISODES} surges. The recall is in sample: the",
-        "level was chosen on those surges. The forecasts' warnings: ml.surge_warnings, marts.fct_surge_warnings.",
+        f"the folds before it). On fewer than {surges.MIN_EPISODES} surges it keeps the champion's level (none",
+        "without one). The recall is in sample: the level was chosen on those surges. The forecasts' warnings:",
+        "ml.surge_warnings, marts.fct_surge_warnings.",
         "",
         "| horizon | level | surges in the backtest | recall at the level | forecasts warned |",
         "| --- | --- | --- | --- | --- |",
@@ -218,9 +219,9 @@ def surge_section(levels: list[dict], grain: Grain) -> list[str]:
         if row["level"] is None:
             lines.append(f"| {label} | none: too few surges, no warning | {row['episodes']} | | |")
             continue
-        lines.append(
-            f"| {label} | {row['level']:.2f} | {row['episodes']} | {row['recall']:.1%} | {row['warned_share']:.1%} |"
-        )
+        level = f"{row['level']:.2f}" + (", the champion's: too few surges to choose on" if row["kept"] else "")
+        recall = "" if row["recall"] is None else f"{row['recall']:.1%}"
+        lines.append(f"| {label} | {level} | {row['episodes']} | {recall} | {row['warned_share']:.1%} |")
     return [*lines, ""]
 
 

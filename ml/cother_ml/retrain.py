@@ -53,6 +53,7 @@ SURGE_METRICS = {
     "episodes": "surge_episodes",
     "recall": "surge_recall",
     "warned_share": "surge_warned_share",
+    "kept": "surge_level_kept",
 }
 
 
@@ -291,6 +292,17 @@ def horizon_metrics(rows: list[dict], names: dict[str, str]) -> dict[str, float]
     }
 
 
+def champion_surge_levels(name: str, grain: Grain) -> dict[int, float]:
+    """Per horizon, the surge warning's level of the set's champion (its MLflow metric), which a horizon
+    whose backtest holds too few surges to choose on keeps (cother_ml.surge.backtest_level)."""
+    champion = registry.alias_version(name, promotion.CHAMPION)
+    if champion is None:
+        return {}
+    metrics = registry.client().get_run(champion.run_id).data.metrics
+    names = {horizon: f"h{horizon}_{SURGE_METRICS['level']}" for horizon in grain.horizons}
+    return {horizon: metrics[metric] for horizon, metric in names.items() if metric in metrics}
+
+
 def surge_levels(fitted: Fitted) -> list[dict]:
     """The surge warning's level of each horizon and what it did on the backtest, as JSON-ready records."""
     return [{"horizon": horizon, **asdict(level)} for horizon, level in fitted.surge_levels.items()]
@@ -321,6 +333,7 @@ def retrain(
         grain=grain,
         weather=settings.weather_features and grain.weather,
         surge_min_episodes=settings.surge_min_episodes,
+        surge_levels_before=champion_surge_levels(name, grain),
     )
     fitted = fit(examples, sorted(get_set(region_set).ids), config)
     decision = judge(name, fitted, settings.promotion_margin)

@@ -25,10 +25,12 @@ Monday reports a fraction of Wednesday's).
 
 A warning: the probability at or above a level on a forecast's origin day. The level is chosen for
 recall on the episodes before (`chosen_level`): the highest level at which at least RECALL_TARGET of
-the earlier episodes were warned of in time, from the episodes whose onset came before the period it
-applies to, with the warnings issued before them, once they are at least MIN_EPISODES (no warning
-before). A retrain's version chooses its level per horizon so on its whole backtest, whose episodes all
-came before its forecasts (`backtest_level`, cother_ml.fitting.Fitted.surge_levels). The rule baseline
+the earlier episodes were warned of in time, once they are at least MIN_EPISODES. A retrain's version
+chooses its level per horizon so on its backtest, whose episodes all came before its forecasts
+(`backtest_level`, cother_ml.fitting.Fitted.surge_levels): those of its folds with quantiles, all but
+the first; where they are too few, it keeps the level of the set's champion (no warning without one).
+Scored over periods (`levels_by_period`), each period's level is chosen so on the episodes whose onset
+fell in the span such a backtest covers before it, or kept from the period before. The rule baseline
 (`rule_warnings`): the level up by more than RULE_RISE (25 %) on the week before, from the same
 minimum: "the 7-day mean up 25 % on the week before" (daily), "last week up 25 % on the week before"
 (weekly). On daily sets also the Epidemic Volatility Index (`evi_warnings`), as its authors' package
@@ -245,37 +247,60 @@ def chosen_level(peaks: np.ndarray, target: float = RECALL_TARGET, min_episodes:
 
 @dataclass(frozen=True)
 class Level:
-    """A horizon's warning level chosen on a backtest (`backtest_level`), and what it did there."""
+    """A horizon's warning level chosen on a backtest, or kept from the version before it (`backtest_level`),
+    and what it did there."""
 
-    level: float | None  # None: too few episodes to choose on (chosen_level), so no warning
+    level: float | None  # None: too few episodes to choose on and no level before (chosen_level), so no warning
     episodes: int  # the backtest's episodes with a probability issued in their window: those it was chosen on
-    # the share of them warned of in their window at it: RECALL_TARGET or more, unless even LEVELS[0] falls short
+    # the share of them warned of in their window at it (chosen: RECALL_TARGET or more, unless even LEVELS[0]
+    # falls short); None without any
     recall: float | None
     warned_share: float | None  # the share of the backtest's probabilities (region x origin day) at or above it
+    kept: bool = False  # the level before, kept as the backtest held too few episodes to choose on
 
 
 def backtest_level(
-    probability: pd.DataFrame, surges: pd.DataFrame, definition: SurgeDefinition, min_episodes: int = MIN_EPISODES
+    probability: pd.DataFrame,
+    surges: pd.DataFrame,
+    definition: SurgeDefinition,
+    min_episodes: int = MIN_EPISODES,
+    before: float | None = None,
 ) -> Level:
     """The level of one horizon's backtest probabilities (origin days x regions), chosen on every episode
-    with a probability in its window (`chosen_level`), with the recall and the share warned at it."""
+    with a probability in its window (`chosen_level`); where they are too few, the level `before` (the
+    set's champion's), so that a quiet spell, whose backtest holds few surges, does not silence the warning
+    before the next one; with the recall and the share warned at it."""
     peaks = window_peaks(probability, surges, definition)
     peaks = peaks[~np.isnan(peaks)]
     level = chosen_level(peaks, min_episodes=min_episodes)
+    kept = level is None and before is not None
+    level = before if kept else level
     if level is None:
         return Level(None, len(peaks), None, None)
     issued = probability.to_numpy(dtype=float)
     issued = issued[~np.isnan(issued)]
-    return Level(level, len(peaks), float(np.mean(peaks >= level)), float(np.mean(issued >= level)))
+    recall = float(np.mean(peaks >= level)) if len(peaks) else None
+    return Level(level, len(peaks), recall, float(np.mean(issued >= level)), kept)
 
 
 def levels_by_period(
-    probability: pd.DataFrame, surges: pd.DataFrame, periods: pd.PeriodIndex, definition: SurgeDefinition
+    probability: pd.DataFrame,
+    surges: pd.DataFrame,
+    periods: pd.PeriodIndex,
+    definition: SurgeDefinition,
+    lookback: pd.Timedelta,
 ) -> dict[pd.Period, float | None]:
-    """Per period, the level chosen on the episodes whose onset came before it (so on warnings issued
-    before it too); None while they are fewer than MIN_EPISODES."""
+    """Per period, the level chosen on the episodes whose onset fell in the `lookback` before it (so on
+    warnings issued before it too), as a retrain at its start chooses on the episodes of its backtest's
+    folds with quantiles (`backtest_level`); where they are fewer than MIN_EPISODES, the period before's
+    (None until a period has had enough)."""
     peaks = window_peaks(probability, surges, definition)
-    return {period: chosen_level(peaks[(surges["onset"] < period.start_time).to_numpy()]) for period in periods}
+    onset = surges["onset"]
+    chosen, before = {}, None
+    for period in periods:
+        level = chosen_level(peaks[onset.between(period.start_time - lookback, period.start_time, "left").to_numpy()])
+        chosen[period] = before = before if level is None else level
+    return chosen
 
 
 def warnings(probability: pd.DataFrame, chosen: dict[pd.Period, float | None]) -> pd.DataFrame:
