@@ -226,9 +226,9 @@ def test_the_model_card_says_which_forecaster_could_not_be_scored_and_carries_no
     assert "| next-day | 0.60 | 12 | 83.3% | 14.1% |" in card
     assert "| 7-day | none: too few surges, no warning | 9 | | |" in card
     kept = {"horizon": 7, "level": 0.35, "episodes": 0, "recall": None, "warned_share": 0.05, "kept": True}
-    assert "| 7-day | 0.35, the champion's: too few surges to choose on | 0 |  | 5.0% |" in report.surge_section(
-        [kept], DAILY
-    )
+    kept_section = report.surge_section([kept, {**kept, "horizon": 1, "warned_share": None}], DAILY)
+    assert "| 7-day | 0.35, the champion's: too few surges to choose on | 0 |  | 5.0% |" in kept_section
+    assert "| next-day | 0.35, the champion's: too few surges to choose on | 0 |  |  |" in kept_section
     assert "nan" not in card.lower() and "cases_mean_7d" in card
 
 

@@ -178,6 +178,9 @@ def test_a_versions_level_is_chosen_on_every_surge_its_backtest_warned_of():
     assert kept == surge.Level(
         level=0.4, episodes=9, recall=pytest.approx(4 / 9), warned_share=pytest.approx(share), kept=True
     )
+    # no probability issued at all (no fold with quantiles): kept, with nothing to say what it did
+    nothing = surge.backtest_level(probability * np.nan, surges, DAILY, before=0.4)
+    assert nothing == surge.Level(level=0.4, episodes=0, recall=None, warned_share=None, kept=True)
     # enough surges: the level before is not read
     assert surge.backtest_level(probability.assign(r11=0.9), surges, DAILY, before=0.4) == chosen
 

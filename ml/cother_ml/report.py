@@ -220,8 +220,8 @@ def surge_section(levels: list[dict], grain: Grain) -> list[str]:
             lines.append(f"| {label} | none: too few surges, no warning | {row['episodes']} | | |")
             continue
         level = f"{row['level']:.2f}" + (", the champion's: too few surges to choose on" if row["kept"] else "")
-        recall = "" if row["recall"] is None else f"{row['recall']:.1%}"
-        lines.append(f"| {label} | {level} | {row['episodes']} | {recall} | {row['warned_share']:.1%} |")
+        recall, warned = ("" if row[key] is None else f"{row[key]:.1%}" for key in ("recall", "warned_share"))
+        lines.append(f"| {label} | {level} | {row['episodes']} | {recall} | {warned} |")
     return [*lines, ""]
 
 

@@ -280,7 +280,8 @@ def backtest_level(
     issued = probability.to_numpy(dtype=float)
     issued = issued[~np.isnan(issued)]
     recall = float(np.mean(peaks >= level)) if len(peaks) else None
-    return Level(level, len(peaks), recall, float(np.mean(issued >= level)), kept)
+    warned_share = float(np.mean(issued >= level)) if len(issued) else None
+    return Level(level, len(peaks), recall, warned_share, kept)
 
 
 def levels_by_period(
