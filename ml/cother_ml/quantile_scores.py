@@ -20,7 +20,8 @@ of small counts cover more than their width. For count data the calibration is r
 probability integral transform as Czado, Gneiting and Held define it for counts (2009, Biometrics 65:
 1254): the actual y's PIT is uniform between F(y - 1) and F(y), and the share of that range inside the
 interval's levels is the probability that the actual is in the interval. F is the forecast's CDF read
-off its quantiles (`cdf`). Where no two quantiles tie (large counts), it is `covered`.
+off its quantiles (`cdf`). Where no two quantiles tie (large counts) it differs from `covered` only for
+a count on the interval's lower bound, whose PIT range ends at that bound's level: outside.
 """
 
 from __future__ import annotations

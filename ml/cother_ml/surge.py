@@ -251,7 +251,8 @@ class Level:
     and what it did there."""
 
     level: float | None  # None: too few episodes to choose on and no level before (chosen_level), so no warning
-    episodes: int  # the backtest's episodes with a probability issued in their window: those it was chosen on
+    # the backtest's episodes with a probability issued in their window: those it was chosen on, unless kept
+    episodes: int
     # the share of them warned of in their window at it (chosen: RECALL_TARGET or more, unless even LEVELS[0]
     # falls short); None without any
     recall: float | None
